@@ -1,0 +1,3 @@
+//! Reusable view pieces.
+pub mod grid_preview;
+pub mod lang_switch;

@@ -1,0 +1,258 @@
+//! Every user-facing string, in English and Japanese. A page asks for `texts(lang)`;
+//! the `Texts` struct makes a missing translation a compile error.
+
+/// Name of the cookie that remembers the user's language choice.
+pub const LANG_COOKIE: &str = "passgrid_lang";
+
+/// A language passgrid speaks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Lang {
+    #[default]
+    En,
+    Ja,
+}
+
+impl Lang {
+    /// The BCP 47 code used in `<html lang>`, the cookie and `?lang=`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ja => "ja",
+        }
+    }
+
+    /// Parses a code as stored in the cookie or given in a link; unknown codes are `None`.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "en" => Some(Lang::En),
+            "ja" => Some(Lang::Ja),
+            _ => None,
+        }
+    }
+
+    /// Picks the best supported language from an `Accept-Language` header value
+    /// (RFC 9110 §12.5.4): the highest q-value wins, ties go to the earlier entry.
+    pub fn from_accept_language(header: &str) -> Lang {
+        let mut best: Option<(u16, Lang)> = None;
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or("").trim();
+            let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
+            let lang = match primary.as_str() {
+                "en" => Lang::En,
+                "ja" => Lang::Ja,
+                _ => continue,
+            };
+            let mut q = 1000u16;
+            for param in parts {
+                if let Some(v) = param.trim().strip_prefix("q=") {
+                    q = v
+                        .trim()
+                        .parse::<f32>()
+                        .map(|f| (f.clamp(0.0, 1.0) * 1000.0) as u16)
+                        .unwrap_or(0);
+                }
+            }
+            if q > 0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, l)| l).unwrap_or_default()
+    }
+}
+
+/// The language of the page being rendered: on the server from the request (set by
+/// the server's language middleware), in the browser from `<html lang>` so that
+/// hydration renders exactly what the server sent.
+pub fn request_lang() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        use leptos::prelude::use_context;
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Lang>().copied())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        leptos::prelude::document()
+            .document_element()
+            .and_then(|el| el.get_attribute("lang"))
+            .and_then(|code| Lang::from_code(&code))
+            .unwrap_or_default()
+    }
+}
+
+/// The strings of one language.
+pub struct Texts {
+    pub product_title: &'static str,
+    pub product_tagline: &'static str,
+    pub home_intro: &'static str,
+    pub home_how_title: &'static str,
+    pub home_how_1: &'static str,
+    pub home_how_2: &'static str,
+    pub home_how_3: &'static str,
+    pub ca_download: &'static str,
+    pub switch_to_other: &'static str,
+    pub preview_title: &'static str,
+    pub preview_help: &'static str,
+    pub preview_otp: &'static str,
+    pub preview_clear: &'static str,
+    pub preview_undo: &'static str,
+    pub preview_cell_label: &'static str,
+    pub preview_loading: &'static str,
+    pub noscript: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_body: &'static str,
+    pub back_home: &'static str,
+    pub setup_title: &'static str,
+    pub setup_intro: &'static str,
+    pub setup_user_id: &'static str,
+    pub setup_display_name: &'static str,
+    pub setup_email: &'static str,
+    pub setup_submit: &'static str,
+    pub setup_done_title: &'static str,
+    pub setup_done_body: &'static str,
+    pub error_invalid_token: &'static str,
+    pub error_invalid_user_id: &'static str,
+    pub error_invalid_email: &'static str,
+    pub error_invalid_name: &'static str,
+    pub error_already_exists: &'static str,
+    pub error_internal: &'static str,
+}
+
+const EN: Texts = Texts {
+    product_title: "passgrid",
+    product_tagline: "Sign in with a pattern only you know — no token, no phone.",
+    home_intro: "passgrid is your organisation's sign-in server. Each time you sign in it shows a fresh table of random digits; you type the digits found at the cells of your secret pattern.",
+    home_how_title: "How it works",
+    home_how_1: "Your administrator registers you and gives you an initial pattern.",
+    home_how_2: "Your device gets a client certificate, so only registered devices see the grid.",
+    home_how_3: "At every sign-in, read the digits along your pattern: they are a one-time password.",
+    ca_download: "Download this server's CA certificate",
+    switch_to_other: "日本語",
+    preview_title: "Try the grid",
+    preview_help: "Click cells in any order to see how a pattern becomes a one-time password. This sample grid never changes; a real one is new at every sign-in.",
+    preview_otp: "One-time password of this pattern",
+    preview_clear: "Clear",
+    preview_undo: "Undo",
+    preview_cell_label: "Row {row}, column {col}, digit {digit}",
+    preview_loading: "The interactive grid needs WebAssembly. It is loading; if this message stays, your browser blocked it.",
+    noscript: "This page needs JavaScript and WebAssembly. Please enable them to sign in.",
+    not_found_title: "Page not found",
+    not_found_body: "There is nothing at this address.",
+    back_home: "Back to the start page",
+    setup_title: "Create the first administrator",
+    setup_intro: "This one-time link was printed on the server's console at first start. It works once.",
+    setup_user_id: "Administrator user ID",
+    setup_display_name: "Display name",
+    setup_email: "Mail address",
+    setup_submit: "Create administrator",
+    setup_done_title: "Administrator created",
+    setup_done_body: "The first administrator account exists now and the set-up link no longer works.",
+    error_invalid_token: "This set-up link is not valid: it was used already, it expired, or it was mistyped.",
+    error_invalid_user_id: "A user ID is 1 to 64 characters: letters, digits and . _ - @ only.",
+    error_invalid_email: "That mail address does not look right.",
+    error_invalid_name: "The display name is at most 128 characters.",
+    error_already_exists: "A user with that ID exists already.",
+    error_internal: "Something went wrong on the server. Please try again; if it persists, tell your administrator.",
+};
+
+const JA: Texts = Texts {
+    product_title: "passgrid",
+    product_tagline: "あなただけが知るパターンでログイン — トークンもスマートフォンも不要です。",
+    home_intro: "passgrid は組織のログインサーバーです。ログインのたびに新しい乱数表が表示されます。あなたの秘密のパターンの位置にある数字を入力してください。",
+    home_how_title: "しくみ",
+    home_how_1: "管理者があなたを登録し、初期パターンをお渡しします。",
+    home_how_2: "端末にクライアント証明書を入れるので、登録済みの端末にだけ乱数表が表示されます。",
+    home_how_3: "ログインのたびに、パターンに沿って数字を読み取ります。それがワンタイムパスワードです。",
+    ca_download: "このサーバーの CA 証明書をダウンロード",
+    switch_to_other: "English",
+    preview_title: "乱数表を試す",
+    preview_help: "セルを好きな順にクリックすると、パターンがワンタイムパスワードになる様子がわかります。この見本の表は変わりませんが、実際の表はログインのたびに新しくなります。",
+    preview_otp: "このパターンのワンタイムパスワード",
+    preview_clear: "クリア",
+    preview_undo: "1つ戻す",
+    preview_cell_label: "{row}行目 {col}列目 数字 {digit}",
+    preview_loading: "操作できる乱数表には WebAssembly が必要です。読み込み中です。この表示が消えない場合は、ブラウザーが読み込みを止めています。",
+    noscript: "このページには JavaScript と WebAssembly が必要です。有効にしてからログインしてください。",
+    not_found_title: "ページが見つかりません",
+    not_found_body: "このアドレスには何もありません。",
+    back_home: "トップページへ戻る",
+    setup_title: "最初の管理者を作成",
+    setup_intro: "この1回限りのリンクは、初回起動時にサーバーのコンソールに表示されたものです。使えるのは1回だけです。",
+    setup_user_id: "管理者のユーザーID",
+    setup_display_name: "表示名",
+    setup_email: "メールアドレス",
+    setup_submit: "管理者を作成",
+    setup_done_title: "管理者を作成しました",
+    setup_done_body: "最初の管理者アカウントが作成されました。セットアップ用リンクはもう使えません。",
+    error_invalid_token: "このセットアップ用リンクは無効です。使用済み、期限切れ、または入力の誤りです。",
+    error_invalid_user_id: "ユーザーIDは1〜64文字で、英字・数字と . _ - @ のみ使えます。",
+    error_invalid_email: "メールアドレスの形式が正しくありません。",
+    error_invalid_name: "表示名は128文字以内です。",
+    error_already_exists: "そのIDのユーザーはすでに存在します。",
+    error_internal: "サーバーで問題が起きました。もう一度お試しください。続く場合は管理者に連絡してください。",
+};
+
+/// The strings of `lang`.
+pub fn texts(lang: Lang) -> &'static Texts {
+    match lang {
+        Lang::En => &EN,
+        Lang::Ja => &JA,
+    }
+}
+
+/// Maps a stable error code (as used in URLs and JSON) to the user's language.
+pub fn error_message(lang: Lang, code: &str) -> &'static str {
+    let t = texts(lang);
+    match code {
+        "invalid_token" => t.error_invalid_token,
+        "invalid_user_id" => t.error_invalid_user_id,
+        "invalid_email" => t.error_invalid_email,
+        "invalid_name" => t.error_invalid_name,
+        "already_exists" => t.error_already_exists,
+        _ => t.error_internal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_prefers_highest_q() {
+        assert_eq!(Lang::from_accept_language("ja,en;q=0.8"), Lang::Ja);
+        assert_eq!(
+            Lang::from_accept_language("en-US,en;q=0.9,ja;q=0.8"),
+            Lang::En
+        );
+        assert_eq!(Lang::from_accept_language("fr, ja-JP;q=0.5"), Lang::Ja);
+        assert_eq!(Lang::from_accept_language("de,fr"), Lang::En);
+        assert_eq!(Lang::from_accept_language("ja;q=0, en;q=0.1"), Lang::En);
+        assert_eq!(Lang::from_accept_language(""), Lang::En);
+        assert_eq!(Lang::from_accept_language(";;;,,q=x"), Lang::En);
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for l in [Lang::En, Lang::Ja] {
+            assert_eq!(Lang::from_code(l.code()), Some(l));
+        }
+        assert_eq!(Lang::from_code("xx"), None);
+    }
+
+    #[test]
+    fn every_error_code_has_its_own_message() {
+        for code in [
+            "invalid_token",
+            "invalid_user_id",
+            "invalid_email",
+            "already_exists",
+        ] {
+            assert_ne!(
+                error_message(Lang::Ja, code),
+                texts(Lang::Ja).error_internal
+            );
+        }
+    }
+}

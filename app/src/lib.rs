@@ -1,0 +1,61 @@
+//! passgrid's Leptos application: pages, components, i18n, and the pure code that
+//! the server and the browser share (grid derivation from a seed).
+
+pub mod components;
+pub mod grid;
+pub mod i18n;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Html, Meta, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::i18n::{request_lang, texts};
+
+/// The HTML document around the application, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options islands=true />
+                <leptos_meta::MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application root: routes and the chrome shared by every page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let lang = request_lang();
+    let t = texts(lang);
+    view! {
+        <Html {..} lang=lang.code() />
+        <Stylesheet id="passgrid-css" href="/pkg/passgrid.css" />
+        <Title text=t.product_title />
+        <Meta name="description" content=t.product_tagline />
+        <Router>
+            <header class="topbar">
+                <a class="brand" href="/">"passgrid"</a>
+                <components::lang_switch::LangSwitch />
+            </header>
+            <main>
+                <Routes fallback=|| view! { <pages::not_found::NotFound /> }>
+                    <Route path=path!("/") view=pages::home::Home />
+                    <Route path=path!("/setup/done") view=pages::setup::SetupDone />
+                    <Route path=path!("/setup/:token") view=pages::setup::Setup />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,13 @@
+import * as fs from 'node:fs';
+import { readServerInfo, STATE_FILE } from './server';
+
+export default async function globalTeardown() {
+  if (!fs.existsSync(STATE_FILE)) return;
+  const info = readServerInfo();
+  try {
+    process.kill(info.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  fs.rmSync(info.dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,103 @@
+// Boots the real passgrid binary on a free port with a fresh data directory, and
+// runs its command line for fixtures (users, certificates): nothing is written to the
+// database by hand.
+import { spawn, execFileSync, ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const REPO = path.resolve(__dirname, '..', '..');
+export const PASSGRID_BIN = process.env.PASSGRID_BIN ?? path.join(REPO, 'target', 'debug', 'passgrid');
+export const SITE_ROOT = process.env.PASSGRID_SITE_ROOT ?? path.join(REPO, 'target', 'site');
+export const STATE_FILE = path.join(__dirname, '..', 'test-results', 'server.json');
+
+export interface ServerInfo {
+  url: string;
+  origin: string;
+  dataDir: string;
+  caPem: string;
+  setupLink: string | null;
+  pid: number;
+  logFile: string;
+}
+
+export async function startServer(logFile: string): Promise<{ info: ServerInfo; child: ChildProcess }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'passgrid-e2e-'));
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const log = fs.openSync(logFile, 'w');
+  const child = spawn(
+    PASSGRID_BIN,
+    ['--data-dir', dataDir, '--json', 'serve', '--listen', '127.0.0.1:0', '--site-root', SITE_ROOT],
+    { stdio: ['ignore', 'pipe', log], env: { ...process.env, RUST_LOG: 'info,passgrid=debug' } },
+  );
+  const banner = await new Promise<any>((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start; see ${logFile}`)), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const line = buffered.split('\n').find((l) => l.includes('"event":"listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line));
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}; see ${logFile}`));
+    });
+  });
+  const info: ServerInfo = {
+    url: banner.url,
+    origin: banner.url,
+    dataDir,
+    caPem: banner.ca_pem,
+    setupLink: banner.setup_link,
+    pid: child.pid!,
+    logFile,
+  };
+  return { info, child };
+}
+
+export function readServerInfo(): ServerInfo {
+  return JSON.parse(fs.readFileSync(STATE_FILE, 'utf8'));
+}
+
+/** Runs a passgrid subcommand against the test server's data directory. */
+export function passgrid(info: ServerInfo, args: string[]): string {
+  return execFileSync(PASSGRID_BIN, ['--data-dir', info.dataDir, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+export interface ClientCert {
+  dir: string;
+  certPath: string;
+  keyPath: string;
+  p12Path: string;
+  p12Password: string;
+}
+
+/**
+ * A device's certificate as a real user gets one: the key is made on the "device"
+ * (openssl), the CSR goes to passgrid's CA, and the result is bundled as PKCS#12.
+ */
+export function issueClientCert(info: ServerInfo, userId: string): ClientCert {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `passgrid-cert-${userId}-`));
+  const keyPath = path.join(dir, 'key.pem');
+  const csrPath = path.join(dir, 'req.csr');
+  const certPath = path.join(dir, 'cert.pem');
+  const p12Path = path.join(dir, 'device.p12');
+  const p12Password = 'e2e-' + Math.random().toString(36).slice(2);
+  passgrid(info, ['user', 'add', userId, '--name', `E2E ${userId}`, '--email', `${userId}@example.com`]);
+  execFileSync('openssl', [
+    'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', keyPath, '-subj', `/CN=ignored-by-passgrid`, '-out', csrPath,
+  ], { stdio: 'ignore' });
+  passgrid(info, ['cert', 'issue', userId, '--csr', csrPath, '--out', certPath]);
+  execFileSync('openssl', [
+    'pkcs12', '-export', '-inkey', keyPath, '-in', certPath, '-certfile', info.caPem,
+    '-out', p12Path, '-passout', `pass:${p12Password}`,
+  ], { stdio: 'ignore' });
+  return { dir, certPath, keyPath, p12Path, p12Password };
+}

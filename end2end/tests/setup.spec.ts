@@ -1,0 +1,35 @@
+// The one-time link printed at first start creates the first administrator, once.
+import { test, expect } from '@playwright/test';
+import { readServerInfo, passgrid } from '../helpers/server';
+
+const info = readServerInfo();
+
+test.use({ ignoreHTTPSErrors: true, locale: 'en-US' });
+
+test('first administrator from the set-up link; the link then stops working', async ({ page }) => {
+  expect(info.setupLink, 'first start prints a set-up link').toBeTruthy();
+  await page.goto(info.setupLink!);
+  await expect(page.locator('h1')).toHaveText('Create the first administrator');
+
+  // Bad input is refused with a reason and nothing is created.
+  await page.getByLabel('Administrator user ID').fill('bad id!');
+  await page.getByRole('button', { name: 'Create administrator' }).click();
+  await expect(page.getByRole('alert')).toContainText('A user ID is 1 to 64 characters');
+  expect(() => passgrid(info, ['user', 'show', 'bad id!'])).toThrow();
+
+  await page.getByLabel('Administrator user ID').fill('e2e-admin');
+  await page.getByLabel('Display name').fill('E2E Admin');
+  await page.getByLabel('Mail address').fill('admin@example.com');
+  await page.getByRole('button', { name: 'Create administrator' }).click();
+  await expect(page.locator('h1')).toHaveText('Administrator created');
+  const shown = JSON.parse(passgrid(info, ['--json', 'user', 'show', 'e2e-admin']));
+  expect(shown.admin_role).toBe('admin');
+  expect(shown.email).toBe('admin@example.com');
+
+  // The same link a second time.
+  await page.goto(info.setupLink!);
+  await page.getByLabel('Administrator user ID').fill('e2e-admin2');
+  await page.getByRole('button', { name: 'Create administrator' }).click();
+  await expect(page.getByRole('alert')).toContainText('not valid');
+  expect(() => passgrid(info, ['user', 'show', 'e2e-admin2'])).toThrow();
+});

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs every test of passgrid on a fresh Debian machine with Rust: it installs what it
+# needs (Debian packages, the wasm target, wasm-opt, npm packages), starts PostgreSQL,
+# builds the optimised WASM, then runs
+#   1. formatting and clippy checks,
+#   2. Rust unit and integration tests (every integration test on SQLite and PostgreSQL),
+#   3. Playwright end-to-end tests in Debian's Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+started=$(date +%s)
+step() { printf '\n== %s (%ds)\n' "$*" "$(( $(date +%s) - started ))"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+step "system packages"
+# chromium: the e2e browser; libnss3-tools: certutil/pk12util for the browser's
+# certificate store; postgresql: the second database; nodejs/npm: Playwright.
+packages=(chromium libnss3-tools postgresql curl openssl nodejs npm)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+step "Rust toolchain parts"
+rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+step "PostgreSQL"
+read -r pg_version pg_cluster pg_port pg_status _ < <(pg_lsclusters -h | awk '$1 >= 15 {print; exit}') || true
+if [ -z "${pg_version:-}" ]; then
+  pg_version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
+  as_root pg_createcluster "$pg_version" main
+  read -r pg_version pg_cluster pg_port pg_status _ < <(pg_lsclusters -h | awk -v v="$pg_version" '$1 == v {print; exit}')
+fi
+if [ "$pg_status" != online ]; then as_root pg_ctlcluster "$pg_version" "$pg_cluster" start; fi
+# A password made for this run; each test creates (and drops) its own database.
+pg_password=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+as_root runuser -u postgres -- psql -q -p "$pg_port" -v ON_ERROR_STOP=1 <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'passgrid_test') THEN
+    CREATE ROLE passgrid_test LOGIN CREATEDB;
+  END IF;
+END \$\$;
+ALTER ROLE passgrid_test PASSWORD '$pg_password';
+SQL
+export PASSGRID_TEST_PG_URL="postgres://passgrid_test:${pg_password}@127.0.0.1:${pg_port}/postgres"
+
+step "format and lint"
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "optimised WASM (release, wasm-opt)"
+cargo xtask build-site --release
+
+step "Rust unit and integration tests (SQLite and PostgreSQL)"
+cargo test
+
+step "end-to-end tests in Chromium"
+cd "$ROOT/end2end"
+npm ci --no-audit --no-fund
+export PASSGRID_BIN="$ROOT/target/debug/passgrid"
+if ! npx playwright test; then
+  echo "--- end-to-end failed; server log (end2end/test-results/server.log):"
+  tail -n 80 "$ROOT/end2end/test-results/server.log" || true
+  exit 1
+fi
+cd "$ROOT"
+
+step "WASM size of the login page"
+cargo xtask wasm-size
+step "all tests passed"

@@ -1,0 +1,198 @@
+//! Creating users and administrators: input rules, storage and the audit entry, shared
+//! by the command line and the web set-up page.
+
+use crate::store::{audit::AuditEvent, users::NewUser, Store, StoreError};
+
+/// Administrator roles (SPEC §9.1).
+pub const ADMIN_ROLES: &[&str] = &["admin", "user-admin", "operator", "auditor"];
+
+/// Why user input was refused; the code is stable (URLs, JSON, i18n).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InputError {
+    #[error("a user ID is 1 to 64 characters: letters, digits and . _ - @ only")]
+    UserId,
+    #[error("the display name is at most 128 characters, without control characters")]
+    Name,
+    #[error("the mail address does not look right")]
+    Email,
+    #[error("unknown role (admin, user-admin, operator, auditor)")]
+    Role,
+}
+
+impl InputError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            InputError::UserId => "invalid_user_id",
+            InputError::Name => "invalid_name",
+            InputError::Email => "invalid_email",
+            InputError::Role => "invalid_role",
+        }
+    }
+}
+
+/// A user ID becomes a certificate CN and appears in logs and CSV: keep it plain.
+pub fn check_user_id(id: &str) -> Result<(), InputError> {
+    let ok = !id.is_empty()
+        && id.chars().count() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    ok.then_some(()).ok_or(InputError::UserId)
+}
+
+pub fn check_display_name(name: &str) -> Result<(), InputError> {
+    (name.chars().count() <= 128 && !name.chars().any(char::is_control))
+        .then_some(())
+        .ok_or(InputError::Name)
+}
+
+/// A deliberately simple check (one @, a dot in the domain, ASCII, no spaces): the
+/// address must fit an rfc822Name SAN; deliverability is the mail server's business.
+pub fn check_email(email: &str) -> Result<(), InputError> {
+    let ok = email.len() <= 254
+        && email.is_ascii()
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+            }
+            None => false,
+        };
+    ok.then_some(()).ok_or(InputError::Email)
+}
+
+pub fn check_role(role: &str) -> Result<(), InputError> {
+    ADMIN_ROLES
+        .contains(&role)
+        .then_some(())
+        .ok_or(InputError::Role)
+}
+
+/// Validates a new user's fields (empty optional fields become `None`).
+pub fn checked_new_user<'a>(
+    id: &'a str,
+    display_name: &'a str,
+    email: Option<&'a str>,
+    admin_role: Option<&'a str>,
+    source: &'a str,
+) -> Result<NewUser<'a>, InputError> {
+    check_user_id(id)?;
+    check_display_name(display_name)?;
+    let email = email.map(str::trim).filter(|e| !e.is_empty());
+    if let Some(e) = email {
+        check_email(e)?;
+    }
+    if let Some(r) = admin_role {
+        check_role(r)?;
+    }
+    Ok(NewUser {
+        id,
+        display_name: display_name.trim(),
+        email,
+        admin_role,
+        source,
+    })
+}
+
+/// Writes an audit entry; a failure to audit is logged loudly but does not undo the
+/// action that already happened.
+pub async fn audit(store: &Store, event: AuditEvent<'_>, now: i64) {
+    if let Err(err) = store.append_audit(&event, now).await {
+        tracing::error!(error = %err, action = event.action, "could not write the audit log");
+    }
+}
+
+/// Creates a user or administrator from the command line and audits it.
+pub async fn create_user_from_cli(
+    store: &Store,
+    user: &NewUser<'_>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let result = store.create_user(user, now).await;
+    let (outcome, reason) = match &result {
+        Ok(()) => ("success", String::new()),
+        Err(StoreError::Conflict) => ("failure", "user exists".to_string()),
+        Err(_) => ("failure", "database error".to_string()),
+    };
+    let action = if user.admin_role.is_some() {
+        "admin.create"
+    } else {
+        "user.create"
+    };
+    audit(
+        store,
+        AuditEvent {
+            actor: "cli",
+            source: "local",
+            action,
+            target: user.id,
+            outcome,
+            reason: &reason,
+        },
+        now,
+    )
+    .await;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids() {
+        for ok in ["alice", "a.b-c_d@example.com", "0", &"x".repeat(64)] {
+            assert_eq!(check_user_id(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "a b",
+            "ä",
+            "a/b",
+            "a,b",
+            "=cmd",
+            &"x".repeat(65),
+            "a\nb",
+        ] {
+            assert_eq!(check_user_id(bad), Err(InputError::UserId), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert!(check_email("a@example.com").is_ok());
+        for bad in [
+            "a",
+            "@example.com",
+            "a@b",
+            "a@.b.c",
+            "a b@c.d",
+            "a@b.c,",
+            "ä@b.c",
+            "a@b@c.d",
+        ] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn new_user_normalises_empty_email() {
+        let u = checked_new_user("bob", " Bob ", Some("  "), None, "local").unwrap();
+        assert_eq!(u.email, None);
+        assert_eq!(u.display_name, "Bob");
+        assert_eq!(
+            checked_new_user("bob", "", None, Some("root"), "local").err(),
+            Some(InputError::Role)
+        );
+        assert_eq!(
+            checked_new_user("bob", "a\u{7}", None, None, "local").err(),
+            Some(InputError::Name)
+        );
+    }
+}

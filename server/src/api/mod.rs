@@ -1,0 +1,22 @@
+//! JSON and file routes for programs (SPEC §14).
+
+pub mod ca_files;
+pub mod health;
+pub mod whoami;
+
+use axum::{routing::get, Router};
+
+use crate::{error::AppError, web::AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/ca/ca.pem", get(ca_files::ca_pem))
+        .route("/api/v1/whoami", get(whoami::whoami))
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async { AppError::NotFound }),
+        )
+}

@@ -1,0 +1,136 @@
+//! Client certificates with passgrid's profile (SPEC §2.2). This module issues from a
+//! PKCS#10 request, so the private key never leaves the device: the request's
+//! signature is checked, weak keys are refused, and its subject and extensions are
+//! ignored — the profile decides them.
+
+use rcgen::{
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose,
+    SanType, SubjectPublicKeyInfo,
+};
+use sha2::{Digest, Sha256};
+use x509_parser::{
+    certification_request::X509CertificationRequest, prelude::FromDer, public_key::PublicKey,
+};
+
+use super::{backdated, random_serial, CaError, CertificateAuthority};
+use crate::store::{client_certs::ClientCertRecord, Store};
+
+const OID_P256: &str = "1.2.840.10045.3.1.7";
+const OID_P384: &str = "1.3.132.0.34";
+const OID_ED25519: &str = "1.3.101.112";
+
+/// Who a client certificate is for and for how long.
+pub struct ClientProfile<'a> {
+    pub user_id: &'a str,
+    pub email: Option<&'a str>,
+    pub validity_days: i64,
+}
+
+/// A certificate just issued and recorded.
+pub struct IssuedCertificate {
+    pub record: ClientCertRecord,
+    pub cert_pem: String,
+}
+
+impl CertificateAuthority {
+    /// Issues a client certificate for the key in `csr` (PEM or DER) and records it.
+    pub async fn issue_client_certificate_from_csr(
+        &self,
+        store: &Store,
+        csr: &[u8],
+        profile: &ClientProfile<'_>,
+        now: i64,
+    ) -> Result<IssuedCertificate, CaError> {
+        let spki = checked_request_key(csr)?;
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, profile.user_id);
+        params.distinguished_name = dn;
+        if let Some(email) = profile.email {
+            params.subject_alt_names =
+                vec![SanType::Rfc822Name(email.to_string().try_into().map_err(
+                    |_| CaError::BadRequest("the mail address is not ASCII".into()),
+                )?)];
+        }
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.use_authority_key_identifier_extension = true;
+        let serial = random_serial()?;
+        params.serial_number = Some(serial.clone());
+        params.not_before = backdated(now)?;
+        let not_after = now + profile.validity_days * 24 * 3600;
+        params.not_after = super::at(not_after)?;
+        let cert = params.signed_by(&spki, &self.issuer()?)?;
+        let record = ClientCertRecord {
+            serial: hex::encode(serial.to_bytes()),
+            user_id: profile.user_id.to_string(),
+            subject: format!("CN={}", profile.user_id),
+            fingerprint_sha256: hex::encode(Sha256::digest(cert.der())),
+            not_before: now - 300,
+            not_after,
+            revoked_at: None,
+        };
+        store
+            .insert_client_certificate(&record, &cert.pem(), now)
+            .await?;
+        Ok(IssuedCertificate {
+            record,
+            cert_pem: cert.pem(),
+        })
+    }
+}
+
+/// Parses a CSR, checks its self-signature and its key, and returns the key.
+fn checked_request_key(csr: &[u8]) -> Result<SubjectPublicKeyInfo, CaError> {
+    let der = if csr.trim_ascii_start().starts_with(b"-----BEGIN") {
+        use rustls_pki_types::{pem::PemObject, CertificateSigningRequestDer};
+        CertificateSigningRequestDer::from_pem_slice(csr)
+            .map_err(|e| CaError::BadRequest(format!("no CERTIFICATE REQUEST PEM block: {e:?}")))?
+            .as_ref()
+            .to_vec()
+    } else {
+        csr.to_vec()
+    };
+    let (rest, req) = X509CertificationRequest::from_der(&der)
+        .map_err(|e| CaError::BadRequest(format!("not a PKCS#10 request: {e}")))?;
+    if !rest.is_empty() {
+        return Err(CaError::BadRequest(
+            "trailing bytes after the request".into(),
+        ));
+    }
+    req.verify_signature()
+        .map_err(|_| CaError::BadRequest("the request's signature does not verify".into()))?;
+    let pki = &req.certification_request_info.subject_pki;
+    match pki.parsed() {
+        Ok(PublicKey::RSA(rsa)) if rsa.key_size() >= 2048 => {}
+        Ok(PublicKey::RSA(rsa)) => {
+            return Err(CaError::BadRequest(format!(
+                "RSA key of {} bits is too weak (2048 or more)",
+                rsa.key_size()
+            )))
+        }
+        Ok(PublicKey::EC(_)) => {
+            let curve = pki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|oid| oid.to_id_string())
+                .unwrap_or_default();
+            if curve != OID_P256 && curve != OID_P384 {
+                return Err(CaError::BadRequest(format!(
+                    "elliptic curve {curve} is not accepted (P-256 or P-384)"
+                )));
+            }
+        }
+        _ if pki.algorithm.algorithm.to_id_string() == OID_ED25519 => {}
+        _ => {
+            return Err(CaError::BadRequest(
+                "unsupported key type (RSA ≥ 2048, P-256, P-384, Ed25519)".into(),
+            ))
+        }
+    }
+    SubjectPublicKeyInfo::from_der(pki.raw)
+        .map_err(|e| CaError::BadRequest(format!("unsupported key: {e}")))
+}

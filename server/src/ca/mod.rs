@@ -1,0 +1,50 @@
+//! The certificate authority: the only code that touches private keys. It creates or
+//! loads the root CA (key sealed under the master key, stored in the database), issues
+//! the TLS server certificate, and issues client certificates.
+
+pub mod client_cert;
+pub mod root;
+pub mod server_cert;
+
+pub use root::CertificateAuthority;
+
+/// What can go wrong in the CA.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    #[error("certificate generation: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("stored CA or key is unreadable: {0}")]
+    Corrupt(String),
+    #[error("the certificate request is not acceptable: {0}")]
+    BadRequest(String),
+    #[error("the operating system's random generator failed")]
+    Random,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Seal(#[from] crate::master_key::SealError),
+}
+
+/// A random positive 128-bit serial (RFC 5280 §4.1.2.2: positive, at most 20 octets;
+/// CA/B Forum: at least 64 bits from a CSPRNG).
+pub(crate) fn random_serial() -> Result<rcgen::SerialNumber, CaError> {
+    use rand::{rngs::OsRng, TryRngCore};
+    let mut bytes = [0u8; 16];
+    OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|_| CaError::Random)?;
+    bytes[0] &= 0x7f; // positive in DER
+    bytes[0] |= 0x40; // and never shorter than 16 octets
+    Ok(rcgen::SerialNumber::from_slice(&bytes))
+}
+
+/// A validity start a few minutes in the past, so clients with a slightly slow
+/// clock do not see a certificate that is "not yet valid".
+pub(crate) fn backdated(now: i64) -> Result<time::OffsetDateTime, CaError> {
+    time::OffsetDateTime::from_unix_timestamp(now - 300)
+        .map_err(|e| CaError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn at(unix: i64) -> Result<time::OffsetDateTime, CaError> {
+    time::OffsetDateTime::from_unix_timestamp(unix).map_err(|e| CaError::Corrupt(e.to_string()))
+}

@@ -1,0 +1,47 @@
+//! `passgrid ca …`
+
+use clap::Subcommand;
+use serde_json::json;
+use std::path::PathBuf;
+
+use super::{pending::not_yet, CliError, Output};
+use crate::{config::DataConfig, instance::Instance};
+
+#[derive(Subcommand, Debug)]
+pub enum CaCommand {
+    /// Write the CA certificate (PEM) to a file, or print it.
+    Export {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write the current CRL (DER).
+    Crl {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+pub async fn run(cmd: CaCommand, data: DataConfig, out: Output) -> Result<(), CliError> {
+    match cmd {
+        CaCommand::Export { out: file } => {
+            let instance = Instance::open(data).await?;
+            let pem = instance.ca.cert_pem().to_string();
+            let subject = instance.ca.subject();
+            instance.store.close().await;
+            match file {
+                Some(path) => {
+                    std::fs::write(&path, &pem)
+                        .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+                    out.print(
+                        format!("CA certificate ({subject}) written to {}", path.display()),
+                        json!({ "subject": subject, "path": path }),
+                    );
+                }
+                None if out.json => println!("{}", json!({ "subject": subject, "pem": pem })),
+                None => print!("{pem}"),
+            }
+            Ok(())
+        }
+        CaCommand::Crl { .. } => not_yet("ca crl", "#4"),
+    }
+}

@@ -1,0 +1,67 @@
+//! Subcommands of the contract (SPEC §13) that later issues implement. They parse
+//! their arguments (so `--help` documents the contract) and refuse to run.
+
+use clap::Subcommand;
+use std::path::PathBuf;
+
+use super::CliError;
+
+pub fn not_yet(group: &str, issue: &str) -> Result<(), CliError> {
+    Err(CliError(format!(
+        "`passgrid {group}` is not implemented in this version yet (tracked in issue {issue})"
+    )))
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GroupCommand {
+    /// Create a group.
+    Add { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// List policies.
+    List,
+    /// Show one policy.
+    Show { name: String },
+    /// Change settings: key=value...
+    Set { name: String, settings: Vec<String> },
+    /// Attach a policy to a group with a priority.
+    Attach {
+        name: String,
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        priority: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Import hardware token seeds (CSV or PSKC).
+    Import { file: PathBuf },
+    /// Assign a token to a user.
+    Assign { serial: String, user: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain.
+    Verify,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SyncCommand {
+    /// Add an LDAP / Active Directory source.
+    AddLdap { name: String },
+    /// Add a CSV folder source.
+    AddCsv { name: String },
+    /// List sources.
+    List,
+    /// Run one source now.
+    Run {
+        name: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+}

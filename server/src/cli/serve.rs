@@ -1,0 +1,195 @@
+//! `passgrid serve`: opens (or on first start creates) the installation, prints where
+//! to go, and serves HTTPS (and optionally the HTTP redirect) until stopped.
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use leptos::config::LeptosOptions;
+use rustls_pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use super::{CliError, Output, ServeArgs};
+use crate::{
+    ca::server_cert::server_names,
+    config::{DataConfig, FileConfig, ServeConfig, ServeFlags},
+    instance::Instance,
+    metrics::Metrics,
+    tls::{listener::ListenerLimits, serve_tls, server_config::server_config},
+    web::{self, redirect, setup::issue_setup_token, AppState},
+};
+
+pub async fn run(
+    args: ServeArgs,
+    data: DataConfig,
+    file: &FileConfig,
+    out: Output,
+) -> Result<(), CliError> {
+    let cfg = ServeConfig::resolve(
+        ServeFlags {
+            listen: args.listen,
+            http_listen: args.http_listen,
+            hostnames: args.hostnames,
+            site_root: args.site_root,
+            public_url: args.public_url,
+            tls_cert: args.tls_cert,
+            tls_key: args.tls_key,
+        },
+        &file.serve,
+    )?;
+    let instance = Instance::open(data).await?;
+    let now = instance.clock.now();
+
+    let (chain, key) = match &cfg.tls_files {
+        // A configured certificate that cannot be read stops the start: never fall
+        // back silently to another certificate.
+        Some((cert, key)) => load_tls_files(cert, key)?,
+        None => {
+            let identity = instance
+                .ca
+                .server_identity(
+                    &instance.store,
+                    &instance.master_key,
+                    &server_names(&cfg.hostnames),
+                    now,
+                )
+                .await?;
+            (identity.chain, identity.key)
+        }
+    };
+    let tls = server_config(instance.ca.cert_der(), chain, key)?;
+
+    let site_root = cfg.site_root.display().to_string();
+    if !cfg.site_root.join("pkg/passgrid.wasm").is_file() {
+        tracing::warn!(site_root, "pkg/passgrid.wasm not found: pages will render but not hydrate (build with `cargo xtask build`)");
+    }
+    let leptos_options = LeptosOptions::builder()
+        .output_name("passgrid")
+        .site_root(site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(cfg.listen)
+        .build();
+
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| CliError(format!("cannot listen on {}: {e}", cfg.listen)))?;
+    let local = listener.local_addr()?;
+    let public_url = cfg.public_url(local);
+    if let Some(addr) = cfg.http_listen {
+        let plain = TcpListener::bind(addr)
+            .await
+            .map_err(|e| CliError(format!("cannot listen on {addr}: {e}")))?;
+        let mut allowed = server_names(&cfg.hostnames);
+        allowed.push(local.ip().to_string());
+        let default_host = cfg
+            .hostnames
+            .first()
+            .cloned()
+            .unwrap_or_else(|| local.ip().to_string());
+        tokio::spawn(redirect::serve_redirects(
+            plain,
+            redirect::redirect_router(local.port(), allowed, default_host),
+        ));
+    }
+
+    let setup_token = issue_setup_token(&instance.store, now).await?;
+    let ca_pem = instance.data.ca_pem_path();
+    let ca_pem = std::fs::canonicalize(&ca_pem).unwrap_or(ca_pem);
+    let setup_link = setup_token
+        .as_ref()
+        .map(|t| format!("{}/setup/{}", public_url, t.as_str()));
+    // The banner goes to stdout, not the log: it holds the one-time set-up link.
+    if out.json {
+        println!(
+            "{}",
+            json!({
+                "event": "listening",
+                "url": public_url,
+                "listen": local.to_string(),
+                "ca_pem": ca_pem,
+                "first_start": instance.created.ca,
+                "setup_link": setup_link,
+            })
+        );
+    } else {
+        println!("passgrid is listening on {local}");
+        println!("  open:        {}/", public_url);
+        println!("  trust the CA certificate in {}", ca_pem.display());
+        if instance.created.ca {
+            println!(
+                "  (created now: master key, root CA \"{}\", TLS certificate)",
+                instance.ca.subject()
+            );
+        }
+        if let Some(link) = &setup_link {
+            println!("  create the first administrator (one-time link, valid 24 h):");
+            println!("    {link}");
+        }
+    }
+
+    let state = AppState {
+        instance: instance.clone(),
+        metrics: Arc::new(Metrics::default()),
+        leptos_options,
+        public_url: public_url.clone().into(),
+    };
+    let metrics = state.metrics.clone();
+    let router = web::router(state, cfg.max_body_bytes);
+    serve_tls(
+        listener,
+        TlsAcceptor::from(tls),
+        router,
+        ListenerLimits {
+            handshake_timeout: cfg.handshake_timeout,
+            header_read_timeout: Duration::from_secs(30),
+        },
+        metrics,
+        shutdown_signal(),
+        Duration::from_secs(10),
+    )
+    .await;
+    instance.store.close().await;
+    Ok(())
+}
+
+fn load_tls_files(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), CliError> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| CliError(format!("--tls-cert {}: {e:?}", cert.display())))?;
+    if chain.is_empty() {
+        return Err(CliError(format!(
+            "--tls-cert {}: no certificate in the file",
+            cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| CliError(format!("--tls-key {}: {e:?}", key.display())))?;
+    Ok((chain, key))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,335 @@
+//! Configuration: defaults < TOML file (`--config`) < `PASSGRID_*` environment <
+//! command-line flags, resolved once into typed structs.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde::Deserialize;
+
+/// Everything that can be set in the TOML file. Unknown keys are an error, so a typo
+/// is reported instead of silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    #[serde(default)]
+    pub log: LogFile,
+    #[serde(default)]
+    pub serve: ServeFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogFile {
+    pub format: Option<LogFormat>,
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeFile {
+    pub listen: Option<SocketAddr>,
+    pub http_listen: Option<SocketAddr>,
+    pub hostnames: Option<Vec<String>>,
+    pub site_root: Option<PathBuf>,
+    pub public_url: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub handshake_timeout_secs: Option<u64>,
+    pub max_body_bytes: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
+        let Some(path) = path else {
+            return Ok(FileConfig::default());
+        };
+        let err = |reason: String| ConfigError::File {
+            path: path.display().to_string(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| err(e.message().to_string()))
+    }
+}
+
+/// Settings every data-touching subcommand needs.
+#[derive(Clone, Debug)]
+pub struct DataConfig {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+}
+
+impl DataConfig {
+    pub fn resolve(
+        flag_dir: Option<PathBuf>,
+        flag_url: Option<String>,
+        file: &FileConfig,
+    ) -> DataConfig {
+        let data_dir = flag_dir
+            .or_else(|| file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = flag_url
+            .or_else(|| file.database_url.clone())
+            .unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("passgrid.db").display()
+                )
+            });
+        DataConfig {
+            data_dir,
+            database_url,
+        }
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        self.data_dir.join("master.key")
+    }
+
+    pub fn ca_pem_path(&self) -> PathBuf {
+        self.data_dir.join("ca.pem")
+    }
+}
+
+/// Settings of `passgrid serve`.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub http_listen: Option<SocketAddr>,
+    pub hostnames: Vec<String>,
+    pub site_root: PathBuf,
+    /// Set explicitly (flag, env, file); otherwise derived from the bound address.
+    pub public_url: Option<String>,
+    pub tls_files: Option<(PathBuf, PathBuf)>,
+    pub handshake_timeout: Duration,
+    pub max_body_bytes: usize,
+}
+
+/// The flag/env side of `serve` (clap fills it).
+#[derive(Debug, Default, Clone)]
+pub struct ServeFlags {
+    pub listen: Option<SocketAddr>,
+    pub http_listen: Option<SocketAddr>,
+    pub hostnames: Vec<String>,
+    pub site_root: Option<PathBuf>,
+    pub public_url: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+impl ServeConfig {
+    pub fn resolve(flags: ServeFlags, file: &ServeFile) -> Result<ServeConfig, ConfigError> {
+        let listen = flags
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443)));
+        let hostnames = if flags.hostnames.is_empty() {
+            file.hostnames.clone().unwrap_or_default()
+        } else {
+            flags.hostnames
+        };
+        for h in &hostnames {
+            if h.is_empty()
+                || h.len() > 253
+                || !h
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "hostname {h:?} is not a valid DNS name or IP address"
+                )));
+            }
+        }
+        let tls_cert = flags.tls_cert.or_else(|| file.tls_cert.clone());
+        let tls_key = flags.tls_key.or_else(|| file.tls_key.clone());
+        let tls_files = match (tls_cert, tls_key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "--tls-cert and --tls-key go together".into(),
+                ))
+            }
+        };
+        let public_url = flags
+            .public_url
+            .or_else(|| file.public_url.clone())
+            .map(|u| u.trim_end_matches('/').to_string());
+        if let Some(url) = &public_url {
+            if !url.starts_with("https://") {
+                return Err(ConfigError::Invalid(format!(
+                    "public URL {url:?} must start with https://"
+                )));
+            }
+        }
+        let site_root = flags
+            .site_root
+            .or_else(|| file.site_root.clone())
+            .unwrap_or_else(default_site_root);
+        Ok(ServeConfig {
+            listen,
+            http_listen: flags.http_listen.or(file.http_listen),
+            hostnames,
+            site_root,
+            public_url,
+            tls_files,
+            handshake_timeout: Duration::from_secs(
+                file.handshake_timeout_secs.unwrap_or(10).clamp(1, 120),
+            ),
+            max_body_bytes: file.max_body_bytes.unwrap_or(1024 * 1024),
+        })
+    }
+}
+
+impl ServeConfig {
+    /// The URL users reach passgrid at: as configured, else the first host name (or
+    /// the listening IP) with the port actually bound.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        if let Some(url) = &self.public_url {
+            return url.clone();
+        }
+        let host = self
+            .hostnames
+            .first()
+            .cloned()
+            .unwrap_or_else(|| bound.ip().to_string());
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        if bound.port() == 443 {
+            format!("https://{host}")
+        } else {
+            format!("https://{host}:{}", bound.port())
+        }
+    }
+}
+
+/// `site/` next to the binary's directory (target/release/../site), else the
+/// workspace's target/site (for `cargo run`).
+fn default_site_root() -> PathBuf {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+    {
+        let beside = dir.join("../site");
+        if beside.join("pkg").is_dir() {
+            return beside;
+        }
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"))
+}
+
+/// Environment variables passgrid reads; any other `PASSGRID_*` is probably a typo.
+pub const KNOWN_ENV: &[&str] = &[
+    "PASSGRID_CONFIG",
+    "PASSGRID_DATA_DIR",
+    "PASSGRID_DATABASE_URL",
+    "PASSGRID_LOG_FORMAT",
+    "PASSGRID_LOG_LEVEL",
+    "PASSGRID_JSON",
+    "PASSGRID_LISTEN",
+    "PASSGRID_HTTP_LISTEN",
+    "PASSGRID_HOSTNAMES",
+    "PASSGRID_SITE_ROOT",
+    "PASSGRID_PUBLIC_URL",
+    "PASSGRID_TLS_CERT",
+    "PASSGRID_TLS_KEY",
+    "PASSGRID_MASTER_KEY",
+];
+
+/// Names of set `PASSGRID_*` variables that passgrid does not know.
+pub fn unknown_env_vars() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("PASSGRID_") && !KNOWN_ENV.contains(&k.as_str()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_file_beat_defaults() {
+        let file: FileConfig = toml::from_str(
+            "data_dir = \"/srv/pg\"\n[serve]\nlisten = \"127.0.0.1:9443\"\nhostnames = [\"a.example\"]\n",
+        )
+        .unwrap();
+        let data = DataConfig::resolve(None, None, &file);
+        assert_eq!(data.data_dir, PathBuf::from("/srv/pg"));
+        assert_eq!(data.database_url, "sqlite:///srv/pg/passgrid.db?mode=rwc");
+        let serve = ServeConfig::resolve(ServeFlags::default(), &file.serve).unwrap();
+        assert_eq!(serve.listen.port(), 9443);
+        assert_eq!(serve.public_url(serve.listen), "https://a.example:9443");
+        let flags = ServeFlags {
+            listen: Some("127.0.0.1:443".parse().unwrap()),
+            hostnames: vec!["b.example".into()],
+            ..Default::default()
+        };
+        let serve = ServeConfig::resolve(flags, &file.serve).unwrap();
+        assert_eq!(serve.public_url(serve.listen), "https://b.example");
+        let data = DataConfig::resolve(Some("/x".into()), Some("postgres://h/db".into()), &file);
+        assert_eq!(data.database_url, "postgres://h/db");
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors() {
+        assert!(toml::from_str::<FileConfig>("data_dri = \"x\"").is_err());
+        assert!(toml::from_str::<FileConfig>("[serve]\nlisten = \"nope\"").is_err());
+        let flags = ServeFlags {
+            tls_cert: Some("c.pem".into()),
+            ..Default::default()
+        };
+        assert!(ServeConfig::resolve(flags, &ServeFile::default()).is_err());
+        let flags = ServeFlags {
+            hostnames: vec!["bad host".into()],
+            ..Default::default()
+        };
+        assert!(ServeConfig::resolve(flags, &ServeFile::default()).is_err());
+        let flags = ServeFlags {
+            public_url: Some("http://x".into()),
+            ..Default::default()
+        };
+        assert!(ServeConfig::resolve(flags, &ServeFile::default()).is_err());
+    }
+
+    #[test]
+    fn ipv6_listen_makes_bracketed_url() {
+        let flags = ServeFlags {
+            listen: Some("[::1]:8443".parse().unwrap()),
+            ..Default::default()
+        };
+        let serve = ServeConfig::resolve(flags, &ServeFile::default()).unwrap();
+        assert_eq!(
+            serve.public_url("[::1]:8443".parse().unwrap()),
+            "https://[::1]:8443"
+        );
+        assert_eq!(
+            serve.public_url("[::1]:40000".parse().unwrap()),
+            "https://[::1]:40000"
+        );
+    }
+}

@@ -1,0 +1,52 @@
+//! The one place where errors become HTTP responses: a stable machine code, a status,
+//! and a generic message. Causes are logged here, once, and never sent to the client.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::json;
+
+use crate::{ca::CaError, master_key::SealError, store::StoreError};
+
+/// Everything a request handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("certificate authority: {0}")]
+    Ca(#[from] CaError),
+    #[error("sealing: {0}")]
+    Seal(#[from] SealError),
+}
+
+impl AppError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::BadRequest(code) => (StatusCode::BAD_REQUEST, code),
+            AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Store(StoreError::Unavailable(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            }
+            AppError::Store(_) | AppError::Ca(_) | AppError::Seal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+            }
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            // The cause may hold database or crypto detail: log it, never send it.
+            tracing::error!(error = %self, code, "request failed");
+        }
+        (status, Json(json!({ "error": code }))).into_response()
+    }
+}

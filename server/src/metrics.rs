@@ -1,0 +1,111 @@
+//! Counters for `/metrics` in the Prometheus text format. Plain atomics: a handful of
+//! counters does not need a metrics framework.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+
+#[derive(Default, Debug)]
+pub struct Metrics {
+    handshakes_ok: AtomicU64,
+    handshakes_with_client_cert: AtomicU64,
+    handshakes_failed: AtomicU64,
+    handshakes_timed_out: AtomicU64,
+    connections_open: AtomicI64,
+    responses: [AtomicU64; 5],
+}
+
+/// Decrements the open-connection gauge when dropped.
+pub struct OpenConnection<'a>(&'a Metrics);
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.connections_open.fetch_sub(1, Relaxed);
+    }
+}
+
+impl Metrics {
+    pub fn handshake_ok(&self, with_client_cert: bool) {
+        self.handshakes_ok.fetch_add(1, Relaxed);
+        if with_client_cert {
+            self.handshakes_with_client_cert.fetch_add(1, Relaxed);
+        }
+    }
+    pub fn handshake_failed(&self) {
+        self.handshakes_failed.fetch_add(1, Relaxed);
+    }
+    pub fn handshake_timed_out(&self) {
+        self.handshakes_timed_out.fetch_add(1, Relaxed);
+    }
+    pub fn connection_opened(&self) -> OpenConnection<'_> {
+        self.connections_open.fetch_add(1, Relaxed);
+        OpenConnection(self)
+    }
+    /// Counts a response by status class (1xx … 5xx).
+    pub fn response(&self, status: u16) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.responses[class].fetch_add(1, Relaxed);
+    }
+
+    /// The Prometheus exposition text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP passgrid_tls_handshakes_total TLS handshakes by result.\n");
+        out.push_str("# TYPE passgrid_tls_handshakes_total counter\n");
+        for (result, v) in [
+            ("ok", &self.handshakes_ok),
+            ("failed", &self.handshakes_failed),
+            ("timeout", &self.handshakes_timed_out),
+        ] {
+            out.push_str(&format!(
+                "passgrid_tls_handshakes_total{{result=\"{result}\"}} {}\n",
+                v.load(Relaxed)
+            ));
+        }
+        out.push_str("# HELP passgrid_tls_client_certificates_total Handshakes that presented a verified client certificate.\n");
+        out.push_str("# TYPE passgrid_tls_client_certificates_total counter\n");
+        out.push_str(&format!(
+            "passgrid_tls_client_certificates_total {}\n",
+            self.handshakes_with_client_cert.load(Relaxed)
+        ));
+        out.push_str("# HELP passgrid_connections_open HTTPS connections open now.\n");
+        out.push_str("# TYPE passgrid_connections_open gauge\n");
+        out.push_str(&format!(
+            "passgrid_connections_open {}\n",
+            self.connections_open.load(Relaxed)
+        ));
+        out.push_str("# HELP passgrid_http_responses_total HTTP responses by status class.\n");
+        out.push_str("# TYPE passgrid_http_responses_total counter\n");
+        for (i, v) in self.responses.iter().enumerate() {
+            out.push_str(&format!(
+                "passgrid_http_responses_total{{class=\"{}xx\"}} {}\n",
+                i + 1,
+                v.load(Relaxed)
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_gauge() {
+        let m = Metrics::default();
+        m.handshake_ok(true);
+        m.handshake_failed();
+        m.response(200);
+        m.response(404);
+        m.response(999);
+        {
+            let _c = m.connection_opened();
+            assert!(m.render().contains("passgrid_connections_open 1\n"));
+        }
+        let text = m.render();
+        assert!(text.contains("passgrid_tls_handshakes_total{result=\"ok\"} 1\n"));
+        assert!(text.contains("passgrid_tls_client_certificates_total 1\n"));
+        assert!(text.contains("passgrid_http_responses_total{class=\"4xx\"} 1\n"));
+        assert!(text.contains("passgrid_http_responses_total{class=\"5xx\"} 1\n"));
+        assert!(text.contains("passgrid_connections_open 0\n"));
+    }
+}

@@ -1,0 +1,86 @@
+//! Users and administrators.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// A user as stored.
+#[derive(Clone, Debug, Serialize)]
+pub struct User {
+    pub id: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub admin_role: Option<String>,
+    pub status: String,
+    pub source: String,
+    pub created_at: i64,
+}
+
+/// What is needed to create a user.
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub display_name: &'a str,
+    pub email: Option<&'a str>,
+    pub admin_role: Option<&'a str>,
+    pub source: &'a str,
+}
+
+const USER_COLUMNS: &str = "id, display_name, email, admin_role, status, source, created_at";
+
+fn user_from_row(r: &sqlx::any::AnyRow) -> User {
+    User {
+        id: r.get(0),
+        display_name: r.get(1),
+        email: r.get(2),
+        admin_role: r.get(3),
+        status: r.get(4),
+        source: r.get(5),
+        created_at: r.get(6),
+    }
+}
+
+pub(crate) async fn insert_user<'e, E>(
+    executor: E,
+    user: &NewUser<'_>,
+    now: i64,
+) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO users (id, display_name, email, admin_role, status, source, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'active', $5, $6, $6)",
+    )
+    .bind(user.id)
+    .bind(user.display_name)
+    .bind(user.email)
+    .bind(user.admin_role)
+    .bind(user.source)
+    .bind(now)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Creates a user; `StoreError::Conflict` when the ID is taken.
+    pub async fn create_user(&self, user: &NewUser<'_>, now: i64) -> Result<(), StoreError> {
+        insert_user(self.pool(), user, now).await
+    }
+
+    pub async fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.as_ref().map(user_from_row))
+    }
+
+    pub async fn count_admins(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM users WHERE admin_role IS NOT NULL")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.get(0))
+    }
+}

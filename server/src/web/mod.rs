@@ -1,0 +1,64 @@
+//! The HTTP application: routes, middleware and shared state. Pages are rendered by
+//! the Leptos app; JSON routes live in `api`.
+
+pub mod lang;
+pub mod middleware;
+pub mod redirect;
+pub mod setup;
+
+use std::sync::Arc;
+
+use axum::{
+    extract::FromRef, middleware::from_fn, middleware::from_fn_with_state, routing::get,
+    routing::post, Router,
+};
+use leptos::config::LeptosOptions;
+use leptos_axum::LeptosRoutes;
+use tower_http::{limit::RequestBodyLimitLayer, services::ServeDir, trace::TraceLayer};
+
+use crate::{api, instance::Instance, metrics::Metrics};
+
+/// State shared by every handler, built once in `serve`.
+#[derive(Clone)]
+pub struct AppState {
+    pub instance: Instance,
+    pub metrics: Arc<Metrics>,
+    pub leptos_options: LeptosOptions,
+    pub public_url: Arc<str>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> LeptosOptions {
+        state.leptos_options.clone()
+    }
+}
+
+/// Every route of the HTTPS listener.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let options = state.leptos_options.clone();
+    let routes = leptos_axum::generate_route_list(app::App);
+    let pkg_dir =
+        std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    Router::new()
+        .merge(api::routes())
+        .route("/lang/{code}", get(lang::switch_language))
+        .route("/setup", post(setup::create_first_admin))
+        .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())
+        .leptos_routes(&state, routes, {
+            let options = options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
+        .layer(from_fn(middleware::select_language))
+        .layer(from_fn(middleware::security_headers))
+        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(from_fn(middleware::reject_malformed_cookies))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::count_responses,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,447 @@
+//! Boots the real `passgrid` binary on a free port with a fresh data directory, on
+//! SQLite or on a throw-away PostgreSQL database, and drives it with real clients
+//! (curl, openssl). Fixtures are made through passgrid's own command line.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
+    sync::mpsc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use serde_json::Value;
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Defines one test per database: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($(#[$meta:meta])* fn $name:ident($db:ident: Db) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            fn run($db: $crate::Db) $body
+            #[test]
+            fn sqlite() {
+                run($crate::Db::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                run($crate::Db::Postgres)
+            }
+        }
+    };
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The server binary under test (built by the test command before `cargo test`).
+pub fn passgrid_bin() -> PathBuf {
+    let path = std::env::var_os("PASSGRID_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/passgrid"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build -p passgrid` first",
+        path.display()
+    );
+    path
+}
+
+/// A scratch directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(unique(prefix));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A database for one test: SQLite in the data directory, or a fresh PostgreSQL
+/// database (dropped afterwards) on the server the test command started.
+pub struct TestDb {
+    pub kind: Db,
+    pub url: Option<String>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub fn new(kind: Db) -> TestDb {
+        match kind {
+            Db::Sqlite => TestDb {
+                kind,
+                url: None,
+                pg_name: None,
+            },
+            Db::Postgres => {
+                let admin = pg_admin_url();
+                let name = unique("pgtest");
+                psql(&admin, &format!("CREATE DATABASE {name}"));
+                let url = replace_db_name(&admin, &name);
+                TestDb {
+                    kind,
+                    url: Some(url),
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    /// `--database-url …` when not the default.
+    pub fn args(&self) -> Vec<String> {
+        self.url
+            .iter()
+            .flat_map(|u| ["--database-url".to_string(), u.clone()])
+            .collect()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            let _ = Command::new("psql")
+                .arg(pg_admin_url())
+                .args([
+                    "-q",
+                    "-c",
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ])
+                .output();
+        }
+    }
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("PASSGRID_TEST_PG_URL").unwrap_or_else(|_| {
+        panic!(
+            "PASSGRID_TEST_PG_URL is not set: the PostgreSQL half of the suite needs a server. \
+             Run the README's test command (scripts/test-all.sh), which starts one."
+        )
+    })
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let cut = base.rfind('/').expect("database URL has a path");
+    format!("{}/{name}{query}", &base[..cut])
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = Command::new("psql")
+        .arg(url)
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A running `passgrid serve`.
+pub struct TestServer {
+    child: Child,
+    pub port: u16,
+    pub banner: Value,
+    pub data_dir: PathBuf,
+    pub db_args: Vec<String>,
+    pub log: PathBuf,
+}
+
+impl TestServer {
+    /// Starts the server on `data_dir` and `db` with extra `serve` arguments, and waits
+    /// for its "listening" line.
+    pub fn start(data_dir: &Path, db: &TestDb, extra: &[&str]) -> TestServer {
+        let log = data_dir.join(format!("{}.log", unique("server")));
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let mut child = Command::new(passgrid_bin())
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(db.args())
+            .args(["--json", "serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn passgrid serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("\"event\":\"listening\"") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "server did not start: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+        };
+        let banner: Value = serde_json::from_str(&line).expect("banner is JSON");
+        let port = banner["listen"]
+            .as_str()
+            .and_then(|l| l.rsplit(':').next())
+            .and_then(|p| p.parse().ok())
+            .expect("listen address in banner");
+        TestServer {
+            child,
+            port,
+            banner,
+            data_dir: data_dir.to_path_buf(),
+            db_args: db.args(),
+            log,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn ca_pem(&self) -> PathBuf {
+        self.data_dir.join("ca.pem")
+    }
+
+    /// curl trusting passgrid's CA; returns (HTTP status, body).
+    pub fn curl(&self, path: &str, extra: &[&str]) -> (u16, String) {
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "20",
+                "-o",
+                "-",
+                "-w",
+                "\n%{http_code}",
+                "--cacert",
+            ])
+            .arg(self.ca_pem())
+            .args(extra)
+            .arg(self.url(path))
+            .output()
+            .expect("run curl");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    }
+
+    pub fn curl_json(&self, path: &str, extra: &[&str]) -> Value {
+        let (status, body) = self.curl(path, extra);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("GET {path} is not JSON ({e}): {body}"))
+    }
+
+    /// Runs a passgrid subcommand on this server's installation.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(passgrid_bin())
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(&self.db_args)
+            .args(args)
+            .output()
+            .expect("run passgrid")
+    }
+
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM and wait: the server must stop by itself.
+    pub fn stop(mut self) {
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..200 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.terminate();
+        }
+    }
+}
+
+/// A device key and a certificate for `user`, issued by passgrid's CA from a CSR
+/// (the user is created first). Returns (cert.pem, key.pem).
+pub fn issue_client_cert(server: &TestServer, dir: &Path, user: &str) -> (PathBuf, PathBuf) {
+    let out = server.cli(&[
+        "user",
+        "add",
+        user,
+        "--email",
+        &format!("{user}@example.com"),
+    ]);
+    assert!(
+        out.status.success(),
+        "user add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = dir.join(format!("{user}.key"));
+    let csr = dir.join(format!("{user}.csr"));
+    let cert = dir.join(format!("{user}.pem"));
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-subj",
+        "/CN=whatever",
+        "-out",
+        csr.to_str().unwrap(),
+    ]);
+    let out = server.cli(&[
+        "cert",
+        "issue",
+        user,
+        "--csr",
+        csr.to_str().unwrap(),
+        "--out",
+        cert.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "cert issue: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
+}
+
+/// A self-signed CA and a client certificate from it: passgrid must not trust these.
+pub fn foreign_client_cert(dir: &Path) -> (PathBuf, PathBuf) {
+    let ca_key = dir.join("foreign-ca.key");
+    let ca = dir.join("foreign-ca.pem");
+    let key = dir.join("foreign.key");
+    let csr = dir.join("foreign.csr");
+    let cert = dir.join("foreign.pem");
+    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &s(&ca_key),
+        "-subj",
+        "/CN=passgrid CA 00000000",
+        "-days",
+        "30",
+        "-out",
+        &s(&ca),
+    ]);
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &s(&key),
+        "-subj",
+        "/CN=mallory",
+        "-out",
+        &s(&csr),
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &s(&csr),
+        "-CA",
+        &s(&ca),
+        "-CAkey",
+        &s(&ca_key),
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-out",
+        &s(&cert),
+    ]);
+    (cert, key)
+}
+
+pub fn openssl(args: &[&str]) -> Output {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A metric's value from `/metrics` text.
+pub fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("metric {name} not found in:\n{text}"))
+}

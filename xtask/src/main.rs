@@ -1,0 +1,329 @@
+//! Build tasks that cargo alone cannot express: the WASM (wasm32 build, wasm-bindgen,
+//! wasm-opt), the site directory the server serves, and installing the tools needed.
+//!
+//!     cargo xtask build [--release]     WASM + site + server
+//!     cargo xtask build-site [--release] WASM + site only (the tests build the server)
+//!     cargo xtask run [-- serve args]   release build, then `passgrid serve`
+//!     cargo xtask wasm-size             gzip size of the built WASM
+
+use anyhow::{bail, Context, Result};
+use std::{
+    env,
+    ffi::OsString,
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Instant,
+};
+
+/// The wasm-opt that keeps Leptos hydration working (binaryen 116 from crates.io;
+/// Debian's binaryen 108 breaks it, see shared/recipes/leptos-build.md).
+const WASM_OPT_CRATE_VERSION: &str = "0.116.1";
+const MIN_BINARYEN: u32 = 116;
+const OUTPUT_NAME: &str = "passgrid";
+
+fn main() {
+    if let Err(err) = run() {
+        eprintln!("xtask: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let mut args: Vec<String> = env::args().skip(1).collect();
+    if args.is_empty() {
+        bail!("usage: cargo xtask build [--release] | build-site [--release] | run [-- ARGS] | wasm-size");
+    }
+    let task = args.remove(0);
+    let release = args.iter().any(|a| a == "--release");
+    match task.as_str() {
+        "build" => build(release, true).map(|_| ()),
+        "build-site" => build(release, false).map(|_| ()),
+        "run" => {
+            let passthrough: Vec<String> = match args.iter().position(|a| a == "--") {
+                Some(i) => args[i + 1..].to_vec(),
+                None => Vec::new(),
+            };
+            let started = Instant::now();
+            let server = build(true, true)?;
+            eprintln!(
+                "xtask: built in {:.0} s; starting {}",
+                started.elapsed().as_secs_f64(),
+                server.display()
+            );
+            let mut cmd = Command::new(&server);
+            if passthrough.is_empty() || passthrough[0].starts_with('-') {
+                cmd.arg("serve");
+            }
+            let status = cmd.args(&passthrough).status()?;
+            std::process::exit(status.code().unwrap_or(1));
+        }
+        "wasm-size" => {
+            report_size(&site_dir()?.join("pkg").join(format!("{OUTPUT_NAME}.wasm")))?;
+            Ok(())
+        }
+        other => bail!("unknown task {other:?}"),
+    }
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest = env::var("CARGO_MANIFEST_DIR").context("run through `cargo xtask`")?;
+    Ok(Path::new(&manifest)
+        .parent()
+        .context("xtask has no parent directory")?
+        .to_path_buf())
+}
+
+fn site_dir() -> Result<PathBuf> {
+    Ok(workspace_root()?.join("target").join("site"))
+}
+
+fn cargo() -> OsString {
+    env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// A cargo command without the variables `cargo run` set for xtask itself: build
+/// scripts (ring's) watch some of them, and a difference would rebuild them every
+/// time a plain `cargo build` and `cargo xtask` alternate.
+fn cargo_command() -> Command {
+    let mut cmd = Command::new(cargo());
+    for (key, _) in env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if key == "CARGO_MANIFEST_DIR"
+            || key == "CARGO_MANIFEST_PATH"
+            || key.starts_with("CARGO_PKG_")
+            || key == "CARGO_CRATE_NAME"
+            || key == "CARGO_BIN_NAME"
+            || key == "CARGO_PRIMARY_PACKAGE"
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// Builds everything and returns the path of the server binary.
+fn build(release: bool, with_server: bool) -> Result<PathBuf> {
+    let root = workspace_root()?;
+    ensure_wasm_target()?;
+    // The 11-minute wasm-opt install runs beside the Rust builds instead of before them.
+    let mut wasm_opt_install = if release {
+        start_wasm_opt_install()?
+    } else {
+        None
+    };
+
+    let profile = if release { "wasm-release" } else { "dev" };
+    let t = Instant::now();
+    run_cmd(
+        cargo_command()
+            .current_dir(&root)
+            .args([
+                "build",
+                "-p",
+                "frontend",
+                "--lib",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
+            .args(["--profile", profile]),
+    )?;
+    eprintln!(
+        "xtask: frontend built in {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+    let profile_dir = if release { "wasm-release" } else { "debug" };
+    let wasm_in = root
+        .join("target/wasm32-unknown-unknown")
+        .join(profile_dir)
+        .join("frontend.wasm");
+
+    let pkg = site_dir()?.join("pkg");
+    fs::create_dir_all(&pkg)?;
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm_in)
+        .out_name(OUTPUT_NAME)
+        .web(true)?
+        .typescript(false)
+        .generate(&pkg)
+        .with_context(|| format!("wasm-bindgen on {}", wasm_in.display()))?;
+    let bg = pkg.join(format!("{OUTPUT_NAME}_bg.wasm"));
+    let final_wasm = pkg.join(format!("{OUTPUT_NAME}.wasm"));
+
+    // Build the server while wasm-opt may still be compiling.
+    if with_server {
+        let t = Instant::now();
+        let mut server_build = cargo_command();
+        server_build
+            .current_dir(&root)
+            .args(["build", "-p", "passgrid"]);
+        if release {
+            server_build.arg("--release");
+        }
+        run_cmd(&mut server_build)?;
+        eprintln!("xtask: server built in {:.0} s", t.elapsed().as_secs_f64());
+    }
+
+    if release {
+        if let Some(child) = wasm_opt_install.as_mut() {
+            eprintln!("xtask: waiting for `cargo install wasm-opt` to finish…");
+            let status = child.wait()?;
+            if !status.success() {
+                bail!("cargo install wasm-opt failed (see its output above)");
+            }
+        }
+        let wasm_opt = find_wasm_opt()?.context("wasm-opt is not installed")?;
+        run_cmd(
+            Command::new(wasm_opt)
+                .arg(&bg)
+                .args([
+                    "-Oz",
+                    "--enable-bulk-memory",
+                    "--enable-nontrapping-float-to-int",
+                ])
+                .args([
+                    "--enable-reference-types",
+                    "--enable-sign-ext",
+                    "--enable-mutable-globals",
+                ])
+                .arg("-o")
+                .arg(&final_wasm),
+        )?;
+        fs::remove_file(&bg)?;
+    } else {
+        fs::rename(&bg, &final_wasm)?;
+    }
+
+    copy_static(&root)?;
+    // Served with Content-Encoding: gzip to browsers that accept it (ServeDir's
+    // precompressed_gzip), so nothing is compressed per request.
+    for name in [
+        format!("{OUTPUT_NAME}.wasm"),
+        format!("{OUTPUT_NAME}.js"),
+        format!("{OUTPUT_NAME}.css"),
+    ] {
+        let path = pkg.join(&name);
+        fs::write(pkg.join(format!("{name}.gz")), gzip(&fs::read(&path)?)?)?;
+    }
+    report_size(&final_wasm)?;
+    let server = root
+        .join("target")
+        .join(if release { "release" } else { "debug" })
+        .join("passgrid");
+    Ok(server)
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    match out {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("wasm32-unknown-unknown") => {
+            Ok(())
+        }
+        Ok(_) => run_cmd(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"])),
+        // No rustup: the toolchain was installed another way; cargo will say if the target is missing.
+        Err(_) => Ok(()),
+    }
+}
+
+/// The binaryen version of a `wasm-opt` on PATH, if any.
+fn find_wasm_opt() -> Result<Option<PathBuf>> {
+    let candidates = [
+        env::var_os("WASM_OPT").map(PathBuf::from),
+        env::var_os("CARGO_HOME").map(|h| PathBuf::from(h).join("bin/wasm-opt")),
+        env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/wasm-opt")),
+        Some(PathBuf::from("wasm-opt")),
+    ];
+    for candidate in candidates.into_iter().flatten() {
+        let Ok(out) = Command::new(&candidate).arg("--version").output() else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        // "wasm-opt version 116 (version_116)"
+        let version = text
+            .split_whitespace()
+            .nth(2)
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0);
+        if version >= MIN_BINARYEN {
+            return Ok(Some(candidate));
+        }
+        eprintln!(
+            "xtask: ignoring {} ({}): binaryen {MIN_BINARYEN} or newer is needed",
+            candidate.display(),
+            text.trim()
+        );
+    }
+    Ok(None)
+}
+
+fn start_wasm_opt_install() -> Result<Option<Child>> {
+    if find_wasm_opt()?.is_some() {
+        return Ok(None);
+    }
+    eprintln!("xtask: installing wasm-opt {WASM_OPT_CRATE_VERSION} from crates.io in the background (about 11 minutes on 2 cores)");
+    let child = cargo_command()
+        .args([
+            "install",
+            "wasm-opt",
+            "--locked",
+            "--version",
+            WASM_OPT_CRATE_VERSION,
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting cargo install wasm-opt")?;
+    Ok(Some(child))
+}
+
+fn copy_static(root: &Path) -> Result<()> {
+    let site = site_dir()?;
+    fs::copy(
+        root.join("style/main.css"),
+        site.join("pkg").join(format!("{OUTPUT_NAME}.css")),
+    )
+    .context("copying style/main.css")?;
+    copy_dir(&root.join("public"), &site)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    for entry in fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            fs::create_dir_all(&target)?;
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+fn report_size(wasm: &Path) -> Result<()> {
+    let bytes = fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    let gzipped = gzip(&bytes)?;
+    println!(
+        "WASM size: {} = {:.1} KB raw, {:.1} KB gzip",
+        wasm.display(),
+        bytes.len() as f64 / 1000.0,
+        gzipped.len() as f64 / 1000.0
+    );
+    Ok(())
+}
+
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes)?;
+    Ok(gz.finish()?)
+}
+
+fn run_cmd(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
