@@ -46,7 +46,7 @@ DO \$\$ BEGIN
 END \$\$;
 ALTER ROLE passgrid_test PASSWORD '$pg_password';
 SQL
-export PASSGRID_TEST_PG_URL="postgres://passgrid_test:${pg_password}@127.0.0.1:${pg_port}/postgres"
+export TEST_PASSGRID_PG_URL="postgres://passgrid_test:${pg_password}@127.0.0.1:${pg_port}/postgres"
 
 step "format and lint"
 cargo fmt --all -- --check
@@ -62,7 +62,7 @@ cargo test
 step "end-to-end tests in Chromium"
 cd "$ROOT/end2end"
 npm ci --no-audit --no-fund
-export PASSGRID_BIN="$ROOT/target/debug/passgrid"
+export TEST_PASSGRID_BIN="$ROOT/target/debug/passgrid"
 if ! npx playwright test; then
   echo "--- end-to-end failed; server log (end2end/test-results/server.log):"
   tail -n 80 "$ROOT/end2end/test-results/server.log" || true

@@ -160,8 +160,25 @@ fn weak_or_broken_certificate_requests_are_refused_with_a_reason() {
     assert!(stderr(&out).contains("too weak"), "{}", stderr(&out));
 
     // A request whose signature does not match its key.
-    let pem = std::fs::read_to_string(&weak_csr).unwrap();
-    let der = openssl(&["req", "-in", weak_csr.to_str().unwrap(), "-outform", "DER"]).stdout;
+    let good_key = dir.path().join("good.key");
+    let good_csr = dir.path().join("good.csr");
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        good_key.to_str().unwrap(),
+        "-subj",
+        "/CN=x",
+        "-out",
+        good_csr.to_str().unwrap(),
+    ]);
+    let pem = std::fs::read_to_string(&good_csr).unwrap();
+    let der = openssl(&["req", "-in", good_csr.to_str().unwrap(), "-outform", "DER"]).stdout;
     let mut tampered = der.clone();
     let last = tampered.len() - 5;
     tampered[last] ^= 0x55;

@@ -16,7 +16,7 @@ on_both_databases! {
         assert_eq!(key_mode, 0o600, "master key must be private");
         let ca_first = std::fs::read_to_string(server.ca_pem()).unwrap();
         assert!(ca_first.starts_with("-----BEGIN CERTIFICATE-----"));
-        let link = server.banner["setup_link"].as_str().expect("a first-admin link is printed");
+        let link = server.banner["setup_link"].as_str().expect("a first-admin link is printed").to_string();
         assert!(link.starts_with(&format!("https://127.0.0.1:{}/setup/", server.port)), "{link}");
         // The CA certificate served is the one in ca.pem, and curl trusts the server with it.
         let (status, served) = server.curl("/ca/ca.pem", &[]);
@@ -37,7 +37,7 @@ on_both_databases! {
         assert_eq!(server_cert_fingerprint(&server), fingerprint_first, "TLS certificate reused");
         // No administrator yet: a new link replaces the old one, which stops working.
         let second = server.banner["setup_link"].as_str().expect("still no administrator");
-        assert_ne!(second, link);
+        assert_ne!(second, link.as_str());
         let out = server.cli(&["admin", "create", "root-admin", "--email", "root@example.com"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         server.stop();

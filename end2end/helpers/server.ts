@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const REPO = path.resolve(__dirname, '..', '..');
-export const PASSGRID_BIN = process.env.PASSGRID_BIN ?? path.join(REPO, 'target', 'debug', 'passgrid');
+export const TEST_PASSGRID_BIN = process.env.TEST_PASSGRID_BIN ?? path.join(REPO, 'target', 'debug', 'passgrid');
 export const SITE_ROOT = process.env.PASSGRID_SITE_ROOT ?? path.join(REPO, 'target', 'site');
 export const STATE_FILE = path.join(__dirname, '..', 'test-results', 'server.json');
 
@@ -26,7 +26,7 @@ export async function startServer(logFile: string): Promise<{ info: ServerInfo; 
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, 'w');
   const child = spawn(
-    PASSGRID_BIN,
+    TEST_PASSGRID_BIN,
     ['--data-dir', dataDir, '--json', 'serve', '--listen', '127.0.0.1:0', '--site-root', SITE_ROOT],
     { stdio: ['ignore', 'pipe', log], env: { ...process.env, RUST_LOG: 'info,passgrid=debug' } },
   );
@@ -64,7 +64,7 @@ export function readServerInfo(): ServerInfo {
 
 /** Runs a passgrid subcommand against the test server's data directory. */
 export function passgrid(info: ServerInfo, args: string[]): string {
-  return execFileSync(PASSGRID_BIN, ['--data-dir', info.dataDir, ...args], {
+  return execFileSync(TEST_PASSGRID_BIN, ['--data-dir', info.dataDir, ...args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -56,7 +56,7 @@ fn unique(prefix: &str) -> String {
 
 /// The server binary under test (built by the test command before `cargo test`).
 pub fn passgrid_bin() -> PathBuf {
-    let path = std::env::var_os("PASSGRID_BIN")
+    let path = std::env::var_os("TEST_PASSGRID_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/passgrid"));
     assert!(
@@ -142,9 +142,9 @@ impl Drop for TestDb {
 }
 
 fn pg_admin_url() -> String {
-    std::env::var("PASSGRID_TEST_PG_URL").unwrap_or_else(|_| {
+    std::env::var("TEST_PASSGRID_PG_URL").unwrap_or_else(|_| {
         panic!(
-            "PASSGRID_TEST_PG_URL is not set: the PostgreSQL half of the suite needs a server. \
+            "TEST_PASSGRID_PG_URL is not set: the PostgreSQL half of the suite needs a server. \
              Run the README's test command (scripts/test-all.sh), which starts one."
         )
     })

@@ -99,8 +99,6 @@ fn checked_request_key(csr: &[u8]) -> Result<SubjectPublicKeyInfo, CaError> {
             "trailing bytes after the request".into(),
         ));
     }
-    req.verify_signature()
-        .map_err(|_| CaError::BadRequest("the request's signature does not verify".into()))?;
     let pki = &req.certification_request_info.subject_pki;
     match pki.parsed() {
         Ok(PublicKey::RSA(rsa)) if rsa.key_size() >= 2048 => {}
@@ -131,6 +129,10 @@ fn checked_request_key(csr: &[u8]) -> Result<SubjectPublicKeyInfo, CaError> {
             ))
         }
     }
+    // After the key check: ring cannot verify signatures of weak RSA keys at all, and
+    // "too weak" is the useful answer for those.
+    req.verify_signature()
+        .map_err(|_| CaError::BadRequest("the request's signature does not verify".into()))?;
     SubjectPublicKeyInfo::from_der(pki.raw)
         .map_err(|e| CaError::BadRequest(format!("unsupported key: {e}")))
 }
