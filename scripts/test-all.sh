@@ -15,9 +15,13 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 step "system packages"
 # chromium: the e2e browser; libnss3-tools: certutil/pk12util for the browser's
 # certificate store; postgresql: the second database; nodejs/npm: Playwright.
-packages=(chromium libnss3-tools postgresql curl openssl nodejs npm)
+packages=(chromium libnss3-tools postgresql curl openssl)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# Node may come from another source than Debian (whose nodejs conflicts with some
+# npm builds): only ask for Debian's when the commands are missing.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
