@@ -61,12 +61,15 @@ step "optimised WASM (release, wasm-opt)"
 cargo xtask build-site --release
 
 step "Rust unit and integration tests (SQLite and PostgreSQL)"
+# The integration tests boot this binary; cargo test does not build another
+# package's binary by itself.
+cargo build -p passgrid
+export TEST_PASSGRID_BIN="$ROOT/target/debug/passgrid"
 cargo test
 
 step "end-to-end tests in Chromium"
 cd "$ROOT/end2end"
 npm ci --no-audit --no-fund
-export TEST_PASSGRID_BIN="$ROOT/target/debug/passgrid"
 if ! npx playwright test; then
   echo "--- end-to-end failed; server log (end2end/test-results/server.log):"
   tail -n 80 "$ROOT/end2end/test-results/server.log" || true
