@@ -2,9 +2,12 @@
 //! the server and the browser share (grid derivation from a seed).
 
 pub mod components;
+pub mod context;
 pub mod grid;
 pub mod i18n;
 pub mod pages;
+pub mod pattern;
+pub mod strength;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Html, Meta, Stylesheet, Title};
@@ -52,6 +55,9 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=|| view! { <pages::not_found::NotFound /> }>
                     <Route path=path!("/") view=pages::home::Home />
+                    <Route path=path!("/login") view=pages::login::Login />
+                    <Route path=path!("/login/grid") view=pages::login::LoginGrid />
+                    <Route path=path!("/me") view=pages::portal::Portal />
                     <Route path=path!("/setup/done") view=pages::setup::SetupDone />
                     <Route path=path!("/setup/:token") view=pages::setup::Setup />
                 </Routes>

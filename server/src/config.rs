@@ -20,6 +20,48 @@ pub struct FileConfig {
     pub log: LogFile,
     #[serde(default)]
     pub serve: ServeFile,
+    #[serde(default)]
+    pub auth: AuthFile,
+}
+
+/// Login settings until policies (issue #5) carry them per user.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthFile {
+    pub challenge_ttl_secs: Option<i64>,
+    pub session_idle_secs: Option<i64>,
+    pub session_absolute_secs: Option<i64>,
+}
+
+impl AuthFile {
+    pub fn settings(&self) -> Result<crate::auth::AuthSettings, ConfigError> {
+        let d = crate::auth::AuthSettings::default();
+        let pick = |v: Option<i64>, default: i64, name: &str| match v {
+            None => Ok(default),
+            Some(s) if (1..=30 * 24 * 3600).contains(&s) => Ok(s),
+            Some(s) => Err(ConfigError::Invalid(format!(
+                "[auth] {name} = {s} is out of range (1 s to 30 days)"
+            ))),
+        };
+        Ok(crate::auth::AuthSettings {
+            challenge_ttl_secs: pick(
+                self.challenge_ttl_secs,
+                d.challenge_ttl_secs,
+                "challenge_ttl_secs",
+            )?,
+            session_idle_secs: pick(
+                self.session_idle_secs,
+                d.session_idle_secs,
+                "session_idle_secs",
+            )?,
+            session_absolute_secs: pick(
+                self.session_absolute_secs,
+                d.session_absolute_secs,
+                "session_absolute_secs",
+            )?,
+            ..d
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

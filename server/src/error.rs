@@ -8,13 +8,16 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::{ca::CaError, master_key::SealError, store::StoreError};
+use crate::{ca::CaError, master_key::SealError, otp::OtpError, store::StoreError};
 
 /// Everything a request handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// A body that could not be read as the expected JSON; the text says why.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
     #[error("not found")]
     NotFound,
     #[error("database: {0}")]
@@ -23,17 +26,24 @@ pub enum AppError {
     Ca(#[from] CaError),
     #[error("sealing: {0}")]
     Seal(#[from] SealError),
+    #[error("one-time password: {0}")]
+    Otp(#[from] OtpError),
 }
 
 impl AppError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             AppError::BadRequest(code) => (StatusCode::BAD_REQUEST, code),
+            AppError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            AppError::Otp(OtpError::Rules(_)) => (StatusCode::BAD_REQUEST, "pattern_refused"),
+            AppError::Otp(OtpError::Store(StoreError::Unavailable(_))) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            }
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             AppError::Store(StoreError::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
-            AppError::Store(_) | AppError::Ca(_) | AppError::Seal(_) => {
+            AppError::Store(_) | AppError::Ca(_) | AppError::Seal(_) | AppError::Otp(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
             }
         }
@@ -47,6 +57,11 @@ impl IntoResponse for AppError {
             // The cause may hold database or crypto detail: log it, never send it.
             tracing::error!(error = %self, code, "request failed");
         }
-        (status, Json(json!({ "error": code }))).into_response()
+        let body = match &self {
+            AppError::InvalidRequest(reason) => json!({ "error": code, "message": reason }),
+            AppError::Otp(OtpError::Rules(rules)) => json!({ "error": code, "rules": rules }),
+            _ => json!({ "error": code }),
+        };
+        (status, Json(body)).into_response()
     }
 }

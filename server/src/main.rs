@@ -2,6 +2,7 @@
 
 mod accounts;
 mod api;
+mod auth;
 mod ca;
 mod cli;
 mod clock;
@@ -10,6 +11,7 @@ mod error;
 mod instance;
 mod master_key;
 mod metrics;
+mod otp;
 mod store;
 mod tls;
 mod web;

@@ -186,10 +186,28 @@ impl TestServer {
     /// Starts the server on `data_dir` and `db` with extra `serve` arguments, and waits
     /// for its "listening" line.
     pub fn start(data_dir: &Path, db: &TestDb, extra: &[&str]) -> TestServer {
+        Self::spawn(data_dir, db, None, extra)
+    }
+
+    /// Like `start`, with a TOML configuration file.
+    pub fn start_with_config(
+        data_dir: &Path,
+        db: &TestDb,
+        config: &Path,
+        extra: &[&str],
+    ) -> TestServer {
+        Self::spawn(data_dir, db, Some(config), extra)
+    }
+
+    fn spawn(data_dir: &Path, db: &TestDb, config: Option<&Path>, extra: &[&str]) -> TestServer {
         let log = data_dir.join(format!("{}.log", unique("server")));
         std::fs::create_dir_all(data_dir).expect("data dir");
         let log_file = std::fs::File::create(&log).expect("log file");
-        let mut child = Command::new(passgrid_bin())
+        let mut command = Command::new(passgrid_bin());
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
             .arg("--data-dir")
             .arg(data_dir)
             .args(db.args())

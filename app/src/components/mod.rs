@@ -1,3 +1,4 @@
 //! Reusable view pieces.
 pub mod grid_preview;
+pub mod grid_view;
 pub mod lang_switch;

@@ -1,4 +1,6 @@
 //! One module per area of the site.
 pub mod home;
+pub mod login;
 pub mod not_found;
+pub mod portal;
 pub mod setup;

@@ -1,10 +1,14 @@
 //! JSON and file routes for programs (SPEC §14).
 
+pub mod auth;
 pub mod ca_files;
 pub mod health;
 pub mod whoami;
 
-use axum::{routing::get, Router};
+use axum::{
+    routing::{get, post},
+    Router,
+};
 
 use crate::{error::AppError, web::AppState};
 
@@ -15,6 +19,8 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(health::metrics))
         .route("/ca/ca.pem", get(ca_files::ca_pem))
         .route("/api/v1/whoami", get(whoami::whoami))
+        .route("/api/v1/auth/start", post(auth::start))
+        .route("/api/v1/auth/verify", post(auth::verify))
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { AppError::NotFound }),

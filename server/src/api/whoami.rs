@@ -4,12 +4,21 @@
 use axum::{extract::State, Extension, Json};
 use serde_json::{json, Value};
 
-use crate::{error::AppError, tls::ConnectionInfo, web::AppState};
+use crate::{
+    error::AppError,
+    tls::ConnectionInfo,
+    web::{page_context::SignedIn, AppState},
+};
 
 pub async fn whoami(
     State(state): State<AppState>,
     conn: Option<Extension<ConnectionInfo>>,
+    signed_in: Option<Extension<SignedIn>>,
 ) -> Result<Json<Value>, AppError> {
+    let session = match signed_in {
+        Some(Extension(s)) => json!({ "user": s.user_id }),
+        None => Value::Null,
+    };
     let Some(Extension(conn)) = conn else {
         return Ok(Json(
             json!({ "certificate": null, "certificate_status": "none", "session": null }),
@@ -19,7 +28,7 @@ pub async fn whoami(
         return Ok(Json(json!({
             "certificate": null,
             "certificate_status": "none",
-            "session": null,
+            "session": session,
             "tls_version": conn.tls_version,
         })));
     };
@@ -38,7 +47,7 @@ pub async fn whoami(
         "certificate": cert.as_ref(),
         "certificate_status": status,
         "user": record.map(|r| r.user_id),
-        "session": null,
+        "session": session,
         "tls_version": conn.tls_version,
     })))
 }

@@ -15,6 +15,10 @@ use crate::{
     config::{DataConfig, FileConfig, ServeConfig, ServeFlags},
     instance::Instance,
     metrics::Metrics,
+    otp::{
+        challenge::DECOY_USER,
+        patterns::{generate_initial_pattern, seal_pattern},
+    },
     tls::{listener::ListenerLimits, serve_tls, server_config::server_config},
     web::{self, redirect, setup::issue_setup_token, AppState},
 };
@@ -37,8 +41,11 @@ pub async fn run(
         },
         &file.serve,
     )?;
+    let auth = file.auth.settings()?;
     let instance = Instance::open(data).await?;
     let now = instance.clock.now();
+    let decoy = generate_initial_pattern(auth.shape, &auth.rules)?;
+    let decoy_pattern = seal_pattern(&instance.master_key, DECOY_USER, &decoy)?;
 
     let (chain, key) = match &cfg.tls_files {
         // A configured certificate that cannot be read stops the start: never fall
@@ -132,7 +139,10 @@ pub async fn run(
         metrics: Arc::new(Metrics::default()),
         leptos_options,
         public_url: public_url.clone().into(),
+        auth: Arc::new(auth),
+        decoy_pattern: Arc::new(decoy_pattern),
     };
+    tokio::spawn(purge_expired(instance.clone()));
     let metrics = state.metrics.clone();
     let router = web::router(state, cfg.max_body_bytes);
     serve_tls(
@@ -168,6 +178,22 @@ fn load_tls_files(
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| CliError(format!("--tls-key {}: {e:?}", key.display())))?;
     Ok((chain, key))
+}
+
+/// Deletes expired challenges and sessions every minute. Harmless when several
+/// servers do it at once: the deletes are idempotent.
+async fn purge_expired(instance: Instance) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = instance.clock.now();
+        if let Err(err) = instance.store.purge_challenges(now, 3600).await {
+            tracing::warn!(error = %err, "purging challenges failed");
+        }
+        if let Err(err) = instance.store.purge_sessions(now).await {
+            tracing::warn!(error = %err, "purging sessions failed");
+        }
+    }
 }
 
 async fn shutdown_signal() {

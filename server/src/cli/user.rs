@@ -4,8 +4,20 @@ use clap::Subcommand;
 use serde_json::json;
 use std::path::PathBuf;
 
+use app::pattern::text_form;
+
 use super::{pending::not_yet, CliError, Output};
-use crate::{accounts, config::DataConfig, instance::Instance, store::StoreError};
+use crate::{
+    accounts,
+    auth::AuthSettings,
+    config::DataConfig,
+    instance::Instance,
+    otp::{
+        patterns::{generate_initial_pattern, store_pattern},
+        OtpError,
+    },
+    store::StoreError,
+};
 
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
@@ -22,8 +34,11 @@ pub enum UserCommand {
     /// Set a user's pattern (cell indices, row-major from 0).
     SetPattern {
         id: String,
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', required = true)]
         cells: Vec<u16>,
+        /// Hand it out as an initial pattern: the user must replace it after logging in.
+        #[arg(long)]
+        initial: bool,
     },
     /// Import users from CSV.
     Import {
@@ -47,18 +62,86 @@ pub async fn run(cmd: UserCommand, data: DataConfig, out: Output) -> Result<(), 
         UserCommand::Add { id, name, email } => {
             let user = accounts::checked_new_user(&id, &name, email.as_deref(), None, "local")?;
             let instance = Instance::open(data).await?;
-            match accounts::create_user_from_cli(&instance.store, &user, instance.clock.now()).await
-            {
+            let now = instance.clock.now();
+            match accounts::create_user_from_cli(&instance.store, &user, now).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => {
                     return Err(CliError(format!("a user with ID {id:?} exists already")))
                 }
                 Err(e) => return Err(e.into()),
             }
+            // The initial pattern goes on the first-login notice (SPEC §1.7); this
+            // output is the only place it is ever shown.
+            let settings = AuthSettings::default();
+            let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
+            store_pattern(
+                &instance.store,
+                &instance.master_key,
+                &id,
+                &cells,
+                &settings,
+                true,
+                now,
+            )
+            .await?;
             instance.store.close().await;
+            let text = text_form(&cells, settings.shape);
             out.print(
-                format!("user {id} created"),
-                json!({ "id": id, "created": true }),
+                format!("user {id} created\ninitial pattern: {text}\n(valid {} days; the user registers their own at first login)", crate::otp::patterns::INITIAL_PATTERN_DAYS),
+                json!({
+                    "id": id,
+                    "created": true,
+                    "initial_pattern": {
+                        "text": text,
+                        "cells": cells.to_vec(),
+                        "rows": settings.shape.rows(),
+                        "cols": settings.shape.cols(),
+                    },
+                }),
+            );
+            Ok(())
+        }
+        UserCommand::SetPattern { id, cells, initial } => {
+            let instance = Instance::open(data).await?;
+            let settings = AuthSettings::default();
+            let result = store_pattern(
+                &instance.store,
+                &instance.master_key,
+                &id,
+                &cells,
+                &settings,
+                initial,
+                instance.clock.now(),
+            )
+            .await;
+            let outcome = match &result {
+                Ok(()) => "success",
+                Err(_) => "failure",
+            };
+            accounts::audit(
+                &instance.store,
+                crate::store::audit::AuditEvent {
+                    actor: "cli",
+                    source: "local",
+                    action: "user.set_pattern",
+                    target: &id,
+                    outcome,
+                    reason: if initial { "initial" } else { "" },
+                },
+                instance.clock.now(),
+            )
+            .await;
+            instance.store.close().await;
+            match result {
+                Ok(()) => {}
+                Err(OtpError::NoSuchUser) => {
+                    return Err(CliError(format!("no user with ID {id:?}")))
+                }
+                Err(e) => return Err(e.into()),
+            }
+            out.print(
+                format!("pattern of {id} set"),
+                json!({ "id": id, "initial": initial }),
             );
             Ok(())
         }
@@ -83,7 +166,6 @@ pub async fn run(cmd: UserCommand, data: DataConfig, out: Output) -> Result<(), 
             );
             Ok(())
         }
-        UserCommand::SetPattern { .. } => not_yet("user set-pattern", "#3"),
         UserCommand::Import { .. } | UserCommand::Export { .. } => {
             not_yet("user import/export", "#5")
         }

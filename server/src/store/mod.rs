@@ -3,8 +3,11 @@
 
 pub mod audit;
 pub mod ca;
+pub mod challenges;
 pub mod client_certs;
+pub mod patterns;
 pub mod server_certs;
+pub mod sessions;
 pub mod setup_tokens;
 pub mod users;
 

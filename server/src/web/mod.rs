@@ -1,8 +1,11 @@
 //! The HTTP application: routes, middleware and shared state. Pages are rendered by
 //! the Leptos app; JSON routes live in `api`.
 
+pub mod csrf;
 pub mod lang;
+pub mod login;
 pub mod middleware;
+pub mod page_context;
 pub mod redirect;
 pub mod setup;
 
@@ -16,7 +19,7 @@ use leptos::config::LeptosOptions;
 use leptos_axum::LeptosRoutes;
 use tower_http::{limit::RequestBodyLimitLayer, services::ServeDir, trace::TraceLayer};
 
-use crate::{api, instance::Instance, metrics::Metrics};
+use crate::{api, auth::AuthSettings, instance::Instance, metrics::Metrics};
 
 /// State shared by every handler, built once in `serve`.
 #[derive(Clone)]
@@ -25,6 +28,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub leptos_options: LeptosOptions,
     pub public_url: Arc<str>,
+    pub auth: Arc<AuthSettings>,
+    /// A pattern sealed for the decoy user, opened when a login names no real user so
+    /// that both cases cost the same.
+    pub decoy_pattern: Arc<Vec<u8>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -43,6 +50,9 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(api::routes())
         .route("/lang/{code}", get(lang::switch_language))
         .route("/setup", post(setup::create_first_admin))
+        .route("/login/start", post(login::start))
+        .route("/login/verify", post(login::verify))
+        .route("/logout", post(login::logout))
         .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())
         .leptos_routes(&state, routes, {
             let options = options.clone();
@@ -51,6 +61,11 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            page_context::attach_page_context,
+        ))
+        .layer(from_fn(csrf::issue_csrf_token))
         .layer(from_fn(middleware::select_language))
         .layer(from_fn(middleware::security_headers))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))

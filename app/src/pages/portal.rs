@@ -1,0 +1,36 @@
+//! The signed-in user's page: who they are, and the way out.
+
+use leptos::prelude::*;
+
+use crate::context::{csrf_token, from_request, Viewer, CSRF_FIELD};
+use crate::i18n::{request_lang, texts};
+
+#[component]
+pub fn Portal() -> impl IntoView {
+    let t = texts(request_lang());
+    // The server redirects to /login before rendering when nobody is signed in.
+    let viewer = from_request::<Viewer>();
+    let name = viewer
+        .as_ref()
+        .map(|v| v.user_id.clone())
+        .unwrap_or_default();
+    let display = viewer
+        .as_ref()
+        .map(|v| v.display_name.clone())
+        .unwrap_or_default();
+    let must_change = viewer.as_ref().is_some_and(|v| v.must_change_pattern);
+    view! {
+        <section class="card portal">
+            <h1>{t.portal_title}</h1>
+            <p>
+                {t.portal_signed_in_as} " " <strong class="user-id">{name}</strong>
+                {(!display.is_empty()).then(|| format!(" ({display})"))}
+            </p>
+            {must_change.then(|| view! { <p class="warning must-change" role="status">{t.portal_must_change}</p> })}
+            <form method="post" action="/logout">
+                <input type="hidden" name=CSRF_FIELD value=csrf_token() />
+                <button type="submit">{t.portal_logout}</button>
+            </form>
+        </section>
+    }
+}

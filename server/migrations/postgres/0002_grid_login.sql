@@ -1,0 +1,47 @@
+-- The grid login: patterns (sealed under the master key), their history, login
+-- challenges (consumed once) and sessions. Times are Unix seconds.
+
+CREATE TABLE patterns (
+    user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    sealed BYTEA NOT NULL,
+    key_id TEXT NOT NULL,
+    -- 1 while it is the initial pattern an administrator handed out: the user must
+    -- replace it after the first login.
+    is_initial BIGINT NOT NULL,
+    expires_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE pattern_history (
+    id BIGSERIAL PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    sealed BYTEA NOT NULL,
+    key_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX pattern_history_user ON pattern_history (user_id, created_at);
+
+CREATE TABLE challenges (
+    id TEXT PRIMARY KEY,
+    flow_hash BYTEA NOT NULL,
+    cert_fingerprint TEXT,
+    -- The ID the client asked for, known or not (unknown IDs get a decoy).
+    claimed_user TEXT NOT NULL,
+    seed BYTEA NOT NULL,
+    blocks_across BIGINT NOT NULL,
+    blocks_down BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    consumed_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX challenges_expires ON challenges (expires_at);
+
+CREATE TABLE sessions (
+    id_hash BYTEA PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    idle_expires_at BIGINT NOT NULL,
+    absolute_expires_at BIGINT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);

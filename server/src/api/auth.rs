@@ -1,0 +1,174 @@
+//! `POST /api/v1/auth/start` and `POST /api/v1/auth/verify` (SPEC §14).
+
+use app::grid::digits_from_seed;
+use axum::{
+    extract::{rejection::JsonRejection, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Extension, Json,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{
+    auth::{
+        cookies::{self, FLOW_COOKIE},
+        login::{finish_login, start_login, Client, LoginOutcome},
+        session::create_session,
+    },
+    error::AppError,
+    tls::ConnectionInfo,
+    web::{middleware::cookie, AppState},
+};
+
+/// Longest user ID accepted at the door (real IDs are at most 64 characters).
+const MAX_USER_LEN: usize = 256;
+/// Longest OTP accepted (16 cells plus room; a phrase comes later).
+const MAX_OTP_LEN: usize = 64;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    user: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    challenge: String,
+    otp: String,
+}
+
+fn bad_json(rejection: JsonRejection) -> AppError {
+    AppError::InvalidRequest(rejection.body_text())
+}
+
+/// The flow token of the request, or a new one (then the response must set it).
+fn flow_token(headers: &HeaderMap) -> Result<(zeroize::Zeroizing<String>, bool), AppError> {
+    match cookie(headers, FLOW_COOKIE).filter(|v| cookies::is_token(v)) {
+        Some(existing) => Ok((zeroize::Zeroizing::new(existing.to_string()), false)),
+        None => Ok((cookies::new_token()?, true)),
+    }
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    conn: Option<Extension<ConnectionInfo>>,
+    payload: Result<Json<StartRequest>, JsonRejection>,
+) -> Result<Response, AppError> {
+    let Json(req) = payload.map_err(bad_json)?;
+    let user = req.user.trim();
+    if user.is_empty() || user.len() > MAX_USER_LEN || user.chars().any(char::is_control) {
+        return Err(AppError::BadRequest("invalid_user"));
+    }
+    let (flow, is_new) = flow_token(&headers)?;
+    let flow_hash = cookies::token_hash(&flow);
+    let cert = conn.as_ref().and_then(|c| c.client_certificate.clone());
+    let source = conn
+        .as_ref()
+        .map(|c| c.peer.ip().to_string())
+        .unwrap_or_default();
+    let issued = start_login(
+        &state,
+        user,
+        &Client {
+            source: &source,
+            flow_hash: &flow_hash,
+            cert_fingerprint: cert.as_ref().map(|c| c.fingerprint_sha256.as_str()),
+        },
+    )
+    .await?;
+    let digits: String = digits_from_seed(&issued.seed, issued.shape)
+        .iter()
+        .map(|d| char::from(b'0' + d))
+        .collect();
+    let body = json!({
+        "challenge": issued.id,
+        "method": "grid",
+        "grid": {
+            "rows": issued.shape.rows(),
+            "cols": issued.shape.cols(),
+            "seed": hex::encode(issued.seed),
+            "digits": digits,
+        },
+        "expires_at": issued.expires_at,
+    });
+    let mut res = Json(body).into_response();
+    if is_new {
+        let value = HeaderValue::from_str(&cookies::flow_cookie(&flow))
+            .map_err(|_| AppError::BadRequest("cookie"))?;
+        res.headers_mut().append(header::SET_COOKIE, value);
+    }
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+pub async fn verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    conn: Option<Extension<ConnectionInfo>>,
+    payload: Result<Json<VerifyRequest>, JsonRejection>,
+) -> Result<Response, AppError> {
+    let Json(req) = payload.map_err(bad_json)?;
+    if req.challenge.len() != 32 || !req.challenge.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::BadRequest("invalid_challenge"));
+    }
+    if req.otp.is_empty()
+        || req.otp.len() > MAX_OTP_LEN
+        || !req.otp.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(AppError::BadRequest("invalid_otp"));
+    }
+    // Without the flow cookie of the start request the challenge is not this client's.
+    let flow_hash = cookie(&headers, FLOW_COOKIE)
+        .filter(|v| cookies::is_token(v))
+        .map(cookies::token_hash)
+        .unwrap_or_default();
+    let cert = conn.as_ref().and_then(|c| c.client_certificate.clone());
+    let source = conn
+        .as_ref()
+        .map(|c| c.peer.ip().to_string())
+        .unwrap_or_default();
+    let outcome = finish_login(
+        &state,
+        &req.challenge.to_ascii_lowercase(),
+        &req.otp,
+        &Client {
+            source: &source,
+            flow_hash: &flow_hash,
+            cert_fingerprint: cert.as_ref().map(|c| c.fingerprint_sha256.as_str()),
+        },
+    )
+    .await?;
+    let failed = |code: &str| {
+        (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "ok": false, "error": code })),
+        )
+            .into_response()
+    };
+    Ok(match outcome {
+        LoginOutcome::Success {
+            user_id,
+            must_change_pattern,
+        } => {
+            let now = state.instance.clock.now();
+            let token = create_session(&state.instance.store, &state.auth, &user_id, now).await?;
+            let mut res = Json(json!({
+                "ok": true,
+                "user": user_id,
+                "must_change_pattern": must_change_pattern,
+            }))
+            .into_response();
+            let value = HeaderValue::from_str(&cookies::session_cookie(&token))
+                .map_err(|_| AppError::BadRequest("cookie"))?;
+            res.headers_mut().append(header::SET_COOKIE, value);
+            res
+        }
+        LoginOutcome::Failed => failed("authentication_failed"),
+        LoginOutcome::ChallengeExpired => failed("challenge_expired"),
+        LoginOutcome::ChallengeInvalid => failed("challenge_invalid"),
+    })
+}

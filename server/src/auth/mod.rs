@@ -1,0 +1,30 @@
+//! The login state machine (SPEC §5): start (issue a grid), verify (consume it and
+//! check the OTP), sessions and the cookies that carry them.
+
+pub mod cookies;
+pub mod login;
+pub mod session;
+
+use app::{grid::GridShape, pattern::PatternRules};
+
+/// Login settings (policies will supply these per user; these are the defaults).
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    pub challenge_ttl_secs: i64,
+    pub session_idle_secs: i64,
+    pub session_absolute_secs: i64,
+    pub shape: GridShape,
+    pub rules: PatternRules,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            challenge_ttl_secs: 300,
+            session_idle_secs: 30 * 60,
+            session_absolute_secs: 12 * 3600,
+            shape: GridShape::default(),
+            rules: PatternRules::default(),
+        }
+    }
+}

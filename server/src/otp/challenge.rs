@@ -1,0 +1,142 @@
+//! Challenges (SPEC §1.4): a 256-bit seed from the OS CSPRNG per login attempt, stored
+//! so any server of a cluster can verify, consumed by the first verification.
+
+use app::{
+    grid::{digits_from_seed, GridShape, Seed},
+    pattern::otp_for,
+};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::{os_random, patterns::open_pattern, OtpError};
+use crate::{
+    master_key::MasterKey,
+    store::{challenges::NewChallenge, Store},
+};
+
+/// A challenge just issued.
+pub struct IssuedChallenge {
+    pub id: String,
+    pub seed: Seed,
+    pub shape: GridShape,
+    pub expires_at: i64,
+}
+
+/// What a verification found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The OTP matched the pattern of this user.
+    Accepted {
+        user_id: String,
+        initial_pattern: bool,
+    },
+    /// Wrong OTP, unknown user, no pattern, expired pattern: one answer for all.
+    Rejected { claimed_user: String },
+    /// The challenge existed but had expired (consumed now all the same).
+    Expired { claimed_user: String },
+    /// No such challenge, consumed before, or not this client's.
+    Invalid,
+}
+
+/// Binding of a challenge to the client that asked for it.
+pub struct Binding<'a> {
+    pub flow_hash: &'a [u8],
+    pub cert_fingerprint: Option<&'a str>,
+}
+
+pub async fn issue_challenge(
+    store: &Store,
+    claimed_user: &str,
+    shape: GridShape,
+    binding: &Binding<'_>,
+    ttl_secs: i64,
+    now: i64,
+) -> Result<IssuedChallenge, OtpError> {
+    let mut seed = [0u8; 32];
+    os_random(&mut seed)?;
+    let mut id = [0u8; 16];
+    os_random(&mut id)?;
+    let id = hex::encode(id);
+    let expires_at = now + ttl_secs;
+    store
+        .insert_challenge(
+            &NewChallenge {
+                id: &id,
+                flow_hash: binding.flow_hash,
+                cert_fingerprint: binding.cert_fingerprint,
+                claimed_user,
+                seed: &seed,
+                blocks_across: shape.blocks_across,
+                blocks_down: shape.blocks_down,
+                expires_at,
+            },
+            now,
+        )
+        .await?;
+    Ok(IssuedChallenge {
+        id,
+        seed,
+        shape,
+        expires_at,
+    })
+}
+
+/// Consumes the challenge and checks `otp` against the claimed user's pattern.
+/// `decoy_sealed` is a pattern sealed for the decoy user, opened when the claimed
+/// user has no pattern, so both paths do the same work.
+pub async fn verify_challenge(
+    store: &Store,
+    key: &MasterKey,
+    challenge_id: &str,
+    otp: &[u8],
+    binding: &Binding<'_>,
+    decoy_sealed: &[u8],
+    now: i64,
+) -> Result<Verdict, OtpError> {
+    let Some(c) = store.consume_challenge(challenge_id, now).await? else {
+        return Ok(Verdict::Invalid);
+    };
+    let same_flow: bool = c.flow_hash.as_slice().ct_eq(binding.flow_hash).into();
+    let same_cert = c.cert_fingerprint.as_deref() == binding.cert_fingerprint;
+    if !same_flow || !same_cert {
+        return Ok(Verdict::Invalid);
+    }
+    if c.expires_at <= now {
+        return Ok(Verdict::Expired {
+            claimed_user: c.claimed_user,
+        });
+    }
+    let (Ok(seed), Some(shape)) = (
+        <Seed>::try_from(c.seed.as_slice()),
+        GridShape::new(c.blocks_across as u8, c.blocks_down as u8),
+    ) else {
+        return Ok(Verdict::Invalid);
+    };
+    // Both lookups happen for known and unknown users alike: no timing difference.
+    let user = store.user(&c.claimed_user).await?;
+    let stored = store.pattern(&c.claimed_user).await?;
+    let usable = stored
+        .as_ref()
+        .filter(|p| p.expires_at.is_none_or(|e| e > now))
+        .filter(|_| user.as_ref().is_some_and(|u| u.status == "active"));
+    let (cells, real) = match usable {
+        Some(p) => (open_pattern(key, &c.claimed_user, &p.sealed)?, true),
+        None => (open_pattern(key, DECOY_USER, decoy_sealed)?, false),
+    };
+    let digits = digits_from_seed(&seed, shape);
+    let expected = Zeroizing::new(otp_for(&digits, &cells).unwrap_or_default());
+    let matches: bool = expected.as_slice().ct_eq(otp).into();
+    if matches && real {
+        Ok(Verdict::Accepted {
+            initial_pattern: stored.is_some_and(|p| p.is_initial),
+            user_id: c.claimed_user,
+        })
+    } else {
+        Ok(Verdict::Rejected {
+            claimed_user: c.claimed_user,
+        })
+    }
+}
+
+/// The user name decoy patterns are sealed for (never a valid user ID: has a space).
+pub const DECOY_USER: &str = "decoy pattern";

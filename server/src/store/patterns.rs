@@ -1,0 +1,76 @@
+//! Sealed patterns and their history. The store never sees a pattern in clear.
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// A user's current pattern as stored.
+pub struct StoredPattern {
+    pub sealed: Vec<u8>,
+    pub is_initial: bool,
+    pub expires_at: Option<i64>,
+}
+
+impl Store {
+    pub async fn pattern(&self, user_id: &str) -> Result<Option<StoredPattern>, StoreError> {
+        let row =
+            sqlx::query("SELECT sealed, is_initial, expires_at FROM patterns WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(|r| StoredPattern {
+            sealed: r.get(0),
+            is_initial: r.get::<i64, _>(1) != 0,
+            expires_at: r.get(2),
+        }))
+    }
+
+    /// Replaces the user's pattern, keeping the old one in the history (for the
+    /// "not one of the last N" rule), in one transaction.
+    pub async fn set_pattern(
+        &self,
+        user_id: &str,
+        sealed: &[u8],
+        key_id: &str,
+        is_initial: bool,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO pattern_history (user_id, sealed, key_id, created_at) \
+             SELECT user_id, sealed, key_id, created_at FROM patterns WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO patterns (user_id, sealed, key_id, is_initial, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO UPDATE SET \
+             sealed = excluded.sealed, key_id = excluded.key_id, is_initial = excluded.is_initial, \
+             expires_at = excluded.expires_at, created_at = excluded.created_at",
+        )
+        .bind(user_id)
+        .bind(sealed)
+        .bind(key_id)
+        .bind(i64::from(is_initial))
+        .bind(expires_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user's last `n` earlier patterns, newest first (sealed).
+    pub async fn pattern_history(&self, user_id: &str, n: i64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT sealed FROM pattern_history WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(n)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+}

@@ -1,0 +1,91 @@
+//! Server-side sessions. The cookie holds a random token; the database holds only its
+//! SHA-256, so a database leak does not hand out sessions.
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+pub struct StoredSession {
+    pub user_id: String,
+    pub last_seen_at: i64,
+}
+
+impl Store {
+    pub async fn insert_session(
+        &self,
+        id_hash: &[u8],
+        user_id: &str,
+        idle_secs: i64,
+        absolute_secs: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at) \
+             VALUES ($1, $2, $3, $3, $4, $5)",
+        )
+        .bind(id_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(now + idle_secs)
+        .bind(now + absolute_secs)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The live session with this token hash, if any.
+    pub async fn live_session(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<StoredSession>, StoreError> {
+        let row = sqlx::query(
+            "SELECT user_id, last_seen_at FROM sessions \
+             WHERE id_hash = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| StoredSession {
+            user_id: r.get(0),
+            last_seen_at: r.get(1),
+        }))
+    }
+
+    /// Pushes the idle expiry out (never past the absolute one).
+    pub async fn touch_session(
+        &self,
+        id_hash: &[u8],
+        idle_secs: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3 WHERE id_hash = $1",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .bind(now + idle_secs)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, id_hash: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE idle_expires_at < $1 OR absolute_expires_at < $1",
+        )
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

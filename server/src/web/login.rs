@@ -1,0 +1,181 @@
+//! The form side of the sign-in pages: start, verify, log out. Every answer is a
+//! redirect (post/redirect/get); errors go back to /login with a code that never says
+//! which factor failed.
+
+use axum::{
+    extract::{ConnectInfo, State},
+    http::{header, HeaderMap, HeaderValue},
+    response::{IntoResponse, Redirect, Response},
+    Extension, Form,
+};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+use super::{csrf::csrf_ok, middleware::cookie, AppState};
+use crate::{
+    auth::{
+        cookies::{self, FLOW_COOKIE, SESSION_COOKIE},
+        login::{finish_login, start_login, Client, LoginOutcome},
+        session::{create_session, end_session},
+    },
+    error::AppError,
+    tls::ConnectionInfo,
+};
+
+#[derive(Deserialize)]
+pub struct StartForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    user_id: String,
+}
+
+#[derive(Deserialize)]
+pub struct VerifyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    challenge: String,
+    #[serde(default)]
+    otp: String,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+fn back_to_login(code: &str) -> Response {
+    Redirect::to(&format!("/login?error={code}")).into_response()
+}
+
+fn with_cookie(mut res: Response, cookie: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+fn cert_fingerprint(conn: &Option<Extension<ConnectionInfo>>) -> Option<String> {
+    conn.as_ref()
+        .and_then(|c| c.client_certificate.as_ref())
+        .map(|c| c.fingerprint_sha256.clone())
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    conn: Option<Extension<ConnectionInfo>>,
+    headers: HeaderMap,
+    Form(form): Form<StartForm>,
+) -> Result<Response, AppError> {
+    if !csrf_ok(&headers, &form.csrf) {
+        return Ok(back_to_login("csrf"));
+    }
+    let user = form.user_id.trim();
+    if user.is_empty() || user.len() > 256 || user.chars().any(char::is_control) {
+        return Ok(back_to_login("failed"));
+    }
+    let existing = cookie(&headers, FLOW_COOKIE)
+        .filter(|v| cookies::is_token(v))
+        .map(str::to_string);
+    let (flow, fresh) = match existing {
+        Some(f) => (zeroize::Zeroizing::new(f), false),
+        None => (cookies::new_token()?, true),
+    };
+    let cert = cert_fingerprint(&conn);
+    let issued = start_login(
+        &state,
+        user,
+        &Client {
+            source: &peer.ip().to_string(),
+            flow_hash: &cookies::token_hash(&flow),
+            cert_fingerprint: cert.as_deref(),
+        },
+    )
+    .await?;
+    let res = Redirect::to(&format!("/login/grid?c={}", issued.id)).into_response();
+    Ok(if fresh {
+        with_cookie(res, &cookies::flow_cookie(&flow))
+    } else {
+        res
+    })
+}
+
+pub async fn verify(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    conn: Option<Extension<ConnectionInfo>>,
+    headers: HeaderMap,
+    Form(form): Form<VerifyForm>,
+) -> Result<Response, AppError> {
+    if !csrf_ok(&headers, &form.csrf) {
+        return Ok(back_to_login("csrf"));
+    }
+    let challenge = form.challenge.trim().to_ascii_lowercase();
+    if challenge.len() != 32 || !challenge.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(back_to_login("expired"));
+    }
+    // People type spaces between groups of digits; anything else simply fails.
+    let otp: String = form
+        .otp
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .take(64)
+        .collect();
+    let flow_hash = cookie(&headers, FLOW_COOKIE)
+        .filter(|v| cookies::is_token(v))
+        .map(cookies::token_hash)
+        .unwrap_or_default();
+    let cert = cert_fingerprint(&conn);
+    let outcome = finish_login(
+        &state,
+        &challenge,
+        &otp,
+        &Client {
+            source: &peer.ip().to_string(),
+            flow_hash: &flow_hash,
+            cert_fingerprint: cert.as_deref(),
+        },
+    )
+    .await?;
+    Ok(match outcome {
+        LoginOutcome::Success { user_id, .. } => {
+            // A new token at every login: no session fixation.
+            if let Some(old) = cookie(&headers, SESSION_COOKIE) {
+                end_session(&state.instance.store, old).await?;
+            }
+            let token = create_session(
+                &state.instance.store,
+                &state.auth,
+                &user_id,
+                state.instance.clock.now(),
+            )
+            .await?;
+            with_cookie(
+                Redirect::to("/me").into_response(),
+                &cookies::session_cookie(&token),
+            )
+        }
+        LoginOutcome::Failed => back_to_login("failed"),
+        LoginOutcome::ChallengeExpired | LoginOutcome::ChallengeInvalid => back_to_login("expired"),
+    })
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    if !csrf_ok(&headers, &form.csrf) {
+        return Ok(Redirect::to("/me").into_response());
+    }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        end_session(&state.instance.store, token).await?;
+    }
+    Ok(with_cookie(
+        Redirect::to("/login").into_response(),
+        &cookies::expired_session_cookie(),
+    ))
+}

@@ -1,0 +1,91 @@
+//! Loads what a page needs before Leptos renders it: the signed-in user (every
+//! request with a session cookie) and the open challenge of the grid page. Pages
+//! that need a signed-in user send everybody else to /login.
+
+use app::context::{GridChallenge, Viewer};
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+
+use super::{middleware::cookie, AppState};
+use crate::{
+    auth::{
+        cookies::{is_token, token_hash, FLOW_COOKIE, SESSION_COOKIE},
+        session::session_user,
+    },
+    error::AppError,
+};
+
+/// The signed-in user of a request (server side).
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub user_id: String,
+}
+
+pub async fn attach_page_context(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    match load(&state, &mut req).await {
+        Ok(None) => next.run(req).await,
+        Ok(Some(redirect)) => redirect,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, AppError> {
+    let now = state.instance.clock.now();
+    let store = &state.instance.store;
+    let token = cookie(req.headers(), SESSION_COOKIE).map(str::to_string);
+    let mut viewer = None;
+    if let Some(token) = token {
+        if let Some(user_id) = session_user(store, &state.auth, &token, now).await? {
+            if let Some(user) = store.user(&user_id).await?.filter(|u| u.status == "active") {
+                let must_change_pattern =
+                    store.pattern(&user_id).await?.is_some_and(|p| p.is_initial);
+                viewer = Some(Viewer {
+                    is_admin: user.admin_role.is_some(),
+                    user_id: user.id.clone(),
+                    display_name: user.display_name,
+                    must_change_pattern,
+                });
+                req.extensions_mut().insert(SignedIn { user_id: user.id });
+            }
+        }
+    }
+    let path = req.uri().path().to_string();
+    if path == "/me" && viewer.is_none() {
+        return Ok(Some(Redirect::to("/login").into_response()));
+    }
+    if let Some(v) = viewer {
+        req.extensions_mut().insert(v);
+    }
+    if path == "/login/grid" {
+        let challenge_id = req
+            .uri()
+            .query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("c=")))
+            .filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_string);
+        let flow = cookie(req.headers(), FLOW_COOKIE)
+            .filter(|v| is_token(v))
+            .map(token_hash);
+        if let (Some(id), Some(flow)) = (challenge_id, flow) {
+            if let Some((seed, across, down, expires_at)) =
+                store.open_challenge(&id, &flow, now).await?
+            {
+                req.extensions_mut().insert(GridChallenge {
+                    id,
+                    seed_hex: hex::encode(seed),
+                    blocks_across: across as u8,
+                    blocks_down: down as u8,
+                    expires_at,
+                });
+            }
+        }
+    }
+    Ok(None)
+}
