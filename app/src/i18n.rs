@@ -135,6 +135,27 @@ pub struct Texts {
     pub error_login_failed: &'static str,
     pub error_challenge_expired: &'static str,
     pub error_csrf: &'static str,
+    pub editor_title: &'static str,
+    pub editor_help: &'static str,
+    pub editor_cell_label: &'static str,
+    pub editor_submit: &'static str,
+    pub editor_start_again: &'static str,
+    pub strength_meter: &'static str,
+    pub rule_too_short: &'static str,
+    pub rule_too_long: &'static str,
+    pub rule_single_cell: &'static str,
+    pub rule_straight_line: &'static str,
+    pub rule_one_stroke: &'static str,
+    pub rule_missing_block: &'static str,
+    pub rule_cell_out_of_range: &'static str,
+    pub rule_reused: &'static str,
+    pub confirm_title: &'static str,
+    pub confirm_step: &'static str,
+    pub confirm_help: &'static str,
+    pub confirm_submit: &'static str,
+    pub error_confirm_failed: &'static str,
+    pub portal_pattern_changed: &'static str,
+    pub portal_change_pattern: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -189,6 +210,27 @@ const EN: Texts = Texts {
     error_login_failed: "Sign-in failed. Check your user ID and the digits, then try again.",
     error_challenge_expired: "The grid expired. Please start again.",
     error_csrf: "The form expired. Please try again.",
+    editor_title: "Register your pattern",
+    editor_help: "Click cells in the order you will remember. You may use a cell more than once. Nobody, not even the administrator, can see your pattern.",
+    editor_cell_label: "Row {row}, column {col}",
+    editor_submit: "Next: confirm on two grids",
+    editor_start_again: "Draw a pattern again",
+    strength_meter: "About 2^{bits} possible patterns; someone who watched one login would still face about {after}.",
+    rule_too_short: "Use at least {min} cells.",
+    rule_too_long: "Use at most {max} cells.",
+    rule_single_cell: "A pattern of one cell only is not allowed.",
+    rule_straight_line: "A straight line is too easy to guess.",
+    rule_one_stroke: "Each step must not go only to a neighbouring cell.",
+    rule_missing_block: "Use at least one cell in every block.",
+    rule_cell_out_of_range: "A cell is outside the grid.",
+    rule_reused: "Choose a pattern you have not used recently.",
+    confirm_title: "Confirm your new pattern",
+    confirm_step: "Grid {step} of 2",
+    confirm_help: "Type the digits at the cells of your new pattern, in order.",
+    confirm_submit: "Confirm",
+    error_confirm_failed: "Those digits did not match the new pattern. Please draw it again.",
+    portal_pattern_changed: "Your new pattern is saved. Use it from your next sign-in.",
+    portal_change_pattern: "Change your pattern",
 };
 
 const JA: Texts = Texts {
@@ -243,6 +285,27 @@ const JA: Texts = Texts {
     error_login_failed: "ログインできませんでした。ユーザーIDと数字を確かめて、もう一度お試しください。",
     error_challenge_expired: "乱数表の有効期限が切れました。最初からやり直してください。",
     error_csrf: "フォームの有効期限が切れました。もう一度お試しください。",
+    editor_title: "パターンの登録",
+    editor_help: "覚えやすい順番でセルをクリックしてください。同じセルを何度使ってもかまいません。あなたのパターンは管理者を含め誰にも見えません。",
+    editor_cell_label: "{row}行目 {col}列目",
+    editor_submit: "次へ: 2回の乱数表で確認",
+    editor_start_again: "パターンを描き直す",
+    strength_meter: "約2^{bits}通りのパターンがあります。1回のログインを盗み見た人にも、まだ約{after}通りの候補が残ります。",
+    rule_too_short: "{min}個以上のセルを使ってください。",
+    rule_too_long: "セルは{max}個までです。",
+    rule_single_cell: "1つのセルだけのパターンは使えません。",
+    rule_straight_line: "一直線のパターンは推測されやすいため使えません。",
+    rule_one_stroke: "隣り合うセルだけをたどるパターンは使えません。",
+    rule_missing_block: "すべてのブロックで1つ以上のセルを使ってください。",
+    rule_cell_out_of_range: "表の外のセルが含まれています。",
+    rule_reused: "最近使ったパターンは使えません。",
+    confirm_title: "新しいパターンの確認",
+    confirm_step: "乱数表 {step} / 2",
+    confirm_help: "新しいパターンの位置にある数字を、順番どおりに入力してください。",
+    confirm_submit: "確認",
+    error_confirm_failed: "数字が新しいパターンと一致しませんでした。もう一度パターンを描いてください。",
+    portal_pattern_changed: "新しいパターンを保存しました。次回のログインから使ってください。",
+    portal_change_pattern: "パターンを変更する",
 };
 
 /// The strings of `lang`.
@@ -265,6 +328,34 @@ pub fn error_message(lang: Lang, code: &str) -> &'static str {
         "failed" => t.error_login_failed,
         "expired" => t.error_challenge_expired,
         "csrf" => t.error_csrf,
+        "confirm_failed" => t.error_confirm_failed,
+        "too_short" | "too_long" | "single_cell" | "straight_line" | "one_stroke"
+        | "missing_block" | "cell_out_of_range" | "reused" => rule_code_message(t, code),
+        _ => t.error_internal,
+    }
+}
+
+/// A rule violation in the user's language (with its numbers filled in).
+pub fn rule_message(lang: Lang, v: &crate::pattern::RuleViolation) -> String {
+    use crate::pattern::RuleViolation as R;
+    let t = texts(lang);
+    match v {
+        R::TooShort { min } => t.rule_too_short.replace("{min}", &min.to_string()),
+        R::TooLong { max } => t.rule_too_long.replace("{max}", &max.to_string()),
+        other => rule_code_message(t, other.code()).to_string(),
+    }
+}
+
+fn rule_code_message(t: &'static Texts, code: &str) -> &'static str {
+    match code {
+        "too_short" => t.rule_too_short,
+        "too_long" => t.rule_too_long,
+        "single_cell" => t.rule_single_cell,
+        "straight_line" => t.rule_straight_line,
+        "one_stroke" => t.rule_one_stroke,
+        "missing_block" => t.rule_missing_block,
+        "cell_out_of_range" => t.rule_cell_out_of_range,
+        "reused" => t.rule_reused,
         _ => t.error_internal,
     }
 }

@@ -58,6 +58,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=pages::login::Login />
                     <Route path=path!("/login/grid") view=pages::login::LoginGrid />
                     <Route path=path!("/me") view=pages::portal::Portal />
+                    <Route path=path!("/me/pattern") view=pages::pattern::PatternRegistration />
+                    <Route path=path!("/me/pattern/confirm") view=pages::pattern::PatternConfirm />
                     <Route path=path!("/setup/done") view=pages::setup::SetupDone />
                     <Route path=path!("/setup/:token") view=pages::setup::Setup />
                 </Routes>

@@ -24,7 +24,7 @@ async function readOtp(page: Page, cells: number[]) {
   return otp;
 }
 
-test('log in by reading the grid the WASM drew; a wrong OTP fails; log out', async ({ page }) => {
+test('log in by reading the grid the WASM drew; a wrong OTP fails', async ({ page }) => {
   const added = JSON.parse(passgrid(info, ['--json', 'user', 'add', 'e2e-grid', '--name', 'Grid User']));
   const cells: number[] = added.initial_pattern.cells;
 
@@ -46,19 +46,70 @@ test('log in by reading the grid the WASM drew; a wrong OTP fails; log out', asy
   typed.push(otp2);
   await page.getByLabel('One-time password').fill(otp2);
   await page.getByRole('button', { name: 'Log in' }).click();
-  await expect(page).toHaveURL(/\/me$/);
-  await expect(page.locator('.user-id')).toHaveText('e2e-grid');
+  // Signed in with the initial pattern: registering one's own comes first.
+  await expect(page).toHaveURL(/\/me\/pattern$/);
   await expect(page.locator('.must-change')).toBeVisible();
+  await page.goto(info.url + '/me');
+  await expect(page).toHaveURL(/\/me\/pattern$/);
 
   // The used grid cannot be replayed.
-  await page.goBack();
+  await page.goto(info.url + '/login/grid?c=' + '0'.repeat(32));
   await expect(page.getByRole('alert')).toContainText('expired or was already used');
 
-  await page.goto(info.url + '/me');
+});
+
+test('first login forces pattern registration; the new pattern works on the next login', async ({ page }) => {
+  const added = JSON.parse(passgrid(info, ['--json', 'user', 'add', 'e2e-newpat']));
+  const initial: number[] = added.initial_pattern.cells;
+  await openGrid(page, 'e2e-newpat');
+  await page.getByLabel('One-time password').fill(await readOtp(page, initial));
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(/\/me\/pattern$/);
+  const editor = page.locator('form.pattern-editor');
+  await expect(editor).toHaveAttribute('data-hydrated', 'true');
+
+  // Live rule feedback: a straight line is refused and the form cannot be sent.
+  for (const c of [0, 1, 2, 3, 4, 5]) await editor.locator(`[data-cell="${c}"]`).click();
+  await expect(editor.locator('[data-rule="straight_line"]')).toBeVisible();
+  await expect(editor.getByRole('button', { name: /confirm on two grids/ })).toBeDisabled();
+  await editor.getByRole('button', { name: 'Clear' }).click();
+  await expect(editor.locator('[data-rule="too_short"]')).toBeVisible();
+
+  const own = [3, 17, 17, 40, 9, 26, 44];
+  for (const c of own) await editor.locator(`[data-cell="${c}"]`).click();
+  await expect(editor.locator('[data-cell="17"] .order')).toHaveText('2,3');
+  await expect(editor.locator('.rule')).toHaveCount(0);
+  await expect(editor.locator('.strength-text')).toContainText('2^39');
+  await editor.getByRole('button', { name: /confirm on two grids/ }).click();
+
+  for (const step of ['1', '2']) {
+    await expect(page).toHaveURL(new RegExp(`/me/pattern/confirm\\?c=[0-9a-f]{32}&step=${step}$`));
+    await expect(page.locator('.grid-box')).toHaveAttribute('data-ready', 'true');
+    const otp = await readOtp(page, own);
+    typed.push(otp);
+    await page.getByLabel('One-time password').fill(otp);
+    await page.getByRole('button', { name: 'Confirm' }).click();
+  }
+  await expect(page).toHaveURL(/\/me\?changed=1$/);
+  await expect(page.locator('.pattern-changed')).toBeVisible();
+  await expect(page.locator('.must-change')).toHaveCount(0);
   await page.getByRole('button', { name: 'Log out' }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.goto(info.url + '/me');
   await expect(page).toHaveURL(/\/login$/);
+
+  // The initial pattern no longer works; the new one does.
+  await openGrid(page, 'e2e-newpat');
+  await page.getByLabel('One-time password').fill(await readOtp(page, initial));
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(/\/login\?error=failed/);
+  await openGrid(page, 'e2e-newpat');
+  const otp = await readOtp(page, own);
+  typed.push(otp);
+  await page.getByLabel('One-time password').fill(otp);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(/\/me$/);
+  await expect(page.locator('.user-id')).toHaveText('e2e-newpat');
 });
 
 test('an unknown user ID gets a grid that looks the same and fails the same', async ({ page }) => {

@@ -2,3 +2,4 @@
 pub mod grid_preview;
 pub mod grid_view;
 pub mod lang_switch;
+pub mod pattern_editor;

@@ -2,5 +2,6 @@
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod pattern;
 pub mod portal;
 pub mod setup;

@@ -1,6 +1,7 @@
 //! The signed-in user's page: who they are, and the way out.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use crate::context::{csrf_token, from_request, Viewer, CSRF_FIELD};
 use crate::i18n::{request_lang, texts};
@@ -19,6 +20,8 @@ pub fn Portal() -> impl IntoView {
         .map(|v| v.display_name.clone())
         .unwrap_or_default();
     let must_change = viewer.as_ref().is_some_and(|v| v.must_change_pattern);
+    let query = use_query_map();
+    let changed = move || query.read().get("changed").is_some();
     view! {
         <section class="card portal">
             <h1>{t.portal_title}</h1>
@@ -27,6 +30,10 @@ pub fn Portal() -> impl IntoView {
                 {(!display.is_empty()).then(|| format!(" ({display})"))}
             </p>
             {must_change.then(|| view! { <p class="warning must-change" role="status">{t.portal_must_change}</p> })}
+            {move || changed().then(|| view! { <p class="notice pattern-changed" role="status">{t.portal_pattern_changed}</p> })}
+            <p>
+                <a href="/me/pattern">{t.portal_change_pattern}</a>
+            </p>
             <form method="post" action="/logout">
                 <input type="hidden" name=CSRF_FIELD value=csrf_token() />
                 <button type="submit">{t.portal_logout}</button>

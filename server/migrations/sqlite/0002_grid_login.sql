@@ -23,6 +23,8 @@ CREATE INDEX pattern_history_user ON pattern_history (user_id, created_at);
 
 CREATE TABLE challenges (
     id TEXT PRIMARY KEY,
+    -- 'login', or 'confirm' for proving a new pattern before it is saved.
+    purpose TEXT NOT NULL DEFAULT 'login',
     flow_hash BLOB NOT NULL,
     cert_fingerprint TEXT,
     -- The ID the client asked for, known or not (unknown IDs get a decoy).
@@ -45,3 +47,12 @@ CREATE TABLE sessions (
     absolute_expires_at INTEGER NOT NULL
 );
 CREATE INDEX sessions_user ON sessions (user_id);
+
+-- A new pattern waiting for its two confirmations (SPEC §1.6).
+CREATE TABLE pattern_drafts (
+    user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    sealed BLOB NOT NULL,
+    confirmations INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);

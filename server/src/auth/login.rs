@@ -3,7 +3,9 @@
 use crate::{
     accounts::audit,
     otp::{
-        challenge::{issue_challenge, verify_challenge, Binding, IssuedChallenge, Verdict},
+        challenge::{
+            issue_challenge, verify_challenge, Binding, IssuedChallenge, Purpose, Verdict,
+        },
         OtpError,
     },
     store::audit::AuditEvent,
@@ -27,6 +29,7 @@ pub async fn start_login(
     let settings = &state.auth;
     issue_challenge(
         &state.instance.store,
+        Purpose::Login,
         claimed_user,
         settings.shape,
         &Binding {

@@ -3,6 +3,7 @@
 
 pub mod cookies;
 pub mod login;
+pub mod registration;
 pub mod session;
 
 use app::{grid::GridShape, pattern::PatternRules};

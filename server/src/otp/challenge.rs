@@ -44,8 +44,25 @@ pub struct Binding<'a> {
     pub cert_fingerprint: Option<&'a str>,
 }
 
+/// What a challenge is for: a login, or confirming a new pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Login,
+    Confirm,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Login => "login",
+            Purpose::Confirm => "confirm",
+        }
+    }
+}
+
 pub async fn issue_challenge(
     store: &Store,
+    purpose: Purpose,
     claimed_user: &str,
     shape: GridShape,
     binding: &Binding<'_>,
@@ -62,6 +79,7 @@ pub async fn issue_challenge(
         .insert_challenge(
             &NewChallenge {
                 id: &id,
+                purpose: purpose.as_str(),
                 flow_hash: binding.flow_hash,
                 cert_fingerprint: binding.cert_fingerprint,
                 claimed_user,
@@ -98,7 +116,7 @@ pub async fn verify_challenge(
     };
     let same_flow: bool = c.flow_hash.as_slice().ct_eq(binding.flow_hash).into();
     let same_cert = c.cert_fingerprint.as_deref() == binding.cert_fingerprint;
-    if !same_flow || !same_cert {
+    if !same_flow || !same_cert || c.purpose != Purpose::Login.as_str() {
         return Ok(Verdict::Invalid);
     }
     if c.expires_at <= now {
@@ -140,3 +158,62 @@ pub async fn verify_challenge(
 
 /// The user name decoy patterns are sealed for (never a valid user ID: has a space).
 pub const DECOY_USER: &str = "decoy pattern";
+
+/// What a pattern confirmation found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DraftVerdict {
+    /// The OTP matched the draft; `confirmations` now counts this one.
+    Confirmed {
+        confirmations: i64,
+    },
+    Rejected,
+    Expired,
+    Invalid,
+}
+
+/// Consumes a confirmation challenge of `user_id` and checks `otp` against the
+/// user's pattern draft (SPEC §1.6: a new pattern is proven on fresh grids).
+pub async fn verify_draft_challenge(
+    store: &Store,
+    key: &MasterKey,
+    challenge_id: &str,
+    otp: &[u8],
+    binding: &Binding<'_>,
+    user_id: &str,
+    now: i64,
+) -> Result<DraftVerdict, OtpError> {
+    let Some(c) = store.consume_challenge(challenge_id, now).await? else {
+        return Ok(DraftVerdict::Invalid);
+    };
+    let same_flow: bool = c.flow_hash.as_slice().ct_eq(binding.flow_hash).into();
+    if !same_flow
+        || c.cert_fingerprint.as_deref() != binding.cert_fingerprint
+        || c.purpose != Purpose::Confirm.as_str()
+        || c.claimed_user != user_id
+    {
+        return Ok(DraftVerdict::Invalid);
+    }
+    if c.expires_at <= now {
+        return Ok(DraftVerdict::Expired);
+    }
+    let (Ok(seed), Some(shape)) = (
+        <Seed>::try_from(c.seed.as_slice()),
+        GridShape::new(c.blocks_across as u8, c.blocks_down as u8),
+    ) else {
+        return Ok(DraftVerdict::Invalid);
+    };
+    let Some((sealed, confirmations)) = store.pattern_draft(user_id, now).await? else {
+        return Ok(DraftVerdict::Invalid);
+    };
+    let cells = open_pattern(key, user_id, &sealed)?;
+    let digits = digits_from_seed(&seed, shape);
+    let expected = Zeroizing::new(otp_for(&digits, &cells).unwrap_or_default());
+    if bool::from(expected.as_slice().ct_eq(otp)) {
+        store.confirm_pattern_draft(user_id).await?;
+        Ok(DraftVerdict::Confirmed {
+            confirmations: confirmations + 1,
+        })
+    } else {
+        Ok(DraftVerdict::Rejected)
+    }
+}

@@ -74,16 +74,15 @@ pub fn generate_initial_pattern(
     ))
 }
 
-/// Checks `cells` against the rules (and, for a user's own choice, against the
-/// current and last patterns), then stores it sealed.
-pub async fn store_pattern(
+/// Checks `cells` against the rules and, for a user's own choice, against the
+/// current and last patterns.
+pub async fn check_new_pattern(
     store: &Store,
     key: &MasterKey,
     user_id: &str,
     cells: &[u16],
     settings: &AuthSettings,
     is_initial: bool,
-    now: i64,
 ) -> Result<(), OtpError> {
     let violations = check_pattern(cells, settings.shape, &settings.rules);
     if !violations.is_empty() {
@@ -104,6 +103,20 @@ pub async fn store_pattern(
             }
         }
     }
+    Ok(())
+}
+
+/// Checks `cells` (see [`check_new_pattern`]) and stores it sealed.
+pub async fn store_pattern(
+    store: &Store,
+    key: &MasterKey,
+    user_id: &str,
+    cells: &[u16],
+    settings: &AuthSettings,
+    is_initial: bool,
+    now: i64,
+) -> Result<(), OtpError> {
+    check_new_pattern(store, key, user_id, cells, settings, is_initial).await?;
     let sealed = seal_pattern(key, user_id, cells)?;
     let expires_at = is_initial.then_some(now + INITIAL_PATTERN_DAYS * 24 * 3600);
     store

@@ -7,6 +7,7 @@ use super::{Store, StoreError};
 /// A challenge to store.
 pub struct NewChallenge<'a> {
     pub id: &'a str,
+    pub purpose: &'a str,
     pub flow_hash: &'a [u8],
     pub cert_fingerprint: Option<&'a str>,
     pub claimed_user: &'a str,
@@ -18,6 +19,7 @@ pub struct NewChallenge<'a> {
 
 /// A challenge as it was when consumed.
 pub struct ConsumedChallenge {
+    pub purpose: String,
     pub flow_hash: Vec<u8>,
     pub cert_fingerprint: Option<String>,
     pub claimed_user: String,
@@ -31,7 +33,7 @@ impl Store {
     pub async fn insert_challenge(&self, c: &NewChallenge<'_>, now: i64) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO challenges (id, flow_hash, cert_fingerprint, claimed_user, seed, blocks_across, \
-             blocks_down, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             blocks_down, expires_at, created_at, purpose) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(c.id)
         .bind(c.flow_hash)
@@ -42,6 +44,7 @@ impl Store {
         .bind(i64::from(c.blocks_down))
         .bind(c.expires_at)
         .bind(now)
+        .bind(c.purpose)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -57,7 +60,7 @@ impl Store {
     ) -> Result<Option<ConsumedChallenge>, StoreError> {
         let row = sqlx::query(
             "UPDATE challenges SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL \
-             RETURNING flow_hash, cert_fingerprint, claimed_user, seed, blocks_across, blocks_down, expires_at",
+             RETURNING flow_hash, cert_fingerprint, claimed_user, seed, blocks_across, blocks_down, expires_at, purpose",
         )
         .bind(id)
         .bind(now)
@@ -71,6 +74,7 @@ impl Store {
             blocks_across: r.get(4),
             blocks_down: r.get(5),
             expires_at: r.get(6),
+            purpose: r.get(7),
         }))
     }
 
@@ -79,16 +83,18 @@ impl Store {
     pub async fn open_challenge(
         &self,
         id: &str,
+        purpose: &str,
         flow_hash: &[u8],
         now: i64,
     ) -> Result<Option<(Vec<u8>, i64, i64, i64)>, StoreError> {
         let row = sqlx::query(
             "SELECT seed, blocks_across, blocks_down, expires_at FROM challenges \
-             WHERE id = $1 AND flow_hash = $2 AND consumed_at IS NULL AND expires_at > $3",
+             WHERE id = $1 AND flow_hash = $2 AND consumed_at IS NULL AND expires_at > $3 AND purpose = $4",
         )
         .bind(id)
         .bind(flow_hash)
         .bind(now)
+        .bind(purpose)
         .fetch_optional(self.pool())
         .await?;
         Ok(row.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))))

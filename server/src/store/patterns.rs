@@ -74,3 +74,59 @@ impl Store {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 }
+
+impl Store {
+    /// Stores (or replaces) the user's pattern draft, unconfirmed.
+    pub async fn put_pattern_draft(
+        &self,
+        user_id: &str,
+        sealed: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO pattern_drafts (user_id, sealed, confirmations, expires_at, created_at) \
+             VALUES ($1, $2, 0, $3, $4) ON CONFLICT (user_id) DO UPDATE SET sealed = excluded.sealed, \
+             confirmations = 0, expires_at = excluded.expires_at, created_at = excluded.created_at",
+        )
+        .bind(user_id)
+        .bind(sealed)
+        .bind(expires_at)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The live draft of the user: (sealed, confirmations so far).
+    pub async fn pattern_draft(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
+        let row = sqlx::query("SELECT sealed, confirmations FROM pattern_drafts WHERE user_id = $1 AND expires_at > $2")
+            .bind(user_id)
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    pub async fn confirm_pattern_draft(&self, user_id: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE pattern_drafts SET confirmations = confirmations + 1 WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_pattern_draft(&self, user_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM pattern_drafts WHERE user_id = $1")
+            .bind(user_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

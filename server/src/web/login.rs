@@ -141,7 +141,10 @@ pub async fn verify(
     )
     .await?;
     Ok(match outcome {
-        LoginOutcome::Success { user_id, .. } => {
+        LoginOutcome::Success {
+            user_id,
+            must_change_pattern,
+        } => {
             // A new token at every login: no session fixation.
             if let Some(old) = cookie(&headers, SESSION_COOKIE) {
                 end_session(&state.instance.store, old).await?;
@@ -153,8 +156,13 @@ pub async fn verify(
                 state.instance.clock.now(),
             )
             .await?;
+            let next = if must_change_pattern {
+                "/me/pattern"
+            } else {
+                "/me"
+            };
             with_cookie(
-                Redirect::to("/me").into_response(),
+                Redirect::to(next).into_response(),
                 &cookies::session_cookie(&token),
             )
         }

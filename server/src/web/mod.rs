@@ -6,6 +6,7 @@ pub mod lang;
 pub mod login;
 pub mod middleware;
 pub mod page_context;
+pub mod pattern;
 pub mod redirect;
 pub mod setup;
 
@@ -53,6 +54,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/login/start", post(login::start))
         .route("/login/verify", post(login::verify))
         .route("/logout", post(login::logout))
+        .route("/me/pattern", post(pattern::draw))
+        .route("/me/pattern/confirm", post(pattern::confirm))
         .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())
         .leptos_routes(&state, routes, {
             let options = options.clone();

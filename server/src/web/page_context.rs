@@ -57,13 +57,23 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
         }
     }
     let path = req.uri().path().to_string();
-    if path == "/me" && viewer.is_none() {
+    let is_get = req.method() == axum::http::Method::GET;
+    if is_get && (path == "/me" || path.starts_with("/me/")) && viewer.is_none() {
         return Ok(Some(Redirect::to("/login").into_response()));
+    }
+    // Signed in with the initial pattern: registering one's own comes first (SPEC §5.2).
+    if is_get && path == "/me" && viewer.as_ref().is_some_and(|v| v.must_change_pattern) {
+        return Ok(Some(Redirect::to("/me/pattern").into_response()));
     }
     if let Some(v) = viewer {
         req.extensions_mut().insert(v);
     }
-    if path == "/login/grid" {
+    let purpose = match path.as_str() {
+        "/login/grid" => Some("login"),
+        "/me/pattern/confirm" => Some("confirm"),
+        _ => None,
+    };
+    if let Some(purpose) = purpose {
         let challenge_id = req
             .uri()
             .query()
@@ -75,7 +85,7 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
             .map(token_hash);
         if let (Some(id), Some(flow)) = (challenge_id, flow) {
             if let Some((seed, across, down, expires_at)) =
-                store.open_challenge(&id, &flow, now).await?
+                store.open_challenge(&id, purpose, &flow, now).await?
             {
                 req.extensions_mut().insert(GridChallenge {
                     id,

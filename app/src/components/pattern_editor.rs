@@ -1,0 +1,161 @@
+//! Drawing a new pattern (SPEC §1.6): click cells in order; order numbers, undo and
+//! clear; the policy's rules are checked as you go and a strength meter shows how
+//! many patterns an onlooker would have to consider. An island: it needs WASM.
+
+use leptos::prelude::*;
+
+use crate::context::CSRF_FIELD;
+use crate::grid::{GridShape, BLOCK_SIDE};
+use crate::i18n::{request_lang, rule_message, texts};
+use crate::pattern::{check_pattern, PatternRules};
+use crate::strength::{expected_candidates, strength_bits};
+
+#[island]
+#[allow(clippy::too_many_arguments)]
+pub fn PatternEditor(
+    csrf: String,
+    blocks_across: u8,
+    blocks_down: u8,
+    min_len: usize,
+    max_len: usize,
+    refuse_straight_line: bool,
+    refuse_one_stroke: bool,
+    require_every_block: bool,
+) -> impl IntoView {
+    let lang = request_lang();
+    let t = texts(lang);
+    let shape = GridShape::new(blocks_across, blocks_down).unwrap_or_default();
+    let rules = PatternRules {
+        min_len,
+        max_len,
+        refuse_straight_line,
+        refuse_one_stroke,
+        require_every_block,
+    };
+    let picked = RwSignal::new(Vec::<u16>::new());
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    let rules_for_check = rules.clone();
+    let violations = Memo::new(move |_| check_pattern(&picked.get(), shape, &rules_for_check));
+    let cells_value = move || {
+        picked
+            .get()
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let strength = move || {
+        let len = picked.get().len();
+        if len == 0 {
+            return String::new();
+        }
+        let bits = strength_bits(shape.cells(), len);
+        let after_one = expected_candidates(shape.cells(), len, 1);
+        t.strength_meter
+            .replace("{bits}", &format!("{bits:.0}"))
+            .replace("{after}", &format!("{after_one:.0}"))
+    };
+    let meter_width = move || {
+        let bits = strength_bits(shape.cells(), picked.get().len());
+        format!("width: {}%", (bits / 60.0 * 100.0).clamp(0.0, 100.0) as u32)
+    };
+
+    let rows = (0..shape.rows())
+        .map(|row| {
+            let cells = (0..shape.cols())
+                .map(|col| {
+                    let cell = (row * shape.cols() + col) as u16;
+                    let order = move || {
+                        picked
+                            .get()
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, &c)| c == cell)
+                            .map(|(i, _)| (i + 1).to_string())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    };
+                    let label = t
+                        .editor_cell_label
+                        .replace("{row}", &(row + 1).to_string())
+                        .replace("{col}", &(col + 1).to_string());
+                    view! {
+                        <button
+                            type="button"
+                            class="cell"
+                            class:block-start=col % BLOCK_SIDE == 0 && col != 0
+                            class:picked=move || picked.get().contains(&cell)
+                            aria-label=label
+                            data-cell=cell
+                            on:click=move |_| {
+                                picked
+                                    .update(|p| {
+                                        if p.len() < max_len {
+                                            p.push(cell);
+                                        }
+                                    })
+                            }
+                        >
+                            <span class="order">{order}</span>
+                        </button>
+                    }
+                })
+                .collect_view();
+            view! {
+                <div class="grid-row" role="row">
+                    {cells}
+                </div>
+            }
+        })
+        .collect_view();
+
+    view! {
+        <form method="post" action="/me/pattern" class="pattern-editor" data-hydrated=move || hydrated.get().to_string()>
+            <input type="hidden" name=CSRF_FIELD value=csrf />
+            <input type="hidden" name="cells" value=cells_value />
+            <p class="wasm-missing" hidden=move || hydrated.get()>
+                {t.preview_loading}
+            </p>
+            <div class="grid editor-grid" role="grid">
+                {rows}
+            </div>
+            <div class="actions">
+                <button
+                    type="button"
+                    class="secondary undo"
+                    on:click=move |_| {
+                        picked
+                            .update(|p| {
+                                p.pop();
+                            })
+                    }
+                >
+                    {t.preview_undo}
+                </button>
+                <button type="button" class="secondary clear" on:click=move |_| picked.set(Vec::new())>
+                    {t.preview_clear}
+                </button>
+            </div>
+            <div class="strength" aria-live="polite">
+                <div class="meter">
+                    <div class="meter-fill" style=meter_width></div>
+                </div>
+                <p class="strength-text">{strength}</p>
+            </div>
+            <ul class="rule-feedback" aria-live="polite">
+                {move || {
+                    violations
+                        .get()
+                        .iter()
+                        .map(|v| view! { <li class="rule" data-rule=v.code()>{rule_message(lang, v)}</li> })
+                        .collect_view()
+                }}
+            </ul>
+            <button type="submit" disabled=move || !violations.get().is_empty()>
+                {t.editor_submit}
+            </button>
+        </form>
+    }
+}

@@ -1,0 +1,97 @@
+//! Registering one's own pattern: draw it, then prove it on two fresh grids.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::{grid_view::GridView, pattern_editor::PatternEditor};
+use crate::context::{csrf_token, from_request, GridChallenge, Viewer, CSRF_FIELD};
+use crate::i18n::{error_message, request_lang, texts};
+use crate::pattern::PatternRules;
+
+#[component]
+pub fn PatternRegistration() -> impl IntoView {
+    let lang = request_lang();
+    let t = texts(lang);
+    let query = use_query_map();
+    let error = move || {
+        query
+            .read()
+            .get("error")
+            .map(|code| view! { <p class="error" role="alert">{error_message(lang, &code)}</p> })
+    };
+    let must_change = from_request::<Viewer>().is_some_and(|v| v.must_change_pattern);
+    let rules = PatternRules::default();
+    view! {
+        <section class="card pattern">
+            <h1>{t.editor_title}</h1>
+            {must_change.then(|| view! { <p class="warning must-change" role="status">{t.portal_must_change}</p> })}
+            <p>{t.editor_help}</p>
+            {error}
+            <PatternEditor
+                csrf=csrf_token()
+                blocks_across=3
+                blocks_down=1
+                min_len=rules.min_len
+                max_len=rules.max_len
+                refuse_straight_line=rules.refuse_straight_line
+                refuse_one_stroke=rules.refuse_one_stroke
+                require_every_block=rules.require_every_block
+            />
+        </section>
+    }
+}
+
+#[component]
+pub fn PatternConfirm() -> impl IntoView {
+    let t = texts(request_lang());
+    let query = use_query_map();
+    let step = move || {
+        query
+            .read()
+            .get("step")
+            .filter(|s| s == "1" || s == "2")
+            .unwrap_or_else(|| "1".into())
+    };
+    match from_request::<GridChallenge>() {
+        None => view! {
+            <section class="card pattern">
+                <h1>{t.confirm_title}</h1>
+                <p class="error" role="alert">{t.login_attempt_gone}</p>
+                <p>
+                    <a href="/me/pattern">{t.editor_start_again}</a>
+                </p>
+            </section>
+        }
+        .into_any(),
+        Some(challenge) => view! {
+            <section class="card pattern">
+                <h1>{t.confirm_title}</h1>
+                <p class="confirm-step">{move || t.confirm_step.replace("{step}", &step())}</p>
+                <p>{t.confirm_help}</p>
+                <GridView
+                    seed=challenge.seed_hex.clone()
+                    blocks_across=challenge.blocks_across
+                    blocks_down=challenge.blocks_down
+                />
+                <form method="post" action="/me/pattern/confirm" class="otp-form">
+                    <input type="hidden" name=CSRF_FIELD value=csrf_token() />
+                    <input type="hidden" name="challenge" value=challenge.id.clone() />
+                    <label>
+                        {t.login_otp}
+                        <input
+                            name="otp"
+                            required
+                            inputmode="numeric"
+                            pattern="[0-9]*"
+                            maxlength="64"
+                            autocomplete="off"
+                            autofocus
+                        />
+                    </label>
+                    <button type="submit">{t.confirm_submit}</button>
+                </form>
+            </section>
+        }
+        .into_any(),
+    }
+}
