@@ -149,6 +149,7 @@ pub struct Texts {
     pub rule_missing_block: &'static str,
     pub rule_cell_out_of_range: &'static str,
     pub rule_reused: &'static str,
+    pub rule_too_weak: &'static str,
     pub confirm_title: &'static str,
     pub confirm_step: &'static str,
     pub confirm_help: &'static str,
@@ -224,6 +225,7 @@ const EN: Texts = Texts {
     rule_missing_block: "Use at least one cell in every block.",
     rule_cell_out_of_range: "A cell is outside the grid.",
     rule_reused: "Choose a pattern you have not used recently.",
+    rule_too_weak: "The pattern is too weak: it needs at least 2^{bits} possibilities. Use more cells.",
     confirm_title: "Confirm your new pattern",
     confirm_step: "Grid {step} of 2",
     confirm_help: "Type the digits at the cells of your new pattern, in order.",
@@ -299,6 +301,7 @@ const JA: Texts = Texts {
     rule_missing_block: "すべてのブロックで1つ以上のセルを使ってください。",
     rule_cell_out_of_range: "表の外のセルが含まれています。",
     rule_reused: "最近使ったパターンは使えません。",
+    rule_too_weak: "パターンが弱すぎます。2^{bits}通り以上が必要です。セルを増やしてください。",
     confirm_title: "新しいパターンの確認",
     confirm_step: "乱数表 {step} / 2",
     confirm_help: "新しいパターンの位置にある数字を、順番どおりに入力してください。",
@@ -342,6 +345,7 @@ pub fn rule_message(lang: Lang, v: &crate::pattern::RuleViolation) -> String {
     match v {
         R::TooShort { min } => t.rule_too_short.replace("{min}", &min.to_string()),
         R::TooLong { max } => t.rule_too_long.replace("{max}", &max.to_string()),
+        R::TooWeak { min_bits } => t.rule_too_weak.replace("{bits}", &min_bits.to_string()),
         other => rule_code_message(t, other.code()).to_string(),
     }
 }
@@ -356,6 +360,7 @@ fn rule_code_message(t: &'static Texts, code: &str) -> &'static str {
         "missing_block" => t.rule_missing_block,
         "cell_out_of_range" => t.rule_cell_out_of_range,
         "reused" => t.rule_reused,
+        "too_weak" => t.rule_too_weak,
         _ => t.error_internal,
     }
 }

@@ -12,6 +12,8 @@ pub struct PatternRules {
     pub refuse_straight_line: bool,
     pub refuse_one_stroke: bool,
     pub require_every_block: bool,
+    /// Minimum strength against blind guessing, in bits (see `strength`).
+    pub min_strength_bits: u32,
 }
 
 impl Default for PatternRules {
@@ -22,6 +24,8 @@ impl Default for PatternRules {
             refuse_straight_line: true,
             refuse_one_stroke: false,
             require_every_block: false,
+            // 6 cells of the default 48-cell grid give 33.5 bits.
+            min_strength_bits: 30,
         }
     }
 }
@@ -36,6 +40,7 @@ pub enum RuleViolation {
     StraightLine,
     OneStroke,
     MissingBlock,
+    TooWeak { min_bits: u32 },
 }
 
 impl RuleViolation {
@@ -48,6 +53,7 @@ impl RuleViolation {
             RuleViolation::StraightLine => "straight_line",
             RuleViolation::OneStroke => "one_stroke",
             RuleViolation::MissingBlock => "missing_block",
+            RuleViolation::TooWeak { .. } => "too_weak",
         }
     }
 }
@@ -72,6 +78,15 @@ pub fn check_pattern(cells: &[u16], shape: GridShape, rules: &PatternRules) -> V
     }
     if rules.refuse_one_stroke && cells.len() > 1 && is_one_stroke(cells, shape) {
         out.push(RuleViolation::OneStroke);
+    }
+    if !cells.is_empty()
+        && crate::strength::strength_bits(shape.cells(), cells.len())
+            < f64::from(rules.min_strength_bits)
+        && cells.len() >= rules.min_len
+    {
+        out.push(RuleViolation::TooWeak {
+            min_bits: rules.min_strength_bits,
+        });
     }
     if rules.require_every_block {
         let blocks = usize::from(shape.blocks_across) * usize::from(shape.blocks_down);
@@ -194,6 +209,19 @@ mod tests {
             ..PatternRules::default()
         };
         assert!(check_pattern(&[0, 1, 2, 3, 4, 5], S, &off).is_empty());
+    }
+
+    #[test]
+    fn strength_minimum_is_enforced() {
+        let strict = PatternRules {
+            min_strength_bits: 40,
+            ..PatternRules::default()
+        };
+        // 6 cells on 48: 33.5 bits < 40; 7 cells: 39.1 < 40; 8 cells: 44.7.
+        assert!(check_pattern(&[1, 17, 30, 4, 9, 40], S, &strict)
+            .contains(&RuleViolation::TooWeak { min_bits: 40 }));
+        assert!(check_pattern(&[1, 17, 30, 4, 9, 40, 41, 2], S, &strict).is_empty());
+        assert!(check_pattern(&[1, 17, 30, 4, 9, 40], S, &PatternRules::default()).is_empty());
     }
 
     #[test]

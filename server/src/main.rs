@@ -1,20 +1,6 @@
 //! passgrid: parse the command line, load the configuration, hand over.
 
-mod accounts;
-mod api;
-mod auth;
-mod ca;
-mod cli;
-mod clock;
-mod config;
-mod error;
-mod instance;
-mod master_key;
-mod metrics;
-mod otp;
-mod store;
-mod tls;
-mod web;
+use passgrid::{cli, config};
 
 use clap::Parser;
 

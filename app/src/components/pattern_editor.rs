@@ -21,6 +21,7 @@ pub fn PatternEditor(
     refuse_straight_line: bool,
     refuse_one_stroke: bool,
     require_every_block: bool,
+    min_strength_bits: u32,
 ) -> impl IntoView {
     let lang = request_lang();
     let t = texts(lang);
@@ -31,6 +32,7 @@ pub fn PatternEditor(
         refuse_straight_line,
         refuse_one_stroke,
         require_every_block,
+        min_strength_bits,
     };
     let picked = RwSignal::new(Vec::<u16>::new());
     let hydrated = RwSignal::new(false);

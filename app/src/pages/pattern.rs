@@ -36,6 +36,7 @@ pub fn PatternRegistration() -> impl IntoView {
                 refuse_straight_line=rules.refuse_straight_line
                 refuse_one_stroke=rules.refuse_one_stroke
                 require_every_block=rules.require_every_block
+                min_strength_bits=rules.min_strength_bits
             />
         </section>
     }

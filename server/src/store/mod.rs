@@ -78,7 +78,8 @@ impl Store {
             .log_statements(tracing::log::LevelFilter::Trace);
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
-                Backend::Sqlite => 8,
+                // Measured (bench/README.md): 4 gives the best throughput and p99.
+                Backend::Sqlite => 4,
                 Backend::Postgres => 16,
             })
             .acquire_timeout(Duration::from_secs(10))

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Login rounds per second against a release passgrid on this machine (loopback only).
+#   bash bench/run.sh [sqlite|postgres] [connections] [seconds]
+# postgres needs BENCH_PG_URL (postgres://user:pass@127.0.0.1:5432/db), a database
+# this script may fill.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+db=${1:-sqlite}
+connections=${2:-16}
+seconds=${3:-10}
+cargo build --release -q -p passgrid -p login-bench
+bin=target/release/passgrid
+dir=$(mktemp -d)
+trap 'kill $server 2>/dev/null || true; rm -rf "$dir"' EXIT
+args=(--data-dir "$dir")
+if [ "$db" = postgres ]; then args+=(--database-url "${BENCH_PG_URL:?set BENCH_PG_URL}"); fi
+"$bin" "${args[@]}" user add bench >/dev/null
+"$bin" "${args[@]}" user set-pattern bench --cells 3,17,17,40,9,26,44 >/dev/null
+"$bin" "${args[@]}" --json --log-level warn serve --listen 127.0.0.1:0 > "$dir/banner" 2> "$dir/server.log" &
+server=$!
+for _ in $(seq 1 100); do grep -q listening "$dir/banner" 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$dir/banner")
+echo "passgrid on $db at $url; $connections connections for $seconds s"
+target/release/login-bench --url "$url" --ca "$dir/ca.pem" --user bench --cells 3,17,17,40,9,26,44 \
+  --connections "$connections" --seconds "$seconds"

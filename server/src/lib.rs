@@ -1,0 +1,19 @@
+//! passgrid: an authentication server with deviceless grid one-time passwords and a
+//! private CA for client certificates. The binary (`main.rs`) only parses the command
+//! line; everything else is here, so benchmarks and tests can call it.
+
+pub mod accounts;
+pub mod api;
+pub mod auth;
+pub mod ca;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod instance;
+pub mod master_key;
+pub mod metrics;
+pub mod otp;
+pub mod store;
+pub mod tls;
+pub mod web;
