@@ -5,7 +5,8 @@
 
 use leptos::prelude::*;
 
-use crate::grid::{digits_from_seed, GridShape, Seed, BLOCK_SIDE};
+use super::grid_rows::{grid_rows, starts_block};
+use crate::grid::{digits_from_seed, GridShape, Seed};
 use crate::i18n::{request_lang, texts};
 
 /// A fixed, public seed: this grid is an illustration, never a challenge.
@@ -31,57 +32,36 @@ pub fn GridPreview() -> impl IntoView {
             .map(|&cell| char::from(b'0' + digits_for_otp[cell]))
             .collect::<String>()
     };
-    let rows = (0..shape.rows())
-        .map(|row| {
-            let cells = (0..shape.cols())
-                .map(|col| {
-                    let cell = row * shape.cols() + col;
-                    let digit = digits[cell];
-                    let label = t
-                        .preview_cell_label
-                        .replace("{row}", &(row + 1).to_string())
-                        .replace("{col}", &(col + 1).to_string())
-                        .replace("{digit}", &digit.to_string());
-                    let order = move || {
-                        picked
-                            .get()
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, &c)| c == cell)
-                            .map(|(i, _)| (i + 1).to_string())
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    };
-                    view! {
-                        <button
-                            type="button"
-                            class="cell"
-                            class:block-start=col % BLOCK_SIDE == 0 && col != 0
-                            class:picked=move || picked.get().contains(&cell)
-                            aria-label=label
-                            data-cell=cell
-                            on:click=move |_| {
-                                picked
-                                    .update(|p| {
-                                        if p.len() < MAX_CELLS {
-                                            p.push(cell);
-                                        }
-                                    })
+    let rows = grid_rows(shape, move |row, col, cell| {
+        let digit = digits[cell];
+        let label = t
+            .preview_cell_label
+            .replace("{row}", &(row + 1).to_string())
+            .replace("{col}", &(col + 1).to_string())
+            .replace("{digit}", &digit.to_string());
+        let order = move || order_numbers(&picked.get(), cell);
+        view! {
+            <button
+                type="button"
+                class="cell"
+                class:block-start=starts_block(col)
+                class:picked=move || picked.get().contains(&cell)
+                aria-label=label
+                data-cell=cell
+                on:click=move |_| {
+                    picked
+                        .update(|p| {
+                            if p.len() < MAX_CELLS {
+                                p.push(cell);
                             }
-                        >
-                            <span class="digit">{digit}</span>
-                            <span class="order">{order}</span>
-                        </button>
-                    }
-                })
-                .collect_view();
-            view! {
-                <div class="grid-row" role="row">
-                    {cells}
-                </div>
-            }
-        })
-        .collect_view();
+                        })
+                }
+            >
+                <span class="digit">{digit}</span>
+                <span class="order">{order}</span>
+            </button>
+        }
+    });
 
     view! {
         <section class="grid-preview" data-hydrated=move || hydrated.get().to_string()>
@@ -114,5 +94,25 @@ pub fn GridPreview() -> impl IntoView {
                 </button>
             </div>
         </section>
+    }
+}
+
+/// "1,3" for a cell picked first and third: the order numbers shown on a cell.
+pub fn order_numbers<T: PartialEq + Copy>(picked: &[T], cell: T) -> String {
+    picked
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c == cell)
+        .map(|(i, _)| (i + 1).to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn order_numbers_list_every_position() {
+        assert_eq!(super::order_numbers(&[5usize, 2, 5], 5), "1,3");
+        assert_eq!(super::order_numbers(&[5usize, 2, 5], 7), "");
     }
 }

@@ -4,7 +4,8 @@
 
 use leptos::prelude::*;
 
-use crate::grid::{digits_from_seed, GridShape, Seed, BLOCK_SIDE};
+use super::grid_rows::{grid_rows, starts_block};
+use crate::grid::{digits_from_seed, GridShape, Seed};
 use crate::i18n::{request_lang, texts};
 
 fn parse_seed(hex: &str) -> Option<Seed> {
@@ -29,40 +30,22 @@ pub fn GridView(seed: String, blocks_across: u8, blocks_down: u8) -> impl IntoVi
             digits.set(Some(digits_from_seed(&seed, shape)));
         }
     });
-    let rows = (0..shape.rows())
-        .map(|row| {
-            let cells = (0..shape.cols())
-                .map(|col| {
-                    let cell = row * shape.cols() + col;
-                    let digit = move || digits.get().map(|d| char::from(b'0' + d[cell]).to_string());
-                    let label = move || {
-                        digit().map(|d| {
-                            t.grid_cell_label
-                                .replace("{row}", &(row + 1).to_string())
-                                .replace("{col}", &(col + 1).to_string())
-                                .replace("{digit}", &d)
-                        })
-                    };
-                    view! {
-                        <span
-                            class="cell"
-                            class:block-start=col % BLOCK_SIDE == 0 && col != 0
-                            role="cell"
-                            data-cell=cell
-                            aria-label=label
-                        >
-                            <span class="digit">{move || digit().unwrap_or_else(|| "·".into())}</span>
-                        </span>
-                    }
-                })
-                .collect_view();
-            view! {
-                <div class="grid-row" role="row">
-                    {cells}
-                </div>
-            }
-        })
-        .collect_view();
+    let rows = grid_rows(shape, move |row, col, cell| {
+        let digit = move || digits.get().map(|d| char::from(b'0' + d[cell]).to_string());
+        let label = move || {
+            digit().map(|d| {
+                t.grid_cell_label
+                    .replace("{row}", &(row + 1).to_string())
+                    .replace("{col}", &(col + 1).to_string())
+                    .replace("{digit}", &d)
+            })
+        };
+        view! {
+            <span class="cell" class:block-start=starts_block(col) role="cell" data-cell=cell aria-label=label>
+                <span class="digit">{move || digit().unwrap_or_else(|| "·".into())}</span>
+            </span>
+        }
+    });
     view! {
         <div class="grid-box" data-ready=move || digits.get().is_some().to_string()>
             <p class="wasm-missing" hidden=move || digits.get().is_some()>

@@ -1,5 +1,7 @@
 //! Reusable view pieces.
 pub mod grid_preview;
+pub mod grid_rows;
 pub mod grid_view;
 pub mod lang_switch;
+pub mod otp_form;
 pub mod pattern_editor;

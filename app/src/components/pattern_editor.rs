@@ -4,8 +4,10 @@
 
 use leptos::prelude::*;
 
+use super::grid_preview::order_numbers;
+use super::grid_rows::{grid_rows, starts_block};
 use crate::context::CSRF_FIELD;
-use crate::grid::{GridShape, BLOCK_SIDE};
+use crate::grid::GridShape;
 use crate::i18n::{request_lang, rule_message, texts};
 use crate::pattern::{check_pattern, PatternRules};
 use crate::strength::{expected_candidates, strength_bits};
@@ -64,54 +66,34 @@ pub fn PatternEditor(
         format!("width: {}%", (bits / 60.0 * 100.0).clamp(0.0, 100.0) as u32)
     };
 
-    let rows = (0..shape.rows())
-        .map(|row| {
-            let cells = (0..shape.cols())
-                .map(|col| {
-                    let cell = (row * shape.cols() + col) as u16;
-                    let order = move || {
-                        picked
-                            .get()
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, &c)| c == cell)
-                            .map(|(i, _)| (i + 1).to_string())
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    };
-                    let label = t
-                        .editor_cell_label
-                        .replace("{row}", &(row + 1).to_string())
-                        .replace("{col}", &(col + 1).to_string());
-                    view! {
-                        <button
-                            type="button"
-                            class="cell"
-                            class:block-start=col % BLOCK_SIDE == 0 && col != 0
-                            class:picked=move || picked.get().contains(&cell)
-                            aria-label=label
-                            data-cell=cell
-                            on:click=move |_| {
-                                picked
-                                    .update(|p| {
-                                        if p.len() < max_len {
-                                            p.push(cell);
-                                        }
-                                    })
+    let rows = grid_rows(shape, move |row, col, index| {
+        let cell = index as u16;
+        let order = move || order_numbers(&picked.get(), cell);
+        let label = t
+            .editor_cell_label
+            .replace("{row}", &(row + 1).to_string())
+            .replace("{col}", &(col + 1).to_string());
+        view! {
+            <button
+                type="button"
+                class="cell"
+                class:block-start=starts_block(col)
+                class:picked=move || picked.get().contains(&cell)
+                aria-label=label
+                data-cell=cell
+                on:click=move |_| {
+                    picked
+                        .update(|p| {
+                            if p.len() < max_len {
+                                p.push(cell);
                             }
-                        >
-                            <span class="order">{order}</span>
-                        </button>
-                    }
-                })
-                .collect_view();
-            view! {
-                <div class="grid-row" role="row">
-                    {cells}
-                </div>
-            }
-        })
-        .collect_view();
+                        })
+                }
+            >
+                <span class="order">{order}</span>
+            </button>
+        }
+    });
 
     view! {
         <form method="post" action="/me/pattern" class="pattern-editor" data-hydrated=move || hydrated.get().to_string()>

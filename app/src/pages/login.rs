@@ -2,27 +2,19 @@
 //! post to server routes, so they work without WASM; only the grid needs it.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::components::grid_view::GridView;
+use crate::components::otp_form::{AttemptGone, OtpForm, QueryError};
 use crate::context::{csrf_token, from_request, GridChallenge, CSRF_FIELD};
-use crate::i18n::{error_message, request_lang, texts};
+use crate::i18n::{request_lang, texts};
 
 #[component]
 pub fn Login() -> impl IntoView {
-    let lang = request_lang();
-    let t = texts(lang);
-    let query = use_query_map();
-    let error = move || {
-        query
-            .read()
-            .get("error")
-            .map(|code| view! { <p class="error" role="alert">{error_message(lang, &code)}</p> })
-    };
+    let t = texts(request_lang());
     view! {
         <section class="card login">
             <h1>{t.login_title}</h1>
-            {error}
+            <QueryError />
             <form method="post" action="/login/start">
                 <input type="hidden" name=CSRF_FIELD value=csrf_token() />
                 <label>
@@ -39,16 +31,7 @@ pub fn Login() -> impl IntoView {
 pub fn LoginGrid() -> impl IntoView {
     let t = texts(request_lang());
     match from_request::<GridChallenge>() {
-        None => view! {
-            <section class="card login">
-                <h1>{t.login_title}</h1>
-                <p class="error" role="alert">{t.login_attempt_gone}</p>
-                <p>
-                    <a href="/login">{t.login_start_again}</a>
-                </p>
-            </section>
-        }
-        .into_any(),
+        None => view! { <AttemptGone title=t.login_title again_href="/login" again_text=t.login_start_again /> }.into_any(),
         Some(challenge) => view! {
             <section class="card login">
                 <h1>{t.login_title}</h1>
@@ -58,23 +41,7 @@ pub fn LoginGrid() -> impl IntoView {
                     blocks_across=challenge.blocks_across
                     blocks_down=challenge.blocks_down
                 />
-                <form method="post" action="/login/verify" class="otp-form">
-                    <input type="hidden" name=CSRF_FIELD value=csrf_token() />
-                    <input type="hidden" name="challenge" value=challenge.id.clone() />
-                    <label>
-                        {t.login_otp}
-                        <input
-                            name="otp"
-                            required
-                            inputmode="numeric"
-                            pattern="[0-9]*"
-                            maxlength="64"
-                            autocomplete="one-time-code"
-                            autofocus
-                        />
-                    </label>
-                    <button type="submit">{t.login_submit}</button>
-                </form>
+                <OtpForm action="/login/verify" challenge_id=challenge.id.clone() submit=t.login_submit />
                 <p>
                     <a href="/login">{t.login_start_again}</a>
                 </p>

@@ -3,22 +3,15 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::otp_form::{AttemptGone, OtpForm, QueryError};
 use crate::components::{grid_view::GridView, pattern_editor::PatternEditor};
-use crate::context::{csrf_token, from_request, GridChallenge, Viewer, CSRF_FIELD};
-use crate::i18n::{error_message, request_lang, texts};
+use crate::context::{csrf_token, from_request, GridChallenge, Viewer};
+use crate::i18n::{request_lang, texts};
 use crate::pattern::PatternRules;
 
 #[component]
 pub fn PatternRegistration() -> impl IntoView {
-    let lang = request_lang();
-    let t = texts(lang);
-    let query = use_query_map();
-    let error = move || {
-        query
-            .read()
-            .get("error")
-            .map(|code| view! { <p class="error" role="alert">{error_message(lang, &code)}</p> })
-    };
+    let t = texts(request_lang());
     let must_change = from_request::<Viewer>().is_some_and(|v| v.must_change_pattern);
     let rules = PatternRules::default();
     view! {
@@ -26,7 +19,7 @@ pub fn PatternRegistration() -> impl IntoView {
             <h1>{t.editor_title}</h1>
             {must_change.then(|| view! { <p class="warning must-change" role="status">{t.portal_must_change}</p> })}
             <p>{t.editor_help}</p>
-            {error}
+            <QueryError />
             <PatternEditor
                 csrf=csrf_token()
                 blocks_across=3
@@ -54,16 +47,8 @@ pub fn PatternConfirm() -> impl IntoView {
             .unwrap_or_else(|| "1".into())
     };
     match from_request::<GridChallenge>() {
-        None => view! {
-            <section class="card pattern">
-                <h1>{t.confirm_title}</h1>
-                <p class="error" role="alert">{t.login_attempt_gone}</p>
-                <p>
-                    <a href="/me/pattern">{t.editor_start_again}</a>
-                </p>
-            </section>
-        }
-        .into_any(),
+        None => view! { <AttemptGone title=t.confirm_title again_href="/me/pattern" again_text=t.editor_start_again /> }
+            .into_any(),
         Some(challenge) => view! {
             <section class="card pattern">
                 <h1>{t.confirm_title}</h1>
@@ -74,23 +59,7 @@ pub fn PatternConfirm() -> impl IntoView {
                     blocks_across=challenge.blocks_across
                     blocks_down=challenge.blocks_down
                 />
-                <form method="post" action="/me/pattern/confirm" class="otp-form">
-                    <input type="hidden" name=CSRF_FIELD value=csrf_token() />
-                    <input type="hidden" name="challenge" value=challenge.id.clone() />
-                    <label>
-                        {t.login_otp}
-                        <input
-                            name="otp"
-                            required
-                            inputmode="numeric"
-                            pattern="[0-9]*"
-                            maxlength="64"
-                            autocomplete="off"
-                            autofocus
-                        />
-                    </label>
-                    <button type="submit">{t.confirm_submit}</button>
-                </form>
+                <OtpForm action="/me/pattern/confirm" challenge_id=challenge.id.clone() submit=t.confirm_submit />
             </section>
         }
         .into_any(),

@@ -3,28 +3,21 @@
 //! is checked there, once, in constant time.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_params_map;
 
-use crate::i18n::{error_message, request_lang, texts};
+use crate::components::otp_form::QueryError;
+use crate::i18n::{request_lang, texts};
 
 #[component]
 pub fn Setup() -> impl IntoView {
-    let lang = request_lang();
-    let t = texts(lang);
+    let t = texts(request_lang());
     let params = use_params_map();
-    let query = use_query_map();
     let token = move || params.read().get("token").unwrap_or_default();
-    let error = move || {
-        query
-            .read()
-            .get("error")
-            .map(|code| view! { <p class="error" role="alert">{error_message(lang, &code)}</p> })
-    };
     view! {
         <section class="card setup">
             <h1>{t.setup_title}</h1>
             <p>{t.setup_intro}</p>
-            {error}
+            <QueryError />
             <form method="post" action="/setup">
                 <input type="hidden" name="token" value=token />
                 <label>

@@ -12,13 +12,16 @@ use serde_json::json;
 
 use crate::{
     auth::{
-        cookies::{self, FLOW_COOKIE},
+        cookies,
         login::{finish_login, start_login, Client, LoginOutcome},
         session::create_session,
     },
     error::AppError,
     tls::ConnectionInfo,
-    web::{middleware::cookie, AppState},
+    web::{
+        flow::{cert_fingerprint, flow_token_or_new, is_challenge_id, request_flow_hash},
+        AppState,
+    },
 };
 
 /// Longest user ID accepted at the door (real IDs are at most 64 characters).
@@ -43,14 +46,6 @@ fn bad_json(rejection: JsonRejection) -> AppError {
     AppError::InvalidRequest(rejection.body_text())
 }
 
-/// The flow token of the request, or a new one (then the response must set it).
-fn flow_token(headers: &HeaderMap) -> Result<(zeroize::Zeroizing<String>, bool), AppError> {
-    match cookie(headers, FLOW_COOKIE).filter(|v| cookies::is_token(v)) {
-        Some(existing) => Ok((zeroize::Zeroizing::new(existing.to_string()), false)),
-        None => Ok((cookies::new_token()?, true)),
-    }
-}
-
 pub async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -62,9 +57,9 @@ pub async fn start(
     if user.is_empty() || user.len() > MAX_USER_LEN || user.chars().any(char::is_control) {
         return Err(AppError::BadRequest("invalid_user"));
     }
-    let (flow, is_new) = flow_token(&headers)?;
+    let (flow, is_new) = flow_token_or_new(&headers)?;
     let flow_hash = cookies::token_hash(&flow);
-    let cert = conn.as_ref().and_then(|c| c.client_certificate.clone());
+    let cert = cert_fingerprint(&conn);
     let source = conn
         .as_ref()
         .map(|c| c.peer.ip().to_string())
@@ -75,7 +70,7 @@ pub async fn start(
         &Client {
             source: &source,
             flow_hash: &flow_hash,
-            cert_fingerprint: cert.as_ref().map(|c| c.fingerprint_sha256.as_str()),
+            cert_fingerprint: cert.as_deref(),
         },
     )
     .await?;
@@ -112,7 +107,7 @@ pub async fn verify(
     payload: Result<Json<VerifyRequest>, JsonRejection>,
 ) -> Result<Response, AppError> {
     let Json(req) = payload.map_err(bad_json)?;
-    if req.challenge.len() != 32 || !req.challenge.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !is_challenge_id(&req.challenge) {
         return Err(AppError::BadRequest("invalid_challenge"));
     }
     if req.otp.is_empty()
@@ -122,11 +117,8 @@ pub async fn verify(
         return Err(AppError::BadRequest("invalid_otp"));
     }
     // Without the flow cookie of the start request the challenge is not this client's.
-    let flow_hash = cookie(&headers, FLOW_COOKIE)
-        .filter(|v| cookies::is_token(v))
-        .map(cookies::token_hash)
-        .unwrap_or_default();
-    let cert = conn.as_ref().and_then(|c| c.client_certificate.clone());
+    let flow_hash = request_flow_hash(&headers);
+    let cert = cert_fingerprint(&conn);
     let source = conn
         .as_ref()
         .map(|c| c.peer.ip().to_string())
@@ -138,7 +130,7 @@ pub async fn verify(
         &Client {
             source: &source,
             flow_hash: &flow_hash,
-            cert_fingerprint: cert.as_ref().map(|c| c.fingerprint_sha256.as_str()),
+            cert_fingerprint: cert.as_deref(),
         },
     )
     .await?;

@@ -4,17 +4,25 @@
 
 use axum::{
     extract::{ConnectInfo, State},
-    http::{header, HeaderMap, HeaderValue},
+    http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
     Extension, Form,
 };
 use serde::Deserialize;
 use std::net::SocketAddr;
 
-use super::{csrf::csrf_ok, middleware::cookie, AppState};
+use super::{
+    csrf::csrf_ok,
+    flow::{
+        cert_fingerprint, flow_token_or_new, is_challenge_id, normalised_otp, request_flow_hash,
+        with_cookie,
+    },
+    middleware::cookie,
+    AppState,
+};
 use crate::{
     auth::{
-        cookies::{self, FLOW_COOKIE, SESSION_COOKIE},
+        cookies::{self, SESSION_COOKIE},
         login::{finish_login, start_login, Client, LoginOutcome},
         session::{create_session, end_session},
     },
@@ -50,19 +58,6 @@ fn back_to_login(code: &str) -> Response {
     Redirect::to(&format!("/login?error={code}")).into_response()
 }
 
-fn with_cookie(mut res: Response, cookie: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
-    res
-}
-
-fn cert_fingerprint(conn: &Option<Extension<ConnectionInfo>>) -> Option<String> {
-    conn.as_ref()
-        .and_then(|c| c.client_certificate.as_ref())
-        .map(|c| c.fingerprint_sha256.clone())
-}
-
 pub async fn start(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -77,13 +72,7 @@ pub async fn start(
     if user.is_empty() || user.len() > 256 || user.chars().any(char::is_control) {
         return Ok(back_to_login("failed"));
     }
-    let existing = cookie(&headers, FLOW_COOKIE)
-        .filter(|v| cookies::is_token(v))
-        .map(str::to_string);
-    let (flow, fresh) = match existing {
-        Some(f) => (zeroize::Zeroizing::new(f), false),
-        None => (cookies::new_token()?, true),
-    };
+    let (flow, fresh) = flow_token_or_new(&headers)?;
     let cert = cert_fingerprint(&conn);
     let issued = start_login(
         &state,
@@ -114,20 +103,11 @@ pub async fn verify(
         return Ok(back_to_login("csrf"));
     }
     let challenge = form.challenge.trim().to_ascii_lowercase();
-    if challenge.len() != 32 || !challenge.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !is_challenge_id(&challenge) {
         return Ok(back_to_login("expired"));
     }
-    // People type spaces between groups of digits; anything else simply fails.
-    let otp: String = form
-        .otp
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .take(64)
-        .collect();
-    let flow_hash = cookie(&headers, FLOW_COOKIE)
-        .filter(|v| cookies::is_token(v))
-        .map(cookies::token_hash)
-        .unwrap_or_default();
+    let otp = normalised_otp(&form.otp);
+    let flow_hash = request_flow_hash(&headers);
     let cert = cert_fingerprint(&conn);
     let outcome = finish_login(
         &state,

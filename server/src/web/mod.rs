@@ -2,6 +2,7 @@
 //! the Leptos app; JSON routes live in `api`.
 
 pub mod csrf;
+pub mod flow;
 pub mod lang;
 pub mod login;
 pub mod middleware;

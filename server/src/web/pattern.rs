@@ -9,10 +9,18 @@ use axum::{
 use serde::Deserialize;
 use std::net::SocketAddr;
 
-use super::{csrf::csrf_ok, middleware::cookie, page_context::SignedIn, AppState};
+use super::{
+    csrf::csrf_ok,
+    flow::{
+        cert_fingerprint, flow_token_or_new, is_challenge_id, normalised_otp, request_flow_hash,
+        with_cookie,
+    },
+    page_context::SignedIn,
+    AppState,
+};
 use crate::{
     auth::{
-        cookies::{self, FLOW_COOKIE},
+        cookies,
         registration::{begin_registration, confirm_registration, RegistrationStep},
     },
     error::AppError,
@@ -42,12 +50,6 @@ fn back_to_editor(code: &str) -> Response {
     Redirect::to(&format!("/me/pattern?error={code}")).into_response()
 }
 
-fn cert_fingerprint(conn: &Option<Extension<ConnectionInfo>>) -> Option<String> {
-    conn.as_ref()
-        .and_then(|c| c.client_certificate.as_ref())
-        .map(|c| c.fingerprint_sha256.clone())
-}
-
 /// Parses "3,17,22" into cells; `None` for anything else (or more than 64 cells).
 fn parse_cells(text: &str) -> Option<Vec<u16>> {
     let cells: Option<Vec<u16>> = text
@@ -73,13 +75,7 @@ pub async fn draw(
     let Some(cells) = parse_cells(&form.cells) else {
         return Ok(back_to_editor("too_short"));
     };
-    let existing = cookie(&headers, FLOW_COOKIE)
-        .filter(|v| cookies::is_token(v))
-        .map(str::to_string);
-    let (flow, fresh) = match existing {
-        Some(f) => (zeroize::Zeroizing::new(f), false),
-        None => (cookies::new_token()?, true),
-    };
+    let (flow, fresh) = flow_token_or_new(&headers)?;
     let cert = cert_fingerprint(&conn);
     let binding = Binding {
         flow_hash: &cookies::token_hash(&flow),
@@ -87,14 +83,13 @@ pub async fn draw(
     };
     match begin_registration(&state, &user.user_id, &cells, &binding).await {
         Ok(challenge) => {
-            let mut res = Redirect::to(&format!("/me/pattern/confirm?c={}&step=1", challenge.id))
+            let res = Redirect::to(&format!("/me/pattern/confirm?c={}&step=1", challenge.id))
                 .into_response();
-            if fresh {
-                if let Ok(v) = axum::http::HeaderValue::from_str(&cookies::flow_cookie(&flow)) {
-                    res.headers_mut().append(axum::http::header::SET_COOKIE, v);
-                }
-            }
-            Ok(res)
+            Ok(if fresh {
+                with_cookie(res, &cookies::flow_cookie(&flow))
+            } else {
+                res
+            })
         }
         // The first refused rule, as the editor would have shown it.
         Err(OtpError::Rules(codes)) => Ok(back_to_editor(
@@ -119,19 +114,11 @@ pub async fn confirm(
         return Ok(back_to_editor("csrf"));
     }
     let challenge = form.challenge.trim().to_ascii_lowercase();
-    if challenge.len() != 32 || !challenge.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !is_challenge_id(&challenge) {
         return Ok(back_to_editor("confirm_failed"));
     }
-    let otp: String = form
-        .otp
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .take(64)
-        .collect();
-    let flow_hash = cookie(&headers, FLOW_COOKIE)
-        .filter(|v| cookies::is_token(v))
-        .map(cookies::token_hash)
-        .unwrap_or_default();
+    let otp = normalised_otp(&form.otp);
+    let flow_hash = request_flow_hash(&headers);
     let cert = cert_fingerprint(&conn);
     let binding = Binding {
         flow_hash: &flow_hash,
