@@ -5,7 +5,8 @@
 
 use leptos::prelude::*;
 
-use super::grid_rows::{grid_rows, starts_block};
+use super::grid_rows::grid_rows;
+use super::pick::{pick_cell_button, undo_and_clear};
 use crate::grid::{digits_from_seed, GridShape, Seed};
 use crate::i18n::{request_lang, texts};
 
@@ -19,7 +20,7 @@ pub fn GridPreview() -> impl IntoView {
     let t = texts(request_lang());
     let shape = GridShape::default();
     let digits = digits_from_seed(&SAMPLE_SEED, shape);
-    let picked = RwSignal::new(Vec::<usize>::new());
+    let picked = RwSignal::new(Vec::<u16>::new());
     let hydrated = RwSignal::new(false);
     // Effects never run on the server: this flips only in a hydrated page.
     Effect::new(move |_| hydrated.set(true));
@@ -29,7 +30,7 @@ pub fn GridPreview() -> impl IntoView {
         picked
             .get()
             .iter()
-            .map(|&cell| char::from(b'0' + digits_for_otp[cell]))
+            .map(|&cell| char::from(b'0' + digits_for_otp[usize::from(cell)]))
             .collect::<String>()
     };
     let rows = grid_rows(shape, move |row, col, cell| {
@@ -39,28 +40,7 @@ pub fn GridPreview() -> impl IntoView {
             .replace("{row}", &(row + 1).to_string())
             .replace("{col}", &(col + 1).to_string())
             .replace("{digit}", &digit.to_string());
-        let order = move || order_numbers(&picked.get(), cell);
-        view! {
-            <button
-                type="button"
-                class="cell"
-                class:block-start=starts_block(col)
-                class:picked=move || picked.get().contains(&cell)
-                aria-label=label
-                data-cell=cell
-                on:click=move |_| {
-                    picked
-                        .update(|p| {
-                            if p.len() < MAX_CELLS {
-                                p.push(cell);
-                            }
-                        })
-                }
-            >
-                <span class="digit">{digit}</span>
-                <span class="order">{order}</span>
-            </button>
-        }
+        pick_cell_button(picked, cell as u16, col, label, MAX_CELLS, Some(digit))
     });
 
     view! {
@@ -76,43 +56,7 @@ pub fn GridPreview() -> impl IntoView {
             <p class="otp-preview">
                 {t.preview_otp} ": " <output class="otp" aria-live="polite">{otp}</output>
             </p>
-            <div class="actions">
-                <button
-                    type="button"
-                    class="secondary undo"
-                    on:click=move |_| {
-                        picked
-                            .update(|p| {
-                                p.pop();
-                            })
-                    }
-                >
-                    {t.preview_undo}
-                </button>
-                <button type="button" class="secondary clear" on:click=move |_| picked.set(Vec::new())>
-                    {t.preview_clear}
-                </button>
-            </div>
+            {undo_and_clear(picked, t)}
         </section>
-    }
-}
-
-/// "1,3" for a cell picked first and third: the order numbers shown on a cell.
-pub fn order_numbers<T: PartialEq + Copy>(picked: &[T], cell: T) -> String {
-    picked
-        .iter()
-        .enumerate()
-        .filter(|(_, &c)| c == cell)
-        .map(|(i, _)| (i + 1).to_string())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn order_numbers_list_every_position() {
-        assert_eq!(super::order_numbers(&[5usize, 2, 5], 5), "1,3");
-        assert_eq!(super::order_numbers(&[5usize, 2, 5], 7), "");
     }
 }

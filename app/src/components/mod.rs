@@ -5,3 +5,4 @@ pub mod grid_view;
 pub mod lang_switch;
 pub mod otp_form;
 pub mod pattern_editor;
+pub mod pick;

@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 
-use super::grid_preview::order_numbers;
-use super::grid_rows::{grid_rows, starts_block};
+use super::grid_rows::grid_rows;
+use super::pick::{pick_cell_button, undo_and_clear};
 use crate::context::CSRF_FIELD;
 use crate::grid::GridShape;
 use crate::i18n::{request_lang, rule_message, texts};
@@ -67,32 +67,11 @@ pub fn PatternEditor(
     };
 
     let rows = grid_rows(shape, move |row, col, index| {
-        let cell = index as u16;
-        let order = move || order_numbers(&picked.get(), cell);
         let label = t
             .editor_cell_label
             .replace("{row}", &(row + 1).to_string())
             .replace("{col}", &(col + 1).to_string());
-        view! {
-            <button
-                type="button"
-                class="cell"
-                class:block-start=starts_block(col)
-                class:picked=move || picked.get().contains(&cell)
-                aria-label=label
-                data-cell=cell
-                on:click=move |_| {
-                    picked
-                        .update(|p| {
-                            if p.len() < max_len {
-                                p.push(cell);
-                            }
-                        })
-                }
-            >
-                <span class="order">{order}</span>
-            </button>
-        }
+        pick_cell_button(picked, index as u16, col, label, max_len, None)
     });
 
     view! {
@@ -105,23 +84,7 @@ pub fn PatternEditor(
             <div class="grid editor-grid" role="grid">
                 {rows}
             </div>
-            <div class="actions">
-                <button
-                    type="button"
-                    class="secondary undo"
-                    on:click=move |_| {
-                        picked
-                            .update(|p| {
-                                p.pop();
-                            })
-                    }
-                >
-                    {t.preview_undo}
-                </button>
-                <button type="button" class="secondary clear" on:click=move |_| picked.set(Vec::new())>
-                    {t.preview_clear}
-                </button>
-            </div>
+            {undo_and_clear(picked, t)}
             <div class="strength" aria-live="polite">
                 <div class="meter">
                     <div class="meter-fill" style=meter_width></div>

@@ -49,13 +49,24 @@ pub async fn begin_registration(
     store
         .put_pattern_draft(user_id, &sealed, now + DRAFT_LIFETIME_SECS, now)
         .await?;
+    issue_confirmation(state, user_id, binding, now).await
+}
+
+/// A fresh grid for confirming the draft of `user_id`.
+async fn issue_confirmation(
+    state: &AppState,
+    user_id: &str,
+    binding: &Binding<'_>,
+    now: i64,
+) -> Result<IssuedChallenge, OtpError> {
+    let settings = &state.auth;
     issue_challenge(
-        store,
+        &state.instance.store,
         Purpose::Confirm,
         user_id,
-        state.auth.shape,
+        settings.shape,
         binding,
-        state.auth.challenge_ttl_secs,
+        settings.challenge_ttl_secs,
         now,
     )
     .await
@@ -93,16 +104,7 @@ pub async fn confirm_registration(
             RegistrationStep::Saved
         }
         DraftVerdict::Confirmed { confirmations } => RegistrationStep::Next {
-            challenge: issue_challenge(
-                store,
-                Purpose::Confirm,
-                user_id,
-                state.auth.shape,
-                binding,
-                state.auth.challenge_ttl_secs,
-                now,
-            )
-            .await?,
+            challenge: issue_confirmation(state, user_id, binding, now).await?,
             done: confirmations,
         },
         DraftVerdict::Rejected | DraftVerdict::Expired | DraftVerdict::Invalid => {
