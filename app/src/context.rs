@@ -25,6 +25,11 @@ pub struct GridChallenge {
     pub expires_at: i64,
 }
 
+/// The nonce of this response's Content-Security-Policy: inline scripts (Leptos's
+/// hydration loader) run only with it.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
 /// Name of the CSRF cookie and form field.
 pub const CSRF_COOKIE: &str = "passgrid_csrf";
 pub const CSRF_FIELD: &str = "csrf";

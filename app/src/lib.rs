@@ -20,6 +20,11 @@ use crate::i18n::{request_lang, texts};
 
 /// The HTML document around the application, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The server's CSP names this nonce; the hydration scripts must carry it.
+    #[cfg(feature = "ssr")]
+    if let Some(nonce) = context::from_request::<context::CspNonce>() {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
     view! {
         <!DOCTYPE html>
         <html>

@@ -9,5 +9,6 @@ export default async function globalTeardown() {
   } catch {
     // already gone
   }
-  fs.rmSync(info.dataDir, { recursive: true, force: true });
+  const scratch = (info as { scratchDir?: string }).scratchDir;
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 }

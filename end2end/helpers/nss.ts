@@ -3,10 +3,9 @@
 // presents the certificate without a prompt (headless cannot click one).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { ClientCert, ServerInfo } from './server';
+import { ClientCert, ServerInfo, scratchDir } from './server';
 
 export interface Profile {
   home: string;
@@ -14,7 +13,7 @@ export interface Profile {
 }
 
 export function makeProfile(info: ServerInfo, cert: ClientCert | null): Profile {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'passgrid-home-'));
+  const home = scratchDir('home-');
   const nss = path.join(home, '.pki', 'nssdb');
   fs.mkdirSync(nss, { recursive: true });
   execFileSync('certutil', ['-N', '-d', `sql:${nss}`, '--empty-password']);

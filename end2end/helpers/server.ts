@@ -11,6 +11,12 @@ export const TEST_PASSGRID_BIN = process.env.TEST_PASSGRID_BIN ?? path.join(REPO
 export const SITE_ROOT = process.env.PASSGRID_SITE_ROOT ?? path.join(REPO, 'target', 'site');
 export const STATE_FILE = path.join(__dirname, '..', 'test-results', 'server.json');
 
+/** One scratch folder per run (made by the global set-up, removed by the teardown). */
+export function scratchDir(prefix: string): string {
+  const root = process.env.E2E_SCRATCH_DIR ?? os.tmpdir();
+  return fs.mkdtempSync(path.join(root, prefix));
+}
+
 export interface ServerInfo {
   url: string;
   origin: string;
@@ -22,7 +28,7 @@ export interface ServerInfo {
 }
 
 export async function startServer(logFile: string): Promise<{ info: ServerInfo; child: ChildProcess }> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'passgrid-e2e-'));
+  const dataDir = scratchDir('data-');
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, 'w');
   const child = spawn(
@@ -83,7 +89,7 @@ export interface ClientCert {
  * (openssl), the CSR goes to passgrid's CA, and the result is bundled as PKCS#12.
  */
 export function issueClientCert(info: ServerInfo, userId: string): ClientCert {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `passgrid-cert-${userId}-`));
+  const dir = scratchDir(`cert-${userId}-`);
   const keyPath = path.join(dir, 'key.pem');
   const csrPath = path.join(dir, 'req.csr');
   const certPath = path.join(dir, 'cert.pem');

@@ -36,6 +36,19 @@ test('start page is server-rendered, hydrates, and the grid answers clicks', asy
   await expect(cells.nth(0)).not.toHaveClass(/picked/);
 });
 
+test("inline scripts run only with the nonce of the page's Content-Security-Policy", async ({ page }) => {
+  const response = await page.request.get(info.url + '/');
+  const csp = response.headers()['content-security-policy'] ?? '';
+  const nonce = csp.match(/script-src 'self' 'nonce-([A-Za-z0-9_-]+)'/)?.[1];
+  expect(nonce, csp).toBeTruthy();
+  expect(csp).not.toMatch(/script-src[^;]*'unsafe-inline'/);
+  const html = await response.text();
+  expect(html).toContain(`nonce="${nonce}"`);
+  // Another response gets another nonce.
+  const again = (await page.request.get(info.url + '/')).headers()['content-security-policy'];
+  expect(again).not.toContain(`'nonce-${nonce}'`);
+});
+
 test('without WebAssembly the page says so and the grid stays inert', async ({ page }) => {
   await page.route('**/*.wasm', (route) => route.abort());
   await page.goto(info.url + '/');

@@ -130,23 +130,27 @@ pub async fn verify_challenge(
     ) else {
         return Ok(Verdict::Invalid);
     };
-    // Both lookups happen for known and unknown users alike: no timing difference.
-    let user = store.user(&c.claimed_user).await?;
-    let stored = store.pattern(&c.claimed_user).await?;
-    let usable = stored
+    // One lookup for known and unknown users alike: no timing difference.
+    let subject = store.login_subject(&c.claimed_user).await?;
+    let usable = subject
         .as_ref()
-        .filter(|p| p.expires_at.is_none_or(|e| e > now))
-        .filter(|_| user.as_ref().is_some_and(|u| u.status == "active"));
-    let (cells, real) = match usable {
-        Some(p) => (open_pattern(key, &c.claimed_user, &p.sealed)?, true),
-        None => (open_pattern(key, DECOY_USER, decoy_sealed)?, false),
+        .filter(|s| s.active)
+        .and_then(|s| s.pattern.as_ref())
+        .filter(|p| p.expires_at.is_none_or(|e| e > now));
+    let (cells, real, initial) = match usable {
+        Some(p) => (
+            open_pattern(key, &c.claimed_user, &p.sealed)?,
+            true,
+            p.is_initial,
+        ),
+        None => (open_pattern(key, DECOY_USER, decoy_sealed)?, false, false),
     };
     let digits = digits_from_seed(&seed, shape);
     let expected = Zeroizing::new(otp_for(&digits, &cells).unwrap_or_default());
     let matches: bool = expected.as_slice().ct_eq(otp).into();
     if matches && real {
         Ok(Verdict::Accepted {
-            initial_pattern: stored.is_some_and(|p| p.is_initial),
+            initial_pattern: initial,
             user_id: c.claimed_user,
         })
     } else {

@@ -11,7 +11,33 @@ pub struct StoredPattern {
     pub expires_at: Option<i64>,
 }
 
+/// What a login needs to know about the claimed user, in one query.
+pub struct LoginSubject {
+    pub active: bool,
+    pub pattern: Option<StoredPattern>,
+}
+
 impl Store {
+    /// The user's status and pattern in one statement (the verification's hot path);
+    /// `None` for an unknown user.
+    pub async fn login_subject(&self, user_id: &str) -> Result<Option<LoginSubject>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.status, p.sealed, p.is_initial, p.expires_at FROM users u \
+             LEFT JOIN patterns p ON p.user_id = u.id WHERE u.id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| LoginSubject {
+            active: r.get::<String, _>(0) == "active",
+            pattern: r.get::<Option<Vec<u8>>, _>(1).map(|sealed| StoredPattern {
+                sealed,
+                is_initial: r.get::<Option<i64>, _>(2).unwrap_or(0) != 0,
+                expires_at: r.get(3),
+            }),
+        }))
+    }
+
     pub async fn pattern(&self, user_id: &str) -> Result<Option<StoredPattern>, StoreError> {
         let row =
             sqlx::query("SELECT sealed, is_initial, expires_at FROM patterns WHERE user_id = $1")

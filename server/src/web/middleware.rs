@@ -80,9 +80,15 @@ pub async fn select_language(mut req: Request, next: Next) -> Response {
     res
 }
 
-/// Headers every response carries. The inline script allowance is for Leptos's
-/// hydration loader; everything else is same-origin only.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+/// Headers every response carries. Inline scripts (Leptos's hydration loader) run
+/// only with this response's nonce; everything else is same-origin only.
+pub async fn security_headers(mut req: Request, next: Next) -> Response {
+    let nonce = match crate::auth::cookies::new_token() {
+        Ok(token) => token[..22].to_string(),
+        Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    };
+    req.extensions_mut()
+        .insert(app::context::CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(
@@ -98,14 +104,14 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
-             style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
-             frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        ),
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
     );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
