@@ -127,21 +127,7 @@ fn weak_or_broken_certificate_requests_are_refused_with_a_reason() {
     assert!(passgrid(&["--data-dir", d, "user", "add", "carol"], &[])
         .status
         .success());
-    let weak_key = dir.path().join("weak.key");
-    let weak_csr = dir.path().join("weak.csr");
-    openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "rsa:1024",
-        "-nodes",
-        "-keyout",
-        weak_key.to_str().unwrap(),
-        "-subj",
-        "/CN=x",
-        "-out",
-        weak_csr.to_str().unwrap(),
-    ]);
+    let (weak_csr, _) = new_csr(dir.path(), "weak", "rsa:1024");
     let out = passgrid(
         &[
             "--data-dir",
@@ -160,23 +146,7 @@ fn weak_or_broken_certificate_requests_are_refused_with_a_reason() {
     assert!(stderr(&out).contains("too weak"), "{}", stderr(&out));
 
     // A request whose signature does not match its key.
-    let good_key = dir.path().join("good.key");
-    let good_csr = dir.path().join("good.csr");
-    openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        good_key.to_str().unwrap(),
-        "-subj",
-        "/CN=x",
-        "-out",
-        good_csr.to_str().unwrap(),
-    ]);
+    let (good_csr, _) = new_csr(dir.path(), "good", "ec");
     let pem = std::fs::read_to_string(&good_csr).unwrap();
     let der = openssl(&["req", "-in", good_csr.to_str().unwrap(), "-outform", "DER"]).stdout;
     let mut tampered = der.clone();

@@ -349,24 +349,8 @@ pub fn issue_client_cert(server: &TestServer, dir: &Path, user: &str) -> (PathBu
         "user add: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let key = dir.join(format!("{user}.key"));
-    let csr = dir.join(format!("{user}.csr"));
+    let (csr, key) = new_csr(dir, user, "ec");
     let cert = dir.join(format!("{user}.pem"));
-    openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-subj",
-        "/CN=whatever",
-        "-out",
-        csr.to_str().unwrap(),
-    ]);
     let out = server.cli(&[
         "cert",
         "issue",
@@ -384,12 +368,29 @@ pub fn issue_client_cert(server: &TestServer, dir: &Path, user: &str) -> (PathBu
     (cert, key)
 }
 
+/// A device key (`ec` = P-256, or e.g. `rsa:1024`) and a CSR for it, made by openssl:
+/// returns (csr, key).
+pub fn new_csr(dir: &Path, name: &str, key_type: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(format!("{name}.key"));
+    let csr = dir.join(format!("{name}.csr"));
+    let mut args = vec!["req", "-new", "-newkey", key_type];
+    if key_type == "ec" {
+        args.extend(["-pkeyopt", "ec_paramgen_curve:P-256"]);
+    }
+    let (k, c) = (
+        key.to_str().unwrap().to_string(),
+        csr.to_str().unwrap().to_string(),
+    );
+    args.extend(["-nodes", "-keyout", &k, "-subj", "/CN=ignored", "-out", &c]);
+    openssl(&args);
+    (csr, key)
+}
+
 /// A self-signed CA and a client certificate from it: passgrid must not trust these.
 pub fn foreign_client_cert(dir: &Path) -> (PathBuf, PathBuf) {
     let ca_key = dir.join("foreign-ca.key");
     let ca = dir.join("foreign-ca.pem");
-    let key = dir.join("foreign.key");
-    let csr = dir.join("foreign.csr");
+    let (csr, key) = new_csr(dir, "foreign", "ec");
     let cert = dir.join("foreign.pem");
     let s = |p: &PathBuf| p.to_str().unwrap().to_string();
     openssl(&[
@@ -408,21 +409,6 @@ pub fn foreign_client_cert(dir: &Path) -> (PathBuf, PathBuf) {
         "30",
         "-out",
         &s(&ca),
-    ]);
-    openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        &s(&key),
-        "-subj",
-        "/CN=mallory",
-        "-out",
-        &s(&csr),
     ]);
     openssl(&[
         "x509",

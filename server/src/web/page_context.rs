@@ -24,11 +24,26 @@ pub struct SignedIn {
     pub user_id: String,
 }
 
+/// Paths that never render a page or read the signed-in user: static files and
+/// infrastructure probes. They skip the session lookup (three queries) entirely, so a
+/// page's CSS, JS and WASM requests do not each hit the database.
+fn needs_page_context(path: &str) -> bool {
+    !(path.starts_with("/pkg/")
+        || path.starts_with("/ca/")
+        || matches!(
+            path,
+            "/healthz" | "/readyz" | "/metrics" | "/robots.txt" | "/favicon.ico"
+        ))
+}
+
 pub async fn attach_page_context(
     State(state): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
+    if !needs_page_context(req.uri().path()) {
+        return next.run(req).await;
+    }
     match load(&state, &mut req).await {
         Ok(None) => next.run(req).await,
         Ok(Some(redirect)) => redirect,
@@ -98,4 +113,17 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn static_files_and_probes_skip_the_session_lookup() {
+        for p in ["/pkg/passgrid.wasm", "/ca/ca.pem", "/healthz", "/metrics"] {
+            assert!(!super::needs_page_context(p), "{p}");
+        }
+        for p in ["/", "/me", "/me/pattern", "/login/grid", "/api/v1/whoami"] {
+            assert!(super::needs_page_context(p), "{p}");
+        }
+    }
 }
