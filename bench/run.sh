@@ -10,12 +10,22 @@ connections=${2:-16}
 seconds=${3:-10}
 cargo build --release -q -p passgrid -p login-bench
 bin=target/release/passgrid
-dir=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; rm -rf "$dir"' EXIT
-args=(--data-dir "$dir")
-if [ "$db" = postgres ]; then args+=(--database-url "${BENCH_PG_URL:?set BENCH_PG_URL}"); fi
-"$bin" "${args[@]}" user add bench >/dev/null
-"$bin" "${args[@]}" user set-pattern bench --cells 3,17,17,40,9,26,44 >/dev/null
+if [ "$db" = postgres ]; then
+  # The database keeps the CA sealed under this installation's master key, so the
+  # data directory stays for the next run on the same database.
+  dir=target/bench-postgres
+  mkdir -p "$dir" && chmod 700 "$dir"
+  trap 'kill ${server:-} 2>/dev/null || true' EXIT
+  args=(--data-dir "$dir" --database-url "${BENCH_PG_URL:?set BENCH_PG_URL}")
+else
+  dir=$(mktemp -d)
+  trap 'kill ${server:-} 2>/dev/null || true; rm -rf "$dir"' EXIT
+  args=(--data-dir "$dir")
+fi
+# The user may exist from an earlier run on the same PostgreSQL database.
+"$bin" "${args[@]}" user add bench >/dev/null 2>&1 || true
+# …and so may its pattern (the history refuses setting the same one again).
+"$bin" "${args[@]}" user set-pattern bench --cells 3,17,17,40,9,26,44 >/dev/null 2>&1 || true
 "$bin" "${args[@]}" --json --log-level warn serve --listen 127.0.0.1:0 > "$dir/banner" 2> "$dir/server.log" &
 server=$!
 for _ in $(seq 1 100); do grep -q listening "$dir/banner" 2>/dev/null && break; sleep 0.1; done

@@ -20,7 +20,7 @@ use crate::{
         patterns::{generate_initial_pattern, seal_pattern},
     },
     tls::{listener::ListenerLimits, serve_tls, server_config::server_config},
-    web::{self, redirect, setup::issue_setup_token, AppState},
+    web::{self, redirect, setup::issue_setup_token, AppState, Shared},
 };
 
 pub async fn run(
@@ -134,14 +134,14 @@ pub async fn run(
         }
     }
 
-    let state = AppState {
+    let state = AppState::new(Shared {
         instance: instance.clone(),
         metrics: Arc::new(Metrics::default()),
         leptos_options,
         public_url: public_url.clone().into(),
         auth: Arc::new(auth),
         decoy_pattern: Arc::new(decoy_pattern),
-    };
+    });
     tokio::spawn(purge_expired(instance.clone()));
     let metrics = state.metrics.clone();
     let router = web::router(state, cfg.max_body_bytes);

@@ -1,6 +1,9 @@
 //! The audit log: every administrative action and authentication attempt.
 
-use super::{Store, StoreError};
+use super::{
+    batch::{AuditRow, Write},
+    Store, StoreError,
+};
 
 /// One audit entry. `reason` never holds a secret.
 pub struct AuditEvent<'a> {
@@ -14,19 +17,17 @@ pub struct AuditEvent<'a> {
 
 impl Store {
     pub async fn append_audit(&self, event: &AuditEvent<'_>, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, source, action, target, outcome, reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(now)
-        .bind(event.actor)
-        .bind(event.source)
-        .bind(event.action)
-        .bind(event.target)
-        .bind(event.outcome)
-        .bind(event.reason)
-        .execute(self.pool())
-        .await?;
+        self.batcher
+            .write(Write::Audit(AuditRow {
+                at: now,
+                actor: event.actor.to_owned(),
+                source: event.source.to_owned(),
+                action: event.action.to_owned(),
+                target: event.target.to_owned(),
+                outcome: event.outcome.to_owned(),
+                reason: event.reason.to_owned(),
+            }))
+            .await?;
         Ok(())
     }
 }

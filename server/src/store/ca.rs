@@ -15,7 +15,7 @@ impl Store {
     pub async fn active_ca(&self) -> Result<Option<StoredCa>, StoreError> {
         let row =
             sqlx::query("SELECT cert_pem, key_sealed FROM ca_certificates WHERE is_active = 1")
-                .fetch_optional(self.pool())
+                .fetch_optional(self.reader())
                 .await?;
         Ok(row.map(|r| StoredCa {
             cert_pem: r.get(0),
@@ -38,7 +38,7 @@ impl Store {
         .bind(cert_pem)
         .bind(key_sealed)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -2,7 +2,10 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{
+    batch::{ChallengeRow, Write, Written},
+    Store, StoreError,
+};
 
 /// A challenge to store.
 pub struct NewChallenge<'a> {
@@ -31,22 +34,20 @@ pub struct ConsumedChallenge {
 
 impl Store {
     pub async fn insert_challenge(&self, c: &NewChallenge<'_>, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO challenges (id, flow_hash, cert_fingerprint, claimed_user, seed, blocks_across, \
-             blocks_down, expires_at, created_at, purpose) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(c.id)
-        .bind(c.flow_hash)
-        .bind(c.cert_fingerprint)
-        .bind(c.claimed_user)
-        .bind(c.seed)
-        .bind(i64::from(c.blocks_across))
-        .bind(i64::from(c.blocks_down))
-        .bind(c.expires_at)
-        .bind(now)
-        .bind(c.purpose)
-        .execute(self.pool())
-        .await?;
+        self.batcher
+            .write(Write::Challenge(ChallengeRow {
+                id: c.id.to_owned(),
+                purpose: c.purpose.to_owned(),
+                flow_hash: c.flow_hash.to_vec(),
+                cert_fingerprint: c.cert_fingerprint.map(str::to_owned),
+                claimed_user: c.claimed_user.to_owned(),
+                seed: c.seed.to_vec(),
+                blocks_across: i64::from(c.blocks_across),
+                blocks_down: i64::from(c.blocks_down),
+                expires_at: c.expires_at,
+                created_at: now,
+            }))
+            .await?;
         Ok(())
     }
 
@@ -58,24 +59,17 @@ impl Store {
         id: &str,
         now: i64,
     ) -> Result<Option<ConsumedChallenge>, StoreError> {
-        let row = sqlx::query(
-            "UPDATE challenges SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL \
-             RETURNING flow_hash, cert_fingerprint, claimed_user, seed, blocks_across, blocks_down, expires_at, purpose",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(|r| ConsumedChallenge {
-            flow_hash: r.get(0),
-            cert_fingerprint: r.get(1),
-            claimed_user: r.get(2),
-            seed: r.get(3),
-            blocks_across: r.get(4),
-            blocks_down: r.get(5),
-            expires_at: r.get(6),
-            purpose: r.get(7),
-        }))
+        match self
+            .batcher
+            .write(Write::Consume {
+                id: id.to_owned(),
+                now,
+            })
+            .await?
+        {
+            Written::Consumed(found) => Ok(found),
+            Written::Stored => Ok(None),
+        }
     }
 
     /// The seed and shape of an unconsumed, unexpired challenge of this flow (to show
@@ -95,7 +89,7 @@ impl Store {
         .bind(flow_hash)
         .bind(now)
         .bind(purpose)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         Ok(row.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))))
     }
@@ -104,7 +98,7 @@ impl Store {
     pub async fn purge_challenges(&self, now: i64, grace: i64) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM challenges WHERE expires_at < $1")
             .bind(now - grace)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected())
     }

@@ -36,7 +36,7 @@ impl Store {
         .bind(record.not_before)
         .bind(record.not_after)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -51,7 +51,7 @@ impl Store {
              FROM client_certificates WHERE serial = $1",
         )
         .bind(serial)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         Ok(row.map(|r| ClientCertRecord {
             serial: r.get(0),

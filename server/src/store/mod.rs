@@ -2,6 +2,7 @@
 //! work on both SQLite and PostgreSQL), migrations per database, one module per aggregate.
 
 pub mod audit;
+mod batch;
 pub mod ca;
 pub mod challenges;
 pub mod client_certs;
@@ -34,6 +35,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL (use sqlite://… or postgres://…)")]
     UnsupportedUrl,
+    #[error("the database writer has stopped")]
+    WriterStopped,
+    #[error("cannot start the database writer: {0}")]
+    WriterStart(std::io::Error),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -55,11 +60,69 @@ pub enum Backend {
     Postgres,
 }
 
-/// The database: a pool plus the knowledge of which dialect it speaks.
+/// The database. On SQLite, writes go through one connection so that writers queue
+/// in the pool (fair, no sleeping) instead of meeting SQLite's busy handler, which
+/// backs off by sleeping; reads use their own connections, which WAL never blocks.
+/// On PostgreSQL both are the same pool.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: AnyPool,
+    reader: AnyPool,
+    writer: AnyPool,
+    /// Group commit for the login path's writes (see `batch`).
+    batcher: batch::Batcher,
     backend: Backend,
+}
+
+/// SQLite connections that read (the writer is one more).
+const SQLITE_READERS: u32 = 3;
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// What a pool's connections are for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Read,
+    Write,
+}
+
+async fn open_pool(
+    url: &str,
+    backend: Backend,
+    size: u32,
+    role: Role,
+) -> Result<AnyPool, StoreError> {
+    let options = AnyConnectOptions::from_str(url)
+        .map_err(StoreError::Unavailable)?
+        .log_statements(tracing::log::LevelFilter::Trace);
+    AnyPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(Duration::from_secs(10))
+        // The default pings every connection on each acquire: one more round trip to
+        // SQLite's worker thread per statement. A broken connection fails its
+        // statement instead, and the pool replaces it.
+        .test_before_acquire(false)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // NORMAL is durable across application crashes in WAL mode and
+                    // avoids an fsync per transaction.
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    // Other processes (the CLI) may hold the write lock for a moment.
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    if role == Role::Write {
+                        // A checkpoint in the committing writer held every other
+                        // write for milliseconds (p99 10 ms → 3.6 ms without, in
+                        // bench/README.md); the batch writer checkpoints from a
+                        // reader connection instead, which does not block writes.
+                        conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(StoreError::Unavailable)
 }
 
 impl Store {
@@ -73,40 +136,37 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl);
         };
-        let options = AnyConnectOptions::from_str(url)
-            .map_err(StoreError::Unavailable)?
-            .log_statements(tracing::log::LevelFilter::Trace);
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                // Measured (bench/README.md): 4 gives the best throughput and p99.
-                Backend::Sqlite => 4,
-                Backend::Postgres => 16,
-            })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // NORMAL is durable across application crashes in WAL mode and
-                        // avoids an fsync per transaction.
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await
-            .map_err(StoreError::Unavailable)?;
-        if backend == Backend::Sqlite {
-            // Persistent in the file: readers never block the writer.
-            pool.execute("PRAGMA journal_mode = WAL").await?;
-        }
         match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+            Backend::Sqlite => {
+                let writer = open_pool(url, backend, 1, Role::Write).await?;
+                // Persistent in the file: readers never block the writer.
+                writer.execute("PRAGMA journal_mode = WAL").await?;
+                SQLITE_MIGRATIONS.run(&writer).await?;
+                // Readers open after the migrations so that they never see a half-made
+                // schema.
+                let reader = open_pool(url, backend, SQLITE_READERS, Role::Read).await?;
+                let batcher = batch::Batcher::start(writer.clone(), backend, Some(reader.clone()))
+                    .map_err(StoreError::WriterStart)?;
+                Ok(Store {
+                    reader,
+                    writer,
+                    batcher,
+                    backend,
+                })
+            }
+            Backend::Postgres => {
+                let pool = open_pool(url, backend, POSTGRES_CONNECTIONS, Role::Write).await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                let batcher = batch::Batcher::start(pool.clone(), backend, None)
+                    .map_err(StoreError::WriterStart)?;
+                Ok(Store {
+                    reader: pool.clone(),
+                    writer: pool,
+                    batcher,
+                    backend,
+                })
+            }
         }
-        Ok(Store { pool, backend })
     }
 
     pub fn backend(&self) -> Backend {
@@ -115,15 +175,22 @@ impl Store {
 
     /// Readiness: can the database answer a query now?
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
     }
 
-    pub(crate) fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// For statements that only read.
+    pub(crate) fn reader(&self) -> &AnyPool {
+        &self.reader
+    }
+
+    /// For every statement or transaction that writes (SQLite allows one writer).
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.reader.close().await;
+        self.writer.close().await;
     }
 }

@@ -26,7 +26,7 @@ impl Store {
              LEFT JOIN patterns p ON p.user_id = u.id WHERE u.id = $1",
         )
         .bind(user_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         Ok(row.map(|r| LoginSubject {
             active: r.get::<String, _>(0) == "active",
@@ -42,7 +42,7 @@ impl Store {
         let row =
             sqlx::query("SELECT sealed, is_initial, expires_at FROM patterns WHERE user_id = $1")
                 .bind(user_id)
-                .fetch_optional(self.pool())
+                .fetch_optional(self.reader())
                 .await?;
         Ok(row.map(|r| StoredPattern {
             sealed: r.get(0),
@@ -62,7 +62,7 @@ impl Store {
         expires_at: Option<i64>,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query(
             "INSERT INTO pattern_history (user_id, sealed, key_id, created_at) \
              SELECT user_id, sealed, key_id, created_at FROM patterns WHERE user_id = $1",
@@ -95,7 +95,7 @@ impl Store {
         )
         .bind(user_id)
         .bind(n)
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
@@ -119,7 +119,7 @@ impl Store {
         .bind(sealed)
         .bind(expires_at)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -133,7 +133,7 @@ impl Store {
         let row = sqlx::query("SELECT sealed, confirmations FROM pattern_drafts WHERE user_id = $1 AND expires_at > $2")
             .bind(user_id)
             .bind(now)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await?;
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
@@ -143,7 +143,7 @@ impl Store {
             "UPDATE pattern_drafts SET confirmations = confirmations + 1 WHERE user_id = $1",
         )
         .bind(user_id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -151,7 +151,7 @@ impl Store {
     pub async fn delete_pattern_draft(&self, user_id: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM pattern_drafts WHERE user_id = $1")
             .bind(user_id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }

@@ -19,7 +19,7 @@ impl Store {
             "SELECT cert_pem, key_sealed, not_after FROM server_certificates WHERE names = $1",
         )
         .bind(names)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         Ok(row.map(|r| StoredServerCert {
             cert_pem: r.get(0),
@@ -45,7 +45,7 @@ impl Store {
         .bind(&cert.key_sealed)
         .bind(cert.not_after)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }

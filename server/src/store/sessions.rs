@@ -3,7 +3,10 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{
+    batch::{SessionRow, Write},
+    Store, StoreError,
+};
 
 pub struct StoredSession {
     pub user_id: String,
@@ -19,17 +22,15 @@ impl Store {
         absolute_secs: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at) \
-             VALUES ($1, $2, $3, $3, $4, $5)",
-        )
-        .bind(id_hash)
-        .bind(user_id)
-        .bind(now)
-        .bind(now + idle_secs)
-        .bind(now + absolute_secs)
-        .execute(self.pool())
-        .await?;
+        self.batcher
+            .write(Write::Session(SessionRow {
+                id_hash: id_hash.to_vec(),
+                user_id: user_id.to_owned(),
+                created_at: now,
+                idle_expires_at: now + idle_secs,
+                absolute_expires_at: now + absolute_secs,
+            }))
+            .await?;
         Ok(())
     }
 
@@ -45,7 +46,7 @@ impl Store {
         )
         .bind(id_hash)
         .bind(now)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         Ok(row.map(|r| StoredSession {
             user_id: r.get(0),
@@ -66,7 +67,7 @@ impl Store {
         .bind(id_hash)
         .bind(now)
         .bind(now + idle_secs)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -74,7 +75,7 @@ impl Store {
     pub async fn delete_session(&self, id_hash: &[u8]) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -84,7 +85,7 @@ impl Store {
             "DELETE FROM sessions WHERE idle_expires_at < $1 OR absolute_expires_at < $1",
         )
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected())
     }

@@ -19,7 +19,7 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query("DELETE FROM setup_tokens WHERE used_at IS NULL")
             .execute(&mut *tx)
             .await?;
@@ -43,7 +43,7 @@ impl Store {
         admin: &NewUser<'_>,
         now: i64,
     ) -> Result<SetupOutcome, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let consumed = sqlx::query(
             "UPDATE setup_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )

@@ -66,20 +66,20 @@ where
 impl Store {
     /// Creates a user; `StoreError::Conflict` when the ID is taken.
     pub async fn create_user(&self, user: &NewUser<'_>, now: i64) -> Result<(), StoreError> {
-        insert_user(self.pool(), user, now).await
+        insert_user(self.writer(), user, now).await
     }
 
     pub async fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await?;
         Ok(row.as_ref().map(user_from_row))
     }
 
     pub async fn count_admins(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) FROM users WHERE admin_role IS NOT NULL")
-            .fetch_one(self.pool())
+            .fetch_one(self.reader())
             .await?;
         Ok(row.get(0))
     }

@@ -83,12 +83,19 @@ pub async fn select_language(mut req: Request, next: Next) -> Response {
 /// Headers every response carries. Inline scripts (Leptos's hydration loader) run
 /// only with this response's nonce; everything else is same-origin only.
 pub async fn security_headers(mut req: Request, next: Next) -> Response {
-    let nonce = match crate::auth::cookies::new_token() {
-        Ok(token) => token[..22].to_string(),
-        Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    // JSON answers run no scripts: a fixed policy and no nonce to draw.
+    let nonce = if req.uri().path().starts_with("/api/") {
+        None
+    } else {
+        match crate::auth::cookies::new_token() {
+            Ok(token) => Some(token[..22].to_string()),
+            Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        }
     };
-    req.extensions_mut()
-        .insert(app::context::CspNonce(nonce.clone()));
+    if let Some(nonce) = &nonce {
+        req.extensions_mut()
+            .insert(app::context::CspNonce(nonce.clone()));
+    }
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(
@@ -104,13 +111,23 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    let csp = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
-         frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
-    );
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    match nonce {
+        Some(nonce) => {
+            let csp = format!(
+                "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+                 style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+                 frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+            );
+            if let Ok(v) = HeaderValue::from_str(&csp) {
+                h.insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+        }
+        None => {
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            );
+        }
     }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

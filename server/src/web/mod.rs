@@ -23,9 +23,26 @@ use tower_http::{limit::RequestBodyLimitLayer, services::ServeDir, trace::TraceL
 
 use crate::{api, auth::AuthSettings, instance::Instance, metrics::Metrics};
 
-/// State shared by every handler, built once in `serve`.
+/// State shared by every handler, built once in `serve`. Cloned for every request by
+/// each layer that needs it, hence one `Arc` around all of it.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub instance: Instance,
     pub metrics: Arc<Metrics>,
     pub leptos_options: LeptosOptions,
