@@ -23,6 +23,8 @@ pub struct GridChallenge {
     pub blocks_across: u8,
     pub blocks_down: u8,
     pub expires_at: i64,
+    /// Policy: paint the grid into a canvas only (SPEC §1.8).
+    pub canvas_only: bool,
 }
 
 /// The nonce of this response's Content-Security-Policy: inline scripts (Leptos's

@@ -27,13 +27,17 @@ export interface ServerInfo {
   logFile: string;
 }
 
-export async function startServer(logFile: string): Promise<{ info: ServerInfo; child: ChildProcess }> {
+/** `globalArgs` go before `serve` (e.g. `--config FILE`). */
+export async function startServer(
+  logFile: string,
+  globalArgs: string[] = [],
+): Promise<{ info: ServerInfo; child: ChildProcess }> {
   const dataDir = scratchDir('data-');
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, 'w');
   const child = spawn(
     TEST_PASSGRID_BIN,
-    ['--data-dir', dataDir, '--json', 'serve', '--listen', '127.0.0.1:0', '--site-root', SITE_ROOT],
+    ['--data-dir', dataDir, ...globalArgs, '--json', 'serve', '--listen', '127.0.0.1:0', '--site-root', SITE_ROOT],
     { stdio: ['ignore', 'pipe', log], env: { ...process.env, RUST_LOG: 'info,passgrid=debug' } },
   );
   const banner = await new Promise<any>((resolve, reject) => {

@@ -31,6 +31,7 @@ pub struct AuthFile {
     pub challenge_ttl_secs: Option<i64>,
     pub session_idle_secs: Option<i64>,
     pub session_absolute_secs: Option<i64>,
+    pub grid_canvas_only: Option<bool>,
 }
 
 impl AuthFile {
@@ -59,6 +60,7 @@ impl AuthFile {
                 d.session_absolute_secs,
                 "session_absolute_secs",
             )?,
+            grid_canvas_only: self.grid_canvas_only.unwrap_or(d.grid_canvas_only),
             ..d
         })
     }

@@ -4,6 +4,9 @@
 
 use leptos::prelude::*;
 
+use super::grid_canvas::layout;
+#[cfg(feature = "hydrate")]
+use super::grid_canvas::paint;
 use super::grid_rows::{grid_rows, starts_block};
 use crate::grid::{digits_from_seed, GridShape, Seed};
 use crate::i18n::{request_lang, texts};
@@ -20,9 +23,18 @@ fn parse_seed(hex: &str) -> Option<Seed> {
 }
 
 #[island]
-pub fn GridView(seed: String, blocks_across: u8, blocks_down: u8) -> impl IntoView {
+pub fn GridView(
+    seed: String,
+    blocks_across: u8,
+    blocks_down: u8,
+    /// Policy: paint the digits into a canvas instead of the page's text.
+    canvas_only: bool,
+) -> impl IntoView {
     let t = texts(request_lang());
     let shape = GridShape::new(blocks_across, blocks_down).unwrap_or_default();
+    if canvas_only {
+        return canvas_grid(seed, shape).into_any();
+    }
     let digits = RwSignal::new(None::<Vec<u8>>);
     // Runs in the browser only: the digits are never part of the server's HTML.
     Effect::new(move |_| {
@@ -54,6 +66,43 @@ pub fn GridView(seed: String, blocks_across: u8, blocks_down: u8) -> impl IntoVi
             <div class="grid login-grid" role="table" aria-label=t.grid_label>
                 {rows}
             </div>
+        </div>
+    }
+    .into_any()
+}
+
+/// The same grid painted into a canvas; its digits never enter the DOM.
+fn canvas_grid(seed: String, shape: GridShape) -> impl IntoView {
+    let t = texts(request_lang());
+    let geometry = layout(shape);
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let painted = RwSignal::new(false);
+    // Runs in the browser once the canvas is in the page.
+    Effect::new(move |_| {
+        let (Some(seed), Some(element)) = (parse_seed(&seed), canvas.get()) else {
+            return;
+        };
+        #[cfg(feature = "hydrate")]
+        painted.set(paint(&element, shape, &digits_from_seed(&seed, shape)).is_ok());
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (seed, element);
+    });
+    view! {
+        <div class="grid-box" data-ready=move || painted.get().to_string()>
+            <p class="wasm-missing" hidden=move || painted.get()>
+                {t.preview_loading}
+            </p>
+            <canvas
+                node_ref=canvas
+                class="grid-canvas"
+                data-cols=shape.cols()
+                role="img"
+                aria-label=t.grid_canvas_label
+                width=geometry.width
+                height=geometry.height
+                style=format!("aspect-ratio: {} / {}", geometry.width, geometry.height)
+            ></canvas>
+            <p class="muted">{t.grid_canvas_note}</p>
         </div>
     }
 }

@@ -40,6 +40,7 @@ pub fn LoginGrid() -> impl IntoView {
                     seed=challenge.seed_hex.clone()
                     blocks_across=challenge.blocks_across
                     blocks_down=challenge.blocks_down
+                    canvas_only=challenge.canvas_only
                 />
                 <OtpForm action="/login/verify" challenge_id=challenge.id.clone() submit=t.login_submit />
                 <p>

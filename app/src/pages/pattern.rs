@@ -58,6 +58,7 @@ pub fn PatternConfirm() -> impl IntoView {
                     seed=challenge.seed_hex.clone()
                     blocks_across=challenge.blocks_across
                     blocks_down=challenge.blocks_down
+                    canvas_only=challenge.canvas_only
                 />
                 <OtpForm action="/me/pattern/confirm" challenge_id=challenge.id.clone() submit=t.confirm_submit />
             </section>

@@ -16,6 +16,8 @@ pub struct AuthSettings {
     pub session_absolute_secs: i64,
     pub shape: GridShape,
     pub rules: PatternRules,
+    /// Paint login grids into a canvas only, never as page text (SPEC §1.8).
+    pub grid_canvas_only: bool,
 }
 
 impl Default for AuthSettings {
@@ -26,6 +28,7 @@ impl Default for AuthSettings {
             session_absolute_secs: 12 * 3600,
             shape: GridShape::default(),
             rules: PatternRules::default(),
+            grid_canvas_only: false,
         }
     }
 }

@@ -108,6 +108,7 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                     blocks_across: across as u8,
                     blocks_down: down as u8,
                     expires_at,
+                    canvas_only: state.auth.grid_canvas_only,
                 });
             }
         }
