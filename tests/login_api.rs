@@ -2,55 +2,6 @@
 
 use integration_tests::*;
 use serde_json::{json, Value};
-use std::path::Path;
-
-/// POST JSON with a cookie jar (the challenge is bound to the flow cookie).
-fn post(server: &TestServer, path: &str, body: &Value, jar: &Path) -> (u16, Value) {
-    let jar = jar.to_str().unwrap();
-    let (status, text) = server.curl(
-        path,
-        &[
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "--data-binary",
-            &body.to_string(),
-            "-b",
-            jar,
-            "-c",
-            jar,
-        ],
-    );
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-fn otp_from(start: &Value, cells: &[u64]) -> String {
-    let digits = start["grid"]["digits"].as_str().unwrap().as_bytes();
-    cells
-        .iter()
-        .map(|&c| char::from(digits[c as usize]))
-        .collect()
-}
-
-fn add_user(server: &TestServer, id: &str) -> Vec<u64> {
-    let out = server.cli(&["--json", "user", "add", id]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["initial_pattern"]["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_u64().unwrap())
-        .collect()
-}
 
 on_both_databases! {
     fn login_with_initial_then_own_pattern(db: Db) {
@@ -61,19 +12,19 @@ on_both_databases! {
         let initial = add_user(&server, "alice");
         assert_eq!(initial.len(), 6);
 
-        let (status, start) = post(&server, "/api/v1/auth/start", &json!({"user": "alice"}), &jar);
+        let (status, start) = post_json(&server, "/api/v1/auth/start", &json!({"user": "alice"}), &jar);
         assert_eq!(status, 200, "{start}");
         assert_eq!(start["method"], "grid");
         assert_eq!((start["grid"]["rows"].as_u64(), start["grid"]["cols"].as_u64()), (Some(4), Some(12)));
         assert_eq!(start["grid"]["seed"].as_str().unwrap().len(), 64);
         assert_eq!(start["grid"]["digits"].as_str().unwrap().len(), 48);
         let otp = otp_from(&start, &initial);
-        let (status, ok) = post(&server, "/api/v1/auth/verify", &json!({"challenge": start["challenge"], "otp": otp}), &jar);
+        let (status, ok) = post_json(&server, "/api/v1/auth/verify", &json!({"challenge": start["challenge"], "otp": otp}), &jar);
         assert_eq!(status, 200, "{ok}");
         assert_eq!(ok, json!({"ok": true, "user": "alice", "must_change_pattern": true}));
 
         // The same challenge a second time never verifies.
-        let (status, again) = post(&server, "/api/v1/auth/verify", &json!({"challenge": start["challenge"], "otp": otp}), &jar);
+        let (status, again) = post_json(&server, "/api/v1/auth/verify", &json!({"challenge": start["challenge"], "otp": otp}), &jar);
         assert_eq!((status, again["ok"].clone()), (401, json!(false)));
 
         // An administrator sets the user's own pattern (repeats allowed).
@@ -81,13 +32,13 @@ on_both_databases! {
         let cells = own.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",");
         let out = server.cli(&["user", "set-pattern", "alice", "--cells", &cells]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let (_, start) = post(&server, "/api/v1/auth/start", &json!({"user": "alice"}), &jar);
-        let (status, ok) = post(&server, "/api/v1/auth/verify", &json!({"challenge": start["challenge"], "otp": otp_from(&start, &own)}), &jar);
+        let (_, start) = post_json(&server, "/api/v1/auth/start", &json!({"user": "alice"}), &jar);
+        let (status, ok) = post_json(&server, "/api/v1/auth/verify", &json!({"challenge": start["challenge"], "otp": otp_from(&start, &own)}), &jar);
         assert_eq!((status, ok["must_change_pattern"].clone()), (200, json!(false)), "{ok}");
 
         // The old (initial) pattern no longer works; a wrong OTP says nothing specific.
-        let (_, start) = post(&server, "/api/v1/auth/start", &json!({"user": "alice"}), &jar);
-        let (status, fail) = post(&server, "/api/v1/auth/verify", &json!({"challenge": start["challenge"], "otp": otp_from(&start, &initial)}), &jar);
+        let (_, start) = post_json(&server, "/api/v1/auth/start", &json!({"user": "alice"}), &jar);
+        let (status, fail) = post_json(&server, "/api/v1/auth/verify", &json!({"challenge": start["challenge"], "otp": otp_from(&start, &initial)}), &jar);
         assert_eq!((status, fail), (401, json!({"ok": false, "error": "authentication_failed"})));
 
         // Rules are enforced: a straight line is refused.
@@ -112,8 +63,8 @@ on_both_databases! {
         let server = TestServer::start(&dir.path().join("data"), &database, &[]);
         let jar = dir.path().join("jar.txt");
         add_user(&server, "bob");
-        let (s1, real) = post(&server, "/api/v1/auth/start", &json!({"user": "bob"}), &jar);
-        let (s2, decoy) = post(&server, "/api/v1/auth/start", &json!({"user": "nobody-here"}), &jar);
+        let (s1, real) = post_json(&server, "/api/v1/auth/start", &json!({"user": "bob"}), &jar);
+        let (s2, decoy) = post_json(&server, "/api/v1/auth/start", &json!({"user": "nobody-here"}), &jar);
         assert_eq!((s1, s2), (200, 200));
         let keys = |v: &Value| {
             let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
@@ -126,7 +77,7 @@ on_both_databases! {
         assert_eq!(real["grid"]["cols"], decoy["grid"]["cols"]);
         assert_eq!(real["grid"]["digits"].as_str().unwrap().len(), decoy["grid"]["digits"].as_str().unwrap().len());
         // Whatever OTP is typed, the decoy fails exactly like a wrong OTP.
-        let (status, body) = post(&server, "/api/v1/auth/verify", &json!({"challenge": decoy["challenge"], "otp": "123456"}), &jar);
+        let (status, body) = post_json(&server, "/api/v1/auth/verify", &json!({"challenge": decoy["challenge"], "otp": "123456"}), &jar);
         assert_eq!((status, body), (401, json!({"ok": false, "error": "authentication_failed"})));
     }
 }
@@ -138,7 +89,7 @@ on_both_databases! {
         let server = TestServer::start(&dir.path().join("data"), &database, &[]);
         let jar = dir.path().join("jar.txt");
         let cells = add_user(&server, "carol");
-        let (_, start) = post(&server, "/api/v1/auth/start", &json!({"user": "carol"}), &jar);
+        let (_, start) = post_json(&server, "/api/v1/auth/start", &json!({"user": "carol"}), &jar);
         let body = json!({"challenge": start["challenge"], "otp": otp_from(&start, &cells)}).to_string();
         let results: Vec<u16> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..8)
@@ -170,14 +121,14 @@ fn expired_and_foreign_challenges_never_verify() {
     let server = TestServer::start_with_config(&data, &database, &config, &[]);
     let jar = dir.path().join("jar.txt");
     let cells = add_user(&server, "dave");
-    let (_, start) = post(
+    let (_, start) = post_json(
         &server,
         "/api/v1/auth/start",
         &json!({"user": "dave"}),
         &jar,
     );
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    let (status, body) = post(
+    let (status, body) = post_json(
         &server,
         "/api/v1/auth/verify",
         &json!({"challenge": start["challenge"], "otp": otp_from(&start, &cells)}),
@@ -189,14 +140,14 @@ fn expired_and_foreign_challenges_never_verify() {
     );
 
     // Another client (no flow cookie) cannot use someone else's challenge.
-    let (_, start) = post(
+    let (_, start) = post_json(
         &server,
         "/api/v1/auth/start",
         &json!({"user": "dave"}),
         &jar,
     );
     let other = dir.path().join("other-jar.txt");
-    let (status, body) = post(
+    let (status, body) = post_json(
         &server,
         "/api/v1/auth/verify",
         &json!({"challenge": start["challenge"], "otp": otp_from(&start, &cells)}),
@@ -238,7 +189,7 @@ on_both_databases! {
             assert_eq!(v["error"], code, "{path} {body:.80}");
         }
         // An unknown (well-formed) challenge: 401 with a reason.
-        let (status, v) = post(&server, "/api/v1/auth/verify", &json!({"challenge": "a".repeat(32), "otp": "123456"}), &jar);
+        let (status, v) = post_json(&server, "/api/v1/auth/verify", &json!({"challenge": "a".repeat(32), "otp": "123456"}), &jar);
         assert_eq!((status, v["error"].clone()), (401, json!("challenge_invalid")));
         // GET on a POST route, and no content type.
         assert_eq!(server.curl("/api/v1/auth/start", &[]).0, 405);

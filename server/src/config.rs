@@ -32,6 +32,7 @@ pub struct AuthFile {
     pub session_idle_secs: Option<i64>,
     pub session_absolute_secs: Option<i64>,
     pub grid_canvas_only: Option<bool>,
+    pub require_certificate: Option<bool>,
 }
 
 impl AuthFile {
@@ -61,6 +62,7 @@ impl AuthFile {
                 "session_absolute_secs",
             )?,
             grid_canvas_only: self.grid_canvas_only.unwrap_or(d.grid_canvas_only),
+            require_certificate: self.require_certificate.unwrap_or(d.require_certificate),
             ..d
         })
     }

@@ -40,6 +40,11 @@ impl AppError {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Ca(CaError::BadRequest(_)) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            AppError::Ca(CaError::UnknownCertificate(_)) => {
+                (StatusCode::NOT_FOUND, "unknown_certificate")
+            }
+            AppError::Ca(CaError::AlreadyRevoked(_)) => (StatusCode::CONFLICT, "already_revoked"),
             AppError::Store(StoreError::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }

@@ -449,3 +449,64 @@ pub fn metric(text: &str, name: &str) -> f64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("metric {name} not found in:\n{text}"))
 }
+
+/// POST JSON with a cookie jar (the challenge is bound to the flow cookie).
+pub fn post_json(server: &TestServer, path: &str, body: &Value, jar: &Path) -> (u16, Value) {
+    post_json_with(server, path, body, jar, &[])
+}
+
+/// `post_json` with more curl arguments (e.g. `--cert`, `--key`).
+pub fn post_json_with(
+    server: &TestServer,
+    path: &str,
+    body: &Value,
+    jar: &Path,
+    extra: &[&str],
+) -> (u16, Value) {
+    let jar = jar.to_str().unwrap();
+    let body = body.to_string();
+    let mut args = vec![
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        &body,
+        "-b",
+        jar,
+        "-c",
+        jar,
+    ];
+    args.extend_from_slice(extra);
+    let (status, text) = server.curl(path, &args);
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The OTP for `cells` on the grid of an API start answer.
+pub fn otp_from(start: &Value, cells: &[u64]) -> String {
+    let digits = start["grid"]["digits"].as_str().unwrap().as_bytes();
+    cells
+        .iter()
+        .map(|&c| char::from(digits[c as usize]))
+        .collect()
+}
+
+/// Adds a user; returns the cells of its initial pattern.
+pub fn add_user(server: &TestServer, id: &str) -> Vec<u64> {
+    let out = server.cli(&["--json", "user", "add", id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["initial_pattern"]["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect()
+}

@@ -13,13 +13,15 @@ use serde_json::json;
 use crate::{
     auth::{
         cookies,
-        login::{finish_login, start_login, Client, LoginOutcome},
+        login::{finish_login, start_login, Client, LoginOutcome, Started},
         session::create_session,
     },
     error::AppError,
     tls::ConnectionInfo,
     web::{
-        flow::{cert_fingerprint, flow_token_or_new, is_challenge_id, request_flow_hash},
+        flow::{
+            cert_fingerprint, cert_serial, flow_token_or_new, is_challenge_id, request_flow_hash,
+        },
         AppState,
     },
 };
@@ -60,20 +62,26 @@ pub async fn start(
     let (flow, is_new) = flow_token_or_new(&headers)?;
     let flow_hash = cookies::token_hash(&flow);
     let cert = cert_fingerprint(&conn);
+    let serial = cert_serial(&conn);
     let source = conn
         .as_ref()
         .map(|c| c.peer.ip().to_string())
         .unwrap_or_default();
-    let issued = start_login(
+    let started = start_login(
         &state,
         user,
         &Client {
             source: &source,
             flow_hash: &flow_hash,
+            cert_serial: serial.as_deref(),
             cert_fingerprint: cert.as_deref(),
         },
     )
     .await?;
+    let issued = match started {
+        Started::Grid(issued) => issued,
+        Started::DeviceNotRegistered => return Ok(device_not_registered()),
+    };
     let digits: String = digits_from_seed(&issued.seed, issued.shape)
         .iter()
         .map(|d| char::from(b'0' + d))
@@ -119,6 +127,7 @@ pub async fn verify(
     // Without the flow cookie of the start request the challenge is not this client's.
     let flow_hash = request_flow_hash(&headers);
     let cert = cert_fingerprint(&conn);
+    let serial = cert_serial(&conn);
     let source = conn
         .as_ref()
         .map(|c| c.peer.ip().to_string())
@@ -130,6 +139,7 @@ pub async fn verify(
         &Client {
             source: &source,
             flow_hash: &flow_hash,
+            cert_serial: serial.as_deref(),
             cert_fingerprint: cert.as_deref(),
         },
     )
@@ -162,5 +172,15 @@ pub async fn verify(
         LoginOutcome::Failed => failed("authentication_failed"),
         LoginOutcome::ChallengeExpired => failed("challenge_expired"),
         LoginOutcome::ChallengeInvalid => failed("challenge_invalid"),
+        LoginOutcome::DeviceNotRegistered => device_not_registered(),
     })
+}
+
+/// SPEC §14: the policy needs a certificate the request lacks. No challenge.
+fn device_not_registered() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Json(json!({ "error": "device_not_registered" })),
+    )
+        .into_response()
 }

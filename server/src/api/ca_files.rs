@@ -2,7 +2,7 @@
 
 use axum::{extract::State, http::header, response::IntoResponse};
 
-use crate::web::AppState;
+use crate::{error::AppError, web::AppState};
 
 pub async fn ca_pem(State(state): State<AppState>) -> impl IntoResponse {
     (
@@ -15,4 +15,22 @@ pub async fn ca_pem(State(state): State<AppState>) -> impl IntoResponse {
         ],
         state.instance.ca.cert_pem().to_string(),
     )
+}
+
+/// The current CRL (DER), regenerated first when it is close to its nextUpdate.
+pub async fn crl_der(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
+    let now = state.instance.clock.now();
+    let crl = state.instance.ca.crl(&state.instance.store, now).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pkix-crl"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"passgrid.crl\"",
+            ),
+            // Relying parties may cache it briefly; a revocation publishes a new one.
+            (header::CACHE_CONTROL, "max-age=60"),
+        ],
+        crl.der,
+    ))
 }

@@ -18,6 +18,7 @@ pub fn routes() -> Router<AppState> {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/ca/ca.pem", get(ca_files::ca_pem))
+        .route("/ca/crl.der", get(ca_files::crl_der))
         .route("/api/v1/whoami", get(whoami::whoami))
         .route("/api/v1/auth/start", post(auth::start))
         .route("/api/v1/auth/verify", post(auth::verify))

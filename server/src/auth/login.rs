@@ -16,7 +16,58 @@ use crate::{
 pub struct Client<'a> {
     pub source: &'a str,
     pub flow_hash: &'a [u8],
+    /// The verified client certificate of the connection, if any.
+    pub cert_serial: Option<&'a str>,
     pub cert_fingerprint: Option<&'a str>,
+}
+
+/// What a login start gives the client.
+pub enum Started {
+    Grid(IssuedChallenge),
+    /// The policy wants a certificate of this user and the device has none (SPEC
+    /// §2.6): no grid at all.
+    DeviceNotRegistered,
+}
+
+/// Whether the device holds a certificate that passgrid issued, that is unrevoked and
+/// unexpired now — checked in the database on every request, so a revocation holds
+/// from the next one on (SPEC §2.7) — and, when `user` is given, that belongs to them.
+async fn device_registered(
+    state: &AppState,
+    user: Option<&str>,
+    client: &Client<'_>,
+    now: i64,
+) -> Result<bool, OtpError> {
+    let (Some(serial), Some(fingerprint)) = (client.cert_serial, client.cert_fingerprint) else {
+        return Ok(false);
+    };
+    let Some(record) = state.instance.store.client_certificate(serial).await? else {
+        return Ok(false);
+    };
+    Ok(record.revoked_at.is_none()
+        && record.not_after > now
+        && record.fingerprint_sha256 == fingerprint
+        && user.is_none_or(|u| record.user_id == u))
+}
+
+async fn audit_unregistered(state: &AppState, claimed_user: &str, client: &Client<'_>, now: i64) {
+    let reason = match client.cert_serial {
+        Some(serial) => format!("device not registered (certificate {serial})"),
+        None => "device not registered (no certificate)".to_string(),
+    };
+    audit(
+        &state.instance.store,
+        AuditEvent {
+            actor: claimed_user,
+            source: client.source,
+            action: "auth.device",
+            target: claimed_user,
+            outcome: "failure",
+            reason: &reason,
+        },
+        now,
+    )
+    .await;
 }
 
 /// Issues a grid for `claimed_user`. Unknown and disabled users get a decoy that is
@@ -25,8 +76,16 @@ pub async fn start_login(
     state: &AppState,
     claimed_user: &str,
     client: &Client<'_>,
-) -> Result<IssuedChallenge, OtpError> {
+) -> Result<Started, OtpError> {
     let settings = &state.auth;
+    let now = state.instance.clock.now();
+    // The same answer whether or not the user exists: the check is on the device.
+    if settings.require_certificate
+        && !device_registered(state, Some(claimed_user), client, now).await?
+    {
+        audit_unregistered(state, claimed_user, client, now).await;
+        return Ok(Started::DeviceNotRegistered);
+    }
     issue_challenge(
         &state.instance.store,
         Purpose::Login,
@@ -37,9 +96,10 @@ pub async fn start_login(
             cert_fingerprint: client.cert_fingerprint,
         },
         settings.challenge_ttl_secs,
-        state.instance.clock.now(),
+        now,
     )
     .await
+    .map(Started::Grid)
 }
 
 /// The result of a login attempt as the caller may tell it.
@@ -53,6 +113,8 @@ pub enum LoginOutcome {
     Failed,
     ChallengeExpired,
     ChallengeInvalid,
+    /// The certificate went away or was revoked since the grid was given.
+    DeviceNotRegistered,
 }
 
 pub async fn finish_login(
@@ -62,6 +124,12 @@ pub async fn finish_login(
     client: &Client<'_>,
 ) -> Result<LoginOutcome, OtpError> {
     let now = state.instance.clock.now();
+    // The challenge is bound to the certificate of its start; this catches a
+    // revocation in between. The challenge stays unconsumed and simply expires.
+    if state.auth.require_certificate && !device_registered(state, None, client, now).await? {
+        audit_unregistered(state, "", client, now).await;
+        return Ok(LoginOutcome::DeviceNotRegistered);
+    }
     let verdict = verify_challenge(
         &state.instance.store,
         &state.instance.master_key,

@@ -18,6 +18,8 @@ pub struct AuthSettings {
     pub rules: PatternRules,
     /// Paint login grids into a canvas only, never as page text (SPEC §1.8).
     pub grid_canvas_only: bool,
+    /// Only devices with a valid certificate of the user get a grid (SPEC §2.6).
+    pub require_certificate: bool,
 }
 
 impl Default for AuthSettings {
@@ -29,6 +31,7 @@ impl Default for AuthSettings {
             shape: GridShape::default(),
             rules: PatternRules::default(),
             grid_canvas_only: false,
+            require_certificate: false,
         }
     }
 }

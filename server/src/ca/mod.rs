@@ -3,6 +3,7 @@
 //! the TLS server certificate, and issues client certificates.
 
 pub mod client_cert;
+pub mod crl;
 pub mod root;
 pub mod server_cert;
 
@@ -17,6 +18,10 @@ pub enum CaError {
     Corrupt(String),
     #[error("the certificate request is not acceptable: {0}")]
     BadRequest(String),
+    #[error("no certificate with serial {0}")]
+    UnknownCertificate(String),
+    #[error("certificate {0} is already revoked")]
+    AlreadyRevoked(String),
     #[error("the operating system's random generator failed")]
     Random,
     #[error(transparent)]

@@ -105,6 +105,19 @@ impl CertificateAuthority {
         Ok(Issuer::from_ca_cert_der(&self.cert_der, &self.key)?)
     }
 
+    /// The subjectKeyIdentifier of the CA certificate, if it has one.
+    pub(crate) fn subject_key_id(&self) -> Option<Vec<u8>> {
+        let (_, cert) = x509_parser::parse_x509_certificate(&self.cert_der).ok()?;
+        cert.extensions()
+            .iter()
+            .find_map(|ext| match ext.parsed_extension() {
+                x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(kid) => {
+                    Some(kid.0.to_vec())
+                }
+                _ => None,
+            })
+    }
+
     /// The subject of the CA certificate (for display).
     pub fn subject(&self) -> String {
         x509_parser::parse_x509_certificate(&self.cert_der)

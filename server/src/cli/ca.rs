@@ -4,7 +4,7 @@ use clap::Subcommand;
 use serde_json::json;
 use std::path::PathBuf;
 
-use super::{pending::not_yet, CliError, Output};
+use super::{CliError, Output};
 use crate::{config::DataConfig, instance::Instance};
 
 #[derive(Subcommand, Debug)]
@@ -42,6 +42,37 @@ pub async fn run(cmd: CaCommand, data: DataConfig, out: Output) -> Result<(), Cl
             }
             Ok(())
         }
-        CaCommand::Crl { .. } => not_yet("ca crl", "#4"),
+        CaCommand::Crl { out: file } => {
+            let instance = Instance::open(data).await?;
+            let crl = instance.ca.crl(&instance.store, instance.clock.now()).await;
+            instance.store.close().await;
+            let crl = crl?;
+            match file {
+                Some(path) => {
+                    std::fs::write(&path, &crl.der)
+                        .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+                    out.print(
+                        format!("CRL number {} written to {}", crl.crl_number, path.display()),
+                        json!({ "crl_number": crl.crl_number, "next_update": crl.next_update, "path": path }),
+                    );
+                }
+                None if out.json => println!(
+                    "{}",
+                    json!({ "crl_number": crl.crl_number, "next_update": crl.next_update, "der_base64": base64_der(&crl.der) })
+                ),
+                None => {
+                    use std::io::Write;
+                    std::io::stdout()
+                        .write_all(&crl.der)
+                        .map_err(|e| CliError(format!("stdout: {e}")))?;
+                }
+            }
+            Ok(())
+        }
     }
+}
+
+fn base64_der(der: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(der)
 }

@@ -5,7 +5,15 @@ use serde_json::json;
 use std::path::PathBuf;
 
 use super::{pending::not_yet, CliError, Output};
-use crate::{ca::client_cert::ClientProfile, config::DataConfig, instance::Instance};
+use crate::{
+    ca::{
+        client_cert::ClientProfile,
+        crl::{normalize_serial, parse_reason},
+    },
+    config::DataConfig,
+    instance::Instance,
+    store::client_certs::ClientCertRecord,
+};
 
 /// Default validity of a client certificate (SPEC §2.2) until policies exist.
 const DEFAULT_VALIDITY_DAYS: i64 = 365;
@@ -102,6 +110,89 @@ pub async fn run(cmd: CertCommand, data: DataConfig, out: Output) -> Result<(), 
             Ok(())
         }
         CertCommand::Issue { .. } => not_yet("cert issue (PKCS#12, shared, legacy)", "#4"),
-        CertCommand::List { .. } | CertCommand::Revoke { .. } => not_yet("cert list/revoke", "#4"),
+        CertCommand::List { user } => {
+            let instance = Instance::open(data).await?;
+            let now = instance.clock.now();
+            let certs = instance.store.client_certificates(user.as_deref()).await?;
+            instance.store.close().await;
+            if out.json {
+                let rows: Vec<_> = certs
+                    .iter()
+                    .map(|c| json!({ "serial": c.serial, "user": c.user_id, "state": state(c, now), "not_after": c.not_after, "revoked_at": c.revoked_at, "fingerprint_sha256": c.fingerprint_sha256 }))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else if certs.is_empty() {
+                println!("no certificates");
+            } else {
+                println!("{:<34} {:<20} {:<8} not after", "serial", "user", "state");
+                for c in &certs {
+                    println!(
+                        "{:<34} {:<20} {:<8} {}",
+                        c.serial,
+                        c.user_id,
+                        state(c, now),
+                        date(c.not_after)
+                    );
+                }
+            }
+            Ok(())
+        }
+        CertCommand::Revoke { serial, reason } => {
+            let serial = normalize_serial(&serial)?;
+            let reason = parse_reason(reason.as_deref())?;
+            let instance = Instance::open(data).await?;
+            let now = instance.clock.now();
+            let result = instance
+                .ca
+                .revoke(&instance.store, &serial, reason, now)
+                .await;
+            let (outcome, why) = match &result {
+                Ok(_) => ("success", reason.to_string()),
+                Err(err) => ("failure", err.to_string()),
+            };
+            crate::accounts::audit(
+                &instance.store,
+                crate::store::audit::AuditEvent {
+                    actor: "cli",
+                    source: "local",
+                    action: "cert.revoke",
+                    target: &serial,
+                    outcome,
+                    reason: &why,
+                },
+                now,
+            )
+            .await;
+            instance.store.close().await;
+            let record = result?;
+            out.print(
+                format!(
+                    "certificate {} of {} revoked ({reason}); the CRL is updated",
+                    record.serial, record.user_id
+                ),
+                json!({ "serial": record.serial, "user": record.user_id, "revoked_at": record.revoked_at, "reason": reason }),
+            );
+            Ok(())
+        }
     }
+}
+
+fn state(c: &ClientCertRecord, now: i64) -> &'static str {
+    if c.revoked_at.is_some() {
+        "revoked"
+    } else if c.not_after <= now {
+        "expired"
+    } else {
+        "valid"
+    }
+}
+
+fn date(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
 }

@@ -17,6 +17,36 @@ pub struct ClientCertRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// A revoked certificate as the CRL lists it.
+pub struct RevokedEntry {
+    pub serial: String,
+    pub revoked_at: i64,
+    pub reason: Option<String>,
+}
+
+/// The stored CRL.
+pub struct StoredCrl {
+    pub crl_number: i64,
+    pub der: Vec<u8>,
+    pub this_update: i64,
+    pub next_update: i64,
+}
+
+const RECORD_COLUMNS: &str =
+    "serial, user_id, subject, fingerprint_sha256, not_before, not_after, revoked_at";
+
+fn record(r: &sqlx::any::AnyRow) -> ClientCertRecord {
+    ClientCertRecord {
+        serial: r.get(0),
+        user_id: r.get(1),
+        subject: r.get(2),
+        fingerprint_sha256: r.get(3),
+        not_before: r.get(4),
+        not_after: r.get(5),
+        revoked_at: r.get(6),
+    }
+}
+
 impl Store {
     pub async fn insert_client_certificate(
         &self,
@@ -46,21 +76,110 @@ impl Store {
         &self,
         serial: &str,
     ) -> Result<Option<ClientCertRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT serial, user_id, subject, fingerprint_sha256, not_before, not_after, revoked_at \
-             FROM client_certificates WHERE serial = $1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM client_certificates WHERE serial = $1"
+        ))
         .bind(serial)
         .fetch_optional(self.reader())
         .await?;
-        Ok(row.map(|r| ClientCertRecord {
-            serial: r.get(0),
-            user_id: r.get(1),
-            subject: r.get(2),
-            fingerprint_sha256: r.get(3),
-            not_before: r.get(4),
-            not_after: r.get(5),
-            revoked_at: r.get(6),
+        Ok(row.as_ref().map(record))
+    }
+
+    /// Certificates, newest first; of one user when given.
+    pub async fn client_certificates(
+        &self,
+        user_id: Option<&str>,
+    ) -> Result<Vec<ClientCertRecord>, StoreError> {
+        let rows = match user_id {
+            Some(user) => {
+                sqlx::query(&format!(
+                    "SELECT {RECORD_COLUMNS} FROM client_certificates WHERE user_id = $1 \
+                     ORDER BY created_at DESC, serial"
+                ))
+                .bind(user)
+                .fetch_all(self.reader())
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                "SELECT {RECORD_COLUMNS} FROM client_certificates ORDER BY created_at DESC, serial"
+            ))
+                .fetch_all(self.reader())
+                .await?
+            }
+        };
+        Ok(rows.iter().map(record).collect())
+    }
+
+    /// Marks the certificate revoked. `false` when it does not exist or already was.
+    pub async fn revoke_client_certificate(
+        &self,
+        serial: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE client_certificates SET revoked_at = $2, revocation_reason = $3 \
+             WHERE serial = $1 AND revoked_at IS NULL",
+        )
+        .bind(serial)
+        .bind(now)
+        .bind(reason)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Revoked certificates that have not expired yet (expired ones may leave the CRL,
+    /// RFC 5280 §3.3).
+    pub async fn revoked_unexpired(&self, now: i64) -> Result<Vec<RevokedEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT serial, revoked_at, revocation_reason FROM client_certificates \
+             WHERE revoked_at IS NOT NULL AND not_after > $1 ORDER BY revoked_at, serial",
+        )
+        .bind(now)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| RevokedEntry {
+                serial: r.get(0),
+                revoked_at: r.get(1),
+                reason: r.get(2),
+            })
+            .collect())
+    }
+
+    pub async fn current_crl(&self) -> Result<Option<StoredCrl>, StoreError> {
+        let row = sqlx::query(
+            "SELECT crl_number, der, this_update, next_update FROM crl_state WHERE id = 1",
+        )
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.map(|r| StoredCrl {
+            crl_number: r.get(0),
+            der: r.get(1),
+            this_update: r.get(2),
+            next_update: r.get(3),
         }))
+    }
+
+    /// Stores a CRL if its number is higher than the stored one's (two servers
+    /// regenerating at once: the higher number wins, the number never goes back).
+    pub async fn store_crl(&self, crl: &StoredCrl) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO crl_state (id, crl_number, der, this_update, next_update) \
+             VALUES (1, $1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET crl_number = excluded.crl_number, der = excluded.der, \
+             this_update = excluded.this_update, next_update = excluded.next_update \
+             WHERE crl_state.crl_number < excluded.crl_number",
+        )
+        .bind(crl.crl_number)
+        .bind(&crl.der)
+        .bind(crl.this_update)
+        .bind(crl.next_update)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

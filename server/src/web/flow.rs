@@ -17,6 +17,12 @@ use crate::{
 };
 
 /// The fingerprint of the verified client certificate of the connection, if any.
+pub fn cert_serial(conn: &Option<Extension<ConnectionInfo>>) -> Option<String> {
+    conn.as_ref()
+        .and_then(|c| c.client_certificate.as_ref())
+        .map(|c| c.serial.clone())
+}
+
 pub fn cert_fingerprint(conn: &Option<Extension<ConnectionInfo>>) -> Option<String> {
     conn.as_ref()
         .and_then(|c| c.client_certificate.as_ref())

@@ -14,8 +14,8 @@ use std::net::SocketAddr;
 use super::{
     csrf::csrf_ok,
     flow::{
-        cert_fingerprint, flow_token_or_new, is_challenge_id, normalised_otp, request_flow_hash,
-        with_cookie,
+        cert_fingerprint, cert_serial, flow_token_or_new, is_challenge_id, normalised_otp,
+        request_flow_hash, with_cookie,
     },
     middleware::cookie,
     AppState,
@@ -23,7 +23,7 @@ use super::{
 use crate::{
     auth::{
         cookies::{self, SESSION_COOKIE},
-        login::{finish_login, start_login, Client, LoginOutcome},
+        login::{finish_login, start_login, Client, LoginOutcome, Started},
         session::{create_session, end_session},
     },
     error::AppError,
@@ -74,16 +74,22 @@ pub async fn start(
     }
     let (flow, fresh) = flow_token_or_new(&headers)?;
     let cert = cert_fingerprint(&conn);
-    let issued = start_login(
+    let serial = cert_serial(&conn);
+    let started = start_login(
         &state,
         user,
         &Client {
             source: &peer.ip().to_string(),
             flow_hash: &cookies::token_hash(&flow),
+            cert_serial: serial.as_deref(),
             cert_fingerprint: cert.as_deref(),
         },
     )
     .await?;
+    let issued = match started {
+        Started::Grid(issued) => issued,
+        Started::DeviceNotRegistered => return Ok(back_to_login("device")),
+    };
     let res = Redirect::to(&format!("/login/grid?c={}", issued.id)).into_response();
     Ok(if fresh {
         with_cookie(res, &cookies::flow_cookie(&flow))
@@ -109,6 +115,7 @@ pub async fn verify(
     let otp = normalised_otp(&form.otp);
     let flow_hash = request_flow_hash(&headers);
     let cert = cert_fingerprint(&conn);
+    let serial = cert_serial(&conn);
     let outcome = finish_login(
         &state,
         &challenge,
@@ -116,6 +123,7 @@ pub async fn verify(
         &Client {
             source: &peer.ip().to_string(),
             flow_hash: &flow_hash,
+            cert_serial: serial.as_deref(),
             cert_fingerprint: cert.as_deref(),
         },
     )
@@ -148,6 +156,7 @@ pub async fn verify(
         }
         LoginOutcome::Failed => back_to_login("failed"),
         LoginOutcome::ChallengeExpired | LoginOutcome::ChallengeInvalid => back_to_login("expired"),
+        LoginOutcome::DeviceNotRegistered => back_to_login("device"),
     })
 }
 
