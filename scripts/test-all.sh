@@ -14,7 +14,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 step "system packages"
 # chromium: the e2e browser; libnss3-tools: certutil/pk12util for the browser's
-# certificate store; postgresql: the second database; nodejs/npm: Playwright.
+# certificate store; postgresql: the second database; nodejs/npm: Playwright;
+# openssl and python3-cryptography read the PKCS#12 files passgrid makes.
 packages=(chromium libnss3-tools postgresql curl openssl)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -22,6 +23,8 @@ for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); d
 # npm builds): only ask for Debian's when the commands are missing.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# Python's cryptography package: a second, independent PKCS#12 reader in the tests.
+python3 -c 'import cryptography' >/dev/null 2>&1 || missing+=(python3-cryptography)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"

@@ -1,16 +1,18 @@
-//! Client certificates with passgrid's profile (SPEC §2.2). This module issues from a
-//! PKCS#10 request, so the private key never leaves the device: the request's
+//! Client certificates with passgrid's profile (SPEC §2.2), issued either from a
+//! PKCS#10 request, so the private key never leaves the device (the request's
 //! signature is checked, weak keys are refused, and its subject and extensions are
-//! ignored — the profile decides them.
+//! ignored — the profile decides them), or for a key made here and delivered once as
+//! PKCS#12.
 
 use rcgen::{
-    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose,
-    SanType, SubjectPublicKeyInfo,
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose, PublicKeyData, SanType, SubjectPublicKeyInfo, PKCS_ECDSA_P256_SHA256,
 };
 use sha2::{Digest, Sha256};
 use x509_parser::{
     certification_request::X509CertificationRequest, prelude::FromDer, public_key::PublicKey,
 };
+use zeroize::Zeroizing;
 
 use super::{backdated, random_serial, CaError, CertificateAuthority};
 use crate::store::{client_certs::ClientCertRecord, Store};
@@ -32,6 +34,14 @@ pub struct IssuedCertificate {
     pub cert_pem: String,
 }
 
+/// A certificate issued together with a key made here (for PKCS#12 delivery).
+pub struct IssuedWithKey {
+    pub issued: IssuedCertificate,
+    pub cert_der: Vec<u8>,
+    /// PKCS#8, wiped when dropped.
+    pub key_der: Zeroizing<Vec<u8>>,
+}
+
 impl CertificateAuthority {
     /// Issues a client certificate for the key in `csr` (PEM or DER) and records it.
     pub async fn issue_client_certificate_from_csr(
@@ -42,6 +52,35 @@ impl CertificateAuthority {
         now: i64,
     ) -> Result<IssuedCertificate, CaError> {
         let spki = checked_request_key(csr)?;
+        let (issued, _) = self.sign_client(store, &spki, profile, now).await?;
+        Ok(issued)
+    }
+
+    /// Makes a P-256 key (OS randomness, through ring) and issues a certificate for
+    /// it. The key is returned for packaging and is never stored here.
+    pub async fn issue_client_certificate_with_key(
+        &self,
+        store: &Store,
+        profile: &ClientProfile<'_>,
+        now: i64,
+    ) -> Result<IssuedWithKey, CaError> {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let (issued, cert_der) = self.sign_client(store, &key, profile, now).await?;
+        Ok(IssuedWithKey {
+            issued,
+            cert_der,
+            key_der: Zeroizing::new(key.serialize_der()),
+        })
+    }
+
+    /// Signs the profile's certificate for `key` and records it; returns it and its DER.
+    async fn sign_client(
+        &self,
+        store: &Store,
+        key: &impl PublicKeyData,
+        profile: &ClientProfile<'_>,
+        now: i64,
+    ) -> Result<(IssuedCertificate, Vec<u8>), CaError> {
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, profile.user_id);
@@ -61,7 +100,7 @@ impl CertificateAuthority {
         params.not_before = backdated(now)?;
         let not_after = now + profile.validity_days * 24 * 3600;
         params.not_after = super::at(not_after)?;
-        let cert = params.signed_by(&spki, &self.issuer()?)?;
+        let cert = params.signed_by(key, &self.issuer()?)?;
         let record = ClientCertRecord {
             serial: hex::encode(serial.to_bytes()),
             user_id: profile.user_id.to_string(),
@@ -74,10 +113,13 @@ impl CertificateAuthority {
         store
             .insert_client_certificate(&record, &cert.pem(), now)
             .await?;
-        Ok(IssuedCertificate {
-            record,
-            cert_pem: cert.pem(),
-        })
+        Ok((
+            IssuedCertificate {
+                record,
+                cert_pem: cert.pem(),
+            },
+            cert.der().to_vec(),
+        ))
     }
 }
 

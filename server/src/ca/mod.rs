@@ -4,6 +4,7 @@
 
 pub mod client_cert;
 pub mod crl;
+pub mod pkcs12;
 pub mod root;
 pub mod server_cert;
 

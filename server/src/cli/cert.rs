@@ -9,6 +9,7 @@ use crate::{
     ca::{
         client_cert::ClientProfile,
         crl::{normalize_serial, parse_reason},
+        pkcs12::{self, new_password, P12Encoding},
     },
     config::DataConfig,
     instance::Instance,
@@ -22,7 +23,8 @@ const MAX_CSR_BYTES: u64 = 64 * 1024;
 
 #[derive(Subcommand, Debug)]
 pub enum CertCommand {
-    /// Issue a client certificate: from a CSR (`--csr`, the key stays on the device).
+    /// Issue a client certificate: a PKCS#12 with a new key (its password is printed
+    /// once), or from a CSR (`--csr`, the key stays on the device).
     Issue {
         id: String,
         #[arg(long)]
@@ -109,7 +111,80 @@ pub async fn run(cmd: CertCommand, data: DataConfig, out: Output) -> Result<(), 
             );
             Ok(())
         }
-        CertCommand::Issue { .. } => not_yet("cert issue (PKCS#12, shared, legacy)", "#4"),
+        CertCommand::Issue {
+            csr: Some(_),
+            legacy: true,
+            ..
+        } => Err(CliError(
+            "--legacy is a PKCS#12 encoding; a CSR gets a PEM certificate".into(),
+        )),
+        CertCommand::Issue {
+            id,
+            csr: None,
+            shared: None,
+            legacy,
+            out: out_path,
+        } => {
+            let encoding = if legacy {
+                P12Encoding::Legacy
+            } else {
+                P12Encoding::Modern
+            };
+            let instance = Instance::open(data).await?;
+            let now = instance.clock.now();
+            let user = instance
+                .store
+                .user(&id)
+                .await?
+                .ok_or_else(|| CliError(format!("no user with ID {id:?}")))?;
+            let profile = ClientProfile {
+                user_id: &user.id,
+                email: user.email.as_deref(),
+                validity_days: DEFAULT_VALIDITY_DAYS,
+            };
+            let made = instance
+                .ca
+                .issue_client_certificate_with_key(&instance.store, &profile, now)
+                .await?;
+            let password = new_password()?;
+            let p12 = pkcs12::build(
+                &made.key_der,
+                &made.cert_der,
+                instance.ca.cert_der(),
+                &user.id,
+                &password,
+                encoding,
+            )?;
+            let serial = made.issued.record.serial.clone();
+            crate::accounts::audit(
+                &instance.store,
+                crate::store::audit::AuditEvent {
+                    actor: "cli",
+                    source: "local",
+                    action: "cert.issue_p12",
+                    target: &user.id,
+                    outcome: "success",
+                    reason: &format!("serial {serial}, {}", encoding.name()),
+                },
+                now,
+            )
+            .await;
+            instance.store.close().await;
+            write_private(&out_path, &p12)?;
+            out.print(
+                format!(
+                    "certificate {serial} for {} written to {} ({} PKCS#12)\n\
+                     certificate password (shown once, not stored): {}",
+                    user.id,
+                    out_path.display(),
+                    encoding.name(),
+                    password.as_str()
+                ),
+                json!({ "serial": serial, "user": user.id, "path": out_path, "encoding": encoding.name(), "password": password.as_str(), "not_after": made.issued.record.not_after }),
+            );
+            Ok(())
+        }
+        CertCommand::Issue { .. } => not_yet("cert issue --shared", "#4"),
         CertCommand::List { user } => {
             let instance = Instance::open(data).await?;
             let now = instance.clock.now();
@@ -175,6 +250,23 @@ pub async fn run(cmd: CertCommand, data: DataConfig, out: Output) -> Result<(), 
             Ok(())
         }
     }
+}
+
+/// Writes a file only its owner may read: it holds a private key.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+    file.write_all(bytes)
+        .map_err(|e| CliError(format!("{}: {e}", path.display())))
 }
 
 fn state(c: &ClientCertRecord, now: i64) -> &'static str {

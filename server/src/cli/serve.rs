@@ -182,11 +182,16 @@ fn load_tls_files(
 
 /// Deletes expired challenges and sessions every minute. Harmless when several
 /// servers do it at once: the deletes are idempotent.
+/// Minute-by-minute upkeep: expired challenges and sessions go, and the CRL is
+/// renewed before its nextUpdate even when nobody downloads it.
 async fn purge_expired(instance: Instance) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
         let now = instance.clock.now();
+        if let Err(err) = instance.ca.crl(&instance.store, now).await {
+            tracing::warn!(error = %err, "renewing the CRL failed");
+        }
         if let Err(err) = instance.store.purge_challenges(now, 3600).await {
             tracing::warn!(error = %err, "purging challenges failed");
         }
