@@ -27,6 +27,43 @@ pub struct GridChallenge {
     pub canvas_only: bool,
 }
 
+/// A certificate waiting for its one download (the download page).
+#[derive(Clone, Debug)]
+pub struct CertificatePickup {
+    pub token: String,
+    pub serial: String,
+    /// Shown on this page only; sealed in the database until the download.
+    pub password: String,
+}
+
+/// The visitor's operating system, as far as the User-Agent says (install guides).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientOs {
+    Windows,
+    MacOs,
+    Ios,
+    Android,
+    Other,
+}
+
+impl ClientOs {
+    /// From a User-Agent header. iPadOS that claims to be a Mac counts as macOS: the
+    /// profile route differs little and the page lists every system anyway.
+    pub fn from_user_agent(ua: &str) -> ClientOs {
+        if ua.contains("iPhone") || ua.contains("iPad") || ua.contains("iPod") {
+            ClientOs::Ios
+        } else if ua.contains("Android") {
+            ClientOs::Android
+        } else if ua.contains("Windows") {
+            ClientOs::Windows
+        } else if ua.contains("Macintosh") || ua.contains("Mac OS X") {
+            ClientOs::MacOs
+        } else {
+            ClientOs::Other
+        }
+    }
+}
+
 /// The nonce of this response's Content-Security-Policy: inline scripts (Leptos's
 /// hydration loader) run only with it.
 #[derive(Clone, Debug)]
@@ -52,4 +89,38 @@ pub fn from_request<T: Clone + Send + Sync + 'static>() -> Option<T> {
 /// The page's CSRF token (empty if the server set none, which makes forms fail closed).
 pub fn csrf_token() -> String {
     from_request::<CsrfToken>().map(|t| t.0).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientOs;
+
+    #[test]
+    fn systems_are_told_apart_by_their_user_agents() {
+        let cases = [
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120",
+                ClientOs::Windows,
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 Safari/605.1",
+                ClientOs::MacOs,
+            ),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148",
+                ClientOs::Ios,
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 14; Pixel 8) Chrome/120 Mobile",
+                ClientOs::Android,
+            ),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+                ClientOs::Other,
+            ),
+        ];
+        for (ua, os) in cases {
+            assert_eq!(ClientOs::from_user_agent(ua), os, "{ua}");
+        }
+    }
 }

@@ -63,6 +63,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=pages::login::Login />
                     <Route path=path!("/login/grid") view=pages::login::LoginGrid />
                     <Route path=path!("/me") view=pages::portal::Portal />
+                    <Route path=path!("/me/certificate") view=pages::certificate::CertificateIssue />
+                    <Route path=path!("/me/certificate/download") view=pages::certificate::CertificateDownload />
+                    <Route path=path!("/me/certificate/install") view=pages::certificate::CertificateInstall />
                     <Route path=path!("/me/pattern") view=pages::pattern::PatternRegistration />
                     <Route path=path!("/me/pattern/confirm") view=pages::pattern::PatternConfirm />
                     <Route path=path!("/setup/done") view=pages::setup::SetupDone />

@@ -27,12 +27,15 @@ export interface ServerInfo {
   logFile: string;
 }
 
-/** `globalArgs` go before `serve` (e.g. `--config FILE`). */
+/**
+ * `globalArgs` go before `serve` (e.g. `--config FILE`); `dataDir` lets a second
+ * server share an installation (its database and CA) with the first.
+ */
 export async function startServer(
   logFile: string,
   globalArgs: string[] = [],
+  dataDir: string = scratchDir('data-'),
 ): Promise<{ info: ServerInfo; child: ChildProcess }> {
-  const dataDir = scratchDir('data-');
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, 'w');
   const child = spawn(

@@ -33,6 +33,7 @@ pub struct AuthFile {
     pub session_absolute_secs: Option<i64>,
     pub grid_canvas_only: Option<bool>,
     pub require_certificate: Option<bool>,
+    pub auto_issue_certificate: Option<bool>,
 }
 
 impl AuthFile {
@@ -63,6 +64,9 @@ impl AuthFile {
             )?,
             grid_canvas_only: self.grid_canvas_only.unwrap_or(d.grid_canvas_only),
             require_certificate: self.require_certificate.unwrap_or(d.require_certificate),
+            auto_issue_certificate: self
+                .auto_issue_certificate
+                .unwrap_or(d.auto_issue_certificate),
             ..d
         })
     }

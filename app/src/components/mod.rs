@@ -1,4 +1,5 @@
 //! Reusable view pieces.
+pub mod download_gate;
 pub mod grid_canvas;
 pub mod grid_preview;
 pub mod grid_rows;

@@ -1,4 +1,5 @@
 //! One module per area of the site.
+pub mod certificate;
 pub mod home;
 pub mod login;
 pub mod not_found;

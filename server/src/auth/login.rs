@@ -50,6 +50,35 @@ async fn device_registered(
         && user.is_none_or(|u| record.user_id == u))
 }
 
+/// First login with auto-issue on (SPEC §5.2): a user who still has the initial pattern
+/// and no valid certificate may sign in once from a device without one, to receive it.
+/// (This tells such users apart from others to whoever tries IDs without a
+/// certificate; an organisation that turns auto-issue on accepts that.)
+async fn first_login_exempt(state: &AppState, user: &str, now: i64) -> Result<bool, OtpError> {
+    if !state.auth.auto_issue_certificate {
+        return Ok(false);
+    }
+    let initial = state
+        .instance
+        .store
+        .pattern(user)
+        .await?
+        .is_some_and(|p| p.is_initial);
+    Ok(initial && crate::delivery::has_no_certificate(&state.instance, user, now).await?)
+}
+
+/// The device check of a certificate-gated login: the user's own certificate, or the
+/// first-login exemption.
+async fn device_allowed(
+    state: &AppState,
+    user: &str,
+    client: &Client<'_>,
+    now: i64,
+) -> Result<bool, OtpError> {
+    Ok(device_registered(state, Some(user), client, now).await?
+        || first_login_exempt(state, user, now).await?)
+}
+
 async fn audit_unregistered(state: &AppState, claimed_user: &str, client: &Client<'_>, now: i64) {
     let reason = match client.cert_serial {
         Some(serial) => format!("device not registered (certificate {serial})"),
@@ -80,9 +109,7 @@ pub async fn start_login(
     let settings = &state.auth;
     let now = state.instance.clock.now();
     // The same answer whether or not the user exists: the check is on the device.
-    if settings.require_certificate
-        && !device_registered(state, Some(claimed_user), client, now).await?
-    {
+    if settings.require_certificate && !device_allowed(state, claimed_user, client, now).await? {
         audit_unregistered(state, claimed_user, client, now).await;
         return Ok(Started::DeviceNotRegistered);
     }
@@ -124,12 +151,6 @@ pub async fn finish_login(
     client: &Client<'_>,
 ) -> Result<LoginOutcome, OtpError> {
     let now = state.instance.clock.now();
-    // The challenge is bound to the certificate of its start; this catches a
-    // revocation in between. The challenge stays unconsumed and simply expires.
-    if state.auth.require_certificate && !device_registered(state, None, client, now).await? {
-        audit_unregistered(state, "", client, now).await;
-        return Ok(LoginOutcome::DeviceNotRegistered);
-    }
     let verdict = verify_challenge(
         &state.instance.store,
         &state.instance.master_key,
@@ -144,6 +165,15 @@ pub async fn finish_login(
     )
     .await?;
     let (actor, outcome, reason, result) = match verdict {
+        // The challenge is bound to the certificate of its start; this catches a
+        // revocation in between: no session for a device that is no longer allowed.
+        Verdict::Accepted { user_id, .. }
+            if state.auth.require_certificate
+                && !device_allowed(state, &user_id, client, now).await? =>
+        {
+            audit_unregistered(state, &user_id, client, now).await;
+            return Ok(LoginOutcome::DeviceNotRegistered);
+        }
         Verdict::Accepted {
             user_id,
             initial_pattern,

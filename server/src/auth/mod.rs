@@ -20,6 +20,8 @@ pub struct AuthSettings {
     pub grid_canvas_only: bool,
     /// Only devices with a valid certificate of the user get a grid (SPEC §2.6).
     pub require_certificate: bool,
+    /// A user without a valid certificate gets one at first login (SPEC §5.2).
+    pub auto_issue_certificate: bool,
 }
 
 impl Default for AuthSettings {
@@ -32,6 +34,7 @@ impl Default for AuthSettings {
             rules: PatternRules::default(),
             grid_canvas_only: false,
             require_certificate: false,
+            auto_issue_certificate: false,
         }
     }
 }

@@ -189,6 +189,9 @@ async fn purge_expired(instance: Instance) {
     loop {
         tick.tick().await;
         let now = instance.clock.now();
+        if let Err(err) = crate::delivery::expire_pickups(&instance, now).await {
+            tracing::warn!(error = %err, "expiring certificate pickups failed");
+        }
         if let Err(err) = instance.ca.crl(&instance.store, now).await {
             tracing::warn!(error = %err, "renewing the CRL failed");
         }

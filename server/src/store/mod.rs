@@ -7,6 +7,7 @@ pub mod ca;
 pub mod challenges;
 pub mod client_certs;
 pub mod patterns;
+pub mod pickups;
 pub mod server_certs;
 pub mod sessions;
 pub mod setup_tokens;

@@ -26,6 +26,7 @@ use crate::{
         login::{finish_login, start_login, Client, LoginOutcome, Started},
         session::{create_session, end_session},
     },
+    delivery,
     error::AppError,
     tls::ConnectionInfo,
 };
@@ -52,6 +53,12 @@ pub struct VerifyForm {
 pub struct CsrfForm {
     #[serde(default)]
     csrf: String,
+}
+
+impl CsrfForm {
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 fn back_to_login(code: &str) -> Response {
@@ -144,7 +151,13 @@ pub async fn verify(
                 state.instance.clock.now(),
             )
             .await?;
-            let next = if must_change_pattern {
+            let now = state.instance.clock.now();
+            let next = if state.auth.auto_issue_certificate
+                && delivery::has_no_certificate(&state.instance, &user_id, now).await?
+            {
+                // First login with auto-issue: the certificate comes before the pattern.
+                "/me/certificate"
+            } else if must_change_pattern {
                 "/me/pattern"
             } else {
                 "/me"

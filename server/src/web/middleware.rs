@@ -96,6 +96,10 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
         req.extensions_mut()
             .insert(app::context::CspNonce(nonce.clone()));
     }
+    let path = req.uri().path();
+    let private = ["/me", "/login", "/setup", "/api/"]
+        .iter()
+        .any(|p| path.starts_with(p));
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(
@@ -130,7 +134,9 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
         }
     }
     if !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        // Pages with grids, passwords or personal data are never stored by caches.
+        let value = if private { "no-store" } else { "no-cache" };
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     }
     res
 }

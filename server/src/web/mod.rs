@@ -1,6 +1,7 @@
 //! The HTTP application: routes, middleware and shared state. Pages are rendered by
 //! the Leptos app; JSON routes live in `api`.
 
+pub mod certificate;
 pub mod csrf;
 pub mod flow;
 pub mod lang;
@@ -72,6 +73,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/login/start", post(login::start))
         .route("/login/verify", post(login::verify))
         .route("/logout", post(login::logout))
+        .route("/me/certificate/issue", post(certificate::issue))
+        .route("/me/certificate/file", get(certificate::file))
         .route("/me/pattern", post(pattern::draw))
         .route("/me/pattern/confirm", post(pattern::confirm))
         .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())

@@ -2,7 +2,7 @@
 //! request with a session cookie) and the open challenge of the grid page. Pages
 //! that need a signed-in user send everybody else to /login.
 
-use app::context::{GridChallenge, Viewer};
+use app::context::{CertificatePickup, ClientOs, GridChallenge, Viewer};
 use axum::{
     extract::{Request, State},
     middleware::Next,
@@ -15,6 +15,7 @@ use crate::{
         cookies::{is_token, token_hash, FLOW_COOKIE, SESSION_COOKIE},
         session::session_user,
     },
+    delivery,
     error::AppError,
 };
 
@@ -80,8 +81,42 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
     if is_get && path == "/me" && viewer.as_ref().is_some_and(|v| v.must_change_pattern) {
         return Ok(Some(Redirect::to("/me/pattern").into_response()));
     }
+    let signed_in = viewer.as_ref().map(|v| v.user_id.clone());
     if let Some(v) = viewer {
         req.extensions_mut().insert(v);
+    }
+    if let (true, Some(user_id)) = (is_get, signed_in) {
+        match path.as_str() {
+            "/me/certificate/download" => {
+                let token = req
+                    .uri()
+                    .query()
+                    .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("t=")))
+                    .filter(|t| is_token(t))
+                    .map(str::to_string);
+                if let Some(token) = token {
+                    if let Some(view) =
+                        delivery::view(&state.instance, &token, &user_id, now).await?
+                    {
+                        req.extensions_mut().insert(CertificatePickup {
+                            token,
+                            serial: view.serial,
+                            password: view.password.to_string(),
+                        });
+                    }
+                }
+            }
+            "/me/certificate/install" => {
+                let ua = req
+                    .headers()
+                    .get(axum::http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                let os = ClientOs::from_user_agent(ua);
+                req.extensions_mut().insert(os);
+            }
+            _ => {}
+        }
     }
     let purpose = match path.as_str() {
         "/login/grid" => Some("login"),

@@ -1,0 +1,14 @@
+-- A certificate waiting for its one download (SPEC §2.3, §2.4, §5.2): the key and the
+-- certificate password sealed under the master key, found by the SHA-256 of a one-time
+-- token. The row goes with the download, and with it the key.
+CREATE TABLE certificate_pickups (
+    token_hash BYTEA PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    serial TEXT NOT NULL REFERENCES client_certificates(serial) ON DELETE CASCADE,
+    key_sealed BYTEA NOT NULL,
+    cert_der BYTEA NOT NULL,
+    password_sealed BYTEA NOT NULL,
+    expires_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX certificate_pickups_user ON certificate_pickups (user_id);

@@ -1,0 +1,201 @@
+//! Handing a new certificate to the device in front of its user (SPEC §2.3, §5.2):
+//! the CA issues a key and a certificate, both wait sealed under the master key with
+//! the certificate password, behind a one-time token bound to the signed-in user.
+//! The page shows the password; the first download builds the PKCS#12 and deletes
+//! the row, and with it the only copy of the key.
+
+use zeroize::Zeroizing;
+
+use crate::{
+    auth::cookies::{new_token, token_hash},
+    ca::{
+        client_cert::ClientProfile,
+        pkcs12::{self, new_password, P12Encoding},
+        CaError,
+    },
+    instance::Instance,
+    store::{pickups::StoredPickup, users::User, StoreError},
+};
+
+/// How long a prepared certificate waits for its download.
+pub const PICKUP_TTL_SECS: i64 = 30 * 60;
+/// Validity of a client certificate until policies carry it (SPEC §2.2 default).
+pub const DEFAULT_VALIDITY_DAYS: i64 = 365;
+
+fn key_purpose(serial: &str) -> String {
+    format!("pickup-key:{serial}")
+}
+
+fn password_purpose(serial: &str) -> String {
+    format!("pickup-password:{serial}")
+}
+
+/// What the download page shows.
+pub struct PickupView {
+    pub serial: String,
+    pub password: Zeroizing<String>,
+    pub expires_at: i64,
+}
+
+/// The file of a download.
+pub struct Delivered {
+    pub serial: String,
+    pub file: Vec<u8>,
+    pub file_name: String,
+}
+
+/// Removes pickups nobody downloaded in time and revokes their certificates (the key
+/// is gone, so the certificate is dead weight that would block the next auto-issue).
+pub async fn expire_pickups(instance: &Instance, now: i64) -> Result<usize, CaError> {
+    let serials = instance.store.purge_pickups(now).await?;
+    for serial in &serials {
+        instance
+            .store
+            .revoke_client_certificate(serial, "cessation-of-operation", now)
+            .await?;
+    }
+    if !serials.is_empty() {
+        instance.ca.publish_crl(&instance.store, now).await?;
+    }
+    Ok(serials.len())
+}
+
+/// Whether the user holds no valid (unrevoked, unexpired) certificate: the case for
+/// auto-issue at first login.
+pub async fn has_no_certificate(
+    instance: &Instance,
+    user_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    Ok(!instance
+        .store
+        .client_certificates(Some(user_id))
+        .await?
+        .iter()
+        .any(|c| c.revoked_at.is_none() && c.not_after > now))
+}
+
+/// Issues a certificate for `user` and leaves it for one download; returns the token.
+pub async fn prepare(
+    instance: &Instance,
+    user: &User,
+    now: i64,
+) -> Result<Zeroizing<String>, CaError> {
+    let profile = ClientProfile {
+        user_id: &user.id,
+        email: user.email.as_deref(),
+        validity_days: DEFAULT_VALIDITY_DAYS,
+    };
+    let made = instance
+        .ca
+        .issue_client_certificate_with_key(&instance.store, &profile, now)
+        .await?;
+    let serial = made.issued.record.serial;
+    let password = new_password()?;
+    let token = new_token().map_err(|_| CaError::Random)?;
+    let key = &instance.master_key;
+    let stored = StoredPickup {
+        user_id: user.id.clone(),
+        serial: serial.clone(),
+        key_sealed: key.seal(&made.key_der, &key_purpose(&serial))?,
+        cert_der: made.cert_der,
+        password_sealed: key.seal(password.as_bytes(), &password_purpose(&serial))?,
+        expires_at: now + PICKUP_TTL_SECS,
+    };
+    instance
+        .store
+        .insert_pickup(&token_hash(&token), &stored, now)
+        .await?;
+    Ok(token)
+}
+
+/// The page's view of a waiting pickup of this user, if the token is theirs and alive.
+pub async fn view(
+    instance: &Instance,
+    token: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<Option<PickupView>, CaError> {
+    let Some(p) = instance
+        .store
+        .pickup(&token_hash(token), user_id, now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let password = open_password(instance, &p)?;
+    Ok(Some(PickupView {
+        serial: p.serial,
+        password,
+        expires_at: p.expires_at,
+    }))
+}
+
+/// The one download: builds the PKCS#12 in the asked encoding and forgets the key.
+pub async fn take(
+    instance: &Instance,
+    token: &str,
+    user_id: &str,
+    encoding: P12Encoding,
+    now: i64,
+) -> Result<Option<Delivered>, CaError> {
+    let Some(p) = instance
+        .store
+        .take_pickup(&token_hash(token), user_id, now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let password = open_password(instance, &p)?;
+    let key = instance
+        .master_key
+        .open(&p.key_sealed, &key_purpose(&p.serial))?;
+    let file = pkcs12::build(
+        &key,
+        &p.cert_der,
+        instance.ca.cert_der(),
+        &p.user_id,
+        &password,
+        encoding,
+    )?;
+    let suffix = match encoding {
+        P12Encoding::Modern => "",
+        P12Encoding::Legacy => "-legacy",
+    };
+    Ok(Some(Delivered {
+        file_name: format!("passgrid-{}{suffix}.p12", file_safe(&p.user_id)),
+        serial: p.serial,
+        file,
+    }))
+}
+
+fn open_password(instance: &Instance, p: &StoredPickup) -> Result<Zeroizing<String>, CaError> {
+    let bytes = instance
+        .master_key
+        .open(&p.password_sealed, &password_purpose(&p.serial))?;
+    String::from_utf8(bytes.to_vec())
+        .map(Zeroizing::new)
+        .map_err(|_| CaError::Corrupt("sealed certificate password is not text".into()))
+}
+
+/// A user ID as a file-name part: letters, digits, `-`, `_`, `.` kept, the rest `_`.
+fn file_safe(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn file_names_keep_only_harmless_characters() {
+        assert_eq!(super::file_safe("alice.b-c_d"), "alice.b-c_d");
+        assert_eq!(super::file_safe("a/b\\c\"d é"), "a_b_c_d__");
+    }
+}

@@ -1,0 +1,102 @@
+//! Certificates waiting for their one download (see the 0004 migration).
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// A pickup as stored: secrets still sealed.
+pub struct StoredPickup {
+    pub user_id: String,
+    pub serial: String,
+    pub key_sealed: Vec<u8>,
+    pub cert_der: Vec<u8>,
+    pub password_sealed: Vec<u8>,
+    pub expires_at: i64,
+}
+
+const COLUMNS: &str = "user_id, serial, key_sealed, cert_der, password_sealed, expires_at";
+
+fn pickup(r: &sqlx::any::AnyRow) -> StoredPickup {
+    StoredPickup {
+        user_id: r.get(0),
+        serial: r.get(1),
+        key_sealed: r.get(2),
+        cert_der: r.get(3),
+        password_sealed: r.get(4),
+        expires_at: r.get(5),
+    }
+}
+
+impl Store {
+    pub async fn insert_pickup(
+        &self,
+        token_hash: &[u8],
+        p: &StoredPickup,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO certificate_pickups (token_hash, user_id, serial, key_sealed, cert_der, \
+             password_sealed, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(token_hash)
+        .bind(&p.user_id)
+        .bind(&p.serial)
+        .bind(&p.key_sealed)
+        .bind(&p.cert_der)
+        .bind(&p.password_sealed)
+        .bind(p.expires_at)
+        .bind(now)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// The user's unexpired pickup with this token, left in place (to show the page).
+    pub async fn pickup(
+        &self,
+        token_hash: &[u8],
+        user_id: &str,
+        now: i64,
+    ) -> Result<Option<StoredPickup>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM certificate_pickups \
+             WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3"
+        ))
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.as_ref().map(pickup))
+    }
+
+    /// Takes the pickup away in one statement: of two concurrent downloads one gets it.
+    pub async fn take_pickup(
+        &self,
+        token_hash: &[u8],
+        user_id: &str,
+        now: i64,
+    ) -> Result<Option<StoredPickup>, StoreError> {
+        let row = sqlx::query(&format!(
+            "DELETE FROM certificate_pickups \
+             WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3 RETURNING {COLUMNS}"
+        ))
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now)
+        .fetch_optional(self.writer())
+        .await?;
+        Ok(row.as_ref().map(pickup))
+    }
+
+    /// Expired pickups go, and their keys with them; returns the serials of their
+    /// certificates, which nobody can ever use now.
+    pub async fn purge_pickups(&self, now: i64) -> Result<Vec<String>, StoreError> {
+        let rows =
+            sqlx::query("DELETE FROM certificate_pickups WHERE expires_at <= $1 RETURNING serial")
+                .bind(now)
+                .fetch_all(self.writer())
+                .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+}

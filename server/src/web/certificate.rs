@@ -1,0 +1,138 @@
+//! The form side of first-login certificate auto-issue (SPEC §5.2): issue, then the
+//! one download of the PKCS#12.
+
+use axum::{
+    extract::{ConnectInfo, Query, State},
+    http::{header, HeaderMap, HeaderValue},
+    response::{IntoResponse, Redirect, Response},
+    Extension, Form,
+};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+use super::{csrf::csrf_ok, login::CsrfForm, page_context::SignedIn, AppState};
+use crate::{
+    accounts::audit, auth::cookies::is_token, ca::pkcs12::P12Encoding, delivery, error::AppError,
+    store::audit::AuditEvent,
+};
+
+fn back(code: &str) -> Response {
+    Redirect::to(&format!("/me/certificate?error={code}")).into_response()
+}
+
+/// Issues this device's certificate — only while auto-issue is on and the user holds
+/// no valid certificate, so a session cannot mint certificates at will.
+pub async fn issue(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    signed_in: Option<Extension<SignedIn>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    let Some(Extension(signed_in)) = signed_in else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    if !csrf_ok(&headers, form.csrf()) {
+        return Ok(back("csrf"));
+    }
+    let instance = &state.instance;
+    let now = instance.clock.now();
+    let user_id = &signed_in.user_id;
+    let allowed = state.auth.auto_issue_certificate
+        && delivery::has_no_certificate(instance, user_id, now).await?;
+    let Some(user) = instance.store.user(user_id).await?.filter(|_| allowed) else {
+        audit(
+            &instance.store,
+            AuditEvent {
+                actor: user_id,
+                source: &peer.ip().to_string(),
+                action: "cert.auto_issue",
+                target: user_id,
+                outcome: "failure",
+                reason: "not allowed (auto-issue off, or a valid certificate exists)",
+            },
+            now,
+        )
+        .await;
+        return Ok(back("not_allowed"));
+    };
+    let token = delivery::prepare(instance, &user, now).await?;
+    audit(
+        &instance.store,
+        AuditEvent {
+            actor: user_id,
+            source: &peer.ip().to_string(),
+            action: "cert.auto_issue",
+            target: user_id,
+            outcome: "success",
+            reason: "",
+        },
+        now,
+    )
+    .await;
+    Ok(Redirect::to(&format!("/me/certificate/download?t={}", token.as_str())).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct FileQuery {
+    #[serde(default)]
+    t: String,
+    #[serde(default)]
+    encoding: Option<String>,
+}
+
+/// The one download: the PKCS#12, after which the key exists nowhere but in it.
+pub async fn file(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    signed_in: Option<Extension<SignedIn>>,
+    Query(query): Query<FileQuery>,
+) -> Result<Response, AppError> {
+    let Some(Extension(signed_in)) = signed_in else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let encoding = match query.encoding.as_deref() {
+        None | Some("modern") => P12Encoding::Modern,
+        Some("legacy") => P12Encoding::Legacy,
+        Some(_) => return Err(AppError::BadRequest("invalid_encoding")),
+    };
+    let instance = &state.instance;
+    let now = instance.clock.now();
+    let user_id = &signed_in.user_id;
+    let delivered = if is_token(&query.t) {
+        delivery::take(instance, &query.t, user_id, encoding, now).await?
+    } else {
+        None
+    };
+    let Some(delivered) = delivered else {
+        return Ok(back("gone"));
+    };
+    audit(
+        &instance.store,
+        AuditEvent {
+            actor: user_id,
+            source: &peer.ip().to_string(),
+            action: "cert.download",
+            target: &delivered.serial,
+            outcome: "success",
+            reason: encoding.name(),
+        },
+        now,
+    )
+    .await;
+    let disposition =
+        HeaderValue::from_str(&format!("attachment; filename=\"{}\"", delivered.file_name))
+            .map_err(|_| AppError::BadRequest("file_name"))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-pkcs12"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        delivered.file,
+    )
+        .into_response())
+}
