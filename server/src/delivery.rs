@@ -19,8 +19,6 @@ use crate::{
 
 /// How long a prepared certificate waits for its download.
 pub const PICKUP_TTL_SECS: i64 = 30 * 60;
-/// Validity of a client certificate until policies carry it (SPEC §2.2 default).
-pub const DEFAULT_VALIDITY_DAYS: i64 = 365;
 
 fn key_purpose(serial: &str) -> String {
     format!("pickup-key:{serial}")
@@ -81,11 +79,7 @@ pub async fn prepare(
     user: &User,
     now: i64,
 ) -> Result<Zeroizing<String>, CaError> {
-    let profile = ClientProfile {
-        user_id: &user.id,
-        email: user.email.as_deref(),
-        validity_days: DEFAULT_VALIDITY_DAYS,
-    };
+    let profile = ClientProfile::for_user(user);
     let made = instance
         .ca
         .issue_client_certificate_with_key(&instance.store, &profile, now)

@@ -31,10 +31,10 @@ pub enum Started {
 
 /// Whether the device holds a certificate that passgrid issued, that is unrevoked and
 /// unexpired now — checked in the database on every request, so a revocation holds
-/// from the next one on (SPEC §2.7) — and, when `user` is given, that belongs to them.
+/// from the next one on (SPEC §2.7) — and that belongs to `user`.
 async fn device_registered(
     state: &AppState,
-    user: Option<&str>,
+    user: &str,
     client: &Client<'_>,
     now: i64,
 ) -> Result<bool, OtpError> {
@@ -47,7 +47,7 @@ async fn device_registered(
     Ok(record.revoked_at.is_none()
         && record.not_after > now
         && record.fingerprint_sha256 == fingerprint
-        && user.is_none_or(|u| record.user_id == u))
+        && record.user_id == user)
 }
 
 /// First login with auto-issue on (SPEC §5.2): a user who still has the initial pattern
@@ -75,7 +75,7 @@ async fn device_allowed(
     client: &Client<'_>,
     now: i64,
 ) -> Result<bool, OtpError> {
-    Ok(device_registered(state, Some(user), client, now).await?
+    Ok(device_registered(state, user, client, now).await?
         || first_login_exempt(state, user, now).await?)
 }
 

@@ -21,11 +21,25 @@ const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_P384: &str = "1.3.132.0.34";
 const OID_ED25519: &str = "1.3.101.112";
 
+/// Validity of a client certificate (SPEC §2.2 default) until policies carry it.
+pub const DEFAULT_VALIDITY_DAYS: i64 = 365;
+
 /// Who a client certificate is for and for how long.
 pub struct ClientProfile<'a> {
     pub user_id: &'a str,
     pub email: Option<&'a str>,
     pub validity_days: i64,
+}
+
+impl<'a> ClientProfile<'a> {
+    /// The profile of a user's own certificate.
+    pub fn for_user(user: &'a crate::store::users::User) -> Self {
+        ClientProfile {
+            user_id: &user.id,
+            email: user.email.as_deref(),
+            validity_days: DEFAULT_VALIDITY_DAYS,
+        }
+    }
 }
 
 /// A certificate just issued and recorded.

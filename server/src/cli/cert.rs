@@ -13,11 +13,9 @@ use crate::{
     },
     config::DataConfig,
     instance::Instance,
-    store::client_certs::ClientCertRecord,
+    store::{client_certs::ClientCertRecord, users::User},
 };
 
-/// Default validity of a client certificate (SPEC §2.2) until policies exist.
-const DEFAULT_VALIDITY_DAYS: i64 = 365;
 /// A CSR larger than this is not a CSR.
 const MAX_CSR_BYTES: u64 = 64 * 1024;
 
@@ -70,16 +68,8 @@ pub async fn run(cmd: CertCommand, data: DataConfig, out: Output) -> Result<(), 
             let csr = std::fs::read(&csr_path)
                 .map_err(|e| CliError(format!("{}: {e}", csr_path.display())))?;
             let instance = Instance::open(data).await?;
-            let user = instance
-                .store
-                .user(&id)
-                .await?
-                .ok_or_else(|| CliError(format!("no user with ID {id:?}")))?;
-            let profile = ClientProfile {
-                user_id: &user.id,
-                email: user.email.as_deref(),
-                validity_days: DEFAULT_VALIDITY_DAYS,
-            };
+            let user = existing_user(&instance, &id).await?;
+            let profile = ClientProfile::for_user(&user);
             let issued = instance
                 .ca
                 .issue_client_certificate_from_csr(
@@ -132,16 +122,8 @@ pub async fn run(cmd: CertCommand, data: DataConfig, out: Output) -> Result<(), 
             };
             let instance = Instance::open(data).await?;
             let now = instance.clock.now();
-            let user = instance
-                .store
-                .user(&id)
-                .await?
-                .ok_or_else(|| CliError(format!("no user with ID {id:?}")))?;
-            let profile = ClientProfile {
-                user_id: &user.id,
-                email: user.email.as_deref(),
-                validity_days: DEFAULT_VALIDITY_DAYS,
-            };
+            let user = existing_user(&instance, &id).await?;
+            let profile = ClientProfile::for_user(&user);
             let made = instance
                 .ca
                 .issue_client_certificate_with_key(&instance.store, &profile, now)
@@ -250,6 +232,14 @@ pub async fn run(cmd: CertCommand, data: DataConfig, out: Output) -> Result<(), 
             Ok(())
         }
     }
+}
+
+async fn existing_user(instance: &Instance, id: &str) -> Result<User, CliError> {
+    instance
+        .store
+        .user(id)
+        .await?
+        .ok_or_else(|| CliError(format!("no user with ID {id:?}")))
 }
 
 /// Writes a file only its owner may read: it holds a private key.

@@ -40,36 +40,22 @@ pub async fn issue(
     let user_id = &signed_in.user_id;
     let allowed = state.auth.auto_issue_certificate
         && delivery::has_no_certificate(instance, user_id, now).await?;
+    let source = peer.ip().to_string();
+    let record = |outcome: &'static str, reason: &'static str| AuditEvent {
+        actor: user_id,
+        source: &source,
+        action: "cert.auto_issue",
+        target: user_id,
+        outcome,
+        reason,
+    };
     let Some(user) = instance.store.user(user_id).await?.filter(|_| allowed) else {
-        audit(
-            &instance.store,
-            AuditEvent {
-                actor: user_id,
-                source: &peer.ip().to_string(),
-                action: "cert.auto_issue",
-                target: user_id,
-                outcome: "failure",
-                reason: "not allowed (auto-issue off, or a valid certificate exists)",
-            },
-            now,
-        )
-        .await;
+        let why = "not allowed (auto-issue off, or a valid certificate exists)";
+        audit(&instance.store, record("failure", why), now).await;
         return Ok(back("not_allowed"));
     };
     let token = delivery::prepare(instance, &user, now).await?;
-    audit(
-        &instance.store,
-        AuditEvent {
-            actor: user_id,
-            source: &peer.ip().to_string(),
-            action: "cert.auto_issue",
-            target: user_id,
-            outcome: "success",
-            reason: "",
-        },
-        now,
-    )
-    .await;
+    audit(&instance.store, record("success", ""), now).await;
     Ok(Redirect::to(&format!("/me/certificate/download?t={}", token.as_str())).into_response())
 }
 
