@@ -34,6 +34,8 @@ pub struct AuthFile {
     pub grid_canvas_only: Option<bool>,
     pub require_certificate: Option<bool>,
     pub auto_issue_certificate: Option<bool>,
+    pub max_certificates_per_user: Option<u32>,
+    pub max_downloads_per_certificate: Option<u32>,
 }
 
 impl AuthFile {
@@ -44,6 +46,13 @@ impl AuthFile {
             Some(s) if (1..=30 * 24 * 3600).contains(&s) => Ok(s),
             Some(s) => Err(ConfigError::Invalid(format!(
                 "[auth] {name} = {s} is out of range (1 s to 30 days)"
+            ))),
+        };
+        let count = |v: Option<u32>, default: u32, name: &str| match v {
+            None => Ok(default),
+            Some(n) if (1..=1000).contains(&n) => Ok(n),
+            Some(n) => Err(ConfigError::Invalid(format!(
+                "[auth] {name} = {n} is out of range (1 to 1000)"
             ))),
         };
         Ok(crate::auth::AuthSettings {
@@ -67,6 +76,16 @@ impl AuthFile {
             auto_issue_certificate: self
                 .auto_issue_certificate
                 .unwrap_or(d.auto_issue_certificate),
+            max_certificates_per_user: count(
+                self.max_certificates_per_user,
+                d.max_certificates_per_user,
+                "max_certificates_per_user",
+            )?,
+            max_downloads_per_certificate: count(
+                self.max_downloads_per_certificate,
+                d.max_downloads_per_certificate,
+                "max_downloads_per_certificate",
+            )?,
             ..d
         })
     }

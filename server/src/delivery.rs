@@ -7,7 +7,10 @@
 use zeroize::Zeroizing;
 
 use crate::{
-    auth::cookies::{new_token, token_hash},
+    auth::{
+        cookies::{new_token, token_hash},
+        AuthSettings,
+    },
     ca::{
         client_cert::ClientProfile,
         pkcs12::{self, new_password, P12Encoding},
@@ -77,9 +80,10 @@ pub async fn has_no_certificate(
 pub async fn prepare(
     instance: &Instance,
     user: &User,
+    settings: &AuthSettings,
     now: i64,
 ) -> Result<Zeroizing<String>, CaError> {
-    let profile = ClientProfile::for_user(user);
+    let profile = ClientProfile::for_user(user, settings.max_certificates_per_user);
     let made = instance
         .ca
         .issue_client_certificate_with_key(&instance.store, &profile, now)
@@ -95,6 +99,7 @@ pub async fn prepare(
         cert_der: made.cert_der,
         password_sealed: key.seal(password.as_bytes(), &password_purpose(&serial))?,
         expires_at: now + PICKUP_TTL_SECS,
+        downloads_left: i64::from(settings.max_downloads_per_certificate),
     };
     instance
         .store

@@ -45,6 +45,7 @@ impl AppError {
                 (StatusCode::NOT_FOUND, "unknown_certificate")
             }
             AppError::Ca(CaError::AlreadyRevoked(_)) => (StatusCode::CONFLICT, "already_revoked"),
+            AppError::Ca(CaError::LimitReached(_)) => (StatusCode::CONFLICT, "limit_reached"),
             AppError::Store(StoreError::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }

@@ -1,6 +1,6 @@
 -- A certificate waiting for its one download (SPEC §2.3, §2.4, §5.2): the key and the
 -- certificate password sealed under the master key, found by the SHA-256 of a one-time
--- token. The row goes with the download, and with it the key.
+-- token. The row goes with the last allowed download, and with it the key.
 CREATE TABLE certificate_pickups (
     token_hash BYTEA PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -8,6 +8,8 @@ CREATE TABLE certificate_pickups (
     key_sealed BYTEA NOT NULL,
     cert_der BYTEA NOT NULL,
     password_sealed BYTEA NOT NULL,
+    downloads_left BIGINT NOT NULL CHECK (downloads_left >= 0),
+    downloads_done BIGINT NOT NULL DEFAULT 0,
     expires_at BIGINT NOT NULL,
     created_at BIGINT NOT NULL
 );

@@ -22,6 +22,10 @@ pub struct AuthSettings {
     pub require_certificate: bool,
     /// A user without a valid certificate gets one at first login (SPEC §5.2).
     pub auto_issue_certificate: bool,
+    /// Valid (unrevoked, unexpired) certificates a user may hold at once (SPEC §2.4).
+    pub max_certificates_per_user: u32,
+    /// Downloads of one issued certificate; its key is destroyed after the last.
+    pub max_downloads_per_certificate: u32,
 }
 
 impl Default for AuthSettings {
@@ -35,6 +39,8 @@ impl Default for AuthSettings {
             grid_canvas_only: false,
             require_certificate: false,
             auto_issue_certificate: false,
+            max_certificates_per_user: 3,
+            max_downloads_per_certificate: 1,
         }
     }
 }

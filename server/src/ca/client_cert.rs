@@ -29,15 +29,18 @@ pub struct ClientProfile<'a> {
     pub user_id: &'a str,
     pub email: Option<&'a str>,
     pub validity_days: i64,
+    /// Valid certificates the user may hold at once, this one included.
+    pub max_valid: u32,
 }
 
 impl<'a> ClientProfile<'a> {
     /// The profile of a user's own certificate.
-    pub fn for_user(user: &'a crate::store::users::User) -> Self {
+    pub fn for_user(user: &'a crate::store::users::User, max_valid: u32) -> Self {
         ClientProfile {
             user_id: &user.id,
             email: user.email.as_deref(),
             validity_days: DEFAULT_VALIDITY_DAYS,
+            max_valid,
         }
     }
 }
@@ -95,6 +98,11 @@ impl CertificateAuthority {
         profile: &ClientProfile<'_>,
         now: i64,
     ) -> Result<(IssuedCertificate, Vec<u8>), CaError> {
+        // Checked before signing (cheap) and again, atomically, with the insert.
+        let held = store.valid_certificate_count(profile.user_id, now).await?;
+        if held >= i64::from(profile.max_valid) {
+            return Err(limit_reached(profile));
+        }
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, profile.user_id);
@@ -124,9 +132,12 @@ impl CertificateAuthority {
             not_after,
             revoked_at: None,
         };
-        store
-            .insert_client_certificate(&record, &cert.pem(), now)
-            .await?;
+        if !store
+            .insert_client_certificate_within(&record, &cert.pem(), profile.max_valid, now)
+            .await?
+        {
+            return Err(limit_reached(profile));
+        }
         Ok((
             IssuedCertificate {
                 record,
@@ -135,6 +146,13 @@ impl CertificateAuthority {
             cert.der().to_vec(),
         ))
     }
+}
+
+fn limit_reached(profile: &ClientProfile<'_>) -> CaError {
+    CaError::LimitReached(format!(
+        "{} already holds {} valid certificate(s), the most allowed; revoke one first",
+        profile.user_id, profile.max_valid
+    ))
 }
 
 /// Parses a CSR, checks its self-signature and its key, and returns the key.

@@ -23,6 +23,8 @@ pub enum CaError {
     UnknownCertificate(String),
     #[error("certificate {0} is already revoked")]
     AlreadyRevoked(String),
+    #[error("limit reached: {0}")]
+    LimitReached(String),
     #[error("the operating system's random generator failed")]
     Random,
     #[error(transparent)]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::{pending::not_yet, CliError, Output};
 use crate::{
+    auth::AuthSettings,
     ca::{
         client_cert::ClientProfile,
         crl::{normalize_serial, parse_reason},
@@ -47,7 +48,12 @@ pub enum CertCommand {
     },
 }
 
-pub async fn run(cmd: CertCommand, data: DataConfig, out: Output) -> Result<(), CliError> {
+pub async fn run(
+    cmd: CertCommand,
+    data: DataConfig,
+    auth: &AuthSettings,
+    out: Output,
+) -> Result<(), CliError> {
     match cmd {
         CertCommand::Issue {
             id,
@@ -69,7 +75,7 @@ pub async fn run(cmd: CertCommand, data: DataConfig, out: Output) -> Result<(), 
                 .map_err(|e| CliError(format!("{}: {e}", csr_path.display())))?;
             let instance = Instance::open(data).await?;
             let user = existing_user(&instance, &id).await?;
-            let profile = ClientProfile::for_user(&user);
+            let profile = ClientProfile::for_user(&user, auth.max_certificates_per_user);
             let issued = instance
                 .ca
                 .issue_client_certificate_from_csr(
@@ -123,7 +129,7 @@ pub async fn run(cmd: CertCommand, data: DataConfig, out: Output) -> Result<(), 
             let instance = Instance::open(data).await?;
             let now = instance.clock.now();
             let user = existing_user(&instance, &id).await?;
-            let profile = ClientProfile::for_user(&user);
+            let profile = ClientProfile::for_user(&user, auth.max_certificates_per_user);
             let made = instance
                 .ca
                 .issue_client_certificate_with_key(&instance.store, &profile, now)

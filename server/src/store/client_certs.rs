@@ -48,12 +48,36 @@ fn record(r: &sqlx::any::AnyRow) -> ClientCertRecord {
 }
 
 impl Store {
-    pub async fn insert_client_certificate(
+    /// Records the certificate unless the user already holds `max_valid` valid ones;
+    /// `false` then. Count and insert are one transaction, with the user's row locked
+    /// on PostgreSQL (SQLite has one writer), so two issuances at once cannot both
+    /// pass the limit.
+    pub async fn insert_client_certificate_within(
         &self,
         record: &ClientCertRecord,
         cert_pem: &str,
+        max_valid: u32,
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+                .bind(&record.user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let held: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM client_certificates \
+             WHERE user_id = $1 AND revoked_at IS NULL AND not_after > $2",
+        )
+        .bind(&record.user_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+        if held >= i64::from(max_valid) {
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO client_certificates (serial, user_id, subject, cert_pem, fingerprint_sha256, \
              not_before, not_after, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -66,9 +90,27 @@ impl Store {
         .bind(record.not_before)
         .bind(record.not_after)
         .bind(now)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// How many valid (unrevoked, unexpired) certificates the user holds.
+    pub async fn valid_certificate_count(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM client_certificates \
+             WHERE user_id = $1 AND revoked_at IS NULL AND not_after > $2",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_one(self.reader())
+        .await?;
+        Ok(row.get(0))
     }
 
     /// The record of the certificate with this serial (lower-case hex), if passgrid issued it.

@@ -12,9 +12,11 @@ pub struct StoredPickup {
     pub cert_der: Vec<u8>,
     pub password_sealed: Vec<u8>,
     pub expires_at: i64,
+    pub downloads_left: i64,
 }
 
-const COLUMNS: &str = "user_id, serial, key_sealed, cert_der, password_sealed, expires_at";
+const COLUMNS: &str =
+    "user_id, serial, key_sealed, cert_der, password_sealed, expires_at, downloads_left";
 
 fn pickup(r: &sqlx::any::AnyRow) -> StoredPickup {
     StoredPickup {
@@ -24,6 +26,7 @@ fn pickup(r: &sqlx::any::AnyRow) -> StoredPickup {
         cert_der: r.get(3),
         password_sealed: r.get(4),
         expires_at: r.get(5),
+        downloads_left: r.get(6),
     }
 }
 
@@ -36,7 +39,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO certificate_pickups (token_hash, user_id, serial, key_sealed, cert_der, \
-             password_sealed, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             password_sealed, expires_at, created_at, downloads_left) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(token_hash)
         .bind(&p.user_id)
@@ -46,6 +50,7 @@ impl Store {
         .bind(&p.password_sealed)
         .bind(p.expires_at)
         .bind(now)
+        .bind(p.downloads_left)
         .execute(self.writer())
         .await?;
         Ok(())
@@ -60,7 +65,7 @@ impl Store {
     ) -> Result<Option<StoredPickup>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM certificate_pickups \
-             WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3"
+             WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3 AND downloads_left > 0"
         ))
         .bind(token_hash)
         .bind(user_id)
@@ -70,7 +75,9 @@ impl Store {
         Ok(row.as_ref().map(pickup))
     }
 
-    /// Takes the pickup away in one statement: of two concurrent downloads one gets it.
+    /// Counts one download off in one statement, so of two concurrent downloads of the
+    /// last allowed one only one gets it; after the last, the row goes, and the
+    /// sealed key with it.
     pub async fn take_pickup(
         &self,
         token_hash: &[u8],
@@ -78,25 +85,43 @@ impl Store {
         now: i64,
     ) -> Result<Option<StoredPickup>, StoreError> {
         let row = sqlx::query(&format!(
-            "DELETE FROM certificate_pickups \
-             WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3 RETURNING {COLUMNS}"
+            "UPDATE certificate_pickups \
+             SET downloads_left = downloads_left - 1, downloads_done = downloads_done + 1 \
+             WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3 AND downloads_left > 0 \
+             RETURNING {COLUMNS}"
         ))
         .bind(token_hash)
         .bind(user_id)
         .bind(now)
         .fetch_optional(self.writer())
         .await?;
-        Ok(row.as_ref().map(pickup))
+        let taken = row.as_ref().map(pickup);
+        if taken.as_ref().is_some_and(|p| p.downloads_left == 0) {
+            sqlx::query(
+                "DELETE FROM certificate_pickups WHERE token_hash = $1 AND downloads_left = 0",
+            )
+            .bind(token_hash)
+            .execute(self.writer())
+            .await?;
+        }
+        Ok(taken)
     }
 
-    /// Expired pickups go, and their keys with them; returns the serials of their
-    /// certificates, which nobody can ever use now.
+    /// Expired pickups go, and their keys with them (and any left behind by a
+    /// download that stopped half-way); returns the serials of the certificates that
+    /// were never downloaded, which nobody can ever use now.
     pub async fn purge_pickups(&self, now: i64) -> Result<Vec<String>, StoreError> {
-        let rows =
-            sqlx::query("DELETE FROM certificate_pickups WHERE expires_at <= $1 RETURNING serial")
-                .bind(now)
-                .fetch_all(self.writer())
-                .await?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        let rows = sqlx::query(
+            "DELETE FROM certificate_pickups WHERE expires_at <= $1 OR downloads_left = 0 \
+             RETURNING serial, downloads_done",
+        )
+        .bind(now)
+        .fetch_all(self.writer())
+        .await?;
+        Ok(rows
+            .iter()
+            .filter(|r| r.get::<i64, _>(1) == 0)
+            .map(|r| r.get(0))
+            .collect())
     }
 }

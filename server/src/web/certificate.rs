@@ -54,7 +54,7 @@ pub async fn issue(
         audit(&instance.store, record("failure", why), now).await;
         return Ok(back("not_allowed"));
     };
-    let token = delivery::prepare(instance, &user, now).await?;
+    let token = delivery::prepare(instance, &user, &state.auth, now).await?;
     audit(&instance.store, record("success", ""), now).await;
     Ok(Redirect::to(&format!("/me/certificate/download?t={}", token.as_str())).into_response())
 }
