@@ -40,7 +40,9 @@ impl AppError {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            AppError::Ca(CaError::BadRequest(_)) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            AppError::Ca(CaError::BadRequest(_) | CaError::BadImport(_)) => {
+                (StatusCode::BAD_REQUEST, "invalid_request")
+            }
             AppError::Ca(CaError::UnknownCertificate(_)) => {
                 (StatusCode::NOT_FOUND, "unknown_certificate")
             }

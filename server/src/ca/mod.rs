@@ -4,11 +4,13 @@
 
 pub mod client_cert;
 pub mod crl;
+pub mod import;
 pub mod pkcs12;
 pub mod root;
 pub mod server_cert;
 
 pub use root::CertificateAuthority;
+pub(crate) use root::CA_KEY_PURPOSE;
 
 /// What can go wrong in the CA.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +21,8 @@ pub enum CaError {
     Corrupt(String),
     #[error("the certificate request is not acceptable: {0}")]
     BadRequest(String),
+    #[error("the CA is not acceptable: {0}")]
+    BadImport(String),
     #[error("no certificate with serial {0}")]
     UnknownCertificate(String),
     #[error("certificate {0} is already revoked")]

@@ -11,7 +11,7 @@ use super::{backdated, random_serial, CaError};
 use crate::{master_key::MasterKey, store::Store};
 
 /// Purpose string bound to the sealed CA key.
-const CA_KEY_PURPOSE: &str = "ca-private-key";
+pub(crate) const CA_KEY_PURPOSE: &str = "ca-private-key";
 /// Ten years: a private root is replaced deliberately, not by surprise.
 const CA_VALIDITY_SECS: i64 = 10 * 365 * 24 * 3600;
 
@@ -76,7 +76,7 @@ impl CertificateAuthority {
         ))
     }
 
-    fn from_stored(
+    pub(crate) fn from_stored(
         cert_pem: &str,
         key_sealed: &[u8],
         master_key: &MasterKey,

@@ -2,10 +2,11 @@
 
 use clap::Subcommand;
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 use super::{CliError, Output};
-use crate::{config::DataConfig, instance::Instance};
+use crate::{ca::CertificateAuthority, config::DataConfig, instance::Instance};
 
 #[derive(Subcommand, Debug)]
 pub enum CaCommand {
@@ -19,6 +20,37 @@ pub enum CaCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Replace passgrid's CA with an existing one (certificate and PKCS#8 key, PEM).
+    /// Running servers use it after their next start.
+    Import {
+        #[arg(long)]
+        cert: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        /// Replace it even though client certificates of the current CA are valid
+        /// (they stop working).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// A CA certificate or key larger than this is not one.
+const MAX_PEM_BYTES: u64 = 256 * 1024;
+
+fn read_pem(path: &Path) -> Result<Zeroizing<String>, CliError> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| CliError(format!("{}: {e}", path.display())))?
+        .len();
+    if size > MAX_PEM_BYTES {
+        return Err(CliError(format!(
+            "{}: too large for a PEM file",
+            path.display()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+    String::from_utf8(bytes)
+        .map(Zeroizing::new)
+        .map_err(|_| CliError(format!("{}: not a PEM text file", path.display())))
 }
 
 pub async fn run(cmd: CaCommand, data: DataConfig, out: Output) -> Result<(), CliError> {
@@ -40,6 +72,55 @@ pub async fn run(cmd: CaCommand, data: DataConfig, out: Output) -> Result<(), Cl
                 None if out.json => println!("{}", json!({ "subject": subject, "pem": pem })),
                 None => print!("{pem}"),
             }
+            Ok(())
+        }
+        CaCommand::Import { cert, key, force } => {
+            let cert_pem = read_pem(&cert)?;
+            let key_pem = read_pem(&key)?;
+            let instance = Instance::open(data.clone()).await?;
+            let now = instance.clock.now();
+            let checked = crate::ca::import::check(&cert_pem, &key_pem, now);
+            let imported = match checked {
+                Ok(checked) => CertificateAuthority::import(
+                    &instance.store,
+                    &instance.master_key,
+                    &checked,
+                    force,
+                    now,
+                )
+                .await
+                .map(|ca| (ca, checked.subject)),
+                Err(err) => Err(err),
+            };
+            let (outcome, reason) = match &imported {
+                Ok((_, subject)) => ("success", subject.clone()),
+                Err(err) => ("failure", err.to_string()),
+            };
+            crate::accounts::audit(
+                &instance.store,
+                crate::store::audit::AuditEvent {
+                    actor: "cli",
+                    source: "local",
+                    action: "ca.import",
+                    target: "ca",
+                    outcome,
+                    reason: &reason,
+                },
+                now,
+            )
+            .await;
+            instance.store.close().await;
+            let (ca, subject) = imported?;
+            let ca_file = data.ca_pem_path();
+            std::fs::write(&ca_file, ca.cert_pem())
+                .map_err(|e| CliError(format!("{}: {e}", ca_file.display())))?;
+            out.print(
+                format!(
+                    "CA imported: {subject}; {} updated. Restart running servers: they use it from their next start.",
+                    ca_file.display()
+                ),
+                json!({ "subject": subject, "ca_pem": ca_file }),
+            );
             Ok(())
         }
         CaCommand::Crl { out: file } => {

@@ -42,4 +42,32 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Retires the active CA and makes this one active, in one transaction; the CRL
+    /// of the former CA goes with it (the new one starts its own numbering).
+    pub async fn replace_active_ca(
+        &self,
+        cert_pem: &str,
+        key_sealed: &[u8],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        sqlx::query("UPDATE ca_certificates SET is_active = NULL WHERE is_active = 1")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO ca_certificates (is_active, cert_pem, key_sealed, created_at) \
+             VALUES (1, $1, $2, $3)",
+        )
+        .bind(cert_pem)
+        .bind(key_sealed)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM crl_state")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

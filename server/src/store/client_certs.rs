@@ -96,6 +96,17 @@ impl Store {
         Ok(true)
     }
 
+    /// How many valid (unrevoked, unexpired) client certificates exist at all.
+    pub async fn valid_certificate_total(&self, now: i64) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM client_certificates WHERE revoked_at IS NULL AND not_after > $1",
+        )
+        .bind(now)
+        .fetch_one(self.reader())
+        .await?;
+        Ok(row.get(0))
+    }
+
     /// How many valid (unrevoked, unexpired) certificates the user holds.
     pub async fn valid_certificate_count(
         &self,
