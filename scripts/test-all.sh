@@ -25,6 +25,8 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # Python's cryptography package: a second, independent PKCS#12 reader in the tests.
 python3 -c 'import cryptography' >/dev/null 2>&1 || missing+=(python3-cryptography)
+# python3-venv: pkilint (the RFC 5280 linter) lives in its own virtual environment.
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
@@ -34,6 +36,15 @@ step "Rust toolchain parts"
 rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+step "RFC 5280 linter (pkilint, pinned, in a venv kept between runs)"
+pkilint_venv="${XDG_CACHE_HOME:-$HOME/.cache}/passgrid/pkilint-0.13.3"
+if [ ! -x "$pkilint_venv/bin/lint_pkix_cert" ]; then
+  rm -rf "$pkilint_venv"
+  python3 -m venv "$pkilint_venv"
+  "$pkilint_venv/bin/pip" install -q "pkilint==0.13.3"
+fi
+export TEST_PASSGRID_PKILINT="$pkilint_venv/bin"
 
 step "PostgreSQL"
 read -r pg_version pg_cluster pg_port pg_status _ < <(pg_lsclusters -h | awk '$1 >= 15 {print; exit}') || true

@@ -119,6 +119,7 @@ impl CertificateAuthority {
         params.use_authority_key_identifier_extension = true;
         let serial = random_serial()?;
         params.serial_number = Some(serial.clone());
+        params.key_identifier_method = super::key_id(key);
         params.not_before = backdated(now)?;
         let not_after = now + profile.validity_days * 24 * 3600;
         params.not_after = super::at(not_after)?;

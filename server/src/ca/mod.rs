@@ -50,6 +50,14 @@ pub(crate) fn random_serial() -> Result<rcgen::SerialNumber, CaError> {
     Ok(rcgen::SerialNumber::from_slice(&bytes))
 }
 
+/// The subject key identifier of RFC 7093 §2 method 1: the leftmost 160 bits of the
+/// SHA-256 of the subjectPublicKey bits (rcgen's own hashes the whole
+/// SubjectPublicKeyInfo, which linters cannot tell from a random value).
+pub(crate) fn key_id(key: &impl rcgen::PublicKeyData) -> rcgen::KeyIdMethod {
+    use sha2::{Digest, Sha256};
+    rcgen::KeyIdMethod::PreSpecified(Sha256::digest(key.der_bytes())[..20].to_vec())
+}
+
 /// A validity start a few minutes in the past, so clients with a slightly slow
 /// clock do not see a certificate that is "not yet valid".
 pub(crate) fn backdated(now: i64) -> Result<time::OffsetDateTime, CaError> {

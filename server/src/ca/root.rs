@@ -57,6 +57,7 @@ impl CertificateAuthority {
             KeyUsagePurpose::DigitalSignature,
         ];
         params.serial_number = Some(random_serial()?);
+        params.key_identifier_method = super::key_id(&key);
         params.not_before = backdated(now)?;
         params.not_after = super::at(now + CA_VALIDITY_SECS)?;
         let cert = params.self_signed(&key)?;

@@ -86,6 +86,7 @@ impl CertificateAuthority {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.use_authority_key_identifier_extension = true;
         params.serial_number = Some(random_serial()?);
+        params.key_identifier_method = super::key_id(&key);
         params.not_before = backdated(now)?;
         let not_after = now + SERVER_VALIDITY_SECS;
         params.not_after = super::at(not_after)?;
