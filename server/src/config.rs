@@ -110,6 +110,10 @@ pub struct ServeFile {
     pub tls_key: Option<PathBuf>,
     pub handshake_timeout_secs: Option<u64>,
     pub max_body_bytes: Option<usize>,
+    /// Addresses (CIDR) of TLS-terminating proxies whose certificate header is believed.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// The header such a proxy puts the client certificate in.
+    pub client_cert_header: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
@@ -193,6 +197,7 @@ pub struct ServeConfig {
     pub tls_files: Option<(PathBuf, PathBuf)>,
     pub handshake_timeout: Duration,
     pub max_body_bytes: usize,
+    pub proxy: Option<crate::web::proxy::ProxySettings>,
 }
 
 /// The flag/env side of `serve` (clap fills it).
@@ -256,7 +261,32 @@ impl ServeConfig {
             .site_root
             .or_else(|| file.site_root.clone())
             .unwrap_or_else(default_site_root);
+        let proxy = match &file.trusted_proxies {
+            None => None,
+            Some(list) if list.is_empty() => None,
+            Some(list) => {
+                let trusted = list
+                    .iter()
+                    .map(|c| {
+                        c.parse().map_err(|e| {
+                            ConfigError::Invalid(format!("[serve] trusted_proxies: {e}"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let name = file
+                    .client_cert_header
+                    .as_deref()
+                    .unwrap_or("X-SSL-Client-Cert");
+                let header = axum::http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "[serve] client_cert_header {name:?} is not a header name"
+                    ))
+                })?;
+                Some(crate::web::proxy::ProxySettings { trusted, header })
+            }
+        };
         Ok(ServeConfig {
+            proxy,
             listen,
             http_listen: flags.http_listen.or(file.http_listen),
             hostnames,

@@ -141,6 +141,7 @@ pub async fn run(
         public_url: public_url.clone().into(),
         auth: Arc::new(auth),
         decoy_pattern: Arc::new(decoy_pattern),
+        proxy: cfg.proxy.clone(),
     });
     tokio::spawn(purge_expired(instance.clone()));
     let metrics = state.metrics.clone();

@@ -9,6 +9,7 @@ pub mod login;
 pub mod middleware;
 pub mod page_context;
 pub mod pattern;
+pub mod proxy;
 pub mod redirect;
 pub mod setup;
 
@@ -49,6 +50,8 @@ pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub public_url: Arc<str>,
     pub auth: Arc<AuthSettings>,
+    /// Where forwarded client certificates may come from (none: not behind a proxy).
+    pub proxy: Option<proxy::ProxySettings>,
     /// A pattern sealed for the decoy user, opened when a login names no real user so
     /// that both cases cost the same.
     pub decoy_pattern: Arc<Vec<u8>>,
@@ -88,6 +91,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .layer(from_fn_with_state(
             state.clone(),
             page_context::attach_page_context,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            proxy::forwarded_client_cert,
         ))
         .layer(from_fn(csrf::issue_csrf_token))
         .layer(from_fn(middleware::select_language))
