@@ -134,13 +134,35 @@ on_both_databases! {
         let password = password_in(shown).unwrap_or_else(|| panic!("no password in {shown:?}"));
 
         let file_path = format!("/me/certificate/file?t={token}");
-        for n in 1..=2 {
-            let (status, _, body) = fetch(&server, &jar, &file_path, &[]);
-            assert_eq!(status, 200, "download {n}");
-            let saved = dir.path().join(format!("bob-{n}.p12"));
-            std::fs::write(&saved, &body).unwrap();
-            openssl(&["pkcs12", "-in", saved.to_str().unwrap(), "-passin", &format!("pass:{password}"), "-noout"]);
-        }
+        // First as an iOS profile: a plist whose PKCS#12 payload opens with the password.
+        let (status, _, body) = fetch(&server, &jar, &format!("{file_path}&encoding=mobileconfig"), &[]);
+        assert_eq!(status, 200, "profile download");
+        let profile = dir.path().join("bob.mobileconfig");
+        std::fs::write(&profile, &body).unwrap();
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import plistlib, sys\n\
+                 from cryptography.hazmat.primitives.serialization import pkcs12\n\
+                 p = plistlib.load(open(sys.argv[1], 'rb'))\n\
+                 inner = p['PayloadContent'][0]\n\
+                 assert p['PayloadType'] == 'Configuration' and inner['PayloadType'] == 'com.apple.security.pkcs12'\n\
+                 assert 'Password' not in inner\n\
+                 key, cert, extra = pkcs12.load_key_and_certificates(inner['PayloadContent'], sys.argv[2].encode())\n\
+                 print(cert.subject.rfc4514_string())",
+            ])
+            .arg(&profile)
+            .arg(&password)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "profile: {}", stderr(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "CN=bob");
+        // Then as a PKCS#12: the second and last allowed download.
+        let (status, _, body) = fetch(&server, &jar, &file_path, &[]);
+        assert_eq!(status, 200, "PKCS#12 download");
+        let saved = dir.path().join("bob.p12");
+        std::fs::write(&saved, &body).unwrap();
+        openssl(&["pkcs12", "-in", saved.to_str().unwrap(), "-passin", &format!("pass:{password}"), "-noout"]);
         let (status, location, _) = fetch(&server, &jar, &file_path, &[]);
         assert_eq!((status, location.as_str()), (303, "/me/certificate?error=gone"), "a third download");
         // The page and its password are gone with the key.

@@ -13,6 +13,7 @@ use crate::{
     },
     ca::{
         client_cert::ClientProfile,
+        mobileconfig,
         pkcs12::{self, new_password, P12Encoding},
         CaError,
     },
@@ -38,11 +39,29 @@ pub struct PickupView {
     pub expires_at: i64,
 }
 
+/// The form a download takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Pkcs12(P12Encoding),
+    /// An iOS/iPadOS configuration profile holding a legacy-encoded PKCS#12.
+    IosProfile,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Pkcs12(e) => e.name(),
+            Format::IosProfile => "mobileconfig",
+        }
+    }
+}
+
 /// The file of a download.
 pub struct Delivered {
     pub serial: String,
     pub file: Vec<u8>,
     pub file_name: String,
+    pub content_type: &'static str,
 }
 
 /// Removes pickups nobody downloaded in time and revokes their certificates (the key
@@ -135,7 +154,7 @@ pub async fn take(
     instance: &Instance,
     token: &str,
     user_id: &str,
-    encoding: P12Encoding,
+    format: Format,
     now: i64,
 ) -> Result<Option<Delivered>, CaError> {
     let Some(p) = instance
@@ -149,7 +168,11 @@ pub async fn take(
     let key = instance
         .master_key
         .open(&p.key_sealed, &key_purpose(&p.serial))?;
-    let file = pkcs12::build(
+    let encoding = match format {
+        Format::Pkcs12(e) => e,
+        Format::IosProfile => P12Encoding::Legacy,
+    };
+    let p12 = pkcs12::build(
         &key,
         &p.cert_der,
         instance.ca.cert_der(),
@@ -157,14 +180,27 @@ pub async fn take(
         &password,
         encoding,
     )?;
-    let suffix = match encoding {
-        P12Encoding::Modern => "",
-        P12Encoding::Legacy => "-legacy",
+    let name = file_safe(&p.user_id);
+    let (file, file_name, content_type) = match format {
+        Format::Pkcs12(P12Encoding::Modern) => {
+            (p12, format!("passgrid-{name}.p12"), "application/x-pkcs12")
+        }
+        Format::Pkcs12(P12Encoding::Legacy) => (
+            p12,
+            format!("passgrid-{name}-legacy.p12"),
+            "application/x-pkcs12",
+        ),
+        Format::IosProfile => (
+            mobileconfig::profile(&p12, &p.user_id, &p.serial)?.into_bytes(),
+            format!("passgrid-{name}.mobileconfig"),
+            "application/x-apple-aspen-config",
+        ),
     };
     Ok(Some(Delivered {
-        file_name: format!("passgrid-{}{suffix}.p12", file_safe(&p.user_id)),
+        file_name,
         serial: p.serial,
         file,
+        content_type,
     }))
 }
 

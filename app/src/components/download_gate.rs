@@ -26,6 +26,7 @@ pub fn DownloadGate(token: String) -> impl IntoView {
     }
     let modern = format!("/me/certificate/file?t={token}");
     let legacy = format!("{modern}&encoding=legacy");
+    let ios = format!("{modern}&encoding=mobileconfig");
     view! {
         <div class="download-gate" data-hydrated=move || hydrated.get().to_string()>
             <p>
@@ -36,6 +37,11 @@ pub fn DownloadGate(token: String) -> impl IntoView {
             <p class="muted">
                 <a class="download-legacy" href=legacy download="" on:click=move |_| downloaded.set(true)>
                     {t.cert_download_legacy}
+                </a>
+            </p>
+            <p class="muted">
+                <a class="download-ios" href=ios download="" on:click=move |_| downloaded.set(true)>
+                    {t.cert_download_ios}
                 </a>
             </p>
             <form method="get" action="/me/certificate/install" on:submit=move |_| mark_leaving_forward()>

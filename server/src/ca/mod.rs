@@ -5,6 +5,7 @@
 pub mod client_cert;
 pub mod crl;
 pub mod import;
+pub mod mobileconfig;
 pub mod pkcs12;
 pub mod root;
 pub mod server_cert;

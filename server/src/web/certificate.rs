@@ -12,7 +12,11 @@ use std::net::SocketAddr;
 
 use super::{csrf::csrf_ok, login::CsrfForm, page_context::SignedIn, AppState};
 use crate::{
-    accounts::audit, auth::cookies::is_token, ca::pkcs12::P12Encoding, delivery, error::AppError,
+    accounts::audit,
+    auth::cookies::is_token,
+    ca::pkcs12::P12Encoding,
+    delivery::{self, Format},
+    error::AppError,
     store::audit::AuditEvent,
 };
 
@@ -77,16 +81,17 @@ pub async fn file(
     let Some(Extension(signed_in)) = signed_in else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let encoding = match query.encoding.as_deref() {
-        None | Some("modern") => P12Encoding::Modern,
-        Some("legacy") => P12Encoding::Legacy,
+    let format = match query.encoding.as_deref() {
+        None | Some("modern") => Format::Pkcs12(P12Encoding::Modern),
+        Some("legacy") => Format::Pkcs12(P12Encoding::Legacy),
+        Some("mobileconfig") => Format::IosProfile,
         Some(_) => return Err(AppError::BadRequest("invalid_encoding")),
     };
     let instance = &state.instance;
     let now = instance.clock.now();
     let user_id = &signed_in.user_id;
     let delivered = if is_token(&query.t) {
-        delivery::take(instance, &query.t, user_id, encoding, now).await?
+        delivery::take(instance, &query.t, user_id, format, now).await?
     } else {
         None
     };
@@ -101,7 +106,7 @@ pub async fn file(
             action: "cert.download",
             target: &delivered.serial,
             outcome: "success",
-            reason: encoding.name(),
+            reason: format.name(),
         },
         now,
     )
@@ -113,7 +118,7 @@ pub async fn file(
         [
             (
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("application/x-pkcs12"),
+                HeaderValue::from_static(delivered.content_type),
             ),
             (header::CONTENT_DISPOSITION, disposition),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
