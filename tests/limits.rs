@@ -57,6 +57,41 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
     &rest[..rest.find(end).expect("end marker")]
 }
 
+/// Signs `user` in over the API and has the certificate auto-issued as the web page
+/// does; returns the download token and the password the page shows.
+fn auto_issue(server: &TestServer, jar: &Path, user: &str) -> (String, String) {
+    let cells = add_user(server, user);
+    let (status, start) = post_json(server, "/api/v1/auth/start", &json!({ "user": user }), jar);
+    assert_eq!(status, 200, "{start}");
+    let otp = otp_from(&start, &cells);
+    let (status, ok) = post_json(
+        server,
+        "/api/v1/auth/verify",
+        &json!({ "challenge": start["challenge"], "otp": otp }),
+        jar,
+    );
+    assert_eq!(status, 200, "{ok}");
+    let (status, _, page) = fetch(server, jar, "/me/certificate", &[]);
+    assert_eq!(status, 200);
+    let page = String::from_utf8_lossy(&page).to_string();
+    let csrf = between(&page, "name=\"csrf\" value=\"", "\"");
+    let form = format!("csrf={csrf}");
+    let (status, location, _) = fetch(server, jar, "/me/certificate/issue", &["--data", &form]);
+    assert_eq!(status, 303, "issue answered {status}");
+    assert!(
+        location.starts_with("/me/certificate/download?t="),
+        "{location}"
+    );
+    let token = location
+        .trim_start_matches("/me/certificate/download?t=")
+        .to_string();
+    let (_, _, page) = fetch(server, jar, &location, &[]);
+    let page = String::from_utf8_lossy(&page).to_string();
+    let shown = between(&page, "class=\"cert-password\"", "</output>");
+    let password = password_in(shown).unwrap_or_else(|| panic!("no password in {shown:?}"));
+    (token, password)
+}
+
 /// The first `xxxx-xxxx-xxxx-xxxx` certificate password in `text`.
 fn password_in(text: &str) -> Option<String> {
     let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
@@ -112,27 +147,8 @@ on_both_databases! {
         assert!(out.status.success(), "{}", stderr(&out));
 
         // M = 2 downloads of bob's auto-issued certificate, then it is gone.
-        let cells = add_user(&server, "bob");
         let jar = dir.path().join("bob.jar");
-        let (status, start) = post_json(&server, "/api/v1/auth/start", &json!({ "user": "bob" }), &jar);
-        assert_eq!(status, 200, "{start}");
-        let otp = otp_from(&start, &cells);
-        let (status, ok) = post_json(&server, "/api/v1/auth/verify", &json!({ "challenge": start["challenge"], "otp": otp }), &jar);
-        assert_eq!(status, 200, "{ok}");
-        let (status, _, page) = fetch(&server, &jar, "/me/certificate", &[]);
-        assert_eq!(status, 200);
-        let page = String::from_utf8_lossy(&page).to_string();
-        let csrf = between(&page, "name=\"csrf\" value=\"", "\"");
-        let form = format!("csrf={csrf}");
-        let (status, location, _) = fetch(&server, &jar, "/me/certificate/issue", &["--data", &form]);
-        assert_eq!(status, 303, "issue answered {status}");
-        assert!(location.starts_with("/me/certificate/download?t="), "{location}");
-        let token = location.trim_start_matches("/me/certificate/download?t=").to_string();
-        let (_, _, page) = fetch(&server, &jar, &location, &[]);
-        let page = String::from_utf8_lossy(&page).to_string();
-        let shown = between(&page, "class=\"cert-password\"", "</output>");
-        let password = password_in(shown).unwrap_or_else(|| panic!("no password in {shown:?}"));
-
+        let (token, password) = auto_issue(&server, &jar, "bob");
         let file_path = format!("/me/certificate/file?t={token}");
         // First as an iOS profile: a plist whose PKCS#12 payload opens with the password.
         let (status, _, body) = fetch(&server, &jar, &format!("{file_path}&encoding=mobileconfig"), &[]);
@@ -170,5 +186,15 @@ on_both_databases! {
         let page = String::from_utf8_lossy(&page).to_string();
         assert!(!page.contains(&password));
         assert!(page.contains("expired or was already used"));
+
+        // A certificate revoked while its download waits is never handed out.
+        let jar = dir.path().join("carol.jar");
+        let (token, _) = auto_issue(&server, &jar, "carol");
+        let listed: serde_json::Value =
+            serde_json::from_slice(&with_config(&["--json", "cert", "list", "--user", "carol"]).stdout).unwrap();
+        let out = with_config(&["cert", "revoke", listed[0]["serial"].as_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let (status, location, _) = fetch(&server, &jar, &format!("/me/certificate/file?t={token}"), &[]);
+        assert_eq!((status, location.as_str()), (303, "/me/certificate?error=gone"));
     }
 }

@@ -117,6 +117,17 @@ test('first login issues the certificate; afterwards only the device holding it 
       const devicePage = await device.newPage();
       await signIn(devicePage, 'e2e-auto', cells);
       await expect(devicePage).toHaveURL(/\/me\/pattern$/);
+
+      // Revoked by an administrator: the same device is "not registered" at its next
+      // attempt, and gets no grid.
+      const listed = JSON.parse(passgrid(info, ['--json', 'cert', 'list', '--user', 'e2e-auto']));
+      passgrid(info, ['cert', 'revoke', listed[0].serial, '--reason', 'key-compromise']);
+      await devicePage.goto(info.url + '/login');
+      await devicePage.getByLabel('User ID').fill('e2e-auto');
+      await devicePage.getByRole('button', { name: 'Next' }).click();
+      await expect(devicePage).toHaveURL(/\/login\?error=device$/);
+      await expect(devicePage.getByRole('alert')).toContainText('This device is not registered');
+      await expect(devicePage.locator('.grid-box')).toHaveCount(0);
     } finally {
       await device.close();
     }

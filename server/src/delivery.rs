@@ -141,6 +141,9 @@ pub async fn view(
     else {
         return Ok(None);
     };
+    if !still_valid(instance, &p.serial, now).await? {
+        return Ok(None);
+    }
     let password = open_password(instance, &p)?;
     Ok(Some(PickupView {
         serial: p.serial,
@@ -164,6 +167,11 @@ pub async fn take(
     else {
         return Ok(None);
     };
+    // Revoked (or expired) while it waited: nothing to hand out, and the key goes.
+    if !still_valid(instance, &p.serial, now).await? {
+        instance.store.delete_pickup(&token_hash(token)).await?;
+        return Ok(None);
+    }
     let password = open_password(instance, &p)?;
     let key = instance
         .master_key
@@ -202,6 +210,14 @@ pub async fn take(
         file,
         content_type,
     }))
+}
+
+async fn still_valid(instance: &Instance, serial: &str, now: i64) -> Result<bool, CaError> {
+    Ok(instance
+        .store
+        .client_certificate(serial)
+        .await?
+        .is_some_and(|c| c.revoked_at.is_none() && c.not_after > now))
 }
 
 fn open_password(instance: &Instance, p: &StoredPickup) -> Result<Zeroizing<String>, CaError> {

@@ -51,10 +51,12 @@ async fn device_registered(
 }
 
 /// First login with auto-issue on (SPEC §5.2): a user who still has the initial pattern
-/// and no valid certificate may sign in once from a device without one, to receive it.
+/// and was never issued a certificate may sign in from a device without one, to
+/// receive it. (Never issued, not merely none valid: a revoked certificate must not
+/// reopen the way in.)
 /// (This tells such users apart from others to whoever tries IDs without a
 /// certificate; an organisation that turns auto-issue on accepts that.)
-async fn first_login_exempt(state: &AppState, user: &str, now: i64) -> Result<bool, OtpError> {
+async fn first_login_exempt(state: &AppState, user: &str) -> Result<bool, OtpError> {
     if !state.auth.auto_issue_certificate {
         return Ok(false);
     }
@@ -64,7 +66,13 @@ async fn first_login_exempt(state: &AppState, user: &str, now: i64) -> Result<bo
         .pattern(user)
         .await?
         .is_some_and(|p| p.is_initial);
-    Ok(initial && crate::delivery::has_no_certificate(&state.instance, user, now).await?)
+    Ok(initial
+        && state
+            .instance
+            .store
+            .client_certificates(Some(user))
+            .await?
+            .is_empty())
 }
 
 /// The device check of a certificate-gated login: the user's own certificate, or the
@@ -76,7 +84,7 @@ async fn device_allowed(
     now: i64,
 ) -> Result<bool, OtpError> {
     Ok(device_registered(state, user, client, now).await?
-        || first_login_exempt(state, user, now).await?)
+        || first_login_exempt(state, user).await?)
 }
 
 async fn audit_unregistered(state: &AppState, claimed_user: &str, client: &Client<'_>, now: i64) {

@@ -107,6 +107,14 @@ impl Store {
         Ok(taken)
     }
 
+    pub async fn delete_pickup(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM certificate_pickups WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
     /// Expired pickups go, and their keys with them (and any left behind by a
     /// download that stopped half-way); returns the serials of the certificates that
     /// were never downloaded, which nobody can ever use now.
