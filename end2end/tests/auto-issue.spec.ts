@@ -14,10 +14,15 @@ test.use({ ignoreHTTPSErrors: true, locale: 'en-US' });
 
 let info: ServerInfo;
 let child: ChildProcess;
+let config: string;
 
 test.beforeAll(async () => {
-  const config = path.join(scratchDir('auto-issue-'), 'passgrid.toml');
-  fs.writeFileSync(config, '[auth]\nrequire_certificate = true\nauto_issue_certificate = true\n');
+  config = path.join(scratchDir('auto-issue-'), 'passgrid.toml');
+  fs.writeFileSync(
+    config,
+    '[auth]\nrequire_certificate = true\nauto_issue_certificate = true\n\n' +
+      '[auth.shared_profiles]\nfrontdesk = ["e2e-desk-a", "e2e-desk-b"]\n',
+  );
   const logFile = path.join(__dirname, '..', 'test-results', 'server-auto-issue.log');
   ({ info, child } = await startServer(logFile, ['--config', config]));
 });
@@ -138,5 +143,42 @@ test('first login issues the certificate; afterwards only the device holding it 
   } finally {
     await screenshotOnFailure(page, testInfo);
     await context.close();
+  }
+});
+
+test('a shared-terminal certificate signs in the two users of its profile, and not a third', async ({}, testInfo) => {
+  const own = [3, 17, 17, 40, 9, 26, 44];
+  for (const user of ['e2e-desk-a', 'e2e-desk-b', 'e2e-desk-c']) {
+    passgrid(info, ['user', 'add', user]);
+    // Their own patterns: no first-login exemption, only the certificate counts.
+    passgrid(info, ['user', 'set-pattern', user, '--cells', own.join(',')]);
+  }
+  const dir = scratchDir('desk-');
+  const p12 = path.join(dir, 'frontdesk.p12');
+  const issued = JSON.parse(
+    passgrid(info, ['--config', config, '--json', 'cert', 'issue', 'desk-1', '--shared', 'frontdesk', '--out', p12]),
+  );
+  const profile = makeProfile(info, { dir, certPath: '', keyPath: '', p12Path: p12, p12Password: issued.password });
+  const terminal = await chromium.launchPersistentContext(profile.userDataDir, {
+    ...chromiumLaunchOptions(),
+    env: { ...process.env, HOME: profile.home },
+    locale: 'en-US',
+  });
+  const page = await terminal.newPage();
+  try {
+    for (const user of ['e2e-desk-a', 'e2e-desk-b']) {
+      await signIn(page, user, own);
+      await expect(page).toHaveURL(/\/me$/);
+      await expect(page.locator('.user-id')).toHaveText(user);
+      await page.getByRole('button', { name: 'Log out' }).click();
+    }
+    await page.goto(info.url + '/login');
+    await page.getByLabel('User ID').fill('e2e-desk-c');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await expect(page).toHaveURL(/\/login\?error=device$/);
+    await expect(page.locator('.grid-box')).toHaveCount(0);
+  } finally {
+    await screenshotOnFailure(page, testInfo);
+    await terminal.close();
   }
 });

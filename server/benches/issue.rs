@@ -46,6 +46,7 @@ fn issue(c: &mut Criterion) {
     });
     let profile = ClientProfile {
         user_id: "alice",
+        shared: false,
         email: Some("alice@example.com"),
         validity_days: 365,
         // The benchmark issues thousands to one user.

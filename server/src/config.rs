@@ -36,6 +36,8 @@ pub struct AuthFile {
     pub auto_issue_certificate: Option<bool>,
     pub max_certificates_per_user: Option<u32>,
     pub max_downloads_per_certificate: Option<u32>,
+    /// `[auth.shared_profiles]`: profile name = [user IDs allowed on its terminals].
+    pub shared_profiles: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 impl AuthFile {
@@ -86,6 +88,7 @@ impl AuthFile {
                 d.max_downloads_per_certificate,
                 "max_downloads_per_certificate",
             )?,
+            shared_profiles: self.shared_profiles.clone().unwrap_or_default(),
             ..d
         })
     }

@@ -46,7 +46,8 @@ pub async fn whoami(
     Ok(Json(json!({
         "certificate": cert.as_ref(),
         "certificate_status": status,
-        "user": record.map(|r| r.user_id),
+        "shared_profile": record.as_ref().and_then(|r| r.shared_profile.clone()),
+        "user": record.and_then(|r| r.user_id),
         "session": session,
         "tls_version": conn.tls_version,
     })))

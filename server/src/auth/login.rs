@@ -47,7 +47,11 @@ async fn device_registered(
     Ok(record.revoked_at.is_none()
         && record.not_after > now
         && record.fingerprint_sha256 == fingerprint
-        && record.user_id == user)
+        && (record.user_id.as_deref() == Some(user)
+            || record
+                .shared_profile
+                .as_deref()
+                .is_some_and(|p| state.auth.shared_profile_allows(p, user))))
 }
 
 /// First login with auto-issue on (SPEC §5.2): a user who still has the initial pattern

@@ -26,6 +26,17 @@ pub struct AuthSettings {
     pub max_certificates_per_user: u32,
     /// Downloads of one issued certificate; its key is destroyed after the last.
     pub max_downloads_per_certificate: u32,
+    /// Shared-terminal profiles and the users allowed on each (SPEC §2.5).
+    pub shared_profiles: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl AuthSettings {
+    /// Whether `user` may sign in with a certificate of shared-terminal profile `profile`.
+    pub fn shared_profile_allows(&self, profile: &str, user: &str) -> bool {
+        self.shared_profiles
+            .get(profile)
+            .is_some_and(|users| users.iter().any(|u| u == user))
+    }
 }
 
 impl Default for AuthSettings {
@@ -41,6 +52,7 @@ impl Default for AuthSettings {
             auto_issue_certificate: false,
             max_certificates_per_user: 3,
             max_downloads_per_certificate: 1,
+            shared_profiles: Default::default(),
         }
     }
 }

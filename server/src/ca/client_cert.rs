@@ -26,7 +26,11 @@ pub const DEFAULT_VALIDITY_DAYS: i64 = 365;
 
 /// Who a client certificate is for and for how long.
 pub struct ClientProfile<'a> {
+    /// The user ID — or, with `shared`, the shared-terminal profile — the certificate
+    /// names (its CN).
     pub user_id: &'a str,
+    /// A shared-terminal certificate (SPEC §2.5) for the profile `user_id`.
+    pub shared: bool,
     pub email: Option<&'a str>,
     pub validity_days: i64,
     /// Valid certificates the user may hold at once, this one included.
@@ -38,6 +42,7 @@ impl<'a> ClientProfile<'a> {
     pub fn for_user(user: &'a crate::store::users::User, max_valid: u32) -> Self {
         ClientProfile {
             user_id: &user.id,
+            shared: false,
             email: user.email.as_deref(),
             validity_days: DEFAULT_VALIDITY_DAYS,
             max_valid,
@@ -99,7 +104,9 @@ impl CertificateAuthority {
         now: i64,
     ) -> Result<(IssuedCertificate, Vec<u8>), CaError> {
         // Checked before signing (cheap) and again, atomically, with the insert.
-        let held = store.valid_certificate_count(profile.user_id, now).await?;
+        let held = store
+            .valid_certificate_count(profile.user_id, profile.shared, now)
+            .await?;
         if held >= i64::from(profile.max_valid) {
             return Err(limit_reached(profile));
         }
@@ -126,7 +133,8 @@ impl CertificateAuthority {
         let cert = params.signed_by(key, &self.issuer()?)?;
         let record = ClientCertRecord {
             serial: hex::encode(serial.to_bytes()),
-            user_id: profile.user_id.to_string(),
+            user_id: (!profile.shared).then(|| profile.user_id.to_string()),
+            shared_profile: profile.shared.then(|| profile.user_id.to_string()),
             subject: format!("CN={}", profile.user_id),
             fingerprint_sha256: hex::encode(Sha256::digest(cert.der())),
             not_before: now - 300,

@@ -4,11 +4,11 @@ use clap::Subcommand;
 use serde_json::json;
 use std::path::PathBuf;
 
-use super::{pending::not_yet, CliError, Output};
+use super::{CliError, Output};
 use crate::{
     auth::AuthSettings,
     ca::{
-        client_cert::ClientProfile,
+        client_cert::{ClientProfile, DEFAULT_VALIDITY_DAYS},
         crl::{normalize_serial, parse_reason},
         pkcs12::{self, new_password, P12Encoding},
     },
@@ -117,7 +117,7 @@ pub async fn run(
         CertCommand::Issue {
             id,
             csr: None,
-            shared: None,
+            shared,
             legacy,
             out: out_path,
         } => {
@@ -128,8 +128,33 @@ pub async fn run(
             };
             let instance = Instance::open(data).await?;
             let now = instance.clock.now();
-            let user = existing_user(&instance, &id).await?;
-            let profile = ClientProfile::for_user(&user, auth.max_certificates_per_user);
+            let user;
+            let profile = match &shared {
+                // A shared-terminal certificate names its profile; ID labels the
+                // terminal (the file's friendly name).
+                Some(name) => {
+                    if !auth.shared_profiles.contains_key(name) {
+                        return Err(CliError(format!(
+                            "no shared-terminal profile {name:?} (define it under [auth.shared_profiles])"
+                        )));
+                    }
+                    ClientProfile {
+                        user_id: name,
+                        shared: true,
+                        email: None,
+                        validity_days: DEFAULT_VALIDITY_DAYS,
+                        max_valid: auth.max_certificates_per_user,
+                    }
+                }
+                None => {
+                    user = existing_user(&instance, &id).await?;
+                    ClientProfile::for_user(&user, auth.max_certificates_per_user)
+                }
+            };
+            let owner = match &shared {
+                Some(name) => format!("shared:{name} (terminal {id})"),
+                None => id.clone(),
+            };
             let made = instance
                 .ca
                 .issue_client_certificate_with_key(&instance.store, &profile, now)
@@ -139,7 +164,7 @@ pub async fn run(
                 &made.key_der,
                 &made.cert_der,
                 instance.ca.cert_der(),
-                &user.id,
+                &id,
                 &password,
                 encoding,
             )?;
@@ -150,7 +175,7 @@ pub async fn run(
                     actor: "cli",
                     source: "local",
                     action: "cert.issue_p12",
-                    target: &user.id,
+                    target: &owner,
                     outcome: "success",
                     reason: &format!("serial {serial}, {}", encoding.name()),
                 },
@@ -163,16 +188,18 @@ pub async fn run(
                 format!(
                     "certificate {serial} for {} written to {} ({} PKCS#12)\n\
                      certificate password (shown once, not stored): {}",
-                    user.id,
+                    owner,
                     out_path.display(),
                     encoding.name(),
                     password.as_str()
                 ),
-                json!({ "serial": serial, "user": user.id, "path": out_path, "encoding": encoding.name(), "password": password.as_str(), "not_after": made.issued.record.not_after }),
+                json!({ "serial": serial, "user": shared.is_none().then_some(&id), "shared_profile": &shared, "path": out_path, "encoding": encoding.name(), "password": password.as_str(), "not_after": made.issued.record.not_after }),
             );
             Ok(())
         }
-        CertCommand::Issue { .. } => not_yet("cert issue --shared", "#4"),
+        CertCommand::Issue { .. } => Err(CliError(
+            "--shared issues a PKCS#12 (a shared terminal's key is made here); it does not take --csr".into(),
+        )),
         CertCommand::List { user } => {
             let instance = Instance::open(data).await?;
             let now = instance.clock.now();
@@ -181,7 +208,7 @@ pub async fn run(
             if out.json {
                 let rows: Vec<_> = certs
                     .iter()
-                    .map(|c| json!({ "serial": c.serial, "user": c.user_id, "state": state(c, now), "not_after": c.not_after, "revoked_at": c.revoked_at, "fingerprint_sha256": c.fingerprint_sha256 }))
+                    .map(|c| json!({ "serial": c.serial, "user": c.user_id, "shared_profile": c.shared_profile, "state": state(c, now), "not_after": c.not_after, "revoked_at": c.revoked_at, "fingerprint_sha256": c.fingerprint_sha256 }))
                     .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else if certs.is_empty() {
@@ -192,7 +219,7 @@ pub async fn run(
                     println!(
                         "{:<34} {:<20} {:<8} {}",
                         c.serial,
-                        c.user_id,
+                        c.owner(),
                         state(c, now),
                         date(c.not_after)
                     );
@@ -231,9 +258,10 @@ pub async fn run(
             out.print(
                 format!(
                     "certificate {} of {} revoked ({reason}); the CRL is updated",
-                    record.serial, record.user_id
+                    record.serial,
+                    record.owner()
                 ),
-                json!({ "serial": record.serial, "user": record.user_id, "revoked_at": record.revoked_at, "reason": reason }),
+                json!({ "serial": record.serial, "user": record.user_id, "shared_profile": record.shared_profile, "revoked_at": record.revoked_at, "reason": reason }),
             );
             Ok(())
         }

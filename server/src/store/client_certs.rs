@@ -9,7 +9,10 @@ use super::{Store, StoreError};
 #[derive(Clone, Debug, Serialize)]
 pub struct ClientCertRecord {
     pub serial: String,
-    pub user_id: String,
+    /// The user it was issued to; `None` for a shared-terminal certificate.
+    pub user_id: Option<String>,
+    /// The shared-terminal profile it was issued for (SPEC §2.5).
+    pub shared_profile: Option<String>,
     pub subject: String,
     pub fingerprint_sha256: String,
     pub not_before: i64,
@@ -32,8 +35,8 @@ pub struct StoredCrl {
     pub next_update: i64,
 }
 
-const RECORD_COLUMNS: &str =
-    "serial, user_id, subject, fingerprint_sha256, not_before, not_after, revoked_at";
+const RECORD_COLUMNS: &str = "serial, user_id, subject, fingerprint_sha256, not_before, \
+     not_after, revoked_at, shared_profile";
 
 fn record(r: &sqlx::any::AnyRow) -> ClientCertRecord {
     ClientCertRecord {
@@ -44,6 +47,18 @@ fn record(r: &sqlx::any::AnyRow) -> ClientCertRecord {
         not_before: r.get(4),
         not_after: r.get(5),
         revoked_at: r.get(6),
+        shared_profile: r.get(7),
+    }
+}
+
+impl ClientCertRecord {
+    /// Who it belongs to, for people: the user ID, or `shared:PROFILE`.
+    pub fn owner(&self) -> String {
+        match (&self.user_id, &self.shared_profile) {
+            (Some(user), _) => user.clone(),
+            (None, Some(profile)) => format!("shared:{profile}"),
+            (None, None) => String::new(),
+        }
     }
 }
 
@@ -60,17 +75,20 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.writer().begin().await?;
-        if self.backend() == super::Backend::Postgres {
+        if let (super::Backend::Postgres, Some(user)) = (self.backend(), &record.user_id) {
             sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-                .bind(&record.user_id)
+                .bind(user)
                 .fetch_optional(&mut *tx)
                 .await?;
         }
+        // A user's certificates count against the user's limit, a profile's against
+        // the profile's.
         let held: i64 = sqlx::query(
             "SELECT COUNT(*) FROM client_certificates \
-             WHERE user_id = $1 AND revoked_at IS NULL AND not_after > $2",
+             WHERE (user_id = $1 OR shared_profile = $2) AND revoked_at IS NULL AND not_after > $3",
         )
         .bind(&record.user_id)
+        .bind(&record.shared_profile)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?
@@ -79,11 +97,13 @@ impl Store {
             return Ok(false);
         }
         sqlx::query(
-            "INSERT INTO client_certificates (serial, user_id, subject, cert_pem, fingerprint_sha256, \
-             not_before, not_after, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO client_certificates (serial, user_id, shared_profile, subject, cert_pem, \
+             fingerprint_sha256, not_before, not_after, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&record.serial)
         .bind(&record.user_id)
+        .bind(&record.shared_profile)
         .bind(&record.subject)
         .bind(cert_pem)
         .bind(&record.fingerprint_sha256)
@@ -107,17 +127,20 @@ impl Store {
         Ok(row.get(0))
     }
 
-    /// How many valid (unrevoked, unexpired) certificates the user holds.
+    /// How many valid (unrevoked, unexpired) certificates the user (or, with `shared`,
+    /// the shared-terminal profile) holds.
     pub async fn valid_certificate_count(
         &self,
-        user_id: &str,
+        owner: &str,
+        shared: bool,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let row = sqlx::query(
+        let column = if shared { "shared_profile" } else { "user_id" };
+        let row = sqlx::query(&format!(
             "SELECT COUNT(*) FROM client_certificates \
-             WHERE user_id = $1 AND revoked_at IS NULL AND not_after > $2",
-        )
-        .bind(user_id)
+             WHERE {column} = $1 AND revoked_at IS NULL AND not_after > $2"
+        ))
+        .bind(owner)
         .bind(now)
         .fetch_one(self.reader())
         .await?;

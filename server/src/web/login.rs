@@ -152,10 +152,12 @@ pub async fn verify(
             )
             .await?;
             let now = state.instance.clock.now();
+            // First login with auto-issue: the certificate comes before the pattern —
+            // unless this device already shows one of passgrid's (a shared terminal).
             let next = if state.auth.auto_issue_certificate
+                && serial.is_none()
                 && delivery::has_no_certificate(&state.instance, &user_id, now).await?
             {
-                // First login with auto-issue: the certificate comes before the pattern.
                 "/me/certificate"
             } else if must_change_pattern {
                 "/me/pattern"
