@@ -92,23 +92,11 @@ pub async fn run(cmd: CaCommand, data: DataConfig, out: Output) -> Result<(), Cl
                 .map(|ca| (ca, checked.subject)),
                 Err(err) => Err(err),
             };
-            let (outcome, reason) = match &imported {
-                Ok((_, subject)) => ("success", subject.clone()),
-                Err(err) => ("failure", err.to_string()),
-            };
-            crate::accounts::audit(
-                &instance.store,
-                crate::store::audit::AuditEvent {
-                    actor: "cli",
-                    source: "local",
-                    action: "ca.import",
-                    target: "ca",
-                    outcome,
-                    reason: &reason,
-                },
-                now,
-            )
-            .await;
+            let subject = imported
+                .as_ref()
+                .map(|(_, subject)| subject.clone())
+                .unwrap_or_default();
+            super::audit_cli(&instance, "ca.import", "ca", &imported, &subject, now).await;
             instance.store.close().await;
             let (ca, subject) = imported?;
             let ca_file = data.ca_pem_path();

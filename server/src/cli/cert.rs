@@ -236,23 +236,7 @@ pub async fn run(
                 .ca
                 .revoke(&instance.store, &serial, reason, now)
                 .await;
-            let (outcome, why) = match &result {
-                Ok(_) => ("success", reason.to_string()),
-                Err(err) => ("failure", err.to_string()),
-            };
-            crate::accounts::audit(
-                &instance.store,
-                crate::store::audit::AuditEvent {
-                    actor: "cli",
-                    source: "local",
-                    action: "cert.revoke",
-                    target: &serial,
-                    outcome,
-                    reason: &why,
-                },
-                now,
-            )
-            .await;
+            super::audit_cli(&instance, "cert.revoke", &serial, &result, reason, now).await;
             instance.store.close().await;
             let record = result?;
             out.print(
