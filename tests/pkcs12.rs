@@ -128,3 +128,41 @@ on_both_databases! {
         assert!(!server.server_log().contains(&password));
     }
 }
+
+#[test]
+fn rsa_keys_by_policy_sign_in_too() {
+    let dir = TempDir::new("pkcs12_rsa");
+    let database = TestDb::new(Db::Sqlite);
+    let config = dir.path().join("passgrid.toml");
+    std::fs::write(&config, "[auth]\ncertificate_key = \"rsa2048\"\n").unwrap();
+    let server = TestServer::start_with_config(&dir.path().join("data"), &database, &config, &[]);
+    assert!(server.cli(&["user", "add", "rosa"]).status.success());
+    let file = dir.path().join("rosa.p12");
+    let out = server.cli(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--json",
+        "cert",
+        "issue",
+        "rosa",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let issued: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let info = openssl_info(&file, issued["password"].as_str().unwrap(), false);
+    assert!(info.status.success());
+    let pem = dir.path().join("rosa-all.pem");
+    std::fs::write(&pem, &info.stdout).unwrap();
+    let key = openssl(&["pkey", "-in", pem.to_str().unwrap(), "-noout", "-text"]);
+    let text = String::from_utf8_lossy(&key.stdout);
+    assert!(text.contains("Private-Key: (2048 bit"), "{text}");
+    assert!(text.contains("modulus"), "an RSA key: {text}");
+    let me = server.curl_json("/api/v1/whoami", &["--cert", pem.to_str().unwrap()]);
+    assert_eq!(me["certificate_status"], "verified");
+    assert_eq!(me["user"], "rosa");
+}

@@ -9,7 +9,7 @@ use std::{hint::black_box, path::Path};
 use criterion::{criterion_group, criterion_main, Criterion};
 use passgrid::{
     ca::{
-        client_cert::ClientProfile,
+        client_cert::{ClientProfile, KeyType},
         pkcs12::{build, new_password, P12Encoding},
         CertificateAuthority,
     },
@@ -51,6 +51,7 @@ fn issue(c: &mut Criterion) {
         validity_days: 365,
         // The benchmark issues thousands to one user.
         max_valid: u32::MAX,
+        key: KeyType::P256,
     };
     c.bench_function(
         "issue: P-256 key + certificate + database row (SQLite)",

@@ -36,6 +36,8 @@ pub struct AuthFile {
     pub auto_issue_certificate: Option<bool>,
     pub max_certificates_per_user: Option<u32>,
     pub max_downloads_per_certificate: Option<u32>,
+    /// `p256` (default), `rsa2048` or `rsa3072`.
+    pub certificate_key: Option<crate::ca::client_cert::KeyType>,
     /// `[auth.shared_profiles]`: profile name = [user IDs allowed on its terminals].
     pub shared_profiles: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
@@ -89,6 +91,7 @@ impl AuthFile {
                 "max_downloads_per_certificate",
             )?,
             shared_profiles: self.shared_profiles.clone().unwrap_or_default(),
+            certificate_key: self.certificate_key.unwrap_or_default(),
             ..d
         })
     }

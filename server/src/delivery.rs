@@ -102,7 +102,7 @@ pub async fn prepare(
     settings: &AuthSettings,
     now: i64,
 ) -> Result<Zeroizing<String>, CaError> {
-    let profile = ClientProfile::for_user(user, settings.max_certificates_per_user);
+    let profile = ClientProfile::for_user(user, settings);
     let made = instance
         .ca
         .issue_client_certificate_with_key(&instance.store, &profile, now)

@@ -26,6 +26,8 @@ pub struct AuthSettings {
     pub max_certificates_per_user: u32,
     /// Downloads of one issued certificate; its key is destroyed after the last.
     pub max_downloads_per_certificate: u32,
+    /// The key type of certificates delivered as PKCS#12 (SPEC §2.2).
+    pub certificate_key: crate::ca::client_cert::KeyType,
     /// Shared-terminal profiles and the users allowed on each (SPEC §2.5).
     pub shared_profiles: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -52,6 +54,7 @@ impl Default for AuthSettings {
             auto_issue_certificate: false,
             max_certificates_per_user: 3,
             max_downloads_per_certificate: 1,
+            certificate_key: Default::default(),
             shared_profiles: Default::default(),
         }
     }

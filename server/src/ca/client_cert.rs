@@ -24,6 +24,38 @@ const OID_ED25519: &str = "1.3.101.112";
 /// Validity of a client certificate (SPEC §2.2 default) until policies carry it.
 pub const DEFAULT_VALIDITY_DAYS: i64 = 365;
 
+/// The key a certificate delivered as PKCS#12 gets (SPEC §2.2: P-256 by default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyType {
+    #[default]
+    P256,
+    Rsa2048,
+    Rsa3072,
+}
+
+impl KeyType {
+    /// A new key as PKCS#8, from the OS random generator.
+    fn generate(self) -> Result<Zeroizing<Vec<u8>>, CaError> {
+        let bits = match self {
+            KeyType::P256 => {
+                let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+                return Ok(Zeroizing::new(key.serialize_der()));
+            }
+            KeyType::Rsa2048 => 2048,
+            KeyType::Rsa3072 => 3072,
+        };
+        use rsa::pkcs8::EncodePrivateKey;
+        // ring signs with RSA keys but cannot make them; the `rsa` crate does.
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits)
+            .map_err(|e| CaError::Corrupt(format!("RSA key generation: {e}")))?;
+        let der = key
+            .to_pkcs8_der()
+            .map_err(|e| CaError::Corrupt(format!("RSA key encoding: {e}")))?;
+        Ok(Zeroizing::new(der.as_bytes().to_vec()))
+    }
+}
+
 /// Who a client certificate is for and for how long.
 pub struct ClientProfile<'a> {
     /// The user ID — or, with `shared`, the shared-terminal profile — the certificate
@@ -35,17 +67,23 @@ pub struct ClientProfile<'a> {
     pub validity_days: i64,
     /// Valid certificates the user may hold at once, this one included.
     pub max_valid: u32,
+    /// The key made for a PKCS#12 delivery (a CSR brings its own).
+    pub key: KeyType,
 }
 
 impl<'a> ClientProfile<'a> {
     /// The profile of a user's own certificate.
-    pub fn for_user(user: &'a crate::store::users::User, max_valid: u32) -> Self {
+    pub fn for_user(
+        user: &'a crate::store::users::User,
+        settings: &crate::auth::AuthSettings,
+    ) -> Self {
         ClientProfile {
             user_id: &user.id,
             shared: false,
             email: user.email.as_deref(),
             validity_days: DEFAULT_VALIDITY_DAYS,
-            max_valid,
+            max_valid: settings.max_certificates_per_user,
+            key: settings.certificate_key,
         }
     }
 }
@@ -78,7 +116,7 @@ impl CertificateAuthority {
         Ok(issued)
     }
 
-    /// Makes a P-256 key (OS randomness, through ring) and issues a certificate for
+    /// Makes a key of the profile's type (OS randomness) and issues a certificate for
     /// it. The key is returned for packaging and is never stored here.
     pub async fn issue_client_certificate_with_key(
         &self,
@@ -86,12 +124,13 @@ impl CertificateAuthority {
         profile: &ClientProfile<'_>,
         now: i64,
     ) -> Result<IssuedWithKey, CaError> {
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let key_der = profile.key.generate()?;
+        let key = KeyPair::try_from(key_der.as_slice())?;
         let (issued, cert_der) = self.sign_client(store, &key, profile, now).await?;
         Ok(IssuedWithKey {
             issued,
             cert_der,
-            key_der: Zeroizing::new(key.serialize_der()),
+            key_der,
         })
     }
 

@@ -75,7 +75,7 @@ pub async fn run(
                 .map_err(|e| CliError(format!("{}: {e}", csr_path.display())))?;
             let instance = Instance::open(data).await?;
             let user = existing_user(&instance, &id).await?;
-            let profile = ClientProfile::for_user(&user, auth.max_certificates_per_user);
+            let profile = ClientProfile::for_user(&user, auth);
             let issued = instance
                 .ca
                 .issue_client_certificate_from_csr(
@@ -144,11 +144,12 @@ pub async fn run(
                         email: None,
                         validity_days: DEFAULT_VALIDITY_DAYS,
                         max_valid: auth.max_certificates_per_user,
+                        key: auth.certificate_key,
                     }
                 }
                 None => {
                     user = existing_user(&instance, &id).await?;
-                    ClientProfile::for_user(&user, auth.max_certificates_per_user)
+                    ClientProfile::for_user(&user, auth)
                 }
             };
             let owner = match &shared {
