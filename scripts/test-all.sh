@@ -27,6 +27,9 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 python3 -c 'import cryptography' >/dev/null 2>&1 || missing+=(python3-cryptography)
 # python3-venv: pkilint (the RFC 5280 linter) lives in its own virtual environment.
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+# aiosmtpd: the real SMTP server (on loopback) the mail tests send to, run by the
+# system Python (a pyenv or venv python3 first on PATH does not see Debian packages).
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"

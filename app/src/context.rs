@@ -31,6 +31,9 @@ pub struct GridChallenge {
 #[derive(Clone, Debug)]
 pub struct CertificatePickup {
     pub token: String,
+    /// Where its file is downloaded (`?t=TOKEN` follows) and where "Next" leads.
+    pub file_path: String,
+    pub next_path: String,
     pub serial: String,
     /// Shown on this page only; sealed in the database until the download.
     pub password: String,

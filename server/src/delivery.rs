@@ -18,7 +18,11 @@ use crate::{
         CaError,
     },
     instance::Instance,
-    store::{pickups::StoredPickup, users::User, StoreError},
+    store::{
+        pickups::{Access, StoredPickup},
+        users::User,
+        StoreError,
+    },
 };
 
 /// How long a prepared certificate waits for its download.
@@ -34,6 +38,7 @@ fn password_purpose(serial: &str) -> String {
 
 /// What the download page shows.
 pub struct PickupView {
+    pub user_id: String,
     pub serial: String,
     pub password: Zeroizing<String>,
     pub expires_at: i64,
@@ -58,6 +63,7 @@ impl Format {
 
 /// The file of a download.
 pub struct Delivered {
+    pub user_id: String,
     pub serial: String,
     pub file: Vec<u8>,
     pub file_name: String,
@@ -95,13 +101,26 @@ pub async fn has_no_certificate(
         .any(|c| c.revoked_at.is_none() && c.not_after > now))
 }
 
-/// Issues a certificate for `user` and leaves it for one download; returns the token.
+/// How a prepared certificate will be collected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Collect {
+    /// On the download page of the signed-in user, for `PICKUP_TTL_SECS`.
+    SignedIn,
+    /// Through a one-time link (mail, print-out), for `LINK_TTL_SECS`.
+    Link,
+}
+
+/// How long a mailed or printed one-time link stays valid.
+pub const LINK_TTL_SECS: i64 = 72 * 3600;
+
+/// Issues a certificate for `user` and leaves it for its downloads; returns the token.
 pub async fn prepare(
     instance: &Instance,
     user: &User,
     settings: &AuthSettings,
+    collect: Collect,
     now: i64,
-) -> Result<Zeroizing<String>, CaError> {
+) -> Result<Prepared, CaError> {
     let profile = ClientProfile::for_user(user, settings);
     let made = instance
         .ca
@@ -117,26 +136,42 @@ pub async fn prepare(
         key_sealed: key.seal(&made.key_der, &key_purpose(&serial))?,
         cert_der: made.cert_der,
         password_sealed: key.seal(password.as_bytes(), &password_purpose(&serial))?,
-        expires_at: now + PICKUP_TTL_SECS,
+        expires_at: now
+            + match collect {
+                Collect::SignedIn => PICKUP_TTL_SECS,
+                Collect::Link => LINK_TTL_SECS,
+            },
         downloads_left: i64::from(settings.max_downloads_per_certificate),
+        by_link: collect == Collect::Link,
     };
     instance
         .store
         .insert_pickup(&token_hash(&token), &stored, now)
         .await?;
-    Ok(token)
+    Ok(Prepared {
+        token,
+        serial,
+        expires_at: stored.expires_at,
+    })
 }
 
-/// The page's view of a waiting pickup of this user, if the token is theirs and alive.
+/// A certificate waiting for its downloads.
+pub struct Prepared {
+    pub token: Zeroizing<String>,
+    pub serial: String,
+    pub expires_at: i64,
+}
+
+/// The page's view of a waiting pickup, if the token is alive and reached as it may be.
 pub async fn view(
     instance: &Instance,
     token: &str,
-    user_id: &str,
+    access: Access<'_>,
     now: i64,
 ) -> Result<Option<PickupView>, CaError> {
     let Some(p) = instance
         .store
-        .pickup(&token_hash(token), user_id, now)
+        .pickup(&token_hash(token), access, now)
         .await?
     else {
         return Ok(None);
@@ -146,6 +181,7 @@ pub async fn view(
     }
     let password = open_password(instance, &p)?;
     Ok(Some(PickupView {
+        user_id: p.user_id,
         serial: p.serial,
         password,
         expires_at: p.expires_at,
@@ -156,13 +192,13 @@ pub async fn view(
 pub async fn take(
     instance: &Instance,
     token: &str,
-    user_id: &str,
+    access: Access<'_>,
     format: Format,
     now: i64,
 ) -> Result<Option<Delivered>, CaError> {
     let Some(p) = instance
         .store
-        .take_pickup(&token_hash(token), user_id, now)
+        .take_pickup(&token_hash(token), access, now)
         .await?
     else {
         return Ok(None);
@@ -205,6 +241,7 @@ pub async fn take(
         ),
     };
     Ok(Some(Delivered {
+        user_id: p.user_id,
         file_name,
         serial: p.serial,
         file,

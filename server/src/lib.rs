@@ -12,6 +12,7 @@ pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod instance;
+pub mod mail;
 pub mod master_key;
 pub mod metrics;
 pub mod otp;

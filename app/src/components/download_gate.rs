@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use crate::i18n::{request_lang, texts};
 
 #[island]
-pub fn DownloadGate(token: String) -> impl IntoView {
+pub fn DownloadGate(token: String, file_path: String, next_path: String) -> impl IntoView {
     let t = texts(request_lang());
     let hydrated = RwSignal::new(false);
     let downloaded = RwSignal::new(false);
@@ -24,7 +24,7 @@ pub fn DownloadGate(token: String) -> impl IntoView {
         });
         on_cleanup(move || guard.remove());
     }
-    let modern = format!("/me/certificate/file?t={token}");
+    let modern = format!("{file_path}?t={token}");
     let legacy = format!("{modern}&encoding=legacy");
     let ios = format!("{modern}&encoding=mobileconfig");
     view! {
@@ -44,7 +44,7 @@ pub fn DownloadGate(token: String) -> impl IntoView {
                     {t.cert_download_ios}
                 </a>
             </p>
-            <form method="get" action="/me/certificate/install" on:submit=move |_| mark_leaving_forward()>
+            <form method="get" action=next_path on:submit=move |_| mark_leaving_forward()>
                 <label class="check">
                     <input
                         type="checkbox"

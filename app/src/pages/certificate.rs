@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::components::download_gate::DownloadGate;
 use crate::components::otp_form::QueryError;
-use crate::context::{csrf_token, from_request, CertificatePickup, ClientOs, CSRF_FIELD};
+use crate::context::{csrf_token, from_request, CertificatePickup, ClientOs, Viewer, CSRF_FIELD};
 use crate::i18n::{request_lang, texts, Texts};
 
 #[component]
@@ -49,7 +49,7 @@ pub fn CertificateDownload() -> impl IntoView {
                     </output>
                 </p>
                 <p class="warning" role="status">{t.cert_password_warning}</p>
-                <DownloadGate token=pickup.token />
+                <DownloadGate token=pickup.token file_path=pickup.file_path next_path=pickup.next_path />
             </section>
         }
         .into_any(),
@@ -70,6 +70,12 @@ fn guide(t: &Texts, os: ClientOs) -> &'static str {
 pub fn CertificateInstall() -> impl IntoView {
     let t = texts(request_lang());
     let detected = from_request::<ClientOs>().unwrap_or(ClientOs::Other);
+    // Reached from a mailed link nobody needs to be signed in: then on to sign-in.
+    let next = if from_request::<Viewer>().is_some() {
+        "/me"
+    } else {
+        "/login"
+    };
     let others = [
         ClientOs::Windows,
         ClientOs::MacOs,
@@ -91,7 +97,7 @@ pub fn CertificateInstall() -> impl IntoView {
                 <ul class="guides">{others}</ul>
             </details>
             <p>
-                <a class="button" href="/me">{t.cert_install_continue}</a>
+                <a class="button" href=next>{t.cert_install_continue}</a>
             </p>
         </section>
     }

@@ -10,6 +10,9 @@ CREATE TABLE certificate_pickups (
     password_sealed BYTEA NOT NULL,
     downloads_left BIGINT NOT NULL CHECK (downloads_left >= 0),
     downloads_done BIGINT NOT NULL DEFAULT 0,
+    -- 1: reached through a one-time link (mail, print-out), without signing in;
+    -- 0: only by the signed-in user it was issued to (first-login auto-issue).
+    by_link BIGINT NOT NULL DEFAULT 0,
     expires_at BIGINT NOT NULL,
     created_at BIGINT NOT NULL
 );

@@ -10,6 +10,9 @@ CREATE TABLE certificate_pickups (
     password_sealed BLOB NOT NULL,
     downloads_left INTEGER NOT NULL CHECK (downloads_left >= 0),
     downloads_done INTEGER NOT NULL DEFAULT 0,
+    -- 1: reached through a one-time link (mail, print-out), without signing in;
+    -- 0: only by the signed-in user it was issued to (first-login auto-issue).
+    by_link INTEGER NOT NULL DEFAULT 0,
     expires_at INTEGER NOT NULL,
     created_at INTEGER NOT NULL
 );

@@ -6,14 +6,15 @@ use std::path::PathBuf;
 
 use super::{CliError, Output};
 use crate::{
-    auth::AuthSettings,
     ca::{
         client_cert::{ClientProfile, DEFAULT_VALIDITY_DAYS},
         crl::{normalize_serial, parse_reason},
         pkcs12::{self, new_password, P12Encoding},
     },
-    config::DataConfig,
+    config::{DataConfig, FileConfig},
+    delivery::{self, Collect},
     instance::Instance,
+    mail::{certificate_link_body, Mailer},
     store::{client_certs::ClientCertRecord, users::User},
 };
 
@@ -40,6 +41,9 @@ pub enum CertCommand {
         #[arg(long)]
         user: Option<String>,
     },
+    /// Issue a certificate and mail its one-time download link to the user (the page
+    /// behind the link shows the certificate password).
+    Mail { id: String },
     /// Revoke a certificate.
     Revoke {
         serial: String,
@@ -51,9 +55,11 @@ pub enum CertCommand {
 pub async fn run(
     cmd: CertCommand,
     data: DataConfig,
-    auth: &AuthSettings,
+    file: &FileConfig,
     out: Output,
 ) -> Result<(), CliError> {
+    let settings = file.auth.settings()?;
+    let auth = &settings;
     match cmd {
         CertCommand::Issue {
             id,
@@ -226,6 +232,53 @@ pub async fn run(
                     );
                 }
             }
+            Ok(())
+        }
+        CertCommand::Mail { id } => {
+            // Everything that can be checked is checked before anything is issued.
+            let mailer = Mailer::from_config(&file.mail)?;
+            let public = file
+                .serve
+                .public_url
+                .as_deref()
+                .filter(|u| u.starts_with("https://"))
+                .ok_or_else(|| {
+                    CliError("set [serve] public_url (https://…) so the mail can carry a link".into())
+                })?
+                .trim_end_matches('/')
+                .to_string();
+            let instance = Instance::open(data).await?;
+            let now = instance.clock.now();
+            let user = existing_user(&instance, &id).await?;
+            let Some(email) = user.email.clone() else {
+                instance.store.close().await;
+                return Err(CliError(format!("{id} has no mail address")));
+            };
+            let prepared = delivery::prepare(&instance, &user, auth, Collect::Link, now).await?;
+            let link = format!("{public}/certificate?t={}", prepared.token.as_str());
+            let until = date(prepared.expires_at);
+            let body = certificate_link_body(&user.id, &format!("{public}/login"), &link, &until);
+            let sent = mailer
+                .send(&email, "passgrid: your client certificate", body)
+                .await;
+            if sent.is_err() {
+                // Not delivered: the certificate and its key go, as if never issued.
+                instance
+                    .store
+                    .delete_undelivered_certificate(&prepared.serial)
+                    .await?;
+            }
+            let reason = format!("serial {}, link to {email}", prepared.serial);
+            super::audit_cli(&instance, "cert.mail", &user.id, &sent, &reason, now).await;
+            instance.store.close().await;
+            sent?;
+            out.print(
+                format!(
+                    "certificate {} for {} issued; its one-time download link was mailed to {email} (valid until {until})",
+                    prepared.serial, user.id
+                ),
+                json!({ "serial": prepared.serial, "user": user.id, "mailed_to": email, "link_expires_at": prepared.expires_at }),
+            );
             Ok(())
         }
         CertCommand::Revoke { serial, reason } => {

@@ -183,7 +183,7 @@ pub async fn run(cli: Cli, file: FileConfig) -> Result<(), CliError> {
         Command::Serve(args) => serve::run(args, data, &file, out).await,
         Command::Admin(cmd) => admin::run(cmd, data, out).await,
         Command::User(cmd) => user::run(cmd, data, out).await,
-        Command::Cert(cmd) => cert::run(cmd, data, &file.auth.settings()?, out).await,
+        Command::Cert(cmd) => cert::run(cmd, data, &file, out).await,
         Command::Ca(cmd) => ca::run(cmd, data, out).await,
         Command::Group(_) => pending::not_yet("group", "#5"),
         Command::Policy(_) => pending::not_yet("policy", "#5"),

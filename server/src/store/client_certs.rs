@@ -116,6 +116,16 @@ impl Store {
         Ok(true)
     }
 
+    /// Removes a certificate that was never handed out (its pickup goes with it):
+    /// the undo of an issuance whose delivery failed.
+    pub async fn delete_undelivered_certificate(&self, serial: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM client_certificates WHERE serial = $1")
+            .bind(serial)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
     /// How many valid (unrevoked, unexpired) client certificates exist at all.
     pub async fn valid_certificate_total(&self, now: i64) -> Result<i64, StoreError> {
         let row = sqlx::query(

@@ -13,10 +13,41 @@ pub struct StoredPickup {
     pub password_sealed: Vec<u8>,
     pub expires_at: i64,
     pub downloads_left: i64,
+    pub by_link: bool,
+}
+
+/// How a pickup is reached.
+#[derive(Clone, Copy, Debug)]
+pub enum Access<'a> {
+    /// By the signed-in user it was issued to.
+    User(&'a str),
+    /// By its one-time link alone (only pickups made for a link).
+    Link,
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+impl Access<'_> {
+    fn clause(self) -> &'static str {
+        match self {
+            Access::User(_) => "by_link = 0 AND user_id = $3",
+            Access::Link => "by_link = 1",
+        }
+    }
+
+    fn bind<'q>(self, q: AnyQuery<'q>) -> AnyQuery<'q>
+    where
+        Self: 'q,
+    {
+        match self {
+            Access::User(user) => q.bind(user),
+            Access::Link => q,
+        }
+    }
 }
 
 const COLUMNS: &str =
-    "user_id, serial, key_sealed, cert_der, password_sealed, expires_at, downloads_left";
+    "user_id, serial, key_sealed, cert_der, password_sealed, expires_at, downloads_left, by_link";
 
 fn pickup(r: &sqlx::any::AnyRow) -> StoredPickup {
     StoredPickup {
@@ -27,6 +58,7 @@ fn pickup(r: &sqlx::any::AnyRow) -> StoredPickup {
         password_sealed: r.get(4),
         expires_at: r.get(5),
         downloads_left: r.get(6),
+        by_link: r.get::<i64, _>(7) == 1,
     }
 }
 
@@ -39,8 +71,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO certificate_pickups (token_hash, user_id, serial, key_sealed, cert_der, \
-             password_sealed, expires_at, created_at, downloads_left) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             password_sealed, expires_at, created_at, downloads_left, by_link) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(token_hash)
         .bind(&p.user_id)
@@ -51,27 +83,31 @@ impl Store {
         .bind(p.expires_at)
         .bind(now)
         .bind(p.downloads_left)
+        .bind(i64::from(p.by_link))
         .execute(self.writer())
         .await?;
         Ok(())
     }
 
-    /// The user's unexpired pickup with this token, left in place (to show the page).
+    /// The unexpired pickup with this token, left in place (to show the page).
     pub async fn pickup(
         &self,
         token_hash: &[u8],
-        user_id: &str,
+        access: Access<'_>,
         now: i64,
     ) -> Result<Option<StoredPickup>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM certificate_pickups \
-             WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3 AND downloads_left > 0"
-        ))
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(now)
-        .fetch_optional(self.reader())
-        .await?;
+        let row = access
+            .bind(
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM certificate_pickups \
+                     WHERE token_hash = $1 AND expires_at > $2 AND downloads_left > 0 AND {}",
+                    access.clause()
+                ))
+                .bind(token_hash)
+                .bind(now),
+            )
+            .fetch_optional(self.reader())
+            .await?;
         Ok(row.as_ref().map(pickup))
     }
 
@@ -81,20 +117,23 @@ impl Store {
     pub async fn take_pickup(
         &self,
         token_hash: &[u8],
-        user_id: &str,
+        access: Access<'_>,
         now: i64,
     ) -> Result<Option<StoredPickup>, StoreError> {
-        let row = sqlx::query(&format!(
-            "UPDATE certificate_pickups \
-             SET downloads_left = downloads_left - 1, downloads_done = downloads_done + 1 \
-             WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3 AND downloads_left > 0 \
-             RETURNING {COLUMNS}"
-        ))
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(now)
-        .fetch_optional(self.writer())
-        .await?;
+        let row = access
+            .bind(
+                sqlx::query(&format!(
+                    "UPDATE certificate_pickups \
+                     SET downloads_left = downloads_left - 1, downloads_done = downloads_done + 1 \
+                     WHERE token_hash = $1 AND expires_at > $2 AND downloads_left > 0 AND {} \
+                     RETURNING {COLUMNS}",
+                    access.clause()
+                ))
+                .bind(token_hash)
+                .bind(now),
+            )
+            .fetch_optional(self.writer())
+            .await?;
         let taken = row.as_ref().map(pickup);
         if taken.as_ref().is_some_and(|p| p.downloads_left == 0) {
             sqlx::query(

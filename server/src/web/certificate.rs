@@ -15,9 +15,10 @@ use crate::{
     accounts::audit,
     auth::cookies::is_token,
     ca::pkcs12::P12Encoding,
-    delivery::{self, Format},
+    delivery::{self, Collect, Format},
     error::AppError,
     store::audit::AuditEvent,
+    store::pickups::Access,
 };
 
 fn back(code: &str) -> Response {
@@ -58,7 +59,8 @@ pub async fn issue(
         audit(&instance.store, record("failure", why), now).await;
         return Ok(back("not_allowed"));
     };
-    let token = delivery::prepare(instance, &user, &state.auth, now).await?;
+    let prepared = delivery::prepare(instance, &user, &state.auth, Collect::SignedIn, now).await?;
+    let token = prepared.token;
     audit(&instance.store, record("success", ""), now).await;
     Ok(Redirect::to(&format!("/me/certificate/download?t={}", token.as_str())).into_response())
 }
@@ -71,6 +73,16 @@ pub struct FileQuery {
     encoding: Option<String>,
 }
 
+/// A download through a one-time link (mail, print-out): no sign-in, the token is
+/// the key, and it works for the allowed number of downloads only.
+pub async fn link_file(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<FileQuery>,
+) -> Result<Response, AppError> {
+    deliver(&state, peer, &query, Access::Link).await
+}
+
 /// The one download: the PKCS#12, after which the key exists nowhere but in it.
 pub async fn file(
     State(state): State<AppState>,
@@ -81,6 +93,15 @@ pub async fn file(
     let Some(Extension(signed_in)) = signed_in else {
         return Ok(Redirect::to("/login").into_response());
     };
+    deliver(&state, peer, &query, Access::User(&signed_in.user_id)).await
+}
+
+async fn deliver(
+    state: &AppState,
+    peer: SocketAddr,
+    query: &FileQuery,
+    access: Access<'_>,
+) -> Result<Response, AppError> {
     let format = match query.encoding.as_deref() {
         None | Some("modern") => Format::Pkcs12(P12Encoding::Modern),
         Some("legacy") => Format::Pkcs12(P12Encoding::Legacy),
@@ -89,19 +110,21 @@ pub async fn file(
     };
     let instance = &state.instance;
     let now = instance.clock.now();
-    let user_id = &signed_in.user_id;
     let delivered = if is_token(&query.t) {
-        delivery::take(instance, &query.t, user_id, format, now).await?
+        delivery::take(instance, &query.t, access, format, now).await?
     } else {
         None
     };
     let Some(delivered) = delivered else {
-        return Ok(back("gone"));
+        return Ok(match access {
+            Access::User(_) => back("gone"),
+            Access::Link => Redirect::to("/certificate?error=gone").into_response(),
+        });
     };
     audit(
         &instance.store,
         AuditEvent {
-            actor: user_id,
+            actor: &delivered.user_id,
             source: &peer.ip().to_string(),
             action: "cert.download",
             target: &delivered.serial,

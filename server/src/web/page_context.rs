@@ -17,6 +17,7 @@ use crate::{
     },
     delivery,
     error::AppError,
+    store::pickups::Access,
 };
 
 /// The signed-in user of a request (server side).
@@ -85,37 +86,48 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
     if let Some(v) = viewer {
         req.extensions_mut().insert(v);
     }
-    if let (true, Some(user_id)) = (is_get, signed_in) {
-        match path.as_str() {
-            "/me/certificate/download" => {
-                let token = req
-                    .uri()
-                    .query()
-                    .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("t=")))
-                    .filter(|t| is_token(t))
-                    .map(str::to_string);
-                if let Some(token) = token {
-                    if let Some(view) =
-                        delivery::view(&state.instance, &token, &user_id, now).await?
-                    {
-                        req.extensions_mut().insert(CertificatePickup {
-                            token,
-                            serial: view.serial,
-                            password: view.password.to_string(),
-                        });
-                    }
-                }
+    if is_get {
+        let token = req
+            .uri()
+            .query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("t=")))
+            .filter(|t| is_token(t))
+            .map(str::to_string);
+        // The download page: the signed-in user's (auto-issue), or a one-time link's.
+        let pickup = match (path.as_str(), &signed_in, token) {
+            ("/me/certificate/download", Some(user_id), Some(token)) => Some((
+                token,
+                Access::User(user_id),
+                "/me/certificate/file",
+                "/me/certificate/install",
+            )),
+            ("/certificate", _, Some(token)) => Some((
+                token,
+                Access::Link,
+                "/certificate/file",
+                "/certificate/install",
+            )),
+            _ => None,
+        };
+        if let Some((token, access, file_path, next_path)) = pickup {
+            if let Some(view) = delivery::view(&state.instance, &token, access, now).await? {
+                req.extensions_mut().insert(CertificatePickup {
+                    token,
+                    file_path: file_path.into(),
+                    next_path: next_path.into(),
+                    serial: view.serial,
+                    password: view.password.to_string(),
+                });
             }
-            "/me/certificate/install" => {
-                let ua = req
-                    .headers()
-                    .get(axum::http::header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                let os = ClientOs::from_user_agent(ua);
-                req.extensions_mut().insert(os);
-            }
-            _ => {}
+        }
+        if path == "/me/certificate/install" || path == "/certificate/install" {
+            let ua = req
+                .headers()
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let os = ClientOs::from_user_agent(ua);
+            req.extensions_mut().insert(os);
         }
     }
     let purpose = match path.as_str() {

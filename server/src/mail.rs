@@ -1,0 +1,110 @@
+//! Mail to users through an SMTP relay (SPEC §2.8): the one-time certificate link.
+
+use lettre::{
+    message::{header::ContentType, Mailbox},
+    transport::smtp::authentication::Credentials,
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+};
+use zeroize::Zeroizing;
+
+use crate::config::{MailFile, MailSecurity};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("mail is not set up: give [mail] smtp_host and from in the configuration")]
+    NotConfigured,
+    #[error("[mail] {0}")]
+    Config(String),
+    #[error("the message could not be built: {0}")]
+    Build(String),
+    #[error("the SMTP relay refused or could not be reached: {0}")]
+    Send(String),
+}
+
+/// A usable relay.
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// The relay of `[mail]`, checked (addresses parse, the password file reads).
+    pub fn from_config(file: &MailFile) -> Result<Mailer, MailError> {
+        let host = file.smtp_host.as_deref().ok_or(MailError::NotConfigured)?;
+        let from: Mailbox = file
+            .from
+            .as_deref()
+            .ok_or(MailError::NotConfigured)?
+            .parse()
+            .map_err(|e| MailError::Config(format!("from: {e}")))?;
+        let security = file.security.unwrap_or_default();
+        let mut builder = match security {
+            MailSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+            MailSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+                .map_err(|e| MailError::Config(format!("smtp_host: {e}")))?,
+            MailSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
+                .map_err(|e| MailError::Config(format!("smtp_host: {e}")))?,
+        };
+        if let Some(port) = file.smtp_port {
+            builder = builder.port(port);
+        }
+        if let Some(user) = &file.username {
+            let path = file
+                .password_file
+                .as_ref()
+                .ok_or_else(|| MailError::Config("username needs password_file".into()))?;
+            let password = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+                MailError::Config(format!("password_file {}: {e}", path.display()))
+            })?);
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.trim_end().to_string(),
+            ));
+        }
+        Ok(Mailer {
+            transport: builder
+                .timeout(Some(std::time::Duration::from_secs(20)))
+                .build(),
+            from,
+        })
+    }
+
+    pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), MailError> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| MailError::Build(format!("recipient {to:?}: {e}")))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| MailError::Build(e.to_string()))?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| MailError::Send(e.to_string()))
+    }
+}
+
+/// The certificate mail, English then Japanese (the user's language is not known).
+pub fn certificate_link_body(
+    user_id: &str,
+    login_url: &str,
+    link: &str,
+    valid_until: &str,
+) -> String {
+    format!(
+        "A client certificate was issued for your passgrid account {user_id}.\n\n\
+         Open this link on the device you will sign in from, note the certificate\n\
+         password it shows, and download the certificate (the link works once, until\n\
+         {valid_until}):\n\n  {link}\n\nThen install it and sign in at {login_url}\n\n\
+         If you did not expect this mail, tell your administrator.\n\n---\n\n\
+         passgrid アカウント {user_id} のクライアント証明書を発行しました。\n\n\
+         ログインに使う端末でこのリンクを開き、表示される証明書パスワードを控えてから\n\
+         証明書をダウンロードしてください（リンクは {valid_until} まで、一度だけ有効です）:\n\n  {link}\n\n\
+         インストール後、{login_url} からログインしてください。\n\n\
+         心当たりがない場合は管理者に連絡してください。\n"
+    )
+}
