@@ -152,6 +152,7 @@ pub async fn prepare(
         token,
         serial,
         expires_at: stored.expires_at,
+        password,
     })
 }
 
@@ -160,6 +161,8 @@ pub struct Prepared {
     pub token: Zeroizing<String>,
     pub serial: String,
     pub expires_at: i64,
+    /// For a printed notice; the download page shows it from its sealed copy.
+    pub password: Zeroizing<String>,
 }
 
 /// The page's view of a waiting pickup, if the token is alive and reached as it may be.

@@ -15,6 +15,7 @@ pub mod instance;
 pub mod mail;
 pub mod master_key;
 pub mod metrics;
+pub mod notices;
 pub mod otp;
 pub mod store;
 pub mod tls;

@@ -15,6 +15,8 @@ use crate::{
     delivery::{self, Collect},
     instance::Instance,
     mail::{certificate_link_body, Mailer},
+    notices::Notice,
+    otp::patterns::open_pattern,
     store::{client_certs::ClientCertRecord, users::User},
 };
 
@@ -44,6 +46,15 @@ pub enum CertCommand {
     /// Issue a certificate and mail its one-time download link to the user (the page
     /// behind the link shows the certificate password).
     Mail { id: String },
+    /// Issue certificates and write printable first-login notices, one page per user
+    /// (user ID, login URL, one-time link, certificate password, initial pattern).
+    /// All users or none.
+    Print {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Revoke a certificate.
     Revoke {
         serial: String,
@@ -237,16 +248,7 @@ pub async fn run(
         CertCommand::Mail { id } => {
             // Everything that can be checked is checked before anything is issued.
             let mailer = Mailer::from_config(&file.mail)?;
-            let public = file
-                .serve
-                .public_url
-                .as_deref()
-                .filter(|u| u.starts_with("https://"))
-                .ok_or_else(|| {
-                    CliError("set [serve] public_url (https://…) so the mail can carry a link".into())
-                })?
-                .trim_end_matches('/')
-                .to_string();
+            let public = public_url(file)?;
             let instance = Instance::open(data).await?;
             let now = instance.clock.now();
             let user = existing_user(&instance, &id).await?;
@@ -281,6 +283,51 @@ pub async fn run(
             );
             Ok(())
         }
+        CertCommand::Print { ids, out: out_path } => {
+            let public = public_url(file)?;
+            let instance = Instance::open(data).await?;
+            let now = instance.clock.now();
+            // Every user is checked before anything is issued.
+            let mut users = Vec::with_capacity(ids.len());
+            for id in &ids {
+                users.push(existing_user(&instance, id).await?);
+            }
+            let mut notices = Vec::with_capacity(users.len());
+            let mut issued: Vec<String> = Vec::new();
+            let mut failure = None;
+            for user in &users {
+                match notice_for(&instance, user, auth, &public, now).await {
+                    Ok((notice, serial)) => {
+                        notices.push(notice);
+                        issued.push(serial);
+                    }
+                    Err(err) => {
+                        failure = Some(CliError(format!("{}: {}", user.id, err.0)));
+                        break;
+                    }
+                }
+            }
+            let written = match failure {
+                Some(err) => Err(err),
+                None => write_private(&out_path, crate::notices::render(&notices, auth.shape).as_bytes()),
+            };
+            if written.is_err() {
+                // All or nothing: the certificates of this run go again.
+                for serial in &issued {
+                    instance.store.delete_undelivered_certificate(serial).await?;
+                }
+            }
+            let reason = format!("{} notice(s), serials {}", issued.len(), issued.join(" "));
+            let outcome = written.as_ref().map_err(|e| e.0.clone());
+            super::audit_cli(&instance, "cert.print", &ids.join(","), &outcome, &reason, now).await;
+            instance.store.close().await;
+            written?;
+            out.print(
+                format!("{} notice(s) written to {} (one page per user)", notices.len(), out_path.display()),
+                json!({ "users": ids, "serials": issued, "path": out_path }),
+            );
+            Ok(())
+        }
         CertCommand::Revoke { serial, reason } => {
             let serial = normalize_serial(&serial)?;
             let reason = parse_reason(reason.as_deref())?;
@@ -304,6 +351,50 @@ pub async fn run(
             Ok(())
         }
     }
+}
+
+/// The https address users reach passgrid at, for links in mails and notices.
+fn public_url(file: &FileConfig) -> Result<String, CliError> {
+    file.serve
+        .public_url
+        .as_deref()
+        .filter(|u| u.starts_with("https://"))
+        .map(|u| u.trim_end_matches('/').to_string())
+        .ok_or_else(|| {
+            CliError("set [serve] public_url (https://…) so there is a link to give".into())
+        })
+}
+
+/// One user's notice: a certificate waiting behind a one-time link, and the initial
+/// pattern while the user still has it. Returns the notice and the serial.
+async fn notice_for(
+    instance: &Instance,
+    user: &User,
+    auth: &crate::auth::AuthSettings,
+    public: &str,
+    now: i64,
+) -> Result<(Notice, String), CliError> {
+    let pattern = match instance.store.pattern(&user.id).await? {
+        Some(p) if p.is_initial => Some(
+            open_pattern(&instance.master_key, &user.id, &p.sealed)
+                .map_err(|e| CliError(e.to_string()))?
+                .to_vec(),
+        ),
+        _ => None,
+    };
+    let prepared = delivery::prepare(instance, user, auth, Collect::Link, now).await?;
+    Ok((
+        Notice {
+            user_id: user.id.clone(),
+            display_name: user.display_name.clone(),
+            login_url: format!("{public}/login"),
+            link: format!("{public}/certificate?t={}", prepared.token.as_str()),
+            link_valid_until: date(prepared.expires_at),
+            password: prepared.password.to_string(),
+            pattern,
+        },
+        prepared.serial,
+    ))
 }
 
 async fn existing_user(instance: &Instance, id: &str) -> Result<User, CliError> {
