@@ -198,3 +198,49 @@ on_both_databases! {
         assert_eq!((status, location.as_str()), (303, "/me/certificate?error=gone"));
     }
 }
+
+on_both_databases! {
+    fn a_signed_in_user_may_upload_a_csr_instead(db: Db) {
+        let dir = TempDir::new("csr_upload");
+        let database = TestDb::new(db);
+        let config = dir.path().join("passgrid.toml");
+        std::fs::write(&config, "[auth]\nauto_issue_certificate = true\n").unwrap();
+        let server = TestServer::start_with_config(&dir.path().join("data"), &database, &config, &[]);
+        let cells = add_user(&server, "dora");
+        let jar = dir.path().join("dora.jar");
+        let (_, start) = post_json(&server, "/api/v1/auth/start", &json!({ "user": "dora" }), &jar);
+        let otp = otp_from(&start, &cells);
+        let (status, _) = post_json(&server, "/api/v1/auth/verify", &json!({ "challenge": start["challenge"], "otp": otp }), &jar);
+        assert_eq!(status, 200);
+        let (_, _, page) = fetch(&server, &jar, "/me/certificate", &[]);
+        let page = String::from_utf8_lossy(&page).to_string();
+        assert!(page.contains("enctype=\"multipart/form-data\""), "the upload form is on the page");
+        let csrf = between(&page, "name=\"csrf\" value=\"", "\"").to_string();
+        let upload = |csr: &Path| {
+            let csrf_field = format!("csrf={csrf}");
+            let csr_field = format!("csr=@{}", csr.display());
+            fetch(&server, &jar, "/me/certificate/csr", &["-F", &csrf_field, "-F", &csr_field])
+        };
+
+        // A 1024-bit RSA key is refused, with the reason on the page, and nothing issued.
+        let (weak, _) = new_csr(dir.path(), "weak", "rsa:1024");
+        let (status, location, _) = upload(&weak);
+        assert_eq!((status, location.as_str()), (303, "/me/certificate?error=csr"));
+        let listed: serde_json::Value =
+            serde_json::from_slice(&server.cli(&["--json", "cert", "list", "--user", "dora"]).stdout).unwrap();
+        assert_eq!(listed.as_array().unwrap().len(), 0);
+
+        // A good request: the certificate comes back, for dora, signed by the CA.
+        let (good, key) = new_csr(dir.path(), "good", "ec");
+        let (status, _, pem) = upload(&good);
+        assert_eq!(status, 200);
+        let cert = dir.path().join("dora.pem");
+        std::fs::write(&cert, &pem).unwrap();
+        openssl(&["verify", "-CAfile", server.ca_pem().to_str().unwrap(), cert.to_str().unwrap()]);
+        let me = server.curl_json("/api/v1/whoami", &["--cert", cert.to_str().unwrap(), "--key", key.to_str().unwrap()]);
+        assert_eq!(me["user"], "dora");
+        // Having one now, a second self-service issue is not allowed.
+        let (status, location, _) = upload(&good);
+        assert_eq!((status, location.as_str()), (303, "/me/certificate?error=not_allowed"));
+    }
+}

@@ -270,7 +270,7 @@ fn open_password(instance: &Instance, p: &StoredPickup) -> Result<Zeroizing<Stri
 }
 
 /// A user ID as a file-name part: letters, digits, `-`, `_`, `.` kept, the rest `_`.
-fn file_safe(id: &str) -> String {
+pub(crate) fn file_safe(id: &str) -> String {
     id.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {

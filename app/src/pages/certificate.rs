@@ -20,6 +20,16 @@ pub fn CertificateIssue() -> impl IntoView {
                 <input type="hidden" name=CSRF_FIELD value=csrf_token() />
                 <button type="submit">{t.cert_issue_next}</button>
             </form>
+            <h2>{t.cert_csr_title}</h2>
+            <p>{t.cert_csr_text}</p>
+            <form method="post" action="/me/certificate/csr" enctype="multipart/form-data">
+                <input type="hidden" name=CSRF_FIELD value=csrf_token() />
+                <label>
+                    {t.cert_csr_file}
+                    <input type="file" name="csr" accept=".csr,.req,.pem,.der" required />
+                </label>
+                <button type="submit" class="secondary">{t.cert_csr_button}</button>
+            </form>
         </section>
     }
 }

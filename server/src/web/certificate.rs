@@ -2,7 +2,7 @@
 //! one download of the PKCS#12.
 
 use axum::{
-    extract::{ConnectInfo, Query, State},
+    extract::{ConnectInfo, Multipart, Query, State},
     http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Redirect, Response},
     Extension, Form,
@@ -14,7 +14,7 @@ use super::{csrf::csrf_ok, login::CsrfForm, page_context::SignedIn, AppState};
 use crate::{
     accounts::audit,
     auth::cookies::is_token,
-    ca::pkcs12::P12Encoding,
+    ca::{client_cert::ClientProfile, pkcs12::P12Encoding, CaError},
     delivery::{self, Collect, Format},
     error::AppError,
     store::audit::AuditEvent,
@@ -63,6 +63,107 @@ pub async fn issue(
     let token = prepared.token;
     audit(&instance.store, record("success", ""), now).await;
     Ok(Redirect::to(&format!("/me/certificate/download?t={}", token.as_str())).into_response())
+}
+
+/// A CSR larger than this is not a CSR.
+const MAX_CSR_BYTES: usize = 64 * 1024;
+
+/// The CSR route (SPEC §2.3, "instead of a PKCS#12"): the signed-in user uploads a
+/// PKCS#10 request made on the device and gets the certificate back as PEM; the key
+/// never leaves the device. Same eligibility and limits as the PKCS#12 issue.
+pub async fn csr(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    signed_in: Option<Extension<SignedIn>>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Result<Response, AppError> {
+    let Some(Extension(signed_in)) = signed_in else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let (mut csrf, mut request) = (String::new(), Vec::new());
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| AppError::InvalidRequest(e.body_text()))?
+    {
+        match field.name() {
+            Some("csrf") => {
+                csrf = field
+                    .text()
+                    .await
+                    .map_err(|e| AppError::InvalidRequest(e.body_text()))?
+            }
+            Some("csr") => {
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| AppError::InvalidRequest(e.body_text()))?;
+                if bytes.len() > MAX_CSR_BYTES {
+                    return Ok(back("csr"));
+                }
+                request = bytes.to_vec();
+            }
+            _ => {}
+        }
+    }
+    if !csrf_ok(&headers, &csrf) {
+        return Ok(back("csrf"));
+    }
+    let instance = &state.instance;
+    let now = instance.clock.now();
+    let user_id = &signed_in.user_id;
+    let source = peer.ip().to_string();
+    let allowed = state.auth.auto_issue_certificate
+        && delivery::has_no_certificate(instance, user_id, now).await?;
+    let Some(user) = instance.store.user(user_id).await?.filter(|_| allowed) else {
+        return Ok(back("not_allowed"));
+    };
+    let profile = ClientProfile::for_user(&user, &state.auth);
+    let issued = instance
+        .ca
+        .issue_client_certificate_from_csr(&instance.store, &request, &profile, now)
+        .await;
+    let (outcome, reason) = match &issued {
+        Ok(c) => ("success", format!("serial {}", c.record.serial)),
+        Err(e) => ("failure", e.to_string()),
+    };
+    audit(
+        &instance.store,
+        AuditEvent {
+            actor: user_id,
+            source: &source,
+            action: "cert.issue_csr",
+            target: user_id,
+            outcome,
+            reason: &reason,
+        },
+        now,
+    )
+    .await;
+    let issued = match issued {
+        Ok(issued) => issued,
+        Err(CaError::BadRequest(_)) => return Ok(back("csr")),
+        Err(CaError::LimitReached(_)) => return Ok(back("limit")),
+        Err(e) => return Err(e.into()),
+    };
+    let disposition = HeaderValue::from_str(&format!(
+        "attachment; filename=\"passgrid-{}.pem\"",
+        delivery::file_safe(user_id)
+    ))
+    .map_err(|_| AppError::BadRequest("file_name"))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-pem-file"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        issued.cert_pem,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

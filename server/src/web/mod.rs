@@ -78,6 +78,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/logout", post(login::logout))
         .route("/me/certificate/issue", post(certificate::issue))
         .route("/me/certificate/file", get(certificate::file))
+        .route("/me/certificate/csr", post(certificate::csr))
         .route("/certificate/file", get(certificate::link_file))
         .route("/me/pattern", post(pattern::draw))
         .route("/me/pattern/confirm", post(pattern::confirm))
