@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/me") view=pages::portal::Portal />
                     <Route path=path!("/certificate") view=pages::certificate::CertificateDownload />
                     <Route path=path!("/certificate/install") view=pages::certificate::CertificateInstall />
+                    <Route path=path!("/help/install/:system") view=pages::certificate::InstallGuide />
                     <Route path=path!("/me/certificate") view=pages::certificate::CertificateIssue />
                     <Route path=path!("/me/certificate/download") view=pages::certificate::CertificateDownload />
                     <Route path=path!("/me/certificate/install") view=pages::certificate::CertificateInstall />

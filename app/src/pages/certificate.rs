@@ -76,6 +76,36 @@ fn guide(t: &Texts, os: ClientOs) -> &'static str {
     }
 }
 
+/// The systems with a guide page of their own: (path segment, name, guide).
+fn systems(t: &Texts) -> [(&'static str, &'static str, &'static str); 6] {
+    [
+        ("windows", "Windows", t.cert_guide_windows),
+        ("macos", "macOS", t.cert_guide_macos),
+        ("ios", "iPhone / iPad", t.cert_guide_ios),
+        ("android", "Android", t.cert_guide_android),
+        ("chrome", "Chrome / Edge", t.cert_guide_chrome),
+        ("firefox", "Firefox", t.cert_guide_firefox),
+    ]
+}
+
+fn segment(os: ClientOs) -> &'static str {
+    match os {
+        ClientOs::Windows => "windows",
+        ClientOs::MacOs => "macos",
+        ClientOs::Ios => "ios",
+        ClientOs::Android => "android",
+        ClientOs::Other => "chrome",
+    }
+}
+
+fn guide_links(t: &Texts, except: &str) -> impl IntoView {
+    systems(t)
+        .into_iter()
+        .filter(|(seg, _, _)| *seg != except)
+        .map(|(seg, name, _)| view! { <li><a href=format!("/help/install/{seg}")>{name}</a></li> })
+        .collect_view()
+}
+
 #[component]
 pub fn CertificateInstall() -> impl IntoView {
     let t = texts(request_lang());
@@ -86,29 +116,41 @@ pub fn CertificateInstall() -> impl IntoView {
     } else {
         "/login"
     };
-    let others = [
-        ClientOs::Windows,
-        ClientOs::MacOs,
-        ClientOs::Ios,
-        ClientOs::Android,
-        ClientOs::Other,
-    ]
-    .into_iter()
-    .filter(|os| *os != detected)
-    .map(|os| view! { <li>{guide(t, os)}</li> })
-    .collect_view();
     view! {
         <section class="card certificate">
             <h1>{t.cert_install_title}</h1>
             <p>{t.cert_install_intro}</p>
             <p class="guide detected">{guide(t, detected)}</p>
-            <details>
-                <summary>{t.cert_install_other_systems}</summary>
-                <ul class="guides">{others}</ul>
-            </details>
+            <h2>{t.cert_install_other_systems}</h2>
+            <ul class="guides">{guide_links(t, segment(detected))}</ul>
             <p>
                 <a class="button" href=next>{t.cert_install_continue}</a>
             </p>
         </section>
+    }
+}
+
+/// `/help/install/SYSTEM`: one system's guide, linkable from mails, notices and pages.
+#[component]
+pub fn InstallGuide() -> impl IntoView {
+    let t = texts(request_lang());
+    let params = leptos_router::hooks::use_params_map();
+    let wanted = params.read_untracked().get("system").unwrap_or_default();
+    let found = systems(t).into_iter().find(|(seg, _, _)| *seg == wanted);
+    match found {
+        None => view! { <crate::pages::not_found::NotFound /> }.into_any(),
+        Some((seg, name, text)) => view! {
+            <section class="card certificate guide-page">
+                <h1>{t.guide_title.replace("{system}", name)}</h1>
+                <p>{t.cert_install_intro}</p>
+                <p class="guide">{text}</p>
+                <h2>{t.guide_others}</h2>
+                <ul class="guides">{guide_links(t, seg)}</ul>
+                <p>
+                    <a href="/login">{t.guide_back}</a>
+                </p>
+            </section>
+        }
+        .into_any(),
     }
 }
