@@ -195,6 +195,35 @@ fn a_mailed_link_gives_the_certificate_once_and_a_dead_relay_leaves_nothing() {
     assert_eq!(status, 303);
     assert!(location.ends_with("/certificate?error=gone"), "{location}");
 
+    // A link past its time gives nothing. (Time is moved by editing the row: the
+    // server reads the database on every request.)
+    assert!(server
+        .cli(&["user", "add", "eve", "--email", "eve@example.com"])
+        .status
+        .success());
+    assert!(cli(&["cert", "mail", "eve"]).status.success());
+    let (_, mail) = messages(&maildir).pop().unwrap();
+    let start = mail.find(&server.url("/certificate?t=")).unwrap();
+    let link: String = mail[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let token = link.rsplit("t=").next().unwrap().to_string();
+    let db = dir.path().join("data").join("passgrid.db");
+    let aged = Command::new("python3")
+        .args(["-c", "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute('UPDATE certificate_pickups SET expires_at = 1')\nc.commit()"])
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(aged.success());
+    let (status, location) = curl(
+        &server,
+        &format!("/certificate/file?t={token}"),
+        &dir.path().join("late"),
+    );
+    assert_eq!(status, 303, "an expired link");
+    assert!(location.ends_with("/certificate?error=gone"), "{location}");
+
     // A relay that is not there: an error, and no certificate was left behind.
     assert!(server
         .cli(&["user", "add", "noa", "--email", "noa@example.com"])
