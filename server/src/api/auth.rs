@@ -13,15 +13,13 @@ use serde_json::json;
 use crate::{
     auth::{
         cookies,
-        login::{finish_login, start_login, Client, LoginOutcome, Started},
+        login::{finish_login, start_login, LoginOutcome, Started},
         session::create_session,
     },
     error::AppError,
     tls::ConnectionInfo,
     web::{
-        flow::{
-            cert_fingerprint, cert_serial, flow_token_or_new, is_challenge_id, request_flow_hash,
-        },
+        flow::{flow_token_or_new, is_challenge_id, request_flow_hash, Transport},
         AppState,
     },
 };
@@ -61,23 +59,8 @@ pub async fn start(
     }
     let (flow, is_new) = flow_token_or_new(&headers)?;
     let flow_hash = cookies::token_hash(&flow);
-    let cert = cert_fingerprint(&conn);
-    let serial = cert_serial(&conn);
-    let source = conn
-        .as_ref()
-        .map(|c| c.peer.ip().to_string())
-        .unwrap_or_default();
-    let started = start_login(
-        &state,
-        user,
-        &Client {
-            source: &source,
-            flow_hash: &flow_hash,
-            cert_serial: serial.as_deref(),
-            cert_fingerprint: cert.as_deref(),
-        },
-    )
-    .await?;
+    let transport = Transport::of(&conn, None);
+    let started = start_login(&state, user, &transport.client(&flow_hash)).await?;
     let issued = match started {
         Started::Grid(issued) => issued,
         Started::DeviceNotRegistered => return Ok(device_not_registered()),
@@ -126,22 +109,12 @@ pub async fn verify(
     }
     // Without the flow cookie of the start request the challenge is not this client's.
     let flow_hash = request_flow_hash(&headers);
-    let cert = cert_fingerprint(&conn);
-    let serial = cert_serial(&conn);
-    let source = conn
-        .as_ref()
-        .map(|c| c.peer.ip().to_string())
-        .unwrap_or_default();
+    let transport = Transport::of(&conn, None);
     let outcome = finish_login(
         &state,
         &req.challenge.to_ascii_lowercase(),
         &req.otp,
-        &Client {
-            source: &source,
-            flow_hash: &flow_hash,
-            cert_serial: serial.as_deref(),
-            cert_fingerprint: cert.as_deref(),
-        },
+        &transport.client(&flow_hash),
     )
     .await?;
     let failed = |code: &str| {

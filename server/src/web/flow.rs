@@ -17,6 +17,44 @@ use crate::{
 };
 
 /// The fingerprint of the verified client certificate of the connection, if any.
+/// What the transport says about a request's client, owned; `client` lends it out as
+/// the `auth::login::Client` of a login step.
+pub struct Transport {
+    source: String,
+    cert_serial: Option<String>,
+    cert_fingerprint: Option<String>,
+}
+
+impl Transport {
+    /// From the connection (peer address, verified client certificate), falling back
+    /// to `peer` for the address.
+    pub fn of(conn: &Option<Extension<ConnectionInfo>>, peer: Option<std::net::IpAddr>) -> Self {
+        Transport {
+            source: conn
+                .as_ref()
+                .map(|c| c.peer.ip())
+                .or(peer)
+                .map(|ip| ip.to_string())
+                .unwrap_or_default(),
+            cert_serial: cert_serial(conn),
+            cert_fingerprint: cert_fingerprint(conn),
+        }
+    }
+
+    pub fn client<'a>(&'a self, flow_hash: &'a [u8]) -> crate::auth::login::Client<'a> {
+        crate::auth::login::Client {
+            source: &self.source,
+            flow_hash,
+            cert_serial: self.cert_serial.as_deref(),
+            cert_fingerprint: self.cert_fingerprint.as_deref(),
+        }
+    }
+
+    pub fn has_certificate(&self) -> bool {
+        self.cert_serial.is_some()
+    }
+}
+
 pub fn cert_serial(conn: &Option<Extension<ConnectionInfo>>) -> Option<String> {
     conn.as_ref()
         .and_then(|c| c.client_certificate.as_ref())

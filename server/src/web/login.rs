@@ -14,8 +14,8 @@ use std::net::SocketAddr;
 use super::{
     csrf::csrf_ok,
     flow::{
-        cert_fingerprint, cert_serial, flow_token_or_new, is_challenge_id, normalised_otp,
-        request_flow_hash, with_cookie,
+        flow_token_or_new, is_challenge_id, normalised_otp, request_flow_hash, with_cookie,
+        Transport,
     },
     middleware::cookie,
     AppState,
@@ -23,7 +23,7 @@ use super::{
 use crate::{
     auth::{
         cookies::{self, SESSION_COOKIE},
-        login::{finish_login, start_login, Client, LoginOutcome, Started},
+        login::{finish_login, start_login, LoginOutcome, Started},
         session::{create_session, end_session},
     },
     delivery,
@@ -80,19 +80,8 @@ pub async fn start(
         return Ok(back_to_login("failed"));
     }
     let (flow, fresh) = flow_token_or_new(&headers)?;
-    let cert = cert_fingerprint(&conn);
-    let serial = cert_serial(&conn);
-    let started = start_login(
-        &state,
-        user,
-        &Client {
-            source: &peer.ip().to_string(),
-            flow_hash: &cookies::token_hash(&flow),
-            cert_serial: serial.as_deref(),
-            cert_fingerprint: cert.as_deref(),
-        },
-    )
-    .await?;
+    let transport = Transport::of(&conn, Some(peer.ip()));
+    let started = start_login(&state, user, &transport.client(&cookies::token_hash(&flow))).await?;
     let issued = match started {
         Started::Grid(issued) => issued,
         Started::DeviceNotRegistered => return Ok(back_to_login("device")),
@@ -121,20 +110,8 @@ pub async fn verify(
     }
     let otp = normalised_otp(&form.otp);
     let flow_hash = request_flow_hash(&headers);
-    let cert = cert_fingerprint(&conn);
-    let serial = cert_serial(&conn);
-    let outcome = finish_login(
-        &state,
-        &challenge,
-        &otp,
-        &Client {
-            source: &peer.ip().to_string(),
-            flow_hash: &flow_hash,
-            cert_serial: serial.as_deref(),
-            cert_fingerprint: cert.as_deref(),
-        },
-    )
-    .await?;
+    let transport = Transport::of(&conn, Some(peer.ip()));
+    let outcome = finish_login(&state, &challenge, &otp, &transport.client(&flow_hash)).await?;
     Ok(match outcome {
         LoginOutcome::Success {
             user_id,
@@ -155,7 +132,7 @@ pub async fn verify(
             // First login with auto-issue: the certificate comes before the pattern —
             // unless this device already shows one of passgrid's (a shared terminal).
             let next = if state.auth.auto_issue_certificate
-                && serial.is_none()
+                && !transport.has_certificate()
                 && delivery::has_no_certificate(&state.instance, &user_id, now).await?
             {
                 "/me/certificate"
