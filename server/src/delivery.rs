@@ -93,12 +93,11 @@ pub async fn has_no_certificate(
     user_id: &str,
     now: i64,
 ) -> Result<bool, StoreError> {
-    Ok(!instance
+    Ok(instance
         .store
-        .client_certificates(Some(user_id))
+        .valid_certificate_count(user_id, false, now)
         .await?
-        .iter()
-        .any(|c| c.revoked_at.is_none() && c.not_after > now))
+        == 0)
 }
 
 /// How a prepared certificate will be collected.

@@ -159,10 +159,6 @@ async fn run(db: Arc<Db>, rx: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>) {
         if rx.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
             break;
         }
-        if batch.len() == 1 {
-            run_alone(db, batch).await;
-            continue;
-        }
         let (writes, replies): (Vec<Write>, Vec<_>) =
             batch.into_iter().map(|j| (j.write, j.reply)).unzip();
         match write_together(db, &writes).await {
@@ -171,27 +167,22 @@ async fn run(db: Arc<Db>, rx: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>) {
                     let _ = reply.send(Ok(result));
                 }
             }
+            Err(err) if writes.len() == 1 => {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(err));
+                }
+            }
             // One bad write must not fail the others: each on its own, with its own
             // answer.
             Err(_) => {
-                let jobs = writes
-                    .into_iter()
-                    .zip(replies)
-                    .map(|(write, reply)| Job { write, reply });
-                for job in jobs {
-                    run_alone(db, vec![job]).await;
+                for (write, reply) in writes.iter().zip(replies) {
+                    let result = write_together(db, std::slice::from_ref(write))
+                        .await
+                        .map(|mut r| r.pop().unwrap_or(Written::Stored));
+                    let _ = reply.send(result);
                 }
             }
         }
-    }
-}
-
-async fn run_alone(db: &Db, mut one: Vec<Job>) {
-    if let Some(job) = one.pop() {
-        let result = write_together(db, std::slice::from_ref(&job.write))
-            .await
-            .map(|mut r| r.pop().unwrap_or(Written::Stored));
-        let _ = job.reply.send(result);
     }
 }
 

@@ -21,6 +21,22 @@ use crate::{
     store::pickups::Access,
 };
 
+/// The signed-in user, when they may issue themselves a certificate: only while
+/// auto-issue is on and they hold no valid certificate, so a session cannot mint
+/// certificates at will.
+async fn self_service_user(
+    state: &AppState,
+    user_id: &str,
+    now: i64,
+) -> Result<Option<crate::store::users::User>, AppError> {
+    if !state.auth.auto_issue_certificate
+        || !delivery::has_no_certificate(&state.instance, user_id, now).await?
+    {
+        return Ok(None);
+    }
+    Ok(state.instance.store.user(user_id).await?)
+}
+
 fn back(code: &str) -> Response {
     Redirect::to(&format!("/me/certificate?error={code}")).into_response()
 }
@@ -43,8 +59,6 @@ pub async fn issue(
     let instance = &state.instance;
     let now = instance.clock.now();
     let user_id = &signed_in.user_id;
-    let allowed = state.auth.auto_issue_certificate
-        && delivery::has_no_certificate(instance, user_id, now).await?;
     let source = peer.ip().to_string();
     let record = |outcome: &'static str, reason: &'static str| AuditEvent {
         actor: user_id,
@@ -54,7 +68,7 @@ pub async fn issue(
         outcome,
         reason,
     };
-    let Some(user) = instance.store.user(user_id).await?.filter(|_| allowed) else {
+    let Some(user) = self_service_user(&state, user_id, now).await? else {
         let why = "not allowed (auto-issue off, or a valid certificate exists)";
         audit(&instance.store, record("failure", why), now).await;
         return Ok(back("not_allowed"));
@@ -114,9 +128,7 @@ pub async fn csr(
     let now = instance.clock.now();
     let user_id = &signed_in.user_id;
     let source = peer.ip().to_string();
-    let allowed = state.auth.auto_issue_certificate
-        && delivery::has_no_certificate(instance, user_id, now).await?;
-    let Some(user) = instance.store.user(user_id).await?.filter(|_| allowed) else {
+    let Some(user) = self_service_user(&state, user_id, now).await? else {
         return Ok(back("not_allowed"));
     };
     let profile = ClientProfile::for_user(&user, &state.auth);
