@@ -9,6 +9,10 @@ pub struct Viewer {
     pub display_name: String,
     pub must_change_pattern: bool,
     pub is_admin: bool,
+    /// Login protect is on: the page offers to open a sign-in window (SPEC §1.10).
+    pub login_protect: bool,
+    /// Until when this user's sign-in window is open (Unix seconds), if it is.
+    pub login_window_until: Option<i64>,
 }
 
 /// The CSRF token that every form of the page must carry (double-submit cookie).

@@ -173,6 +173,11 @@ pub struct Texts {
     pub error_challenge_expired: &'static str,
     pub error_csrf: &'static str,
     pub error_device_not_registered: &'static str,
+    pub error_locked: &'static str,
+    pub error_rate_limited: &'static str,
+    pub error_network_not_allowed: &'static str,
+    pub error_time_not_allowed: &'static str,
+    pub error_login_protect: &'static str,
     pub editor_title: &'static str,
     pub editor_help: &'static str,
     pub editor_cell_label: &'static str,
@@ -195,6 +200,9 @@ pub struct Texts {
     pub error_confirm_failed: &'static str,
     pub portal_pattern_changed: &'static str,
     pub portal_change_pattern: &'static str,
+    pub portal_login_protect: &'static str,
+    pub portal_allow_login: &'static str,
+    pub portal_window_open: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -287,6 +295,11 @@ const EN: Texts = Texts {
     error_challenge_expired: "The grid expired. Please start again.",
     error_csrf: "The form expired. Please try again.",
     error_device_not_registered: "This device is not registered for your account. Sign in from a device with your certificate installed, or ask your administrator for one.",
+    error_locked: "Sign-in is locked after repeated failed attempts. Try again later, or ask your administrator to unlock it.",
+    error_rate_limited: "Too many sign-in attempts. Wait a minute and try again.",
+    error_network_not_allowed: "Sign-in is not allowed from this network.",
+    error_time_not_allowed: "Sign-in is not allowed at this time.",
+    error_login_protect: "Login protect is on for this account: first allow this sign-in from a device where you are already signed in (\"Allow a sign-in now\"), then sign in within 60 seconds.",
     editor_title: "Register your pattern",
     editor_help: "Click cells in the order you will remember. You may use a cell more than once. Nobody, not even the administrator, can see your pattern.",
     editor_cell_label: "Row {row}, column {col}",
@@ -309,6 +322,9 @@ const EN: Texts = Texts {
     error_confirm_failed: "Those digits did not match the new pattern. Please draw it again.",
     portal_pattern_changed: "Your new pattern is saved. Use it from your next sign-in.",
     portal_change_pattern: "Change your pattern",
+    portal_login_protect: "Login protect is on: sign-in on another device works only in the 60 seconds after you allow it here.",
+    portal_allow_login: "Allow a sign-in now (60 s)",
+    portal_window_open: "A sign-in to your account is allowed for the next 60 seconds. If you did not ask for this, do nothing: the window closes by itself.",
 };
 
 const JA: Texts = Texts {
@@ -401,6 +417,11 @@ const JA: Texts = Texts {
     error_challenge_expired: "乱数表の有効期限が切れました。最初からやり直してください。",
     error_csrf: "フォームの有効期限が切れました。もう一度お試しください。",
     error_device_not_registered: "この端末は登録されていません。証明書をインストールした端末からログインするか、管理者に証明書の発行を依頼してください。",
+    error_locked: "ログインの失敗が続いたため、ロックされています。しばらくしてから再度お試しいただくか、管理者にロック解除を依頼してください。",
+    error_rate_limited: "ログインの試行が多すぎます。1分ほど待ってから再度お試しください。",
+    error_network_not_allowed: "このネットワークからはサインインできません。",
+    error_time_not_allowed: "この時間帯はサインインできません。",
+    error_login_protect: "このアカウントはログインプロテクトが有効です。すでにログインしている端末で「今すぐログインを許可」を押してから、60秒以内にログインしてください。",
     editor_title: "パターンの登録",
     editor_help: "覚えやすい順番でセルをクリックしてください。同じセルを何度使ってもかまいません。あなたのパターンは管理者を含め誰にも見えません。",
     editor_cell_label: "{row}行目 {col}列目",
@@ -423,6 +444,9 @@ const JA: Texts = Texts {
     error_confirm_failed: "数字が新しいパターンと一致しませんでした。もう一度パターンを描いてください。",
     portal_pattern_changed: "新しいパターンを保存しました。次回のログインから使ってください。",
     portal_change_pattern: "パターンを変更する",
+    portal_login_protect: "ログインプロテクトが有効です。他の端末からのログインは、ここで許可してから60秒間だけ可能です。",
+    portal_allow_login: "今すぐログインを許可（60秒）",
+    portal_window_open: "これから60秒間、あなたのアカウントへのログインが許可されています。心当たりがなければ何もしないでください。時間が過ぎると自動で閉じます。",
 };
 
 /// The strings of `lang`.
@@ -446,6 +470,11 @@ pub fn error_message(lang: Lang, code: &str) -> &'static str {
         "expired" => t.error_challenge_expired,
         "csrf" => t.error_csrf,
         "device" => t.error_device_not_registered,
+        "locked" => t.error_locked,
+        "rate_limited" => t.error_rate_limited,
+        "network" => t.error_network_not_allowed,
+        "time" => t.error_time_not_allowed,
+        "login_protect" => t.error_login_protect,
         "gone" => t.cert_download_gone,
         "csr" => t.error_csr,
         "not_allowed" => t.error_not_allowed,
@@ -517,6 +546,11 @@ mod tests {
             "invalid_user_id",
             "invalid_email",
             "already_exists",
+            "locked",
+            "rate_limited",
+            "network",
+            "time",
+            "login_protect",
         ] {
             assert_ne!(
                 error_message(Lang::Ja, code),

@@ -5,6 +5,11 @@ use std::sync::Arc;
 /// Seconds since the Unix epoch, from some source.
 pub trait Clock: Send + Sync {
     fn now(&self) -> i64;
+
+    /// Milliseconds since the epoch, for rate limits.
+    fn now_ms(&self) -> i64 {
+        self.now().saturating_mul(1000)
+    }
 }
 
 /// The system's wall clock.
@@ -15,6 +20,13 @@ impl Clock for SystemClock {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
             .unwrap_or(0)
     }
 }

@@ -65,9 +65,50 @@ pub struct AuthFile {
     pub certificate_key: Option<crate::ca::client_cert::KeyType>,
     /// `[auth.shared_profiles]`: profile name = [user IDs allowed on its terminals].
     pub shared_profiles: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// Consecutive failures that lock a login ID (0: never).
+    pub lockout_threshold: Option<u32>,
+    /// Seconds a lock lasts (0: until an operator unlocks).
+    pub lockout_secs: Option<i64>,
+    /// Mail the user and the administrators when a user is locked.
+    pub lockout_notify: Option<bool>,
+    /// Login starts from one address: `{ burst = 100, per_minute = 300 }` (0: off).
+    pub rate_limit_per_source: Option<crate::auth::rate_limit::Rate>,
+    /// Login starts for one user ID: `{ burst = 10, per_minute = 20 }` (0: off).
+    pub rate_limit_per_user: Option<crate::auth::rate_limit::Rate>,
+    /// Networks sign-in is allowed from (CIDR); empty: any.
+    pub allowed_networks: Option<Vec<String>>,
+    /// Days and hours sign-in is allowed, e.g. `["Mon-Fri 08:00-19:00"]`; empty: any.
+    pub allowed_hours: Option<Vec<String>>,
+    /// The time zone of `allowed_hours` (IANA name; default UTC).
+    pub time_zone: Option<String>,
+    /// Login protect (SPEC §1.10).
+    pub login_protect: Option<bool>,
 }
 
 impl AuthFile {
+    fn lockout_rule(
+        &self,
+        d: crate::auth::lockout::LockoutRule,
+    ) -> Result<crate::auth::lockout::LockoutRule, ConfigError> {
+        let threshold = self.lockout_threshold.unwrap_or(d.threshold);
+        if threshold > 1000 {
+            return Err(ConfigError::Invalid(format!(
+                "[auth] lockout_threshold = {threshold} is out of range (0 to 1000)"
+            )));
+        }
+        let lock_secs = self.lockout_secs.unwrap_or(d.lock_secs);
+        if !(0..=365 * 24 * 3600).contains(&lock_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "[auth] lockout_secs = {lock_secs} is out of range (0 to 1 year)"
+            )));
+        }
+        Ok(crate::auth::lockout::LockoutRule {
+            threshold,
+            lock_secs,
+            notify: self.lockout_notify.unwrap_or(d.notify),
+        })
+    }
+
     pub fn settings(&self) -> Result<crate::auth::AuthSettings, ConfigError> {
         let d = crate::auth::AuthSettings::default();
         let pick = |v: Option<i64>, default: i64, name: &str| match v {
@@ -117,6 +158,16 @@ impl AuthFile {
             )?,
             shared_profiles: self.shared_profiles.clone().unwrap_or_default(),
             certificate_key: self.certificate_key.unwrap_or_default(),
+            lockout: self.lockout_rule(d.lockout)?,
+            rate_per_source: self.rate_limit_per_source.unwrap_or(d.rate_per_source),
+            rate_per_user: self.rate_limit_per_user.unwrap_or(d.rate_per_user),
+            access: crate::auth::access_rules::AccessRules::parse(
+                self.allowed_networks.as_deref().unwrap_or_default(),
+                self.allowed_hours.as_deref().unwrap_or_default(),
+                self.time_zone.as_deref().unwrap_or("UTC"),
+            )
+            .map_err(|e| ConfigError::Invalid(format!("[auth] {e}")))?,
+            login_protect: self.login_protect.unwrap_or(d.login_protect),
             ..d
         })
     }

@@ -8,7 +8,9 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::{ca::CaError, master_key::SealError, otp::OtpError, store::StoreError};
+use crate::{
+    auth::login::Refusal, ca::CaError, master_key::SealError, otp::OtpError, store::StoreError,
+};
 
 /// Everything a request handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,10 @@ pub enum AppError {
     Seal(#[from] SealError),
     #[error("one-time password: {0}")]
     Otp(#[from] OtpError),
+    /// A login refused before its OTP counted (lock-out, rate limit, access rules,
+    /// login protect).
+    #[error("login refused: {0:?}")]
+    Refused(Refusal),
 }
 
 impl AppError {
@@ -51,6 +57,7 @@ impl AppError {
             AppError::Store(StoreError::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
+            AppError::Refused(r) => (r.status(), r.code()),
             AppError::Store(_) | AppError::Ca(_) | AppError::Seal(_) | AppError::Otp(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
             }
@@ -68,8 +75,19 @@ impl IntoResponse for AppError {
         let body = match &self {
             AppError::InvalidRequest(reason) => json!({ "error": code, "message": reason }),
             AppError::Otp(OtpError::Rules(rules)) => json!({ "error": code, "rules": rules }),
+            AppError::Refused(r) => match r.retry_after() {
+                Some(secs) => json!({ "error": code, "retry_after": secs }),
+                None => json!({ "error": code }),
+            },
             _ => json!({ "error": code }),
         };
-        (status, Json(body)).into_response()
+        let mut res = (status, Json(body)).into_response();
+        if let AppError::Refused(r) = &self {
+            if let Some(secs) = r.retry_after() {
+                res.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, secs.into());
+            }
+        }
+        res
     }
 }

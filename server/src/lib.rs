@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod ca;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod instance;
 pub mod mail;
 pub mod master_key;
 pub mod metrics;
+pub mod net;
 pub mod notices;
 pub mod otp;
 pub mod store;

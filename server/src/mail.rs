@@ -108,3 +108,24 @@ pub fn certificate_link_body(
          心当たりがない場合は管理者に連絡してください。\n"
     )
 }
+
+/// The lock-out notice (SPEC §6.1), to the user or to an administrator.
+pub fn lockout_body(user_id: &str, reason: &str, to_user: bool, login_url: &str) -> String {
+    if to_user {
+        format!(
+            "Sign-in to your passgrid account {user_id} was locked after repeated failed\n\
+             attempts ({reason}). If this was not you, tell your administrator.\n\
+             Sign-in page: {login_url}\n\n---\n\n\
+             passgrid アカウント {user_id} へのサインインは、失敗が続いたためロックされました\n\
+             （{reason}）。心当たりがない場合は管理者に連絡してください。\n\
+             サインインページ: {login_url}\n"
+        )
+    } else {
+        format!(
+            "passgrid locked the user {user_id}: {reason}.\n\
+             Unlock: passgrid user unlock {user_id}\n\n---\n\n\
+             passgrid はユーザー {user_id} をロックしました: {reason}\n\
+             ロック解除: passgrid user unlock {user_id}\n"
+        )
+    }
+}

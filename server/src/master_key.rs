@@ -118,6 +118,21 @@ impl MasterKey {
         }
     }
 
+    /// A key for `purpose` derived from the master key (HMAC-SHA256, RFC 2104 as a
+    /// PRF): keys that must stay outside the database, like the audit chain's MAC key,
+    /// without a second key file.
+    pub fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        // HMAC takes a key of any length; this cannot fail for a 32-byte key.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.key.as_slice())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+        mac.update(b"passgrid derived key\0");
+        mac.update(purpose.as_bytes());
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(&mac.finalize().into_bytes());
+        out
+    }
+
     /// Seals `plaintext`; `purpose` is bound as associated data, so a value sealed for
     /// one purpose (say, the CA key) cannot be passed off as another.
     pub fn seal(&self, plaintext: &[u8], purpose: &str) -> Result<Vec<u8>, SealError> {

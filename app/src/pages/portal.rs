@@ -20,6 +20,10 @@ pub fn Portal() -> impl IntoView {
         .map(|v| v.display_name.clone())
         .unwrap_or_default();
     let must_change = viewer.as_ref().is_some_and(|v| v.must_change_pattern);
+    let login_protect = viewer.as_ref().is_some_and(|v| v.login_protect);
+    let window_open = viewer
+        .as_ref()
+        .is_some_and(|v| v.login_window_until.is_some());
     let query = use_query_map();
     let changed = move || query.read().get("changed").is_some();
     view! {
@@ -34,6 +38,16 @@ pub fn Portal() -> impl IntoView {
             <p>
                 <a href="/me/pattern">{t.portal_change_pattern}</a>
             </p>
+            {login_protect.then(|| view! {
+                <div class="login-protect">
+                    <p>{t.portal_login_protect}</p>
+                    {window_open.then(|| view! { <p class="notice login-window-open" role="status">{t.portal_window_open}</p> })}
+                    <form method="post" action="/me/login-window">
+                        <input type="hidden" name=CSRF_FIELD value=csrf_token() />
+                        <button type="submit" class="allow-login">{t.portal_allow_login}</button>
+                    </form>
+                </div>
+            })}
             <form method="post" action="/logout">
                 <input type="hidden" name=CSRF_FIELD value=csrf_token() />
                 <button type="submit">{t.portal_logout}</button>

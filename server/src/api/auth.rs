@@ -64,6 +64,7 @@ pub async fn start(
     let issued = match started {
         Started::Grid(issued) => issued,
         Started::DeviceNotRegistered => return Ok(device_not_registered()),
+        Started::Refused(refusal) => return Err(AppError::Refused(refusal)),
     };
     let digits: String = digits_from_seed(&issued.seed, issued.shape)
         .iter()
@@ -146,6 +147,7 @@ pub async fn verify(
         LoginOutcome::ChallengeExpired => failed("challenge_expired"),
         LoginOutcome::ChallengeInvalid => failed("challenge_invalid"),
         LoginOutcome::DeviceNotRegistered => device_not_registered(),
+        LoginOutcome::Refused(refusal) => AppError::Refused(refusal).into_response(),
     })
 }
 

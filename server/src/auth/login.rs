@@ -1,5 +1,10 @@
 //! Start and finish a grid login, with the audit entry for every attempt.
 
+use super::{
+    access_rules::Refusal as AccessRefusal,
+    lockout::{self, LockState},
+    rate_limit::Decision,
+};
 use crate::{
     accounts::audit,
     otp::{
@@ -15,6 +20,8 @@ use crate::{
 /// Who is asking, as far as the transport knows.
 pub struct Client<'a> {
     pub source: &'a str,
+    /// The peer address (`source` is its text form, kept for the audit log).
+    pub ip: Option<std::net::IpAddr>,
     pub flow_hash: &'a [u8],
     /// The verified client certificate of the connection, if any.
     pub cert_serial: Option<&'a str>,
@@ -27,6 +34,170 @@ pub enum Started {
     /// The policy wants a certificate of this user and the device has none (SPEC
     /// §2.6): no grid at all.
     DeviceNotRegistered,
+    /// Refused before any grid was drawn or OTP checked.
+    Refused(Refusal),
+}
+
+/// Why a login is refused before its OTP counts. None of these counts toward
+/// lock-out, and each is audited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Locked after consecutive failures, until then (`None`: until an operator
+    /// unlocks).
+    Locked { until: Option<i64> },
+    /// Too many starts from this address or for this ID (SPEC §6.2).
+    RateLimited { retry_after: u64 },
+    /// Not from an allowed network (SPEC §6.3).
+    Network,
+    /// Not at an allowed time (SPEC §6.3).
+    Time,
+    /// Login protect is on and no window is open (SPEC §1.10).
+    LoginProtect,
+}
+
+impl Refusal {
+    /// The stable code (JSON `error`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Locked { .. } => "account_locked",
+            Refusal::RateLimited { .. } => "rate_limited",
+            Refusal::Network => "network_not_allowed",
+            Refusal::Time => "time_not_allowed",
+            Refusal::LoginProtect => "login_protect",
+        }
+    }
+
+    /// The code the sign-in page shows a message for (`/login?error=`).
+    pub fn page_code(&self) -> &'static str {
+        match self {
+            Refusal::Locked { .. } => "locked",
+            Refusal::RateLimited { .. } => "rate_limited",
+            Refusal::Network => "network",
+            Refusal::Time => "time",
+            Refusal::LoginProtect => "login_protect",
+        }
+    }
+
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            Refusal::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::FORBIDDEN,
+        }
+    }
+
+    /// Seconds until trying again can help, when known.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Refusal::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The audit reason.
+    fn reason(&self) -> String {
+        match self {
+            Refusal::Locked { until: Some(t) } => format!("locked until {t}"),
+            Refusal::Locked { until: None } => "locked until unlocked".into(),
+            Refusal::RateLimited { retry_after } => {
+                format!("rate limited (retry after {retry_after} s)")
+            }
+            Refusal::Network => "network not allowed".into(),
+            Refusal::Time => "outside the allowed hours".into(),
+            Refusal::LoginProtect => "login protect: no window open".into(),
+        }
+    }
+}
+
+async fn audit_refusal(
+    state: &AppState,
+    claimed_user: &str,
+    client: &Client<'_>,
+    refusal: &Refusal,
+    now: i64,
+) {
+    audit(
+        &state.instance.store,
+        AuditEvent {
+            actor: claimed_user,
+            source: client.source,
+            action: "auth.refused",
+            target: claimed_user,
+            outcome: "failure",
+            reason: &refusal.reason(),
+        },
+        now,
+    )
+    .await;
+}
+
+/// Which step a refusal check is for: a start also spends rate-limit budget and needs
+/// the login-protect window; a verify re-checks what may have changed since.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Start,
+    Verify,
+}
+
+/// The checks that come before a grid (and again before an OTP counts), cheapest
+/// first: rate limits (memory), access rules, lock-out, login protect (database).
+async fn refusal_for(
+    state: &AppState,
+    claimed_user: &str,
+    client: &Client<'_>,
+    step: Step,
+    now: i64,
+) -> Result<(Option<Refusal>, LockState), OtpError> {
+    let open = LockState::Open {
+        had_failures: false,
+    };
+    if step == Step::Start {
+        if let Some(ip) = client.ip {
+            let now_ms = state.instance.clock.now_ms();
+            if let Decision::Limited { retry_after_secs } =
+                state.rate_limits.check(ip, claimed_user, now_ms)
+            {
+                return Ok((
+                    Some(Refusal::RateLimited {
+                        retry_after: retry_after_secs,
+                    }),
+                    open,
+                ));
+            }
+        }
+    }
+    if !state.auth.access.is_open() {
+        // A request without a peer address (never over TCP) cannot show its network.
+        let ip = client
+            .ip
+            .unwrap_or(std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+        match state.auth.access.check(ip, now) {
+            Err(AccessRefusal::Network) => return Ok((Some(Refusal::Network), open)),
+            Err(AccessRefusal::Time) => return Ok((Some(Refusal::Time), open)),
+            Ok(()) => {}
+        }
+    }
+    let lock = lockout::lock_state(&state.instance.store, claimed_user, now).await?;
+    if let LockState::Locked { until } = lock {
+        return Ok((Some(Refusal::Locked { until }), lock));
+    }
+    if step == Step::Start
+        && state.auth.login_protect
+        && !login_window_open(state, claimed_user, now).await?
+    {
+        return Ok((Some(Refusal::LoginProtect), lock));
+    }
+    Ok((None, lock))
+}
+
+/// Login protect: a window opened from a signed-in device, or the first login (a user
+/// who still has the initial pattern has no signed-in device to open one from).
+async fn login_window_open(state: &AppState, user: &str, now: i64) -> Result<bool, OtpError> {
+    let store = &state.instance.store;
+    if store.login_window(user, now).await?.is_some() {
+        return Ok(true);
+    }
+    Ok(store.pattern(user).await?.is_some_and(|p| p.is_initial))
 }
 
 /// Whether the device holds a certificate that passgrid issued, that is unrevoked and
@@ -120,6 +291,10 @@ pub async fn start_login(
 ) -> Result<Started, OtpError> {
     let settings = &state.auth;
     let now = state.instance.clock.now();
+    if let (Some(refusal), _) = refusal_for(state, claimed_user, client, Step::Start, now).await? {
+        audit_refusal(state, claimed_user, client, &refusal, now).await;
+        return Ok(Started::Refused(refusal));
+    }
     // The same answer whether or not the user exists: the check is on the device.
     if settings.require_certificate && !device_allowed(state, claimed_user, client, now).await? {
         audit_unregistered(state, claimed_user, client, now).await;
@@ -154,6 +329,8 @@ pub enum LoginOutcome {
     ChallengeInvalid,
     /// The certificate went away or was revoked since the grid was given.
     DeviceNotRegistered,
+    /// Refused whatever the OTP (e.g. locked meanwhile); not counted as a failure.
+    Refused(Refusal),
 }
 
 pub async fn finish_login(
@@ -176,6 +353,22 @@ pub async fn finish_login(
         now,
     )
     .await?;
+    // A lock (or another refusal) that came after the grid was given wins over the
+    // OTP, right or wrong, and is not counted.
+    let claimed = match &verdict {
+        Verdict::Accepted { user_id, .. } => Some(user_id.as_str()),
+        Verdict::Rejected { claimed_user } => Some(claimed_user.as_str()),
+        _ => None,
+    };
+    let mut had_failures = false;
+    if let Some(claimed) = claimed {
+        let (refusal, lock) = refusal_for(state, claimed, client, Step::Verify, now).await?;
+        if let Some(refusal) = refusal {
+            audit_refusal(state, claimed, client, &refusal, now).await;
+            return Ok(LoginOutcome::Refused(refusal));
+        }
+        had_failures = matches!(lock, LockState::Open { had_failures: true });
+    }
     let (actor, outcome, reason, result) = match verdict {
         // The challenge is bound to the certificate of its start; this catches a
         // revocation in between: no session for a device that is no longer allowed.
@@ -234,5 +427,18 @@ pub async fn finish_login(
         now,
     )
     .await;
+    match &result {
+        LoginOutcome::Failed => lockout::record_failure(state, &actor, client.source, now).await?,
+        LoginOutcome::Success { .. } => {
+            if had_failures {
+                state.instance.store.clear_login_failures(&actor).await?;
+            }
+            // One window, one sign-in.
+            if state.auth.login_protect {
+                state.instance.store.close_login_window(&actor).await?;
+            }
+        }
+        _ => {}
+    }
     Ok(result)
 }

@@ -1,8 +1,12 @@
 //! The login state machine (SPEC §5): start (issue a grid), verify (consume it and
 //! check the OTP), sessions and the cookies that carry them.
 
+pub mod access_rules;
 pub mod cookies;
+pub mod lockout;
 pub mod login;
+pub mod login_protect;
+pub mod rate_limit;
 pub mod registration;
 pub mod session;
 
@@ -30,6 +34,15 @@ pub struct AuthSettings {
     pub certificate_key: crate::ca::client_cert::KeyType,
     /// Shared-terminal profiles and the users allowed on each (SPEC §2.5).
     pub shared_profiles: std::collections::BTreeMap<String, Vec<String>>,
+    /// Lock-out after consecutive failures (SPEC §6.1).
+    pub lockout: lockout::LockoutRule,
+    /// Login starts per source address and per user ID (SPEC §6.2).
+    pub rate_per_source: rate_limit::Rate,
+    pub rate_per_user: rate_limit::Rate,
+    /// Allowed networks and hours (SPEC §6.3).
+    pub access: access_rules::AccessRules,
+    /// Logins need a window opened from a signed-in device (SPEC §1.10).
+    pub login_protect: bool,
 }
 
 impl AuthSettings {
@@ -56,6 +69,19 @@ impl Default for AuthSettings {
             max_downloads_per_certificate: 1,
             certificate_key: Default::default(),
             shared_profiles: Default::default(),
+            lockout: Default::default(),
+            // Generous for people (a whole office behind one NAT address signs in at
+            // 9:00), tight for a script guessing.
+            rate_per_source: rate_limit::Rate {
+                burst: 100,
+                per_minute: 300,
+            },
+            rate_per_user: rate_limit::Rate {
+                burst: 10,
+                per_minute: 20,
+            },
+            access: Default::default(),
+            login_protect: false,
         }
     }
 }

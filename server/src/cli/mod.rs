@@ -2,6 +2,7 @@
 //! errors on stderr with a non-zero exit status.
 
 pub mod admin;
+pub mod audit;
 pub mod ca;
 pub mod cert;
 pub mod pending;
@@ -82,7 +83,7 @@ pub enum Command {
     Token(pending::TokenCommand),
     /// The audit log.
     #[command(subcommand)]
-    Audit(pending::AuditCommand),
+    Audit(audit::AuditCommand),
     /// LDAP / Active Directory and CSV folder sync.
     #[command(subcommand)]
     Sync(pending::SyncCommand),
@@ -188,7 +189,7 @@ pub async fn run(cli: Cli, file: FileConfig) -> Result<(), CliError> {
         Command::Group(_) => pending::not_yet("group", "#5"),
         Command::Policy(_) => pending::not_yet("policy", "#5"),
         Command::Token(_) => pending::not_yet("token", "#6"),
-        Command::Audit(_) => pending::not_yet("audit", "#6"),
+        Command::Audit(cmd) => audit::run(cmd, data, out).await,
         Command::Sync(_) => pending::not_yet("sync", "#7"),
     }
 }

@@ -45,12 +45,6 @@ pub enum TokenCommand {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum AuditCommand {
-    /// Check the audit log's hash chain.
-    Verify,
-}
-
-#[derive(Subcommand, Debug)]
 pub enum SyncCommand {
     /// Add an LDAP / Active Directory source.
     AddLdap { name: String },

@@ -42,6 +42,11 @@ pub async fn run(
         &file.serve,
     )?;
     let auth = file.auth.settings()?;
+    // A relay that is configured but unusable stops the start, like a bad certificate.
+    let mailer = match file.mail.smtp_host {
+        Some(_) => Some(Arc::new(crate::mail::Mailer::from_config(&file.mail)?)),
+        None => None,
+    };
     let instance = Instance::open(data).await?;
     let now = instance.clock.now();
     let decoy = generate_initial_pattern(auth.shape, &auth.rules)?;
@@ -139,11 +144,18 @@ pub async fn run(
         metrics: Arc::new(Metrics::default()),
         leptos_options,
         public_url: public_url.clone().into(),
-        auth: Arc::new(auth),
+        auth: Arc::new(auth.clone()),
         decoy_pattern: Arc::new(decoy_pattern),
         proxy: cfg.proxy.clone(),
+        mailer,
+        rate_limits: crate::auth::rate_limit::RateLimits::new(
+            auth.rate_per_source,
+            auth.rate_per_user,
+        ),
     });
+    tokio::spawn(prune_rate_limits(state.clone()));
     tokio::spawn(purge_expired(instance.clone()));
+    tokio::spawn(seal_audit_log(instance.clone()));
     let metrics = state.metrics.clone();
     let router = web::router(state, cfg.max_body_bytes);
     serve_tls(
@@ -201,6 +213,37 @@ async fn purge_expired(instance: Instance) {
         }
         if let Err(err) = instance.store.purge_sessions(now).await {
             tracing::warn!(error = %err, "purging sessions failed");
+        }
+        // A day without failures forgets the count (locks stay until they run out).
+        if let Err(err) = instance
+            .store
+            .purge_login_failures(now - 24 * 3600, now)
+            .await
+        {
+            tracing::warn!(error = %err, "purging login failure counts failed");
+        }
+    }
+}
+
+/// Forgets rate-limit keys whose buckets are full again, so memory follows the
+/// traffic of the last minutes only.
+async fn prune_rate_limits(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        state.rate_limits.prune(state.instance.clock.now_ms());
+    }
+}
+
+/// Links new audit entries into the hash chain every second (SPEC §12). One sealer
+/// at a time per database (see `store::audit`); a failed pass is retried on the next.
+async fn seal_audit_log(instance: Instance) {
+    let key = crate::audit::ChainKey::from_master(&instance.master_key);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Err(err) = crate::audit::seal_pending(&instance.store, &key).await {
+            tracing::warn!(error = %err, "sealing the audit log failed");
         }
     }
 }

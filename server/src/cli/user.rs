@@ -169,6 +169,27 @@ pub async fn run(cmd: UserCommand, data: DataConfig, out: Output) -> Result<(), 
         UserCommand::Import { .. } | UserCommand::Export { .. } => {
             not_yet("user import/export", "#5")
         }
-        UserCommand::Unlock { .. } => not_yet("user unlock", "#6"),
+        UserCommand::Unlock { id } => {
+            let instance = Instance::open(data).await?;
+            if instance.store.user(&id).await?.is_none() {
+                return Err(CliError(format!("no user with ID {id:?}")));
+            }
+            let now = instance.clock.now();
+            let was_locked = matches!(
+                crate::auth::lockout::lock_state(&instance.store, &id, now).await?,
+                crate::auth::lockout::LockState::Locked { .. }
+            );
+            crate::auth::lockout::unlock(&instance.store, &id, "cli", "local", now).await?;
+            instance.store.close().await;
+            out.print(
+                if was_locked {
+                    format!("user {id} unlocked")
+                } else {
+                    format!("user {id} was not locked (failure count cleared)")
+                },
+                json!({ "id": id, "unlocked": was_locked }),
+            );
+            Ok(())
+        }
     }
 }

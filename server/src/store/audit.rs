@@ -31,3 +31,144 @@ impl Store {
         Ok(())
     }
 }
+
+/// An audit entry as stored, with its place in the hash chain once sealed.
+#[derive(Clone, Debug)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub source: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub reason: String,
+    pub chain_seq: Option<i64>,
+    pub entry_mac: Option<String>,
+}
+
+/// The chain position and MAC a sealer gives one entry.
+pub struct AuditLink {
+    pub id: i64,
+    pub chain_seq: i64,
+    pub entry_mac: String,
+}
+
+const ENTRY_COLUMNS: &str =
+    "id, at, actor, source, action, target, outcome, reason, chain_seq, entry_mac";
+
+fn entry_from_row(r: &sqlx::any::AnyRow) -> AuditEntry {
+    use sqlx::Row;
+    AuditEntry {
+        id: r.get(0),
+        at: r.get(1),
+        actor: r.get(2),
+        source: r.get(3),
+        action: r.get(4),
+        target: r.get(5),
+        outcome: r.get(6),
+        reason: r.get(7),
+        chain_seq: r.get(8),
+        entry_mac: r.get(9),
+    }
+}
+
+/// Rows per UPDATE when links are written (3 parameters each; well under both
+/// databases' parameter limits).
+const LINKS_PER_STATEMENT: usize = 500;
+
+/// Arbitrary, fixed: the PostgreSQL advisory lock that lets one sealer of a cluster
+/// work at a time.
+const SEALER_LOCK: i64 = 0x7061_7373_6175_6431;
+
+impl Store {
+    /// Chains up to `limit` unsealed entries in one transaction: `link` gets the last
+    /// sealed entry (position and MAC) and the unsealed ones in id order, and returns
+    /// their links. Two sealers at once cannot both succeed: chain positions are
+    /// unique, and on PostgreSQL an advisory lock makes the second one wait.
+    pub async fn seal_audit_entries<F>(&self, limit: i64, link: F) -> Result<usize, StoreError>
+    where
+        F: FnOnce(Option<(i64, String)>, &[AuditEntry]) -> Vec<AuditLink>,
+    {
+        use sqlx::Row;
+        let mut tx = self.writer().begin().await?;
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(SEALER_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let head = sqlx::query(
+            "SELECT chain_seq, entry_mac FROM audit_log WHERE chain_seq IS NOT NULL \
+             ORDER BY chain_seq DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| {
+            (
+                r.get::<i64, _>(0),
+                r.get::<Option<String>, _>(1).unwrap_or_default(),
+            )
+        });
+        let rows = sqlx::query(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE chain_seq IS NULL ORDER BY id LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let entries: Vec<AuditEntry> = rows.iter().map(entry_from_row).collect();
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let links = link(head, &entries);
+        for chunk in links.chunks(LINKS_PER_STATEMENT) {
+            let values = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "WITH v (id, seq, mac) AS (VALUES {values}) \
+                 UPDATE audit_log SET \
+                 chain_seq = (SELECT seq FROM v WHERE v.id = audit_log.id), \
+                 entry_mac = (SELECT mac FROM v WHERE v.id = audit_log.id) \
+                 WHERE id IN (SELECT id FROM v)"
+            );
+            let mut query = sqlx::query(&sql);
+            for l in chunk {
+                query = query
+                    .bind(l.id)
+                    .bind(l.chain_seq)
+                    .bind(l.entry_mac.as_str());
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(links.len())
+    }
+
+    /// Sealed entries after chain position `after`, in chain order.
+    pub async fn audit_chain_page(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE chain_seq > $1 \
+             ORDER BY chain_seq LIMIT $2"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.iter().map(entry_from_row).collect())
+    }
+
+    /// How many entries wait for the sealer.
+    pub async fn count_unsealed_audit(&self) -> Result<i64, StoreError> {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT COUNT(*) FROM audit_log WHERE chain_seq IS NULL")
+            .fetch_one(self.reader())
+            .await?;
+        Ok(row.get(0))
+    }
+}

@@ -6,6 +6,8 @@ mod batch;
 pub mod ca;
 pub mod challenges;
 pub mod client_certs;
+pub mod lockouts;
+pub mod login_windows;
 pub mod patterns;
 pub mod pickups;
 pub mod server_certs;

@@ -83,4 +83,15 @@ impl Store {
             .await?;
         Ok(row.get(0))
     }
+
+    /// Mail addresses of administrators (for notices such as a lock-out).
+    pub async fn admin_emails(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT email FROM users WHERE admin_role IS NOT NULL AND email IS NOT NULL \
+             AND status = 'active' ORDER BY id",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
 }

@@ -20,6 +20,7 @@ use crate::{
 /// What the transport says about a request's client, owned; `client` lends it out as
 /// the `auth::login::Client` of a login step.
 pub struct Transport {
+    ip: Option<std::net::IpAddr>,
     source: String,
     cert_serial: Option<String>,
     cert_fingerprint: Option<String>,
@@ -29,13 +30,10 @@ impl Transport {
     /// From the connection (peer address, verified client certificate), falling back
     /// to `peer` for the address.
     pub fn of(conn: &Option<Extension<ConnectionInfo>>, peer: Option<std::net::IpAddr>) -> Self {
+        let ip = conn.as_ref().map(|c| c.peer.ip()).or(peer);
         Transport {
-            source: conn
-                .as_ref()
-                .map(|c| c.peer.ip())
-                .or(peer)
-                .map(|ip| ip.to_string())
-                .unwrap_or_default(),
+            ip,
+            source: ip.map(|ip| ip.to_string()).unwrap_or_default(),
             cert_serial: cert_serial(conn),
             cert_fingerprint: cert_fingerprint(conn),
         }
@@ -44,6 +42,7 @@ impl Transport {
     pub fn client<'a>(&'a self, flow_hash: &'a [u8]) -> crate::auth::login::Client<'a> {
         crate::auth::login::Client {
             source: &self.source,
+            ip: self.ip,
             flow_hash,
             cert_serial: self.cert_serial.as_deref(),
             cert_fingerprint: self.cert_fingerprint.as_deref(),

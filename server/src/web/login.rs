@@ -85,6 +85,7 @@ pub async fn start(
     let issued = match started {
         Started::Grid(issued) => issued,
         Started::DeviceNotRegistered => return Ok(back_to_login("device")),
+        Started::Refused(refusal) => return Ok(back_to_login(refusal.page_code())),
     };
     let res = Redirect::to(&format!("/login/grid?c={}", issued.id)).into_response();
     Ok(if fresh {
@@ -149,6 +150,7 @@ pub async fn verify(
         LoginOutcome::Failed => back_to_login("failed"),
         LoginOutcome::ChallengeExpired | LoginOutcome::ChallengeInvalid => back_to_login("expired"),
         LoginOutcome::DeviceNotRegistered => back_to_login("device"),
+        LoginOutcome::Refused(refusal) => back_to_login(refusal.page_code()),
     })
 }
 
@@ -167,4 +169,24 @@ pub async fn logout(
         Redirect::to("/login").into_response(),
         &cookies::expired_session_cookie(),
     ))
+}
+
+/// "Allow a sign-in now" on the portal (login protect): opens this user's window.
+pub async fn open_login_window(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    signed_in: Option<Extension<super::page_context::SignedIn>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    let Some(Extension(user)) = signed_in else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    if !csrf_ok(&headers, &form.csrf) || !state.auth.login_protect {
+        return Ok(Redirect::to("/me").into_response());
+    }
+    let now = state.instance.clock.now();
+    crate::auth::login_protect::open_window(&state, &user.user_id, &peer.ip().to_string(), now)
+        .await?;
+    Ok(Redirect::to("/me").into_response())
 }

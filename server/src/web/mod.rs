@@ -55,6 +55,10 @@ pub struct Shared {
     /// A pattern sealed for the decoy user, opened when a login names no real user so
     /// that both cases cost the same.
     pub decoy_pattern: Arc<Vec<u8>>,
+    /// The SMTP relay of `[mail]`, when one is configured (lock-out notices, reset links).
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
+    /// Login starts per address and per ID, in this process (SPEC §6.2).
+    pub rate_limits: crate::auth::rate_limit::RateLimits,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -76,6 +80,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/login/start", post(login::start))
         .route("/login/verify", post(login::verify))
         .route("/logout", post(login::logout))
+        .route("/me/login-window", post(login::open_login_window))
         .route("/me/certificate/issue", post(certificate::issue))
         .route("/me/certificate/file", get(certificate::file))
         .route("/me/certificate/csr", post(certificate::csr))

@@ -63,11 +63,18 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
             if let Some(user) = store.user(&user_id).await?.filter(|u| u.status == "active") {
                 let must_change_pattern =
                     store.pattern(&user_id).await?.is_some_and(|p| p.is_initial);
+                let login_window_until = if state.auth.login_protect {
+                    store.login_window(&user_id, now).await?
+                } else {
+                    None
+                };
                 viewer = Some(Viewer {
                     is_admin: user.admin_role.is_some(),
                     user_id: user.id.clone(),
                     display_name: user.display_name,
                     must_change_pattern,
+                    login_protect: state.auth.login_protect,
+                    login_window_until,
                 });
                 req.extensions_mut().insert(SignedIn { user_id: user.id });
             }

@@ -1,0 +1,177 @@
+//! Lock-out (SPEC §6.1): N consecutive failed logins lock the login ID for a time, or
+//! until an operator unlocks it. Counted per claimed ID, existing or not, so a locked
+//! answer tells nothing about which IDs exist. The counters are in the database: every
+//! server of a cluster sees the same count.
+
+use crate::{
+    accounts::audit,
+    store::{audit::AuditEvent, lockouts::LOCKED_UNTIL_UNLOCKED, Store, StoreError},
+    web::AppState,
+};
+
+/// Lock-out settings (policy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockoutRule {
+    /// Consecutive failures that lock; 0 turns lock-out off.
+    pub threshold: u32,
+    /// How long a lock lasts; 0: until an operator unlocks.
+    pub lock_secs: i64,
+    /// Mail the user and the administrators when a user is locked.
+    pub notify: bool,
+}
+
+impl Default for LockoutRule {
+    fn default() -> Self {
+        LockoutRule {
+            threshold: 5,
+            lock_secs: 15 * 60,
+            notify: false,
+        }
+    }
+}
+
+/// Whether a login ID may try now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockState {
+    /// `had_failures`: a success must clear the count.
+    Open { had_failures: bool },
+    /// Locked until this time (`None`: until an operator unlocks).
+    Locked { until: Option<i64> },
+}
+
+pub async fn lock_state(store: &Store, login_id: &str, now: i64) -> Result<LockState, StoreError> {
+    Ok(match store.login_failures(login_id).await? {
+        None => LockState::Open {
+            had_failures: false,
+        },
+        Some(count) => match count.locked_until {
+            Some(until) if until > now => LockState::Locked {
+                until: (until != LOCKED_UNTIL_UNLOCKED).then_some(until),
+            },
+            _ => LockState::Open { had_failures: true },
+        },
+    })
+}
+
+/// Counts a failed OTP; locks (audited, mailed by policy) on reaching the threshold.
+pub async fn record_failure(
+    state: &AppState,
+    login_id: &str,
+    source: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let rule = state.auth.lockout;
+    if rule.threshold == 0 {
+        return Ok(());
+    }
+    let lock_until = if rule.lock_secs == 0 {
+        LOCKED_UNTIL_UNLOCKED
+    } else {
+        now.saturating_add(rule.lock_secs)
+    };
+    let store = &state.instance.store;
+    let count = store
+        .record_login_failure(login_id, now, i64::from(rule.threshold), lock_until)
+        .await?;
+    // Exactly the failure that reached the threshold reports the lock.
+    if count.failures != i64::from(rule.threshold) {
+        return Ok(());
+    }
+    let reason = if rule.lock_secs == 0 {
+        format!(
+            "{} consecutive failures; locked until unlocked",
+            rule.threshold
+        )
+    } else {
+        format!(
+            "{} consecutive failures; locked for {} s",
+            rule.threshold, rule.lock_secs
+        )
+    };
+    audit(
+        store,
+        AuditEvent {
+            actor: login_id,
+            source,
+            action: "auth.lockout",
+            target: login_id,
+            outcome: "success",
+            reason: &reason,
+        },
+        now,
+    )
+    .await;
+    if rule.notify {
+        notify_locked(state, login_id, &reason).await;
+    }
+    Ok(())
+}
+
+/// Mails the user (when the ID is a user with a mail address) and every administrator
+/// with one. Failures are logged, never raised: the lock stands either way.
+async fn notify_locked(state: &AppState, login_id: &str, reason: &str) {
+    let Some(mailer) = state.mailer.as_deref() else {
+        return;
+    };
+    let store = &state.instance.store;
+    let user = match store.user(login_id).await {
+        Ok(Some(user)) => user,
+        // Unknown IDs are counted and locked too, but nobody is told about them.
+        Ok(None) => return,
+        Err(err) => {
+            tracing::warn!(error = %err, "lock-out mail: reading the user failed");
+            return;
+        }
+    };
+    let mut recipients: Vec<(String, bool)> = Vec::new();
+    if let Some(mail) = &user.email {
+        recipients.push((mail.clone(), true));
+    }
+    match store.admin_emails().await {
+        Ok(admins) => recipients.extend(admins.into_iter().map(|m| (m, false))),
+        Err(err) => tracing::warn!(error = %err, "lock-out mail: reading administrators failed"),
+    }
+    for (to, is_user) in recipients {
+        let body = crate::mail::lockout_body(login_id, reason, is_user, &state.public_url);
+        if let Err(err) = mailer
+            .send(
+                &to,
+                "passgrid: sign-in locked / サインインがロックされました",
+                body,
+            )
+            .await
+        {
+            tracing::warn!(error = %err, "lock-out mail could not be sent");
+        }
+    }
+}
+
+/// Lifts a lock (an operator's action); returns whether anything was locked or counted.
+pub async fn unlock(
+    store: &Store,
+    login_id: &str,
+    actor: &str,
+    source: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let result = store.clear_login_failures(login_id).await;
+    let (outcome, reason) = match &result {
+        Ok(true) => ("success", "failures cleared"),
+        Ok(false) => ("success", "was not locked"),
+        Err(_) => ("failure", "database error"),
+    };
+    audit(
+        store,
+        AuditEvent {
+            actor,
+            source,
+            action: "user.unlock",
+            target: login_id,
+            outcome,
+            reason,
+        },
+        now,
+    )
+    .await;
+    result
+}
