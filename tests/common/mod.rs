@@ -117,6 +117,29 @@ impl TestDb {
         }
     }
 
+    /// Runs `sql` on the database directly, as someone with access to the database
+    /// files (not through passgrid) could: for tamper tests.
+    pub fn sql(&self, data_dir: &Path, sql: &str) -> String {
+        let out = match &self.url {
+            Some(url) => Command::new("psql")
+                .arg(url)
+                .args(["-qAt", "-v", "ON_ERROR_STOP=1", "-c", sql])
+                .output()
+                .expect("run psql"),
+            None => Command::new("sqlite3")
+                .arg(data_dir.join("passgrid.db"))
+                .arg(sql)
+                .output()
+                .expect("run sqlite3 (Debian package sqlite3)"),
+        };
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// `--database-url …` when not the default.
     pub fn args(&self) -> Vec<String> {
         self.url

@@ -175,3 +175,51 @@ pub async fn unlock(
     .await;
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::scratch::scratch_store;
+
+    #[tokio::test]
+    async fn locked_until_the_time_then_open_with_the_count_to_clear() {
+        let (_dir, store) = scratch_store().await;
+        let t0 = 5_000;
+        for _ in 0..2 {
+            store
+                .record_login_failure("bo", t0, 2, t0 + 900)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            lock_state(&store, "bo", t0 + 899).await.unwrap(),
+            LockState::Locked {
+                until: Some(t0 + 900)
+            }
+        );
+        assert_eq!(
+            lock_state(&store, "bo", t0 + 900).await.unwrap(),
+            LockState::Open { had_failures: true }
+        );
+        for _ in 0..2 {
+            store
+                .record_login_failure("cy", t0, 2, LOCKED_UNTIL_UNLOCKED)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            lock_state(&store, "cy", t0 + 10 * 365 * 86_400)
+                .await
+                .unwrap(),
+            LockState::Locked { until: None },
+            "only an operator lifts it"
+        );
+        assert!(unlock(&store, "cy", "op", "local", t0).await.unwrap());
+        assert_eq!(
+            lock_state(&store, "cy", t0).await.unwrap(),
+            LockState::Open {
+                had_failures: false
+            }
+        );
+    }
+}

@@ -46,7 +46,7 @@ pub struct TokenRecord {
 }
 
 /// Why a seed file was refused, and where.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenFileError {
     /// Over `MAX_FILE_BYTES`.
     #[error("the file is larger than {max} bytes")]
@@ -183,7 +183,9 @@ pub enum PskcProblem {
     #[error("the file is PSKC but protected by {0}; only a pre-shared AES key is supported")]
     UnsupportedProtection(&'static str),
     /// Encrypted values without the MAC RFC 6030 §6.1.1 requires for CBC.
-    #[error("the file is PSKC with encrypted values but no MACMethod (RFC 6030 §6.1.1 requires one)")]
+    #[error(
+        "the file is PSKC with encrypted values but no MACMethod (RFC 6030 §6.1.1 requires one)"
+    )]
     NoMacMethod,
     /// A MAC algorithm other than HMAC-SHA1/SHA256.
     #[error("the MAC algorithm {0} is not supported (expected hmac-sha1 or hmac-sha256)")]
@@ -390,6 +392,9 @@ pub fn parse_seed_csv(bytes: &[u8]) -> Result<Vec<TokenRecord>, TokenFileError> 
         .trim(csv::Trim::All)
         .from_reader(body);
     let mut record = csv::StringRecord::new();
+    // The reader's own line count skips empty lines; count newlines ourselves so
+    // "line N" is what an editor shows.
+    let mut lines = LineCounter::default();
     let mut columns: Option<Vec<Column>> = None;
     let mut first_line_seen = false;
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -399,16 +404,18 @@ pub fn parse_seed_csv(bytes: &[u8]) -> Result<Vec<TokenRecord>, TokenFileError> 
             Ok(true) => {}
             Ok(false) => break,
             Err(error) => {
-                let line = error
+                let offset = error
                     .position()
-                    .map_or(1 + count_newlines(body), csv::Position::line);
+                    .map_or(body.len() as u64, csv::Position::byte);
+                let line = lines.line_at(body, offset);
                 return Err(TokenFileError::Csv {
                     line,
                     problem: CsvProblem::Syntax(csv_error_kind(&error)),
                 });
             }
         }
-        let line = record.position().map_or(0, csv::Position::line);
+        let offset = record.position().map_or(0, csv::Position::byte);
+        let line = lines.line_at(body, skip_line_breaks(body, offset));
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -441,6 +448,27 @@ pub fn parse_seed_csv(bytes: &[u8]) -> Result<Vec<TokenRecord>, TokenFileError> 
         return Err(TokenFileError::NoTokens);
     }
     Ok(tokens)
+}
+
+/// Turns byte offsets (met in increasing order) into 1-based line numbers in O(n).
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    newlines: u64,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, body: &[u8], offset: u64) -> u64 {
+        let offset = usize::try_from(offset).map_or(body.len(), |o| o.min(body.len()));
+        if offset >= self.offset {
+            self.newlines += count_newlines(&body[self.offset..offset]);
+            self.offset = offset;
+        } else {
+            self.newlines = count_newlines(&body[..offset]);
+            self.offset = offset;
+        }
+        self.newlines + 1
+    }
 }
 
 fn header_columns(record: &csv::StringRecord) -> Result<Vec<Column>, CsvProblem> {
@@ -501,7 +529,9 @@ fn token_from_row(
     let algorithm = if algorithm.is_empty() {
         defaults.algorithm
     } else {
-        algorithm.parse::<TotpAlgorithm>().map_err(CsvProblem::Totp)?
+        algorithm
+            .parse::<TotpAlgorithm>()
+            .map_err(CsvProblem::Totp)?
     };
     let digits = csv_number("digits", digits, defaults.digits)?;
     let period = csv_number("period", period, defaults.period)?;
@@ -536,7 +566,7 @@ fn seed_from_text(text: &str) -> Result<TotpSecret, CsvProblem> {
     if compact.is_empty() {
         return Err(CsvProblem::NoSeed);
     }
-    if compact.len() % 2 == 0 && compact.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if compact.len().is_multiple_of(2) && compact.bytes().all(|b| b.is_ascii_hexdigit()) {
         let mut bytes = Zeroizing::new(vec![0u8; compact.len() / 2]);
         hex::decode_to_slice(compact.as_bytes(), &mut bytes[..])
             .map_err(|_| CsvProblem::SeedEncoding)?;
@@ -571,7 +601,9 @@ pub fn parse_pskc(
         });
     }
     let text = std::str::from_utf8(strip_bom(bytes))
-        .map_err(|_| TokenFileError::Pskc(PskcProblem::NotXml("the text is not UTF-8".into())))?;
+        .map_err(|_| TokenFileError::Pskc(PskcProblem::NotXml("the text is not UTF-8".into())))?
+        // Some exports start with a blank line, which XML forbids before `<?xml`.
+        .trim_start();
     // DTDs stay refused (roxmltree's default, stated here so nobody flips it):
     // entity expansion is the classic XML bomb, and PSKC never needs one.
     let options = roxmltree::ParsingOptions {
@@ -673,7 +705,11 @@ fn container_protection(
     let algorithm = match method.attribute("Algorithm").map(str::trim) {
         Some(HMAC_SHA1_URI) => MacAlgorithm::HmacSha1,
         Some(HMAC_SHA256_URI) => MacAlgorithm::HmacSha256,
-        other => return Err(PskcProblem::MacAlgorithm(shown_uri(other.unwrap_or("(none)")))),
+        other => {
+            return Err(PskcProblem::MacAlgorithm(shown_uri(
+                other.unwrap_or("(none)"),
+            )))
+        }
     };
     let mac_key_node = child(method, PSKC_NS, "MACKey").ok_or(PskcProblem::NoMacKey)?;
     // The MAC key has no MAC of its own: a wrong pre-shared key shows as bad padding
@@ -880,7 +916,8 @@ impl CbcCipher {
 
 /// The cipher and `IV || ciphertext` of an xenc-style encrypted value.
 fn cipher_value(node: Node<'_, '_>) -> Result<(CbcCipher, Vec<u8>), ValueProblem> {
-    let method = child(node, XENC_NS, "EncryptionMethod").ok_or(ValueProblem::NoEncryptionMethod)?;
+    let method =
+        child(node, XENC_NS, "EncryptionMethod").ok_or(ValueProblem::NoEncryptionMethod)?;
     let uri = method.attribute("Algorithm").unwrap_or("").trim();
     let cipher =
         CbcCipher::from_uri(uri).ok_or_else(|| ValueProblem::EncryptionMethod(shown_uri(uri)))?;
@@ -888,7 +925,7 @@ fn cipher_value(node: Node<'_, '_>) -> Result<(CbcCipher, Vec<u8>), ValueProblem
         .and_then(|data| child(data, XENC_NS, "CipherValue"))
         .ok_or(ValueProblem::NoCipherValue)?;
     let data = decode_base64(&text_of(value)).map_err(|_| ValueProblem::Base64("CipherValue"))?;
-    if data.len() < 32 || data.len() % 16 != 0 {
+    if data.len() < 32 || !data.len().is_multiple_of(16) {
         return Err(ValueProblem::CipherLength);
     }
     Ok((cipher, data.to_vec()))
@@ -943,17 +980,35 @@ fn plain_number<T: std::str::FromStr>(
     }
 }
 
-fn pskc_number<T: std::str::FromStr>(field: &'static str, value: &str) -> Result<T, PackageProblem> {
-    value.trim().parse().map_err(|_| PackageProblem::NotANumber {
-        field,
-        value: shown(value),
-    })
+fn pskc_number<T: std::str::FromStr>(
+    field: &'static str,
+    value: &str,
+) -> Result<T, PackageProblem> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| PackageProblem::NotANumber {
+            field,
+            value: shown(value),
+        })
 }
 
 // ------------------------------------------------------------------------ helpers
 
 fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// The reader reports a record as starting where the empty lines before it began.
+fn skip_line_breaks(body: &[u8], offset: u64) -> u64 {
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(body.len());
+    let skipped = body[start..]
+        .iter()
+        .take_while(|&&b| b == b'\n' || b == b'\r')
+        .count();
+    offset.saturating_add(u64::try_from(skipped).unwrap_or(0))
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
@@ -971,15 +1026,20 @@ fn is_element(node: Node<'_, '_>, namespace: &str, name: &str) -> bool {
         && node.tag_name().namespace() == Some(namespace)
 }
 
-fn child<'a, 'input>(node: Node<'a, 'input>, namespace: &str, name: &str) -> Option<Node<'a, 'input>> {
-    children(node, namespace, name).next()
+fn child<'a, 'input>(
+    node: Node<'a, 'input>,
+    namespace: &str,
+    name: &str,
+) -> Option<Node<'a, 'input>> {
+    node.children()
+        .find(|child| is_element(*child, namespace, name))
 }
 
 fn children<'a, 'input: 'a>(
     node: Node<'a, 'input>,
-    namespace: &'a str,
-    name: &'a str,
-) -> impl Iterator<Item = Node<'a, 'input>> + 'a {
+    namespace: &'static str,
+    name: &'static str,
+) -> impl Iterator<Item = Node<'a, 'input>> {
     node.children()
         .filter(move |child| is_element(*child, namespace, name))
 }
@@ -1015,5 +1075,858 @@ fn shown_uri(value: &str) -> String {
     } else {
         let head: String = value.chars().take(100).collect();
         format!("{head}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::totp::{code_at, step_of};
+    use super::*;
+    use aes::cipher::{block_padding::Pkcs7, BlockModeEncrypt, KeyIvInit};
+    use base64::engine::general_purpose::STANDARD as B64;
+    use hmac::{Hmac, Mac};
+
+    const SEED: &[u8] = b"12345678901234567890";
+    const SEED_HEX: &str = "3132333435363738393031323334353637383930";
+    const SEED_B32: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+    // ------------------------------------------------------------------ CSV
+
+    fn csv(text: &str) -> Result<Vec<TokenRecord>, TokenFileError> {
+        parse_seed_csv(text.as_bytes())
+    }
+
+    fn csv_err(text: &str) -> (u64, CsvProblem) {
+        match csv(text) {
+            Err(TokenFileError::Csv { line, problem }) => (line, problem),
+            other => panic!("expected a CSV error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn csv_with_header_hex_and_base32() {
+        let text = "\u{feff}Serial,Seed,Algorithm,Digits,Period\n\
+                    A1,3132333435363738393031323334353637383930,SHA1,6,30\n\
+                    \n\
+                    A2, gezdgnbvgy3tqojqgezdgnbvgy3tqojq ,HMAC-SHA256,8,60\n\
+                    \"A,3\",GEZDGNBVGY3TQOJQ\n";
+        let tokens = csv(text).unwrap();
+        assert_eq!(tokens.len(), 3);
+        assert_eq!(tokens[0].serial, "A1");
+        assert_eq!(tokens[0].secret.as_bytes(), SEED);
+        assert_eq!(tokens[0].params, TotpParams::default());
+        assert_eq!(tokens[1].serial, "A2");
+        assert_eq!(tokens[1].secret.as_bytes(), SEED);
+        assert_eq!(
+            tokens[1].params,
+            TotpParams::new(TotpAlgorithm::Sha256, 8, 60).unwrap()
+        );
+        assert_eq!(tokens[2].serial, "A,3");
+        assert_eq!(tokens[2].secret.as_bytes(), b"1234567890");
+    }
+
+    #[test]
+    fn csv_without_header_is_positional() {
+        let text = format!("S-1,{SEED_HEX}\r\nS-2,{SEED_B32},SHA512,7\r\nS-3,{SEED_HEX},,,60\r\n");
+        let tokens = csv(&text).unwrap();
+        assert_eq!(tokens.len(), 3);
+        assert_eq!(tokens[1].params.algorithm, TotpAlgorithm::Sha512);
+        assert_eq!(tokens[1].params.digits, 7);
+        assert_eq!(tokens[2].params.period, 60);
+        assert_eq!(tokens[2].params.digits, 6);
+    }
+
+    #[test]
+    fn csv_header_may_reorder_columns() {
+        let text = format!("serial no,period,secret\nX,60,{SEED_HEX}\n");
+        let tokens = csv(&text).unwrap();
+        assert_eq!(tokens[0].params.period, 60);
+        assert_eq!(tokens[0].secret.as_bytes(), SEED);
+
+        let (line, problem) = csv_err("serial,seed,colour\nX,GEZDGNBVGY3TQOJQ,red\n");
+        assert_eq!(line, 1);
+        assert_eq!(problem, CsvProblem::UnknownColumn("\"colour\"".into()));
+        let (line, problem) = csv_err("serial,digits\nX,6\n");
+        assert_eq!((line, problem), (1, CsvProblem::MissingColumn("seed")));
+        let (line, problem) = csv_err(&format!("serial,seed\nX,{SEED_HEX},6\n"));
+        assert_eq!(
+            (line, problem),
+            (
+                2,
+                CsvProblem::ExtraFields {
+                    found: 3,
+                    expected: 2
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn csv_bad_seed_names_the_line_and_not_the_seed() {
+        let text = format!("serial,seed\nA,{SEED_HEX}\nB,0123456789abcdefXYZ!\nC,{SEED_HEX}\n");
+        let error = csv(&text).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "line 3: the seed is neither hex nor base32"
+        );
+        assert!(!error.to_string().contains("0123456789"));
+        // Odd-length hex is not hex; as base32 it is not valid either.
+        let (line, problem) = csv_err("A,313233343536373839303\n");
+        assert_eq!((line, problem), (1, CsvProblem::SeedEncoding));
+        // Too short a seed.
+        let (line, problem) = csv_err("A,31323334\n");
+        assert_eq!(
+            (line, problem),
+            (1, CsvProblem::Totp(TotpError::SecretTooShort { len: 4 }))
+        );
+        let (_, problem) = csv_err("A,\n");
+        assert_eq!(problem, CsvProblem::NoSeed);
+    }
+
+    #[test]
+    fn csv_duplicate_serials_are_refused() {
+        let text = format!("serial,seed\nABC,{SEED_HEX}\nDEF,{SEED_HEX}\n\nABC,{SEED_B32}\n");
+        let error = csv(&text).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "line 5: serial ABC appears twice (first on line 2)"
+        );
+        // CRLF, several blank and blank-looking lines: still the editor's line numbers.
+        let text = format!("\r\n\r\nA,{SEED_HEX}\r\n  \r\n\r\n,,\r\nA,{SEED_HEX}\r\n");
+        assert_eq!(
+            csv(&text).unwrap_err().to_string(),
+            "line 7: serial A appears twice (first on line 3)"
+        );
+    }
+
+    #[test]
+    fn csv_bad_digits_period_algorithm_and_field_count() {
+        let (line, problem) = csv_err(&format!("A,{SEED_HEX}\nB,{SEED_HEX},SHA1,9\n"));
+        assert_eq!((line, problem), (2, CsvProblem::Totp(TotpError::Digits(9))));
+        let (_, problem) = csv_err(&format!("A,{SEED_HEX},SHA1,6,45\n"));
+        assert_eq!(problem, CsvProblem::Totp(TotpError::Period(45)));
+        let (_, problem) = csv_err(&format!("A,{SEED_HEX},SHA1,six\n"));
+        assert_eq!(
+            problem,
+            CsvProblem::NotANumber {
+                field: "digits",
+                value: "\"six\"".into()
+            }
+        );
+        let (_, problem) = csv_err(&format!("A,{SEED_HEX},MD5\n"));
+        assert!(matches!(problem, CsvProblem::Totp(TotpError::Algorithm(_))));
+        let (_, problem) = csv_err(&format!("A,{SEED_HEX},SHA1,6,30,extra\n"));
+        assert_eq!(problem, CsvProblem::FieldCount(6));
+        let (_, problem) = csv_err("lonely\n");
+        assert_eq!(problem, CsvProblem::FieldCount(1));
+        let (_, problem) = csv_err(&format!(",{SEED_HEX}\n"));
+        assert_eq!(problem, CsvProblem::NoSerial);
+        let long = "x".repeat(65);
+        let (_, problem) = csv_err(&format!("{long},{SEED_HEX}\n"));
+        assert_eq!(problem, CsvProblem::BadSerial);
+    }
+
+    #[test]
+    fn csv_not_utf8_names_the_line() {
+        let mut bytes = format!("A,{SEED_HEX}\nB,").into_bytes();
+        bytes.extend_from_slice(b"\xff\xfe\n");
+        match parse_seed_csv(&bytes) {
+            Err(TokenFileError::Csv { line, problem }) => {
+                assert_eq!((line, problem), (2, CsvProblem::NotUtf8));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn csv_empty_and_limits() {
+        assert!(matches!(csv(""), Err(TokenFileError::NoTokens)));
+        assert!(matches!(
+            csv("serial,seed\n\n"),
+            Err(TokenFileError::NoTokens)
+        ));
+        let big = vec![b'a'; MAX_FILE_BYTES + 1];
+        assert!(matches!(
+            parse_seed_csv(&big),
+            Err(TokenFileError::TooLarge { .. })
+        ));
+        let mut many = String::with_capacity((MAX_TOKENS + 1) * 30);
+        for n in 0..=MAX_TOKENS {
+            many.push_str(&format!("{n},31323334353637383930\n"));
+        }
+        assert!(many.len() <= MAX_FILE_BYTES);
+        assert!(matches!(
+            csv(&many),
+            Err(TokenFileError::TooManyTokens { max: MAX_TOKENS })
+        ));
+    }
+
+    #[test]
+    fn records_do_not_print_their_secret() {
+        let tokens = csv(&format!("A,{SEED_HEX}\n")).unwrap();
+        let printed = format!("{tokens:?}");
+        assert!(printed.contains("[redacted]"), "{printed}");
+        assert!(!printed.contains("49, 50"), "{printed}");
+    }
+
+    // ----------------------------------------------------------------- PSKC
+
+    /// RFC 6030 Figure 2, the plain example, as published (HOTP, secret "1234").
+    const RFC6030_FIGURE2: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<KeyContainer Version="1.0"
+    Id="exampleID1"
+    xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
+    <KeyPackage>
+        <Key Id="12345678"
+            Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
+            <Issuer>Issuer-A</Issuer>
+            <Data>
+                <Secret>
+                    <PlainValue>MTIzNA==
+                    </PlainValue>
+                </Secret>
+            </Data>
+        </Key>
+    </KeyPackage>
+</KeyContainer>"#;
+
+    /// RFC 6030 §6.1 Figure 6, AES-128-CBC under the pre-shared key
+    /// 12345678901234567890123456789012 (hex) with an HMAC-SHA1 MAC key.
+    const RFC6030_FIGURE6: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<KeyContainer Version="1.0"
+    xmlns="urn:ietf:params:xml:ns:keyprov:pskc"
+    xmlns:ds="http://www.w3.org/2000/09/xmldsig#"
+    xmlns:xenc="http://www.w3.org/2001/04/xmlenc#">
+    <EncryptionKey>
+        <ds:KeyName>Pre-shared-key</ds:KeyName>
+    </EncryptionKey>
+    <MACMethod Algorithm="http://www.w3.org/2000/09/xmldsig#hmac-sha1">
+        <MACKey>
+            <xenc:EncryptionMethod
+            Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/>
+            <xenc:CipherData>
+                <xenc:CipherValue>
+    ESIzRFVmd4iZABEiM0RVZgKn6WjLaTC1sbeBMSvIhRejN9vJa2BOlSaMrR7I5wSX
+                </xenc:CipherValue>
+            </xenc:CipherData>
+        </MACKey>
+    </MACMethod>
+    <KeyPackage>
+        <DeviceInfo>
+            <Manufacturer>Manufacturer</Manufacturer>
+            <SerialNo>987654321</SerialNo>
+        </DeviceInfo>
+        <CryptoModuleInfo>
+            <Id>CM_ID_001</Id>
+        </CryptoModuleInfo>
+        <Key Id="12345678"
+            Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
+            <Issuer>Issuer</Issuer>
+            <AlgorithmParameters>
+                <ResponseFormat Length="8" Encoding="DECIMAL"/>
+            </AlgorithmParameters>
+            <Data>
+                <Secret>
+                    <EncryptedValue>
+                        <xenc:EncryptionMethod
+                        Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/>
+                        <xenc:CipherData>
+                            <xenc:CipherValue>
+    AAECAwQFBgcICQoLDA0OD+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv
+                            </xenc:CipherValue>
+                        </xenc:CipherData>
+                    </EncryptedValue>
+                    <ValueMAC>Su+NvtQfmvfJzF6bmQiJqoLRExc=
+                    </ValueMAC>
+                </Secret>
+                <Counter>
+                    <PlainValue>0</PlainValue>
+                </Counter>
+            </Data>
+        </Key>
+    </KeyPackage>
+</KeyContainer>"#;
+
+    const RFC_PSK_HEX: &str = "12345678901234567890123456789012";
+    const HOTP: &str = "urn:ietf:params:xml:ns:keyprov:pskc:hotp";
+    const TOTP: &str = "urn:ietf:params:xml:ns:keyprov:pskc:totp";
+
+    fn as_totp(document: &str) -> String {
+        document.replace(HOTP, TOTP)
+    }
+
+    fn package_problem(result: Result<Vec<TokenRecord>, TokenFileError>) -> PackageProblem {
+        match result {
+            Err(TokenFileError::KeyPackage { problem, .. }) => problem,
+            other => panic!("expected a key package error, got {other:?}"),
+        }
+    }
+
+    fn container_problem(result: Result<Vec<TokenRecord>, TokenFileError>) -> PskcProblem {
+        match result {
+            Err(TokenFileError::Pskc(problem)) => problem,
+            other => panic!("expected a container error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rfc6030_figure2_plain() {
+        // As published it is HOTP: refused with the reason.
+        let error = parse_pskc(RFC6030_FIGURE2.as_bytes(), None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("key package 1 (serial 12345678): the algorithm is HOTP ({HOTP}), not TOTP; only TOTP tokens are supported")
+        );
+        // As TOTP its 4-byte secret is too short for us.
+        let totp = as_totp(RFC6030_FIGURE2);
+        assert_eq!(
+            package_problem(parse_pskc(totp.as_bytes(), None)),
+            PackageProblem::Totp(TotpError::SecretTooShort { len: 4 })
+        );
+        // With a 20-byte secret it imports; the serial falls back to the Key Id.
+        let totp = totp.replace("MTIzNA==", &B64.encode(SEED));
+        let tokens = parse_pskc(totp.as_bytes(), None).unwrap();
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0].serial, "12345678");
+        assert_eq!(tokens[0].secret.as_bytes(), SEED);
+        assert_eq!(tokens[0].params, TotpParams::default());
+    }
+
+    #[test]
+    fn rfc6030_figure6_preshared_key() {
+        let key = hex::decode(RFC_PSK_HEX).unwrap();
+        let totp = as_totp(RFC6030_FIGURE6);
+        let tokens = parse_pskc(totp.as_bytes(), Some(&key)).unwrap();
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0].serial, "987654321");
+        // The RFC's secret is the ASCII of "12345678901234567890".
+        assert_eq!(hex::encode(tokens[0].secret.as_bytes()), SEED_HEX);
+        assert_eq!(tokens[0].params.digits, 8);
+
+        // As published (HOTP) it is refused for the algorithm.
+        assert!(matches!(
+            package_problem(parse_pskc(RFC6030_FIGURE6.as_bytes(), Some(&key))),
+            PackageProblem::NotTotp(_)
+        ));
+        // Without the key: says so and names the key the file asks for.
+        let error = parse_pskc(totp.as_bytes(), None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the file is PSKC but encrypted and no key was given (it names the key \"Pre-shared-key\")"
+        );
+        // With a wrong key of the right length.
+        let wrong = [0x42u8; 16];
+        let error = parse_pskc(totp.as_bytes(), Some(&wrong)).unwrap_err();
+        assert!(error.to_string().contains("wrong key"), "{error}");
+        // With a key of the wrong length.
+        assert_eq!(
+            container_problem(parse_pskc(totp.as_bytes(), Some(&key[..10]))),
+            PskcProblem::MacKey(ValueProblem::KeyLength {
+                given: 10,
+                needed: 16,
+                method: "aes128-cbc"
+            })
+        );
+        // An altered ciphertext is caught by the MAC before decryption.
+        let altered = totp.replace("AAECAwQFBgcICQoLDA0OD+cI", "AAECAwQFBgcICQoLDA0OD+cJ");
+        assert_eq!(
+            parse_pskc(altered.as_bytes(), Some(&key))
+                .unwrap_err()
+                .to_string(),
+            "key package 1 (serial 987654321): the MAC does not match — wrong key or altered file"
+        );
+    }
+
+    #[test]
+    fn password_derived_keys_are_refused_with_the_reason() {
+        // RFC 6030 Figure 7 protects the file with a PBKDF2-derived key instead.
+        let derived = as_totp(RFC6030_FIGURE6).replace(
+            "<ds:KeyName>Pre-shared-key</ds:KeyName>",
+            "<xenc11:DerivedKey xmlns:xenc11=\"http://www.w3.org/2009/xmlenc11#\">\
+             <xenc11:MasterKeyName>My Password 1</xenc11:MasterKeyName></xenc11:DerivedKey>",
+        );
+        let key = hex::decode(RFC_PSK_HEX).unwrap();
+        assert_eq!(
+            parse_pskc(derived.as_bytes(), Some(&key)).unwrap_err(),
+            TokenFileError::Pskc(PskcProblem::UnsupportedProtection(
+                "a password-derived key (PBKDF2)"
+            ))
+        );
+    }
+
+    /// What a generated KeyPackage holds.
+    struct Package<'a> {
+        serial: Option<&'a str>,
+        key_id: &'a str,
+        algorithm: &'a str,
+        suite: Option<&'a str>,
+        digits: Option<u8>,
+        period: Option<u32>,
+        secret: Option<&'a [u8]>,
+        mac: MacMode,
+    }
+
+    impl Default for Package<'_> {
+        fn default() -> Self {
+            Self {
+                serial: Some("SN-1"),
+                key_id: "K-1",
+                algorithm: TOTP,
+                suite: None,
+                digits: Some(6),
+                period: Some(30),
+                secret: Some(SEED),
+                mac: MacMode::Good,
+            }
+        }
+    }
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum MacMode {
+        Good,
+        Missing,
+        Wrong,
+    }
+
+    /// How the generated container protects its secrets.
+    enum Protect<'a> {
+        Plain,
+        PresharedKey { key: &'a [u8], mac_key: &'a [u8] },
+    }
+
+    fn encrypt(key: &[u8], iv: [u8; 16], plain: &[u8]) -> Vec<u8> {
+        let len = plain.len();
+        let mut buffer = vec![0u8; len + 16];
+        buffer[..len].copy_from_slice(plain);
+        let ciphertext = match key.len() {
+            16 => cbc::Encryptor::<aes::Aes128>::new_from_slices(key, &iv)
+                .unwrap()
+                .encrypt_padded::<Pkcs7>(&mut buffer, len)
+                .unwrap()
+                .to_vec(),
+            24 => cbc::Encryptor::<aes::Aes192>::new_from_slices(key, &iv)
+                .unwrap()
+                .encrypt_padded::<Pkcs7>(&mut buffer, len)
+                .unwrap()
+                .to_vec(),
+            _ => cbc::Encryptor::<aes::Aes256>::new_from_slices(key, &iv)
+                .unwrap()
+                .encrypt_padded::<Pkcs7>(&mut buffer, len)
+                .unwrap()
+                .to_vec(),
+        };
+        [iv.as_slice(), &ciphertext].concat()
+    }
+
+    fn hmac_sha1(key: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut mac = <Hmac<sha1::Sha1> as Mac>::new_from_slice(key).unwrap();
+        mac.update(data);
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    fn aes_uri(key: &[u8]) -> String {
+        format!("http://www.w3.org/2001/04/xmlenc#aes{}-cbc", key.len() * 8)
+    }
+
+    /// A PSKC document with `pskc:`/`xenc:`/`ds:` prefixes (the RFC examples above
+    /// use a default namespace, so both styles are covered).
+    fn pskc_document(packages: &[Package<'_>], protect: &Protect<'_>) -> String {
+        let mut doc = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <pskc:KeyContainer Version=\"1.0\" xmlns:pskc=\"urn:ietf:params:xml:ns:keyprov:pskc\" \
+             xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">\n",
+        );
+        if let Protect::PresharedKey { key, mac_key } = protect {
+            let wrapped = encrypt(key, [9; 16], mac_key);
+            doc.push_str(&format!(
+                "<pskc:EncryptionKey><ds:KeyName>Vendor PSK</ds:KeyName></pskc:EncryptionKey>\n\
+                 <pskc:MACMethod Algorithm=\"{HMAC_SHA1_URI}\"><pskc:MACKey>\
+                 <xenc:EncryptionMethod Algorithm=\"{}\"/>\
+                 <xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData>\
+                 </pskc:MACKey></pskc:MACMethod>\n",
+                aes_uri(key),
+                B64.encode(wrapped)
+            ));
+        }
+        for (n, package) in packages.iter().enumerate() {
+            doc.push_str("<pskc:KeyPackage>\n");
+            if let Some(serial) = package.serial {
+                doc.push_str(&format!(
+                    "<pskc:DeviceInfo><pskc:Manufacturer>Acme</pskc:Manufacturer>\
+                     <pskc:SerialNo>{serial}</pskc:SerialNo></pskc:DeviceInfo>\n"
+                ));
+            }
+            doc.push_str(&format!(
+                "<pskc:Key Id=\"{}\" Algorithm=\"{}\">\n<pskc:AlgorithmParameters>",
+                package.key_id, package.algorithm
+            ));
+            if let Some(suite) = package.suite {
+                doc.push_str(&format!("<pskc:Suite>{suite}</pskc:Suite>"));
+            }
+            if let Some(digits) = package.digits {
+                doc.push_str(&format!(
+                    "<pskc:ResponseFormat Length=\"{digits}\" Encoding=\"DECIMAL\"/>"
+                ));
+            }
+            doc.push_str("</pskc:AlgorithmParameters>\n<pskc:Data>\n");
+            if let Some(secret) = package.secret {
+                doc.push_str("<pskc:Secret>");
+                match protect {
+                    Protect::Plain => doc.push_str(&format!(
+                        "<pskc:PlainValue>{}</pskc:PlainValue>",
+                        B64.encode(secret)
+                    )),
+                    Protect::PresharedKey { key, mac_key } => {
+                        let iv = [u8::try_from(n).unwrap(); 16];
+                        let value = encrypt(key, iv, secret);
+                        doc.push_str(&format!(
+                            "<pskc:EncryptedValue><xenc:EncryptionMethod Algorithm=\"{}\"/>\
+                             <xenc:CipherData><xenc:CipherValue>\n{}\n</xenc:CipherValue>\
+                             </xenc:CipherData></pskc:EncryptedValue>",
+                            aes_uri(key),
+                            B64.encode(&value)
+                        ));
+                        let mut mac = hmac_sha1(mac_key, &value);
+                        if package.mac == MacMode::Wrong {
+                            mac[0] ^= 1;
+                        }
+                        if package.mac != MacMode::Missing {
+                            doc.push_str(&format!(
+                                "<pskc:ValueMAC>{}</pskc:ValueMAC>",
+                                B64.encode(mac)
+                            ));
+                        }
+                    }
+                }
+                doc.push_str("</pskc:Secret>\n");
+            }
+            if let Some(period) = package.period {
+                doc.push_str(&format!(
+                    "<pskc:TimeInterval><pskc:PlainValue>{period}</pskc:PlainValue></pskc:TimeInterval>\n"
+                ));
+            }
+            doc.push_str("</pskc:Data>\n</pskc:Key>\n</pskc:KeyPackage>\n");
+        }
+        doc.push_str("</pskc:KeyContainer>\n");
+        doc
+    }
+
+    const PSK: &[u8] = b"0123456789abcdef";
+    const MAC_KEY: &[u8] = b"mac key of twenty b.";
+
+    fn encrypted() -> Protect<'static> {
+        Protect::PresharedKey {
+            key: PSK,
+            mac_key: MAC_KEY,
+        }
+    }
+
+    #[test]
+    fn generated_plain_pskc_with_parameters() {
+        let seed256 = b"12345678901234567890123456789012";
+        let packages = [
+            Package::default(),
+            Package {
+                serial: Some("SN-2"),
+                suite: Some("HMAC-SHA256"),
+                digits: Some(8),
+                period: Some(60),
+                secret: Some(seed256),
+                ..Package::default()
+            },
+            Package {
+                serial: None,
+                key_id: "KEY-ID-3",
+                digits: None,
+                period: None,
+                ..Package::default()
+            },
+        ];
+        let document = pskc_document(&packages, &Protect::Plain);
+        let tokens = parse_pskc(document.as_bytes(), None).unwrap();
+        assert_eq!(tokens.len(), 3);
+        assert_eq!(tokens[0].serial, "SN-1");
+        assert_eq!(tokens[1].serial, "SN-2");
+        assert_eq!(tokens[2].serial, "KEY-ID-3");
+        assert_eq!(tokens[2].params, TotpParams::default());
+        let p = tokens[1].params;
+        assert_eq!(p, TotpParams::new(TotpAlgorithm::Sha256, 8, 60).unwrap());
+        // The RFC 6238 SHA256 vector at t=59 (period 30) is step 1; at 60 s it is step 0.
+        assert_eq!(code_at(&tokens[1].secret, &p, step_of(&p, 59)), {
+            let p30 = TotpParams { period: 30, ..p };
+            code_at(&tokens[1].secret, &p30, 0)
+        });
+        // A key given to a plain file is simply unused.
+        assert!(parse_pskc(document.as_bytes(), Some(PSK)).is_ok());
+    }
+
+    #[test]
+    fn generated_encrypted_pskc_all_aes_sizes() {
+        let keys: [&[u8]; 3] = [
+            PSK,
+            b"0123456789abcdef01234567",
+            b"0123456789abcdef0123456789abcdef",
+        ];
+        for key in keys {
+            let protect = Protect::PresharedKey {
+                key,
+                mac_key: MAC_KEY,
+            };
+            let packages = [
+                Package::default(),
+                Package {
+                    serial: Some("SN-2"),
+                    ..Package::default()
+                },
+            ];
+            let document = pskc_document(&packages, &protect);
+            let tokens = parse_pskc(document.as_bytes(), Some(key)).unwrap();
+            assert_eq!(tokens.len(), 2, "key of {} bytes", key.len());
+            assert!(tokens.iter().all(|t| t.secret.as_bytes() == SEED));
+            // Also through the sniffing entry point.
+            assert_eq!(
+                parse_token_file(document.as_bytes(), Some(key))
+                    .unwrap()
+                    .len(),
+                2
+            );
+        }
+    }
+
+    #[test]
+    fn pskc_bad_mac_is_refused_with_package_and_serial() {
+        let packages = [
+            Package::default(),
+            Package {
+                serial: Some("123"),
+                mac: MacMode::Wrong,
+                ..Package::default()
+            },
+        ];
+        let document = pskc_document(&packages, &encrypted());
+        let error = parse_pskc(document.as_bytes(), Some(PSK)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "key package 2 (serial 123): the MAC does not match — wrong key or altered file"
+        );
+    }
+
+    #[test]
+    fn pskc_missing_value_mac_is_refused() {
+        let packages = [Package {
+            mac: MacMode::Missing,
+            ..Package::default()
+        }];
+        let document = pskc_document(&packages, &encrypted());
+        assert_eq!(
+            package_problem(parse_pskc(document.as_bytes(), Some(PSK))),
+            PackageProblem::Value(ValueProblem::MissingMac)
+        );
+    }
+
+    #[test]
+    fn pskc_encrypted_without_mac_method_is_refused() {
+        let document = pskc_document(&[Package::default()], &encrypted());
+        let start = document.find("<pskc:MACMethod").unwrap();
+        let end = document.find("</pskc:MACMethod>").unwrap() + "</pskc:MACMethod>".len();
+        let stripped = format!("{}{}", &document[..start], &document[end..]);
+        assert_eq!(
+            container_problem(parse_pskc(stripped.as_bytes(), Some(PSK))),
+            PskcProblem::NoMacMethod
+        );
+    }
+
+    #[test]
+    fn pskc_missing_secret_is_refused() {
+        let packages = [
+            Package::default(),
+            Package {
+                serial: Some("SN-9"),
+                secret: None,
+                ..Package::default()
+            },
+        ];
+        let document = pskc_document(&packages, &Protect::Plain);
+        assert_eq!(
+            parse_pskc(document.as_bytes(), None)
+                .unwrap_err()
+                .to_string(),
+            "key package 2 (serial SN-9): no secret"
+        );
+    }
+
+    #[test]
+    fn pskc_hotp_and_unknown_algorithms_are_refused() {
+        let document = pskc_document(
+            &[Package {
+                algorithm: HOTP,
+                ..Package::default()
+            }],
+            &Protect::Plain,
+        );
+        assert_eq!(
+            package_problem(parse_pskc(document.as_bytes(), None)),
+            PackageProblem::NotTotp(format!("HOTP ({HOTP})"))
+        );
+        let document = pskc_document(
+            &[Package {
+                algorithm: "urn:ietf:params:xml:ns:keyprov:pskc:ocra",
+                ..Package::default()
+            }],
+            &Protect::Plain,
+        );
+        assert!(matches!(
+            package_problem(parse_pskc(document.as_bytes(), None)),
+            PackageProblem::NotTotp(_)
+        ));
+    }
+
+    #[test]
+    fn pskc_wrong_key_is_refused() {
+        let document = pskc_document(&[Package::default()], &encrypted());
+        let error = parse_pskc(document.as_bytes(), Some(b"fedcba9876543210")).unwrap_err();
+        assert!(
+            error.to_string().contains("wrong key or altered file"),
+            "{error}"
+        );
+        let error = parse_pskc(document.as_bytes(), Some(b"short")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the MACKey: the pre-shared key is 5 bytes but aes128-cbc needs 16"
+        );
+    }
+
+    #[test]
+    fn pskc_encrypted_without_key_is_refused() {
+        let document = pskc_document(&[Package::default()], &encrypted());
+        let error = parse_pskc(document.as_bytes(), None).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("the file is PSKC but encrypted and no key was given"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn pskc_not_xml_dtd_version_and_root_are_refused() {
+        assert!(matches!(
+            container_problem(parse_pskc(b"serial,seed\nA,B\n", None)),
+            PskcProblem::NotXml(_)
+        ));
+        assert!(matches!(
+            container_problem(parse_pskc(b"<KeyContainer", None)),
+            PskcProblem::NotXml(_)
+        ));
+        assert!(matches!(
+            container_problem(parse_pskc(b"\xff\xfe<\x00", None)),
+            PskcProblem::NotXml(_)
+        ));
+        let with_dtd = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [<!ENTITY lol \"lol\">]>\n\
+                        <KeyContainer Version=\"1.0\" xmlns=\"urn:ietf:params:xml:ns:keyprov:pskc\">&lol;</KeyContainer>";
+        assert_eq!(
+            container_problem(parse_pskc(with_dtd.as_bytes(), None)),
+            PskcProblem::Dtd
+        );
+        let version = RFC6030_FIGURE2.replace("Version=\"1.0\"", "Version=\"2.0\"");
+        assert_eq!(
+            container_problem(parse_pskc(version.as_bytes(), None)),
+            PskcProblem::Version("\"2.0\"".into())
+        );
+        let no_version = RFC6030_FIGURE2.replace("Version=\"1.0\"", "");
+        assert_eq!(
+            container_problem(parse_pskc(no_version.as_bytes(), None)),
+            PskcProblem::Version("(none)".into())
+        );
+        let other_namespace =
+            RFC6030_FIGURE2.replace("urn:ietf:params:xml:ns:keyprov:pskc\"", "urn:example\"");
+        assert_eq!(
+            container_problem(parse_pskc(other_namespace.as_bytes(), None)),
+            PskcProblem::NotPskc
+        );
+        let empty = "<KeyContainer Version=\"1.0\" xmlns=\"urn:ietf:params:xml:ns:keyprov:pskc\"/>";
+        assert_eq!(
+            container_problem(parse_pskc(empty.as_bytes(), None)),
+            PskcProblem::NoKeyPackages
+        );
+        let big = vec![b' '; MAX_FILE_BYTES + 1];
+        assert!(matches!(
+            parse_pskc(&big, None),
+            Err(TokenFileError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn pskc_duplicate_serials_and_bad_parameters_are_refused() {
+        let document = pskc_document(&[Package::default(), Package::default()], &Protect::Plain);
+        assert_eq!(
+            parse_pskc(document.as_bytes(), None)
+                .unwrap_err()
+                .to_string(),
+            "key package 2 (serial SN-1): the serial also appears in key package 1"
+        );
+        let document = pskc_document(
+            &[Package {
+                digits: Some(10),
+                ..Package::default()
+            }],
+            &Protect::Plain,
+        );
+        assert_eq!(
+            package_problem(parse_pskc(document.as_bytes(), None)),
+            PackageProblem::Totp(TotpError::Digits(10))
+        );
+        let document = pskc_document(
+            &[Package {
+                period: Some(45),
+                ..Package::default()
+            }],
+            &Protect::Plain,
+        );
+        assert_eq!(
+            package_problem(parse_pskc(document.as_bytes(), None)),
+            PackageProblem::Totp(TotpError::Period(45))
+        );
+        let document = pskc_document(
+            &[Package {
+                suite: Some("HMAC-MD5"),
+                ..Package::default()
+            }],
+            &Protect::Plain,
+        );
+        assert!(matches!(
+            package_problem(parse_pskc(document.as_bytes(), None)),
+            PackageProblem::Totp(TotpError::Algorithm(_))
+        ));
+        let hex_encoding = pskc_document(&[Package::default()], &Protect::Plain)
+            .replace("Encoding=\"DECIMAL\"", "Encoding=\"HEXADECIMAL\"");
+        assert!(matches!(
+            package_problem(parse_pskc(hex_encoding.as_bytes(), None)),
+            PackageProblem::ResponseEncoding(_)
+        ));
+        let no_serial = pskc_document(
+            &[Package {
+                serial: None,
+                key_id: " ",
+                ..Package::default()
+            }],
+            &Protect::Plain,
+        );
+        assert_eq!(
+            parse_pskc(no_serial.as_bytes(), None)
+                .unwrap_err()
+                .to_string(),
+            "key package 1: no serial (neither DeviceInfo/SerialNo nor a Key Id)"
+        );
+    }
+
+    #[test]
+    fn token_file_sniffs_the_kind() {
+        let tokens = parse_token_file(format!("A,{SEED_HEX}\n").as_bytes(), None).unwrap();
+        assert_eq!(tokens[0].serial, "A");
+        let document = pskc_document(&[Package::default()], &Protect::Plain);
+        let with_bom = format!("\u{feff}\n  {document}");
+        let tokens = parse_token_file(with_bom.as_bytes(), None).unwrap();
+        assert_eq!(tokens[0].serial, "SN-1");
     }
 }

@@ -376,8 +376,7 @@ mod tests {
 
     const SEED_SHA1: &[u8] = b"12345678901234567890";
     const SEED_SHA256: &[u8] = b"12345678901234567890123456789012";
-    const SEED_SHA512: &[u8] =
-        b"1234567890123456789012345678901234567890123456789012345678901234";
+    const SEED_SHA512: &[u8] = b"1234567890123456789012345678901234567890123456789012345678901234";
 
     fn secret(bytes: &[u8]) -> TotpSecret {
         TotpSecret::from_bytes(bytes.to_vec()).unwrap()
@@ -595,7 +594,10 @@ mod tests {
         );
         // Lower case, spaces and padding as people copy them.
         let typed = "gezd gnbv gy3t qojq gezd gnbv gy3t qojq";
-        assert_eq!(TotpSecret::from_base32(typed).unwrap().as_bytes(), SEED_SHA1);
+        assert_eq!(
+            TotpSecret::from_base32(typed).unwrap().as_bytes(),
+            SEED_SHA1
+        );
         let padded = TotpSecret::from_bytes(b"1234567890a".to_vec()).unwrap();
         let with_padding = data_encoding::BASE32.encode(padded.as_bytes());
         assert!(with_padding.ends_with('='));

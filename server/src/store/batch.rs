@@ -515,7 +515,7 @@ fn values(rows: usize, cols: usize, next: &mut usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::values;
-    use crate::store::{audit::AuditEvent, challenges::NewChallenge, Store, StoreError};
+    use crate::store::{audit::AuditEvent, challenges::NewChallenge, StoreError};
 
     #[test]
     fn placeholders_number_rows_after_each_other() {
@@ -525,25 +525,7 @@ mod tests {
         assert_eq!(next, 10);
     }
 
-    /// A throw-away SQLite database, removed on drop.
-    struct Scratch(std::path::PathBuf);
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    async fn scratch_store() -> (Scratch, Store) {
-        let dir = std::env::temp_dir().join(format!(
-            "passgrid-batch-{}",
-            hex::encode(rand::random::<[u8; 8]>())
-        ));
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        let url = format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display());
-        let store = Store::connect(&url).await.expect("store");
-        (Scratch(dir), store)
-    }
+    use crate::store::scratch::scratch_store;
 
     fn challenge(id: &str) -> NewChallenge<'_> {
         NewChallenge {

@@ -120,3 +120,51 @@ impl Store {
         Ok(done.rows_affected())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::scratch::scratch_store;
+
+    #[tokio::test]
+    async fn a_lock_runs_out_and_the_count_starts_again() {
+        let (_dir, store) = scratch_store().await;
+        let t0 = 1_000_000;
+        for (i, expect) in [(0, None), (1, None), (2, Some(t0 + 2 + 60))] {
+            let c = store
+                .record_login_failure("amy", t0 + i, 3, t0 + i + 60)
+                .await
+                .unwrap();
+            assert_eq!((c.failures, c.locked_until), (i + 1, expect));
+        }
+        // A failure while locked keeps the lock's end.
+        let c = store
+            .record_login_failure("amy", t0 + 30, 3, t0 + 90)
+            .await
+            .unwrap();
+        assert_eq!(c.locked_until, Some(t0 + 62));
+        // After the lock ran out, the next failure counts from one.
+        let c = store
+            .record_login_failure("amy", t0 + 70, 3, t0 + 130)
+            .await
+            .unwrap();
+        assert_eq!((c.failures, c.locked_until), (1, None));
+        assert!(store.clear_login_failures("amy").await.unwrap());
+        assert!(store.login_failures("amy").await.unwrap().is_none());
+        // Idle counts go; locks stay until they run out.
+        store
+            .record_login_failure("old", t0, 3, t0 + 60)
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            store
+                .record_login_failure("held", t0, 3, t0 + 10_000)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            store.purge_login_failures(t0 + 1, t0 + 100).await.unwrap(),
+            1
+        );
+        assert!(store.login_failures("held").await.unwrap().is_some());
+    }
+}

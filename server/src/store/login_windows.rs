@@ -47,3 +47,32 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{scratch::scratch_store, users::NewUser};
+
+    #[tokio::test]
+    async fn a_window_is_open_for_its_time_only() {
+        let (_dir, store) = scratch_store().await;
+        let user = NewUser {
+            id: "dee",
+            display_name: "",
+            email: None,
+            admin_role: None,
+            source: "local",
+        };
+        store.create_user(&user, 0).await.unwrap();
+        assert_eq!(store.login_window("dee", 100).await.unwrap(), None);
+        store.open_login_window("dee", 160, 100).await.unwrap();
+        assert_eq!(store.login_window("dee", 159).await.unwrap(), Some(160));
+        assert_eq!(
+            store.login_window("dee", 160).await.unwrap(),
+            None,
+            "expired"
+        );
+        store.open_login_window("dee", 260, 200).await.unwrap();
+        store.close_login_window("dee").await.unwrap();
+        assert_eq!(store.login_window("dee", 201).await.unwrap(), None, "used");
+    }
+}

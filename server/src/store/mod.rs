@@ -197,3 +197,28 @@ impl Store {
         self.writer.close().await;
     }
 }
+
+/// A throw-away SQLite store for unit tests, removed on drop.
+#[cfg(test)]
+pub(crate) mod scratch {
+    use super::Store;
+
+    pub struct Scratch(std::path::PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    pub async fn scratch_store() -> (Scratch, Store) {
+        let dir = std::env::temp_dir().join(format!(
+            "passgrid-store-{}",
+            hex::encode(rand::random::<[u8; 8]>())
+        ));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display());
+        let store = Store::connect(&url).await.expect("store");
+        (Scratch(dir), store)
+    }
+}
