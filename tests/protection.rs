@@ -428,7 +428,7 @@ on_both_databases! {
         assert!(report["entries"].as_i64().unwrap() >= 4, "{report}");
 
         // Someone with database access turns a failure into a success.
-        let id = database.sql(&server.data_dir, "SELECT MIN(id) FROM audit_log WHERE action = 'auth.grid'");
+        let id = database.sql(&server.data_dir, "SELECT MIN(id) FROM audit_log WHERE action = 'auth.login'");
         database.sql(&server.data_dir, &format!("UPDATE audit_log SET outcome = 'failure', reason = 'otp rejected' WHERE id = {id}"));
         let out = server.cli(&["audit", "verify"]);
         assert!(!out.status.success());

@@ -13,6 +13,8 @@ pub struct Viewer {
     pub login_protect: bool,
     /// Until when this user's sign-in window is open (Unix seconds), if it is.
     pub login_window_until: Option<i64>,
+    /// The policy signs in with TOTP codes (the portal links the authenticator page).
+    pub uses_totp: bool,
 }
 
 /// The CSRF token that every form of the page must carry (double-submit cookie).
@@ -29,6 +31,8 @@ pub struct GridChallenge {
     pub expires_at: i64,
     /// Policy: paint the grid into a canvas only (SPEC §1.8).
     pub canvas_only: bool,
+    /// "grid", "totp" (a code instead of the grid) or "both".
+    pub method: String,
 }
 
 /// A certificate waiting for its one download (the download page).
@@ -130,4 +134,15 @@ mod tests {
             assert_eq!(ClientOs::from_user_agent(ua), os, "{ua}");
         }
     }
+}
+
+/// The signed-in user's TOTP state (the authenticator page).
+#[derive(Clone, Debug)]
+pub struct TokenState {
+    /// The serial and kind of the user's token, if any.
+    pub token: Option<(String, String)>,
+    /// An enrolment in progress: the QR code (SVG made by the server) and the key.
+    pub pending: Option<(String, String)>,
+    /// The policy wants a token and the user has none.
+    pub required: bool,
 }

@@ -15,7 +15,9 @@ use passgrid::{
     auth::AuthSettings,
     master_key::MasterKey,
     otp::{
-        challenge::{issue_challenge, verify_challenge, Binding, Purpose, DECOY_USER},
+        challenge::{
+            issue_challenge, verify_challenge, Answer, Binding, Decoys, Purpose, DECOY_USER,
+        },
         patterns::{open_pattern, seal_pattern, store_pattern},
     },
     store::{users::NewUser, Store},
@@ -105,9 +107,15 @@ fn with_sqlite(c: &mut Criterion) {
                         &store,
                         &key,
                         &id,
-                        b"00000000",
+                        &Answer {
+                            otp: b"00000000",
+                            totp: None,
+                        },
                         &binding,
-                        &decoy,
+                        &Decoys {
+                            pattern: &decoy,
+                            token: &[],
+                        },
                         now,
                     ))
                     .expect("verify")

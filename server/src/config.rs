@@ -83,6 +83,8 @@ pub struct AuthFile {
     pub time_zone: Option<String>,
     /// Login protect (SPEC §1.10).
     pub login_protect: Option<bool>,
+    /// `grid` (default), `totp` or `both` (SPEC §4.1).
+    pub method: Option<crate::auth::LoginMethod>,
 }
 
 impl AuthFile {
@@ -168,6 +170,7 @@ impl AuthFile {
             )
             .map_err(|e| ConfigError::Invalid(format!("[auth] {e}")))?,
             login_protect: self.login_protect.unwrap_or(d.login_protect),
+            method: self.method.unwrap_or(d.method),
             ..d
         })
     }

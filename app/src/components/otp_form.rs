@@ -8,14 +8,24 @@ use crate::context::{csrf_token, CSRF_FIELD};
 use crate::i18n::{error_message, request_lang, texts};
 
 #[component]
-pub fn OtpForm(action: &'static str, challenge_id: String, submit: &'static str) -> impl IntoView {
+pub fn OtpForm(
+    action: &'static str,
+    challenge_id: String,
+    submit: &'static str,
+    /// The label of the main field (default: one-time password).
+    #[prop(optional)]
+    label: Option<&'static str>,
+    /// A second field for a TOTP code (logins that ask for the grid and a code).
+    #[prop(optional)]
+    totp_field: bool,
+) -> impl IntoView {
     let t = texts(request_lang());
     view! {
         <form method="post" action=action class="otp-form">
             <input type="hidden" name=CSRF_FIELD value=csrf_token() />
             <input type="hidden" name="challenge" value=challenge_id />
             <label>
-                {t.login_otp}
+                {label.unwrap_or(t.login_otp)}
                 <input
                     name="otp"
                     required
@@ -26,6 +36,12 @@ pub fn OtpForm(action: &'static str, challenge_id: String, submit: &'static str)
                     autofocus
                 />
             </label>
+            {totp_field.then(|| view! {
+                <label>
+                    {t.login_totp_code}
+                    <input name="totp" required inputmode="numeric" pattern="[0-9]*" maxlength="8" autocomplete="one-time-code" />
+                </label>
+            })}
             <button type="submit">{submit}</button>
         </form>
     }

@@ -32,6 +32,17 @@ pub fn LoginGrid() -> impl IntoView {
     let t = texts(request_lang());
     match from_request::<GridChallenge>() {
         None => view! { <AttemptGone title=t.login_title again_href="/login" again_text=t.login_start_again /> }.into_any(),
+        Some(challenge) if challenge.method == "totp" => view! {
+            <section class="card login">
+                <h1>{t.login_title}</h1>
+                <p>{t.login_totp_help}</p>
+                <OtpForm action="/login/verify" challenge_id=challenge.id.clone() submit=t.login_submit label=t.login_totp_code />
+                <p>
+                    <a href="/login">{t.login_start_again}</a>
+                </p>
+            </section>
+        }
+        .into_any(),
         Some(challenge) => view! {
             <section class="card login">
                 <h1>{t.login_title}</h1>
@@ -42,7 +53,7 @@ pub fn LoginGrid() -> impl IntoView {
                     blocks_down=challenge.blocks_down
                     canvas_only=challenge.canvas_only
                 />
-                <OtpForm action="/login/verify" challenge_id=challenge.id.clone() submit=t.login_submit />
+                <OtpForm action="/login/verify" challenge_id=challenge.id.clone() submit=t.login_submit totp_field={challenge.method == "both"} />
                 <p>
                     <a href="/login">{t.login_start_again}</a>
                 </p>

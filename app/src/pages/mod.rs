@@ -6,3 +6,4 @@ pub mod not_found;
 pub mod pattern;
 pub mod portal;
 pub mod setup;
+pub mod token;

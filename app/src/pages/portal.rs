@@ -21,6 +21,7 @@ pub fn Portal() -> impl IntoView {
         .unwrap_or_default();
     let must_change = viewer.as_ref().is_some_and(|v| v.must_change_pattern);
     let login_protect = viewer.as_ref().is_some_and(|v| v.login_protect);
+    let uses_totp = viewer.as_ref().is_some_and(|v| v.uses_totp);
     let window_open = viewer
         .as_ref()
         .is_some_and(|v| v.login_window_until.is_some());
@@ -38,6 +39,7 @@ pub fn Portal() -> impl IntoView {
             <p>
                 <a href="/me/pattern">{t.portal_change_pattern}</a>
             </p>
+            {uses_totp.then(|| view! { <p><a href="/me/token">{t.token_title}</a></p> })}
             {login_protect.then(|| view! {
                 <div class="login-protect">
                     <p>{t.portal_login_protect}</p>

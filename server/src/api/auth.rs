@@ -40,6 +40,9 @@ pub struct StartRequest {
 pub struct VerifyRequest {
     challenge: String,
     otp: String,
+    /// The TOTP code, where the login asks for the grid and a code.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 fn bad_json(rejection: JsonRejection) -> AppError {
@@ -66,21 +69,34 @@ pub async fn start(
         Started::DeviceNotRegistered => return Ok(device_not_registered()),
         Started::Refused(refusal) => return Err(AppError::Refused(refusal)),
     };
-    let digits: String = digits_from_seed(&issued.seed, issued.shape)
-        .iter()
-        .map(|d| char::from(b'0' + d))
-        .collect();
-    let body = json!({
-        "challenge": issued.id,
-        "method": "grid",
-        "grid": {
-            "rows": issued.shape.rows(),
-            "cols": issued.shape.cols(),
-            "seed": hex::encode(issued.seed),
-            "digits": digits,
-        },
-        "expires_at": issued.expires_at,
-    });
+    let body = if issued.purpose.has_grid() {
+        let digits: String = digits_from_seed(&issued.seed, issued.shape)
+            .iter()
+            .map(|d| char::from(b'0' + d))
+            .collect();
+        let mut body = json!({
+            "challenge": issued.id,
+            "method": "grid",
+            "grid": {
+                "rows": issued.shape.rows(),
+                "cols": issued.shape.cols(),
+                "seed": hex::encode(issued.seed),
+                "digits": digits,
+            },
+            "expires_at": issued.expires_at,
+        });
+        if issued.purpose.has_totp() {
+            // Both: the grid's digits in "otp", the token's code in "totp".
+            body["totp"] = json!(true);
+        }
+        body
+    } else {
+        json!({
+            "challenge": issued.id,
+            "method": "totp",
+            "expires_at": issued.expires_at,
+        })
+    };
     let mut res = Json(body).into_response();
     if is_new {
         let value = HeaderValue::from_str(&cookies::flow_cookie(&flow))
@@ -102,11 +118,13 @@ pub async fn verify(
     if !is_challenge_id(&req.challenge) {
         return Err(AppError::BadRequest("invalid_challenge"));
     }
-    if req.otp.is_empty()
-        || req.otp.len() > MAX_OTP_LEN
-        || !req.otp.bytes().all(|b| b.is_ascii_digit())
-    {
+    let digits_only =
+        |s: &str| !s.is_empty() && s.len() <= MAX_OTP_LEN && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits_only(&req.otp) {
         return Err(AppError::BadRequest("invalid_otp"));
+    }
+    if req.totp.as_deref().is_some_and(|t| !digits_only(t)) {
+        return Err(AppError::BadRequest("invalid_totp"));
     }
     // Without the flow cookie of the start request the challenge is not this client's.
     let flow_hash = request_flow_hash(&headers);
@@ -115,6 +133,7 @@ pub async fn verify(
         &state,
         &req.challenge.to_ascii_lowercase(),
         &req.otp,
+        req.totp.as_deref(),
         &transport.client(&flow_hash),
     )
     .await?;
@@ -129,6 +148,7 @@ pub async fn verify(
         LoginOutcome::Success {
             user_id,
             must_change_pattern,
+            must_enrol_token,
         } => {
             let now = state.instance.clock.now();
             let token = create_session(&state.instance.store, &state.auth, &user_id, now).await?;
@@ -136,6 +156,7 @@ pub async fn verify(
                 "ok": true,
                 "user": user_id,
                 "must_change_pattern": must_change_pattern,
+                "must_enrol_token": must_enrol_token,
             }))
             .into_response();
             let value = HeaderValue::from_str(&cookies::session_cookie(&token))

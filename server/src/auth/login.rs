@@ -4,12 +4,14 @@ use super::{
     access_rules::Refusal as AccessRefusal,
     lockout::{self, LockState},
     rate_limit::Decision,
+    LoginMethod,
 };
 use crate::{
     accounts::audit,
     otp::{
         challenge::{
-            issue_challenge, verify_challenge, Binding, IssuedChallenge, Purpose, Verdict,
+            issue_challenge, verify_challenge, Answer, Binding, Decoys, IssuedChallenge, Purpose,
+            Verdict,
         },
         OtpError,
     },
@@ -282,6 +284,24 @@ async fn audit_unregistered(state: &AppState, claimed_user: &str, client: &Clien
     .await;
 }
 
+/// What the policy asks of this user: a user without a token signs in with the grid
+/// (and is asked to enrol one); unknown IDs get what users with a token get.
+async fn login_purpose(state: &AppState, claimed_user: &str) -> Result<Purpose, OtpError> {
+    let wanted = match state.auth.method {
+        LoginMethod::Grid => return Ok(Purpose::Login),
+        LoginMethod::Totp => Purpose::LoginTotp,
+        LoginMethod::Both => Purpose::LoginBoth,
+    };
+    let store = &state.instance.store;
+    if store.user_token(claimed_user).await?.is_some() {
+        return Ok(wanted);
+    }
+    Ok(match store.user(claimed_user).await? {
+        Some(_) => Purpose::Login,
+        None => wanted,
+    })
+}
+
 /// Issues a grid for `claimed_user`. Unknown and disabled users get a decoy that is
 /// made exactly the same way and fails at verification (SPEC §1.9).
 pub async fn start_login(
@@ -300,9 +320,10 @@ pub async fn start_login(
         audit_unregistered(state, claimed_user, client, now).await;
         return Ok(Started::DeviceNotRegistered);
     }
+    let purpose = login_purpose(state, claimed_user).await?;
     issue_challenge(
         &state.instance.store,
-        Purpose::Login,
+        purpose,
         claimed_user,
         settings.shape,
         &Binding {
@@ -322,6 +343,8 @@ pub enum LoginOutcome {
     Success {
         user_id: String,
         must_change_pattern: bool,
+        /// The policy wants a TOTP token and the user has none yet.
+        must_enrol_token: bool,
     },
     /// Wrong OTP — or unknown user, or no pattern: never said which.
     Failed,
@@ -337,6 +360,7 @@ pub async fn finish_login(
     state: &AppState,
     challenge_id: &str,
     otp: &str,
+    totp: Option<&str>,
     client: &Client<'_>,
 ) -> Result<LoginOutcome, OtpError> {
     let now = state.instance.clock.now();
@@ -344,12 +368,18 @@ pub async fn finish_login(
         &state.instance.store,
         &state.instance.master_key,
         challenge_id,
-        otp.as_bytes(),
+        &Answer {
+            otp: otp.as_bytes(),
+            totp,
+        },
         &Binding {
             flow_hash: client.flow_hash,
             cert_fingerprint: client.cert_fingerprint,
         },
-        &state.decoy_pattern,
+        &Decoys {
+            pattern: &state.decoy_pattern,
+            token: &state.decoy_token,
+        },
         now,
     )
     .await?;
@@ -382,19 +412,24 @@ pub async fn finish_login(
         Verdict::Accepted {
             user_id,
             initial_pattern,
-        } => (
-            user_id.clone(),
-            "success",
-            if initial_pattern {
-                "initial pattern"
-            } else {
-                ""
-            },
-            LoginOutcome::Success {
-                user_id,
-                must_change_pattern: initial_pattern,
-            },
-        ),
+        } => {
+            let must_enrol_token = state.auth.method != LoginMethod::Grid
+                && state.instance.store.user_token(&user_id).await?.is_none();
+            (
+                user_id.clone(),
+                "success",
+                if initial_pattern {
+                    "initial pattern"
+                } else {
+                    ""
+                },
+                LoginOutcome::Success {
+                    user_id,
+                    must_change_pattern: initial_pattern,
+                    must_enrol_token,
+                },
+            )
+        }
         Verdict::Rejected { claimed_user } => (
             claimed_user,
             "failure",
@@ -419,7 +454,7 @@ pub async fn finish_login(
         AuditEvent {
             actor: &actor,
             source: client.source,
-            action: "auth.grid",
+            action: "auth.login",
             target: &actor,
             outcome,
             reason,

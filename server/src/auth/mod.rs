@@ -43,6 +43,21 @@ pub struct AuthSettings {
     pub access: access_rules::AccessRules,
     /// Logins need a window opened from a signed-in device (SPEC §1.10).
     pub login_protect: bool,
+    /// Grid, TOTP or both (SPEC §4.1).
+    pub method: LoginMethod,
+}
+
+/// What a login asks for (policy).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoginMethod {
+    #[default]
+    Grid,
+    /// A TOTP code instead of the grid; users without a token yet sign in with the
+    /// grid and are asked to enrol one.
+    Totp,
+    /// The grid and a TOTP code.
+    Both,
 }
 
 impl AuthSettings {
@@ -82,6 +97,7 @@ impl Default for AuthSettings {
             },
             access: Default::default(),
             login_protect: false,
+            method: LoginMethod::Grid,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod ca;
 pub mod cert;
 pub mod pending;
 pub mod serve;
+pub mod token;
 pub mod user;
 
 use std::{net::SocketAddr, path::PathBuf};
@@ -80,7 +81,7 @@ pub enum Command {
     Policy(pending::PolicyCommand),
     /// Hardware and software tokens.
     #[command(subcommand)]
-    Token(pending::TokenCommand),
+    Token(token::TokenCommand),
     /// The audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -188,7 +189,7 @@ pub async fn run(cli: Cli, file: FileConfig) -> Result<(), CliError> {
         Command::Ca(cmd) => ca::run(cmd, data, out).await,
         Command::Group(_) => pending::not_yet("group", "#5"),
         Command::Policy(_) => pending::not_yet("policy", "#5"),
-        Command::Token(_) => pending::not_yet("token", "#6"),
+        Command::Token(cmd) => token::run(cmd, data, out).await,
         Command::Audit(cmd) => audit::run(cmd, data, out).await,
         Command::Sync(_) => pending::not_yet("sync", "#7"),
     }

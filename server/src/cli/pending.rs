@@ -2,7 +2,6 @@
 //! their arguments (so `--help` documents the contract) and refuse to run.
 
 use clap::Subcommand;
-use std::path::PathBuf;
 
 use super::CliError;
 
@@ -34,14 +33,6 @@ pub enum PolicyCommand {
         #[arg(long)]
         priority: i64,
     },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum TokenCommand {
-    /// Import hardware token seeds (CSV or PSKC).
-    Import { file: PathBuf },
-    /// Assign a token to a user.
-    Assign { serial: String, user: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -51,6 +51,7 @@ pub async fn run(
     let now = instance.clock.now();
     let decoy = generate_initial_pattern(auth.shape, &auth.rules)?;
     let decoy_pattern = seal_pattern(&instance.master_key, DECOY_USER, &decoy)?;
+    let decoy_token = crate::otp::tokens::decoy_token(&instance.master_key)?;
 
     let (chain, key) = match &cfg.tls_files {
         // A configured certificate that cannot be read stops the start: never fall
@@ -146,6 +147,7 @@ pub async fn run(
         public_url: public_url.clone().into(),
         auth: Arc::new(auth.clone()),
         decoy_pattern: Arc::new(decoy_pattern),
+        decoy_token: Arc::new(decoy_token),
         proxy: cfg.proxy.clone(),
         mailer,
         rate_limits: crate::auth::rate_limit::RateLimits::new(

@@ -17,6 +17,7 @@ use crate::{
 /// A challenge just issued.
 pub struct IssuedChallenge {
     pub id: String,
+    pub purpose: Purpose,
     pub seed: Seed,
     pub shape: GridShape,
     pub expires_at: i64,
@@ -47,7 +48,12 @@ pub struct Binding<'a> {
 /// What a challenge is for: a login, or confirming a new pattern.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
+    /// A grid login.
     Login,
+    /// A login with a TOTP code instead of the grid.
+    LoginTotp,
+    /// A login with the grid and a TOTP code.
+    LoginBoth,
     Confirm,
 }
 
@@ -55,8 +61,26 @@ impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Login => "login",
+            Purpose::LoginTotp => "login-totp",
+            Purpose::LoginBoth => "login-both",
             Purpose::Confirm => "confirm",
         }
+    }
+
+    fn of_login(text: &str) -> Option<Purpose> {
+        [Purpose::Login, Purpose::LoginTotp, Purpose::LoginBoth]
+            .into_iter()
+            .find(|p| p.as_str() == text)
+    }
+
+    /// Whether the grid is part of it.
+    pub fn has_grid(self) -> bool {
+        !matches!(self, Purpose::LoginTotp)
+    }
+
+    /// Whether a TOTP code is part of it.
+    pub fn has_totp(self) -> bool {
+        matches!(self, Purpose::LoginTotp | Purpose::LoginBoth)
     }
 }
 
@@ -93,22 +117,36 @@ pub async fn issue_challenge(
         .await?;
     Ok(IssuedChallenge {
         id,
+        purpose,
         seed,
         shape,
         expires_at,
     })
 }
 
-/// Consumes the challenge and checks `otp` against the claimed user's pattern.
-/// `decoy_sealed` is a pattern sealed for the decoy user, opened when the claimed
-/// user has no pattern, so both paths do the same work.
+/// What the user typed for a login: the grid's digits and/or a TOTP code.
+pub struct Answer<'a> {
+    pub otp: &'a [u8],
+    /// The TOTP code where the login asks for the grid and a code.
+    pub totp: Option<&'a str>,
+}
+
+/// Sealed stand-ins opened when a login names no real user, pattern or token, so
+/// that every path does the same work (SPEC §1.9).
+pub struct Decoys<'a> {
+    pub pattern: &'a [u8],
+    pub token: &'a [u8],
+}
+
+/// Consumes the challenge and checks the answer against the claimed user's pattern
+/// and/or token, as the challenge's purpose says.
 pub async fn verify_challenge(
     store: &Store,
     key: &MasterKey,
     challenge_id: &str,
-    otp: &[u8],
+    answer: &Answer<'_>,
     binding: &Binding<'_>,
-    decoy_sealed: &[u8],
+    decoys: &Decoys<'_>,
     now: i64,
 ) -> Result<Verdict, OtpError> {
     let Some(c) = store.consume_challenge(challenge_id, now).await? else {
@@ -116,9 +154,10 @@ pub async fn verify_challenge(
     };
     let same_flow: bool = c.flow_hash.as_slice().ct_eq(binding.flow_hash).into();
     let same_cert = c.cert_fingerprint.as_deref() == binding.cert_fingerprint;
-    if !same_flow || !same_cert || c.purpose != Purpose::Login.as_str() {
+    let purpose = Purpose::of_login(&c.purpose);
+    let Some(purpose) = purpose.filter(|_| same_flow && same_cert) else {
         return Ok(Verdict::Invalid);
-    }
+    };
     if c.expires_at <= now {
         return Ok(Verdict::Expired {
             claimed_user: c.claimed_user,
@@ -143,12 +182,32 @@ pub async fn verify_challenge(
             true,
             p.is_initial,
         ),
-        None => (open_pattern(key, DECOY_USER, decoy_sealed)?, false, false),
+        None => (open_pattern(key, DECOY_USER, decoys.pattern)?, false, false),
     };
-    let digits = digits_from_seed(&seed, shape);
-    let expected = Zeroizing::new(otp_for(&digits, &cells).unwrap_or_default());
-    let matches: bool = expected.as_slice().ct_eq(otp).into();
-    if matches && real {
+    let grid_ok = if purpose.has_grid() {
+        let digits = digits_from_seed(&seed, shape);
+        let expected = Zeroizing::new(otp_for(&digits, &cells).unwrap_or_default());
+        bool::from(expected.as_slice().ct_eq(answer.otp))
+    } else {
+        true
+    };
+    let totp_ok = if purpose.has_totp() {
+        // TOTP-only logins type the code where the grid's digits would go.
+        let code = match purpose {
+            Purpose::LoginTotp => std::str::from_utf8(answer.otp).unwrap_or_default(),
+            _ => answer.totp.unwrap_or_default(),
+        };
+        // Looked up for every claimed ID, and checked whether or not the grid was
+        // right: no timing tells one part of the answer from the other.
+        let token = store
+            .user_token(&c.claimed_user)
+            .await?
+            .filter(|_| usable.is_some());
+        super::tokens::check_code(store, key, token.as_ref(), decoys.token, code, now).await?
+    } else {
+        true
+    };
+    if grid_ok && totp_ok && real {
         Ok(Verdict::Accepted {
             initial_pattern: initial,
             user_id: c.claimed_user,

@@ -3,6 +3,9 @@
 
 pub mod challenge;
 pub mod patterns;
+pub mod token_files;
+pub mod tokens;
+pub mod totp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OtpError {

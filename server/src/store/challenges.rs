@@ -32,6 +32,15 @@ pub struct ConsumedChallenge {
     pub expires_at: i64,
 }
 
+/// A challenge still open, as its page shows it.
+pub struct OpenChallenge {
+    pub seed: Vec<u8>,
+    pub blocks_across: i64,
+    pub blocks_down: i64,
+    pub expires_at: i64,
+    pub purpose: String,
+}
+
 impl Store {
     pub async fn insert_challenge(&self, c: &NewChallenge<'_>, now: i64) -> Result<(), StoreError> {
         self.batcher
@@ -72,26 +81,33 @@ impl Store {
         }
     }
 
-    /// The seed and shape of an unconsumed, unexpired challenge of this flow (to show
-    /// the grid page again after a reload).
+    /// The seed, shape and purpose of an unconsumed, unexpired challenge of this flow
+    /// whose purpose is one of `purposes` (to show the grid page again after a reload).
     pub async fn open_challenge(
         &self,
         id: &str,
-        purpose: &str,
+        purposes: &[&str],
         flow_hash: &[u8],
         now: i64,
-    ) -> Result<Option<(Vec<u8>, i64, i64, i64)>, StoreError> {
+    ) -> Result<Option<OpenChallenge>, StoreError> {
         let row = sqlx::query(
-            "SELECT seed, blocks_across, blocks_down, expires_at FROM challenges \
-             WHERE id = $1 AND flow_hash = $2 AND consumed_at IS NULL AND expires_at > $3 AND purpose = $4",
+            "SELECT seed, blocks_across, blocks_down, expires_at, purpose FROM challenges \
+             WHERE id = $1 AND flow_hash = $2 AND consumed_at IS NULL AND expires_at > $3",
         )
         .bind(id)
         .bind(flow_hash)
         .bind(now)
-        .bind(purpose)
         .fetch_optional(self.reader())
         .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))))
+        Ok(row
+            .map(|r| OpenChallenge {
+                seed: r.get(0),
+                blocks_across: r.get(1),
+                blocks_down: r.get(2),
+                expires_at: r.get(3),
+                purpose: r.get(4),
+            })
+            .filter(|c| purposes.contains(&c.purpose.as_str())))
     }
 
     /// Deletes challenges that expired more than `grace` seconds ago.

@@ -13,6 +13,7 @@ pub mod pickups;
 pub mod server_certs;
 pub mod sessions;
 pub mod setup_tokens;
+pub mod tokens;
 pub mod users;
 
 use std::{str::FromStr, time::Duration};

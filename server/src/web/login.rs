@@ -47,6 +47,9 @@ pub struct VerifyForm {
     challenge: String,
     #[serde(default)]
     otp: String,
+    /// The TOTP code where the login asks for the grid and a code.
+    #[serde(default)]
+    totp: String,
 }
 
 #[derive(Deserialize)]
@@ -112,11 +115,20 @@ pub async fn verify(
     let otp = normalised_otp(&form.otp);
     let flow_hash = request_flow_hash(&headers);
     let transport = Transport::of(&conn, Some(peer.ip()));
-    let outcome = finish_login(&state, &challenge, &otp, &transport.client(&flow_hash)).await?;
+    let totp = normalised_otp(&form.totp);
+    let outcome = finish_login(
+        &state,
+        &challenge,
+        &otp,
+        (!totp.is_empty()).then_some(totp.as_str()),
+        &transport.client(&flow_hash),
+    )
+    .await?;
     Ok(match outcome {
         LoginOutcome::Success {
             user_id,
             must_change_pattern,
+            must_enrol_token,
         } => {
             // A new token at every login: no session fixation.
             if let Some(old) = cookie(&headers, SESSION_COOKIE) {
@@ -139,6 +151,8 @@ pub async fn verify(
                 "/me/certificate"
             } else if must_change_pattern {
                 "/me/pattern"
+            } else if must_enrol_token {
+                "/me/token"
             } else {
                 "/me"
             };

@@ -12,6 +12,7 @@ pub mod pattern;
 pub mod proxy;
 pub mod redirect;
 pub mod setup;
+pub mod token;
 
 use std::sync::Arc;
 
@@ -55,6 +56,8 @@ pub struct Shared {
     /// A pattern sealed for the decoy user, opened when a login names no real user so
     /// that both cases cost the same.
     pub decoy_pattern: Arc<Vec<u8>>,
+    /// A TOTP seed sealed likewise, for logins that name no token.
+    pub decoy_token: Arc<Vec<u8>>,
     /// The SMTP relay of `[mail]`, when one is configured (lock-out notices, reset links).
     pub mailer: Option<Arc<crate::mail::Mailer>>,
     /// Login starts per address and per ID, in this process (SPEC §6.2).
@@ -81,6 +84,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/login/verify", post(login::verify))
         .route("/logout", post(login::logout))
         .route("/me/login-window", post(login::open_login_window))
+        .route("/me/token/new", post(token::start))
+        .route("/me/token/confirm", post(token::confirm))
         .route("/me/certificate/issue", post(certificate::issue))
         .route("/me/certificate/file", get(certificate::file))
         .route("/me/certificate/csr", post(certificate::csr))

@@ -3,6 +3,7 @@
 //! that need a signed-in user send everybody else to /login.
 
 use app::context::{CertificatePickup, ClientOs, GridChallenge, Viewer};
+
 use axum::{
     extract::{Request, State},
     middleware::Next,
@@ -75,6 +76,7 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                     must_change_pattern,
                     login_protect: state.auth.login_protect,
                     login_window_until,
+                    uses_totp: state.auth.method != crate::auth::LoginMethod::Grid,
                 });
                 req.extensions_mut().insert(SignedIn { user_id: user.id });
             }
@@ -127,6 +129,10 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                 });
             }
         }
+        if let ("/me/token", Some(user_id)) = (path.as_str(), &signed_in) {
+            req.extensions_mut()
+                .insert(super::token::token_state(state, user_id, now).await?);
+        }
         if path == "/me/certificate/install" || path == "/certificate/install" {
             let ua = req
                 .headers()
@@ -137,12 +143,12 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
             req.extensions_mut().insert(os);
         }
     }
-    let purpose = match path.as_str() {
-        "/login/grid" => Some("login"),
-        "/me/pattern/confirm" => Some("confirm"),
+    let purposes: Option<&[&str]> = match path.as_str() {
+        "/login/grid" => Some(&["login", "login-totp", "login-both"]),
+        "/me/pattern/confirm" => Some(&["confirm"]),
         _ => None,
     };
-    if let Some(purpose) = purpose {
+    if let Some(purposes) = purposes {
         let challenge_id = req
             .uri()
             .query()
@@ -153,16 +159,25 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
             .filter(|v| is_token(v))
             .map(token_hash);
         if let (Some(id), Some(flow)) = (challenge_id, flow) {
-            if let Some((seed, across, down, expires_at)) =
-                store.open_challenge(&id, purpose, &flow, now).await?
-            {
+            if let Some(open) = store.open_challenge(&id, purposes, &flow, now).await? {
+                let method = match open.purpose.as_str() {
+                    "login-totp" => "totp",
+                    "login-both" => "both",
+                    _ => "grid",
+                };
                 req.extensions_mut().insert(GridChallenge {
                     id,
-                    seed_hex: hex::encode(seed),
-                    blocks_across: across as u8,
-                    blocks_down: down as u8,
-                    expires_at,
+                    // A TOTP-only login shows no grid: its seed is never sent.
+                    seed_hex: if method == "totp" {
+                        String::new()
+                    } else {
+                        hex::encode(open.seed)
+                    },
+                    blocks_across: open.blocks_across as u8,
+                    blocks_down: open.blocks_down as u8,
+                    expires_at: open.expires_at,
                     canvas_only: state.auth.grid_canvas_only,
+                    method: method.to_string(),
                 });
             }
         }

@@ -1,0 +1,134 @@
+//! The authenticator page's forms: start an enrolment, confirm it with a code.
+
+use app::context::TokenState;
+use axum::{
+    extract::{ConnectInfo, State},
+    http::HeaderMap,
+    response::{IntoResponse, Redirect, Response},
+    Extension, Form,
+};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+use super::{csrf::csrf_ok, login::CsrfForm, page_context::SignedIn, AppState};
+use crate::{
+    accounts::audit,
+    auth::LoginMethod,
+    error::AppError,
+    otp::tokens::{begin_enrolment, confirm_enrolment, current_enrolment, TokenError},
+    store::audit::AuditEvent,
+};
+
+/// The name authenticator apps show next to the account.
+const ISSUER: &str = "passgrid";
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+fn token_error(e: TokenError) -> AppError {
+    match e {
+        TokenError::Otp(o) => AppError::Otp(o),
+        other => {
+            tracing::error!(error = %other, "token enrolment failed");
+            AppError::BadRequest("token")
+        }
+    }
+}
+
+/// What the authenticator page shows for `user_id`.
+pub async fn token_state(
+    state: &AppState,
+    user_id: &str,
+    now: i64,
+) -> Result<TokenState, AppError> {
+    let store = &state.instance.store;
+    let token = store.user_token(user_id).await?;
+    let pending = current_enrolment(store, &state.instance.master_key, user_id, ISSUER, now)
+        .await
+        .map_err(token_error)?
+        .map(|v| (v.qr_svg, v.secret_base32.to_string()));
+    Ok(TokenState {
+        required: token.is_none() && state.auth.method != LoginMethod::Grid,
+        token: token.map(|t| (t.serial, t.kind)),
+        pending,
+    })
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    signed_in: Option<Extension<SignedIn>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    let Some(Extension(user)) = signed_in else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    if !csrf_ok(&headers, form.csrf()) {
+        return Ok(Redirect::to("/me/token?error=csrf").into_response());
+    }
+    let now = state.instance.clock.now();
+    begin_enrolment(
+        &state.instance.store,
+        &state.instance.master_key,
+        &user.user_id,
+        ISSUER,
+        now,
+    )
+    .await
+    .map_err(token_error)?;
+    Ok(Redirect::to("/me/token").into_response())
+}
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    signed_in: Option<Extension<SignedIn>>,
+    headers: HeaderMap,
+    Form(form): Form<ConfirmForm>,
+) -> Result<Response, AppError> {
+    let Some(Extension(user)) = signed_in else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    if !csrf_ok(&headers, &form.csrf) {
+        return Ok(Redirect::to("/me/token?error=csrf").into_response());
+    }
+    let now = state.instance.clock.now();
+    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
+    let confirmed = confirm_enrolment(
+        &state.instance.store,
+        &state.instance.master_key,
+        &user.user_id,
+        &code,
+        now,
+    )
+    .await
+    .map_err(token_error)?;
+    audit(
+        &state.instance.store,
+        AuditEvent {
+            actor: &user.user_id,
+            source: &peer.ip().to_string(),
+            action: "token.enrol",
+            target: &user.user_id,
+            outcome: if confirmed { "success" } else { "failure" },
+            reason: if confirmed {
+                "software token"
+            } else {
+                "wrong code"
+            },
+        },
+        now,
+    )
+    .await;
+    Ok(Redirect::to(if confirmed {
+        "/me/token?saved=1"
+    } else {
+        "/me/token?error=token_code"
+    })
+    .into_response())
+}
