@@ -21,7 +21,7 @@ on_both_databases! {
         let otp = otp_from(&start, &initial);
         let (status, ok) = post_json(&server, "/api/v1/auth/verify", &json!({"challenge": start["challenge"], "otp": otp}), &jar);
         assert_eq!(status, 200, "{ok}");
-        assert_eq!(ok, json!({"ok": true, "user": "alice", "must_change_pattern": true, "must_enrol_token": false}));
+        assert_eq!(ok, json!({"ok": true, "user": "alice", "must_change_pattern": true, "must_enrol_token": false, "must_set_phrase": false}));
 
         // The same challenge a second time never verifies.
         let (status, again) = post_json(&server, "/api/v1/auth/verify", &json!({"challenge": start["challenge"], "otp": otp}), &jar);

@@ -447,3 +447,56 @@ on_both_databases! {
         assert!(err.contains(&format!("chain position {pos} is missing")), "{err}");
     }
 }
+
+on_both_databases! {
+    fn an_additional_phrase_goes_after_the_digits(db: Db) {
+        let dir = TempDir::new("phrase");
+        let database = TestDb::new(db);
+        let server = server_with(&dir, &database, "[auth]\nphrase = \"after\"\nphrase_min_len = 4\nlockout_threshold = 0\n");
+        let jar = dir.path().join("jar.txt");
+        let j = jar.to_str().unwrap();
+        let cells = add_user(&server, "kei");
+
+        // No phrase yet: the digits alone, and the answer asks for one.
+        let (_, s) = start(&server, "kei", &jar);
+        let (status, ok) = verify(&server, &s, &otp_from(&s, &cells), &jar);
+        assert_eq!(status, 200, "{ok}");
+        assert_eq!(ok["must_set_phrase"], true);
+
+        let (status, page) = server.curl("/me/phrase", &["-b", j, "-c", j]);
+        assert_eq!(status, 200);
+        let csrf = page
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_string();
+        let headers = dir.path().join("h.txt");
+        let post = |body: &str| {
+            server.curl("/me/phrase", &["-b", j, "-c", j, "-D", headers.to_str().unwrap(), "--data", body]);
+            std::fs::read_to_string(&headers).unwrap()
+        };
+        // A comma is not allowed, and two different phrases are refused: nothing saved.
+        assert!(post(&format!("csrf={csrf}&phrase=ab%2Ccd&again=ab%2Ccd")).contains("error=phrase_character"));
+        assert!(post(&format!("csrf={csrf}&phrase=moon%2342&again=moon%2343")).contains("error=phrase_mismatch"));
+        assert!(post(&format!("csrf={csrf}&phrase=moon%2342&again=moon%2342")).contains("location: /me?phrase=1"));
+
+        let try_login = |typed: String| {
+            let (_, s) = start(&server, "kei", &jar);
+            let typed = typed.replace("DIGITS", &otp_from(&s, &cells));
+            verify(&server, &s, &typed, &jar).0
+        };
+        assert_eq!(try_login("DIGITSmoon#42".into()), 200);
+        assert_eq!(try_login("DIGITS".into()), 401, "the phrase is needed now");
+        assert_eq!(try_login("moon#42DIGITS".into()), 401, "after, not before");
+        assert_eq!(try_login("DIGITSmoon#43".into()), 401);
+        // Characters no phrase may hold are refused at the door.
+        let (_, s) = start(&server, "kei", &jar);
+        let (status, bad) = verify(&server, &s, "123456 moon", &jar);
+        assert_eq!((status, bad["error"].as_str()), (400, Some("invalid_otp")));
+
+        let hash = database.sql(&server.data_dir, "SELECT hash FROM phrases WHERE user_id = 'kei'");
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(!server.server_log().contains("moon#42"));
+    }
+}

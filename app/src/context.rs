@@ -33,6 +33,8 @@ pub struct GridChallenge {
     pub canvas_only: bool,
     /// "grid", "totp" (a code instead of the grid) or "both".
     pub method: String,
+    /// Where the additional phrase goes: "", "before" or "after".
+    pub phrase: String,
 }
 
 /// A certificate waiting for its one download (the download page).
@@ -145,4 +147,14 @@ pub struct TokenState {
     pub pending: Option<(String, String)>,
     /// The policy wants a token and the user has none.
     pub required: bool,
+}
+
+/// The additional-phrase page: the policy's rules and whether one is set.
+#[derive(Clone, Debug)]
+pub struct PhraseState {
+    /// "before" or "after" ("" when the policy has none).
+    pub mode: String,
+    pub min_len: usize,
+    pub max_len: usize,
+    pub has_phrase: bool,
 }

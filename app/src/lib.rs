@@ -72,6 +72,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/me/pattern") view=pages::pattern::PatternRegistration />
                     <Route path=path!("/me/pattern/confirm") view=pages::pattern::PatternConfirm />
                     <Route path=path!("/me/token") view=pages::token::TokenEnrolment />
+                    <Route path=path!("/me/phrase") view=pages::phrase::PhraseSetting />
                     <Route path=path!("/setup/done") view=pages::setup::SetupDone />
                     <Route path=path!("/setup/:token") view=pages::setup::Setup />
                 </Routes>

@@ -85,9 +85,32 @@ pub struct AuthFile {
     pub login_protect: Option<bool>,
     /// `grid` (default), `totp` or `both` (SPEC §4.1).
     pub method: Option<crate::auth::LoginMethod>,
+    /// The additional phrase: `off` (default), `before` or `after` the digits.
+    pub phrase: Option<crate::otp::phrase::PhraseMode>,
+    pub phrase_min_len: Option<usize>,
+    pub phrase_max_len: Option<usize>,
 }
 
 impl AuthFile {
+    fn phrase_rule(
+        &self,
+        d: crate::otp::phrase::PhraseRule,
+    ) -> Result<crate::otp::phrase::PhraseRule, ConfigError> {
+        let min_len = self.phrase_min_len.unwrap_or(d.min_len);
+        let max_len = self.phrase_max_len.unwrap_or(d.max_len);
+        if !(1..=64).contains(&min_len) || !(min_len..=64).contains(&max_len) {
+            return Err(ConfigError::Invalid(format!(
+                "[auth] phrase_min_len = {min_len}, phrase_max_len = {max_len}: \
+                 need 1 <= min <= max <= 64"
+            )));
+        }
+        Ok(crate::otp::phrase::PhraseRule {
+            mode: self.phrase.unwrap_or(d.mode),
+            min_len,
+            max_len,
+        })
+    }
+
     fn lockout_rule(
         &self,
         d: crate::auth::lockout::LockoutRule,
@@ -171,6 +194,7 @@ impl AuthFile {
             .map_err(|e| ConfigError::Invalid(format!("[auth] {e}")))?,
             login_protect: self.login_protect.unwrap_or(d.login_protect),
             method: self.method.unwrap_or(d.method),
+            phrase: self.phrase_rule(d.phrase)?,
             ..d
         })
     }

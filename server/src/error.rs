@@ -42,6 +42,7 @@ impl AppError {
             AppError::BadRequest(code) => (StatusCode::BAD_REQUEST, code),
             AppError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             AppError::Otp(OtpError::Rules(_)) => (StatusCode::BAD_REQUEST, "pattern_refused"),
+            AppError::Otp(OtpError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             AppError::Otp(OtpError::Store(StoreError::Unavailable(_))) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
@@ -82,11 +83,14 @@ impl IntoResponse for AppError {
             _ => json!({ "error": code }),
         };
         let mut res = (status, Json(body)).into_response();
-        if let AppError::Refused(r) = &self {
-            if let Some(secs) = r.retry_after() {
-                res.headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, secs.into());
-            }
+        let retry_after = match &self {
+            AppError::Refused(r) => r.retry_after(),
+            AppError::Otp(OtpError::Busy) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         res
     }

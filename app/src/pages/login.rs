@@ -47,6 +47,11 @@ pub fn LoginGrid() -> impl IntoView {
             <section class="card login">
                 <h1>{t.login_title}</h1>
                 <p>{t.login_grid_help}</p>
+                {match challenge.phrase.as_str() {
+                    "before" => Some(view! { <p class="phrase-hint">{t.login_phrase_before}</p> }),
+                    "after" => Some(view! { <p class="phrase-hint">{t.login_phrase_after}</p> }),
+                    _ => None,
+                }}
                 <GridView
                     seed=challenge.seed_hex.clone()
                     blocks_across=challenge.blocks_across

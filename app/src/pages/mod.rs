@@ -4,6 +4,7 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod pattern;
+pub mod phrase;
 pub mod portal;
 pub mod setup;
 pub mod token;

@@ -27,6 +27,7 @@ pub fn Portal() -> impl IntoView {
         .is_some_and(|v| v.login_window_until.is_some());
     let query = use_query_map();
     let changed = move || query.read().get("changed").is_some();
+    let phrase_saved = move || query.read().get("phrase").is_some();
     view! {
         <section class="card portal">
             <h1>{t.portal_title}</h1>
@@ -36,6 +37,7 @@ pub fn Portal() -> impl IntoView {
             </p>
             {must_change.then(|| view! { <p class="warning must-change" role="status">{t.portal_must_change}</p> })}
             {move || changed().then(|| view! { <p class="notice pattern-changed" role="status">{t.portal_pattern_changed}</p> })}
+            {move || phrase_saved().then(|| view! { <p class="notice phrase-saved" role="status">{t.phrase_saved}</p> })}
             <p>
                 <a href="/me/pattern">{t.portal_change_pattern}</a>
             </p>

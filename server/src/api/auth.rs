@@ -17,6 +17,7 @@ use crate::{
         session::create_session,
     },
     error::AppError,
+    otp::phrase::{phrase_char, PhraseMode},
     tls::ConnectionInfo,
     web::{
         flow::{flow_token_or_new, is_challenge_id, request_flow_hash, Transport},
@@ -120,7 +121,13 @@ pub async fn verify(
     }
     let digits_only =
         |s: &str| !s.is_empty() && s.len() <= MAX_OTP_LEN && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits_only(&req.otp) {
+    // With an additional phrase the field also holds the phrase's characters.
+    let otp_ok = if state.auth.phrase.mode == PhraseMode::Off {
+        digits_only(&req.otp)
+    } else {
+        !req.otp.is_empty() && req.otp.len() <= 2 * MAX_OTP_LEN && req.otp.bytes().all(phrase_char)
+    };
+    if !otp_ok {
         return Err(AppError::BadRequest("invalid_otp"));
     }
     if req.totp.as_deref().is_some_and(|t| !digits_only(t)) {
@@ -149,6 +156,7 @@ pub async fn verify(
             user_id,
             must_change_pattern,
             must_enrol_token,
+            must_set_phrase,
         } => {
             let now = state.instance.clock.now();
             let token = create_session(&state.instance.store, &state.auth, &user_id, now).await?;
@@ -157,6 +165,7 @@ pub async fn verify(
                 "user": user_id,
                 "must_change_pattern": must_change_pattern,
                 "must_enrol_token": must_enrol_token,
+                "must_set_phrase": must_set_phrase,
             }))
             .into_response();
             let value = HeaderValue::from_str(&cookies::session_cookie(&token))

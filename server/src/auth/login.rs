@@ -6,6 +6,7 @@ use super::{
     rate_limit::Decision,
     LoginMethod,
 };
+use crate::otp::phrase::PhraseMode;
 use crate::{
     accounts::audit,
     otp::{
@@ -345,6 +346,8 @@ pub enum LoginOutcome {
         must_change_pattern: bool,
         /// The policy wants a TOTP token and the user has none yet.
         must_enrol_token: bool,
+        /// The policy wants an additional phrase and the user has set none yet.
+        must_set_phrase: bool,
     },
     /// Wrong OTP — or unknown user, or no pattern: never said which.
     Failed,
@@ -371,6 +374,7 @@ pub async fn finish_login(
         &Answer {
             otp: otp.as_bytes(),
             totp,
+            phrase: Some((&state.phrase_hasher, state.auth.phrase)),
         },
         &Binding {
             flow_hash: client.flow_hash,
@@ -415,6 +419,8 @@ pub async fn finish_login(
         } => {
             let must_enrol_token = state.auth.method != LoginMethod::Grid
                 && state.instance.store.user_token(&user_id).await?.is_none();
+            let must_set_phrase = state.auth.phrase.mode != PhraseMode::Off
+                && state.instance.store.user_phrase(&user_id).await?.is_none();
             (
                 user_id.clone(),
                 "success",
@@ -427,6 +433,7 @@ pub async fn finish_login(
                     user_id,
                     must_change_pattern: initial_pattern,
                     must_enrol_token,
+                    must_set_phrase,
                 },
             )
         }

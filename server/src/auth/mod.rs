@@ -45,6 +45,8 @@ pub struct AuthSettings {
     pub login_protect: bool,
     /// Grid, TOTP or both (SPEC §4.1).
     pub method: LoginMethod,
+    /// The additional phrase (SPEC §1.3).
+    pub phrase: crate::otp::phrase::PhraseRule,
 }
 
 /// What a login asks for (policy).
@@ -98,6 +100,7 @@ impl Default for AuthSettings {
             access: Default::default(),
             login_protect: false,
             method: LoginMethod::Grid,
+            phrase: Default::default(),
         }
     }
 }

@@ -148,6 +148,7 @@ pub async fn run(
         auth: Arc::new(auth.clone()),
         decoy_pattern: Arc::new(decoy_pattern),
         decoy_token: Arc::new(decoy_token),
+        phrase_hasher: crate::otp::phrase::PhraseHasher::new()?,
         proxy: cfg.proxy.clone(),
         mailer,
         rate_limits: crate::auth::rate_limit::RateLimits::new(

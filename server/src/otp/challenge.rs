@@ -126,9 +126,13 @@ pub async fn issue_challenge(
 
 /// What the user typed for a login: the grid's digits and/or a TOTP code.
 pub struct Answer<'a> {
+    /// The grid's digits (or, for a TOTP-only login, the code), with the additional
+    /// phrase before or after them when the policy has one.
     pub otp: &'a [u8],
     /// The TOTP code where the login asks for the grid and a code.
     pub totp: Option<&'a str>,
+    /// The phrase policy and the hasher that checks it.
+    pub phrase: Option<(&'a super::phrase::PhraseHasher, super::phrase::PhraseRule)>,
 }
 
 /// Sealed stand-ins opened when a login names no real user, pattern or token, so
@@ -184,30 +188,55 @@ pub async fn verify_challenge(
         ),
         None => (open_pattern(key, DECOY_USER, decoys.pattern)?, false, false),
     };
+    // Looked up for every claimed ID (when the login has a code), and every part is
+    // checked whether or not another was right: no timing tells one from the other.
+    let token = if purpose.has_totp() {
+        store
+            .user_token(&c.claimed_user)
+            .await?
+            .filter(|_| usable.is_some())
+    } else {
+        None
+    };
+    // How many characters of `otp` are digits (the rest is the phrase).
+    let digit_count = if purpose.has_grid() {
+        cells.len()
+    } else {
+        token.as_ref().map_or(6, |t| t.digits as usize)
+    };
+    let rule = answer.phrase.map(|(_, rule)| rule).unwrap_or_default();
+    let (digits_typed, phrase_typed, shape_ok) = match rule.split(answer.otp, digit_count) {
+        Some((d, p)) => (d, p, true),
+        None => (answer.otp, &[][..], false),
+    };
     let grid_ok = if purpose.has_grid() {
         let digits = digits_from_seed(&seed, shape);
         let expected = Zeroizing::new(otp_for(&digits, &cells).unwrap_or_default());
-        bool::from(expected.as_slice().ct_eq(answer.otp))
+        bool::from(expected.as_slice().ct_eq(digits_typed))
     } else {
         true
     };
     let totp_ok = if purpose.has_totp() {
         // TOTP-only logins type the code where the grid's digits would go.
         let code = match purpose {
-            Purpose::LoginTotp => std::str::from_utf8(answer.otp).unwrap_or_default(),
+            Purpose::LoginTotp => std::str::from_utf8(digits_typed).unwrap_or_default(),
             _ => answer.totp.unwrap_or_default(),
         };
-        // Looked up for every claimed ID, and checked whether or not the grid was
-        // right: no timing tells one part of the answer from the other.
-        let token = store
-            .user_token(&c.claimed_user)
-            .await?
-            .filter(|_| usable.is_some());
         super::tokens::check_code(store, key, token.as_ref(), decoys.token, code, now).await?
     } else {
         true
     };
-    if grid_ok && totp_ok && real {
+    let phrase_ok = match answer.phrase {
+        Some((hasher, rule)) if rule.mode != super::phrase::PhraseMode::Off => {
+            let stored = match usable {
+                Some(_) => store.user_phrase(&c.claimed_user).await?,
+                None => None,
+            };
+            hasher.verify(stored.as_deref(), phrase_typed).await?
+        }
+        _ => true,
+    };
+    if shape_ok && grid_ok && totp_ok && phrase_ok && real {
         Ok(Verdict::Accepted {
             initial_pattern: initial,
             user_id: c.claimed_user,

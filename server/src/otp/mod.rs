@@ -3,6 +3,7 @@
 
 pub mod challenge;
 pub mod patterns;
+pub mod phrase;
 pub mod token_files;
 pub mod tokens;
 pub mod totp;
@@ -19,6 +20,8 @@ pub enum OtpError {
     NoSuchUser,
     #[error("the operating system's random generator failed")]
     Random,
+    #[error("too many phrase checks at once; try again shortly")]
+    Busy,
 }
 
 /// Fills `buf` from the OS CSPRNG.

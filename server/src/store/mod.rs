@@ -9,6 +9,7 @@ pub mod client_certs;
 pub mod lockouts;
 pub mod login_windows;
 pub mod patterns;
+pub mod phrases;
 pub mod pickups;
 pub mod server_certs;
 pub mod sessions;

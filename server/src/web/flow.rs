@@ -96,11 +96,11 @@ pub fn is_challenge_id(id: &str) -> bool {
 }
 
 /// People type spaces between groups of digits; they are dropped. Anything else stays
-/// (and simply fails), capped at 64 characters.
+/// (and simply fails), capped at 128 characters (digits and an additional phrase).
 pub fn normalised_otp(raw: &str) -> String {
     raw.chars()
         .filter(|c| !c.is_whitespace())
-        .take(64)
+        .take(128)
         .collect()
 }
 
@@ -114,7 +114,7 @@ mod tests {
         assert!(!is_challenge_id("a1"));
         assert!(!is_challenge_id(&"zz".repeat(16)));
         assert_eq!(normalised_otp(" 12 34\t56 "), "123456");
-        assert_eq!(normalised_otp(&"1".repeat(100)).len(), 64);
+        assert_eq!(normalised_otp(&"1".repeat(200)).len(), 128);
     }
 
     #[test]

@@ -129,6 +129,7 @@ pub async fn verify(
             user_id,
             must_change_pattern,
             must_enrol_token,
+            must_set_phrase,
         } => {
             // A new token at every login: no session fixation.
             if let Some(old) = cookie(&headers, SESSION_COOKIE) {
@@ -151,6 +152,8 @@ pub async fn verify(
                 "/me/certificate"
             } else if must_change_pattern {
                 "/me/pattern"
+            } else if must_set_phrase {
+                "/me/phrase"
             } else if must_enrol_token {
                 "/me/token"
             } else {
@@ -203,4 +206,62 @@ pub async fn open_login_window(
     crate::auth::login_protect::open_window(&state, &user.user_id, &peer.ip().to_string(), now)
         .await?;
     Ok(Redirect::to("/me").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PhraseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    phrase: zeroize::Zeroizing<String>,
+    #[serde(default)]
+    again: zeroize::Zeroizing<String>,
+}
+
+/// Sets the signed-in user's additional phrase (SPEC §1.3).
+pub async fn set_phrase(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    signed_in: Option<Extension<super::page_context::SignedIn>>,
+    headers: HeaderMap,
+    Form(form): Form<PhraseForm>,
+) -> Result<Response, AppError> {
+    let Some(Extension(user)) = signed_in else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    if !csrf_ok(&headers, &form.csrf) {
+        return Ok(Redirect::to("/me/phrase?error=csrf").into_response());
+    }
+    let rule = state.auth.phrase;
+    let checked = rule.check(&form.phrase).and_then(|()| {
+        if *form.phrase == *form.again {
+            Ok(())
+        } else {
+            Err(crate::otp::phrase::PhraseProblem::Mismatch)
+        }
+    });
+    if let Err(problem) = checked {
+        return Ok(Redirect::to(&format!("/me/phrase?error={}", problem.code())).into_response());
+    }
+    let hash = state.phrase_hasher.hash(&form.phrase).await?;
+    let now = state.instance.clock.now();
+    state
+        .instance
+        .store
+        .set_user_phrase(&user.user_id, &hash, now)
+        .await?;
+    crate::accounts::audit(
+        &state.instance.store,
+        crate::store::audit::AuditEvent {
+            actor: &user.user_id,
+            source: &peer.ip().to_string(),
+            action: "phrase.set",
+            target: &user.user_id,
+            outcome: "success",
+            reason: "",
+        },
+        now,
+    )
+    .await;
+    Ok(Redirect::to("/me?phrase=1").into_response())
 }

@@ -56,6 +56,8 @@ pub struct Shared {
     /// A pattern sealed for the decoy user, opened when a login names no real user so
     /// that both cases cost the same.
     pub decoy_pattern: Arc<Vec<u8>>,
+    /// Checks additional phrases, a few at a time (SPEC §1.3).
+    pub phrase_hasher: crate::otp::phrase::PhraseHasher,
     /// A TOTP seed sealed likewise, for logins that name no token.
     pub decoy_token: Arc<Vec<u8>>,
     /// The SMTP relay of `[mail]`, when one is configured (lock-out notices, reset links).
@@ -85,6 +87,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/logout", post(login::logout))
         .route("/me/login-window", post(login::open_login_window))
         .route("/me/token/new", post(token::start))
+        .route("/me/phrase", post(login::set_phrase))
         .route("/me/token/confirm", post(token::confirm))
         .route("/me/certificate/issue", post(certificate::issue))
         .route("/me/certificate/file", get(certificate::file))

@@ -129,6 +129,15 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                 });
             }
         }
+        if let ("/me/phrase", Some(user_id)) = (path.as_str(), &signed_in) {
+            let rule = state.auth.phrase;
+            req.extensions_mut().insert(app::context::PhraseState {
+                mode: phrase_mode_name(rule.mode).to_string(),
+                min_len: rule.min_len,
+                max_len: rule.max_len,
+                has_phrase: store.user_phrase(user_id).await?.is_some(),
+            });
+        }
         if let ("/me/token", Some(user_id)) = (path.as_str(), &signed_in) {
             req.extensions_mut()
                 .insert(super::token::token_state(state, user_id, now).await?);
@@ -178,11 +187,21 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                     expires_at: open.expires_at,
                     canvas_only: state.auth.grid_canvas_only,
                     method: method.to_string(),
+                    phrase: phrase_mode_name(state.auth.phrase.mode).to_string(),
                 });
             }
         }
     }
     Ok(None)
+}
+
+fn phrase_mode_name(mode: crate::otp::phrase::PhraseMode) -> &'static str {
+    use crate::otp::phrase::PhraseMode;
+    match mode {
+        PhraseMode::Off => "",
+        PhraseMode::Before => "before",
+        PhraseMode::After => "after",
+    }
 }
 
 #[cfg(test)]

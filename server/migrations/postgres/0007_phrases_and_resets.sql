@@ -1,0 +1,16 @@
+-- The additional phrase (SPEC §1.3), argon2id-hashed (PHC string), and self-service
+-- reset links (SPEC §9.3), found by the SHA-256 of their one-time token.
+CREATE TABLE phrases (
+    user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE reset_tokens (
+    token_hash BYTEA PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX reset_tokens_user ON reset_tokens (user_id);
