@@ -158,3 +158,19 @@ pub struct PhraseState {
     pub max_len: usize,
     pub has_phrase: bool,
 }
+
+/// A mailed reset link, on its page: whether it can still be used.
+#[derive(Clone, Debug)]
+pub struct ResetLink {
+    pub token: String,
+    pub valid: bool,
+}
+
+/// The new initial pattern after a reset, shown once.
+#[derive(Clone, Debug)]
+pub struct ResetDone {
+    pub user_id: String,
+    pub cells: Vec<u16>,
+    pub blocks_across: u8,
+    pub blocks_down: u8,
+}

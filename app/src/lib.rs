@@ -62,6 +62,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::home::Home />
                     <Route path=path!("/login") view=pages::login::Login />
                     <Route path=path!("/login/grid") view=pages::login::LoginGrid />
+                    <Route path=path!("/login/forgot") view=pages::reset::ForgotPattern />
+                    <Route path=path!("/login/reset") view=pages::reset::ResetPattern />
+                    <Route path=path!("/login/reset/done") view=pages::reset::ResetDonePage />
                     <Route path=path!("/me") view=pages::portal::Portal />
                     <Route path=path!("/certificate") view=pages::certificate::CertificateDownload />
                     <Route path=path!("/certificate/install") view=pages::certificate::CertificateInstall />

@@ -129,3 +129,16 @@ pub fn lockout_body(user_id: &str, reason: &str, to_user: bool, login_url: &str)
         )
     }
 }
+
+/// The self-service reset mail (SPEC §9.3).
+pub fn reset_body(user_id: &str, link: &str, valid_minutes: i64) -> String {
+    format!(
+        "Someone (hopefully you) asked to reset the sign-in pattern of the passgrid\n\
+         account {user_id}. Open this link and press the button to get a new initial\n\
+         pattern (the link works once, for {valid_minutes} minutes):\n\n  {link}\n\n\
+         If you did not ask for this, ignore this mail: nothing changes.\n\n---\n\n\
+         passgrid アカウント {user_id} のパターン再設定が依頼されました。このリンクを開いて\n\
+         ボタンを押すと、新しい初期パターンが表示されます（リンクは一度だけ、{valid_minutes} 分間有効です）:\n\n  {link}\n\n\
+         心当たりがない場合はこのメールを無視してください。何も変更されません。\n"
+    )
+}

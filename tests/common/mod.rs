@@ -533,3 +533,89 @@ pub fn add_user(server: &TestServer, id: &str) -> Vec<u64> {
         .map(|c| c.as_u64().unwrap())
         .collect()
 }
+
+/// aiosmtpd writing every message into a Maildir, killed on drop.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+}
+
+impl SmtpSink {
+    pub fn start(maildir: &Path) -> SmtpSink {
+        let port = free_port();
+        // The system Python: Debian's python3-aiosmtpd lives there.
+        let python = if Path::new("/usr/bin/python3").exists() {
+            "/usr/bin/python3"
+        } else {
+            "python3"
+        };
+        let child = Command::new(python)
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd (python3-aiosmtpd)");
+        // Owned at once, so that it is killed (on drop) whatever happens next.
+        let sink = SmtpSink { child, port };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return sink;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("aiosmtpd did not start on port {port}");
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The messages in the Maildir, oldest first: (raw headers and body, decoded body).
+pub fn messages(maildir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<_> = std::fs::read_dir(maildir.join("new"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            // The body is transfer-encoded (it has Japanese); Python's email module
+            // decodes it as a mail client would.
+            let decoded = Command::new("python3")
+                .args([
+                    "-c",
+                    "import email, sys\n\
+                     m = email.message_from_binary_file(open(sys.argv[1], 'rb'))\n\
+                     sys.stdout.write(m.get_payload(decode=True).decode(m.get_content_charset() or 'utf-8'))",
+                ])
+                .arg(f)
+                .output()
+                .expect("python3");
+            (
+                std::fs::read_to_string(f).unwrap_or_default(),
+                String::from_utf8_lossy(&decoded.stdout).to_string(),
+            )
+        })
+        .collect()
+}

@@ -7,4 +7,5 @@ pub mod grid_view;
 pub mod lang_switch;
 pub mod otp_form;
 pub mod pattern_editor;
+pub mod pattern_picture;
 pub mod pick;

@@ -23,6 +23,7 @@ pub fn Login() -> impl IntoView {
                 </label>
                 <button type="submit">{t.login_next}</button>
             </form>
+            <p class="forgot-link"><a href="/login/forgot">{t.reset_link}</a></p>
         </section>
     }
 }

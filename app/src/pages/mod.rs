@@ -6,5 +6,6 @@ pub mod not_found;
 pub mod pattern;
 pub mod phrase;
 pub mod portal;
+pub mod reset;
 pub mod setup;
 pub mod token;

@@ -11,6 +11,8 @@ CREATE TABLE reset_tokens (
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     expires_at BIGINT NOT NULL,
     used_at BIGINT,
+    -- The new initial pattern is shown once, right after the reset.
+    revealed_at BIGINT,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX reset_tokens_user ON reset_tokens (user_id);

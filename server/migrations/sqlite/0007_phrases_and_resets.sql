@@ -11,6 +11,8 @@ CREATE TABLE reset_tokens (
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     expires_at INTEGER NOT NULL,
     used_at INTEGER,
+    -- The new initial pattern is shown once, right after the reset.
+    revealed_at INTEGER,
     created_at INTEGER NOT NULL
 );
 CREATE INDEX reset_tokens_user ON reset_tokens (user_id);

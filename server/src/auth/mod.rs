@@ -8,6 +8,7 @@ pub mod login;
 pub mod login_protect;
 pub mod rate_limit;
 pub mod registration;
+pub mod reset;
 pub mod session;
 
 use app::{grid::GridShape, pattern::PatternRules};

@@ -217,6 +217,9 @@ async fn purge_expired(instance: Instance) {
         if let Err(err) = instance.store.purge_sessions(now).await {
             tracing::warn!(error = %err, "purging sessions failed");
         }
+        if let Err(err) = instance.store.purge_reset_tokens(now - 24 * 3600).await {
+            tracing::warn!(error = %err, "purging reset links failed");
+        }
         // A day without failures forgets the count (locks stay until they run out).
         if let Err(err) = instance
             .store

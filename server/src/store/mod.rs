@@ -11,6 +11,7 @@ pub mod login_windows;
 pub mod patterns;
 pub mod phrases;
 pub mod pickups;
+pub mod resets;
 pub mod server_certs;
 pub mod sessions;
 pub mod setup_tokens;

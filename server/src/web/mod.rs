@@ -11,6 +11,7 @@ pub mod page_context;
 pub mod pattern;
 pub mod proxy;
 pub mod redirect;
+pub mod reset;
 pub mod setup;
 pub mod token;
 
@@ -84,6 +85,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/setup", post(setup::create_first_admin))
         .route("/login/start", post(login::start))
         .route("/login/verify", post(login::verify))
+        .route("/login/forgot", post(reset::forgot))
+        .route("/login/reset", post(reset::reset))
         .route("/logout", post(login::logout))
         .route("/me/login-window", post(login::open_login_window))
         .route("/me/token/new", post(token::start))

@@ -103,7 +103,7 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
             .filter(|t| is_token(t))
             .map(str::to_string);
         // The download page: the signed-in user's (auto-issue), or a one-time link's.
-        let pickup = match (path.as_str(), &signed_in, token) {
+        let pickup = match (path.as_str(), &signed_in, token.clone()) {
             ("/me/certificate/download", Some(user_id), Some(token)) => Some((
                 token,
                 Access::User(user_id),
@@ -126,6 +126,28 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                     next_path: next_path.into(),
                     serial: view.serial,
                     password: view.password.to_string(),
+                });
+            }
+        }
+        if path == "/login/reset" {
+            let valid = match &token {
+                Some(t) => store.reset_token_valid(&token_hash(t), now).await?,
+                None => false,
+            };
+            req.extensions_mut().insert(app::context::ResetLink {
+                token: token.clone().unwrap_or_default(),
+                valid,
+            });
+        }
+        if let ("/login/reset/done", Some(t)) = (path.as_str(), &token) {
+            if let Some((user_id, cells)) =
+                crate::auth::reset::reveal_reset_pattern(state, t, now).await?
+            {
+                req.extensions_mut().insert(app::context::ResetDone {
+                    user_id,
+                    cells: cells.to_vec(),
+                    blocks_across: state.auth.shape.blocks_across,
+                    blocks_down: state.auth.shape.blocks_down,
                 });
             }
         }
