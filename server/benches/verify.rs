@@ -110,6 +110,7 @@ fn with_sqlite(c: &mut Criterion) {
                         &Answer {
                             otp: b"00000000",
                             totp: None,
+                            phrase: None,
                         },
                         &binding,
                         &Decoys {
