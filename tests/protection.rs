@@ -500,3 +500,63 @@ on_both_databases! {
         assert!(!server.server_log().contains("moon#42"));
     }
 }
+
+#[test]
+fn a_lockout_is_mailed_to_the_user_and_the_administrators() {
+    let dir = TempDir::new("lockmail");
+    let maildir = dir.path().join("maildir");
+    let sink = SmtpSink::start(&maildir);
+    let database = TestDb::new(Db::Sqlite);
+    let server = server_with(
+        &dir,
+        &database,
+        &format!(
+            "[auth]\nlockout_threshold = 2\nlockout_notify = true\n\n[mail]\nsmtp_host = \"127.0.0.1\"\n\
+             smtp_port = {}\nsecurity = \"none\"\nfrom = \"passgrid <passgrid@example.com>\"\n",
+            sink.port
+        ),
+    );
+    let out = server.cli(&["admin", "create", "boss", "--email", "boss@example.com"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = server.cli(&["--json", "user", "add", "luz", "--email", "luz@example.com"]);
+    assert!(out.status.success());
+    let jar = dir.path().join("jar.txt");
+    for _ in 0..2 {
+        let (_, s) = start(&server, "luz", &jar);
+        verify(&server, &s, "000000", &jar);
+    }
+    // …and an unknown ID locks silently: nobody to tell.
+    for _ in 0..2 {
+        let (_, s) = start(&server, "nobody", &jar);
+        verify(&server, &s, "000000", &jar);
+    }
+    let mut mails = Vec::new();
+    for _ in 0..100 {
+        mails = messages(&maildir);
+        if mails.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mails_now = messages(&maildir);
+    assert_eq!(mails_now.len(), 2, "{mails:?}");
+    let to_user = mails_now
+        .iter()
+        .find(|m| m.0.contains("luz@example.com"))
+        .expect("mail to the user");
+    assert!(to_user.1.contains("was locked"), "{}", to_user.1);
+    let to_admin = mails_now
+        .iter()
+        .find(|m| m.0.contains("boss@example.com"))
+        .expect("mail to the admin");
+    assert!(
+        to_admin.1.contains("passgrid user unlock luz"),
+        "{}",
+        to_admin.1
+    );
+}

@@ -10,12 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use http_body_util::{BodyExt, Full};
-use hyper::{body::Bytes, header, Request};
-use hyper_util::rt::TokioIo;
-use rustls::{pki_types::ServerName, ClientConfig, RootCertStore};
-use rustls_pki_types::{pem::PemObject, CertificateDer};
-use tokio::net::TcpStream;
+use login_bench::client::{connect, login_round, loopback_target, percentile, tls_connector};
 use tokio_rustls::TlsConnector;
 
 struct Args {
@@ -48,21 +43,10 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    let url = url.ok_or("--url is required")?;
-    let rest = url
-        .strip_prefix("https://")
-        .ok_or("--url must be https://HOST:PORT")?;
-    let (host, port) = rest
-        .trim_end_matches('/')
-        .rsplit_once(':')
-        .ok_or("--url needs a port")?;
-    // Loopback only: this tool is for measuring a server on this machine.
-    if !(host == "127.0.0.1" || host == "localhost" || host == "[::1]") {
-        return Err("only loopback servers may be benchmarked".into());
-    }
+    let (host, port) = loopback_target(&url.ok_or("--url is required")?)?;
     Ok(Args {
-        host: host.trim_matches(['[', ']']).to_string(),
-        port: port.parse().map_err(|e| format!("port: {e}"))?,
+        host,
+        port,
         ca: ca.ok_or("--ca is required")?,
         user: user.ok_or("--user is required")?,
         cells: cells
@@ -79,97 +63,21 @@ fn parse_args() -> Result<Args, String> {
     })
 }
 
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-async fn connect(args: &Args, tls: &TlsConnector) -> Result<Sender, String> {
-    let tcp = TcpStream::connect((args.host.as_str(), args.port))
-        .await
-        .map_err(|e| e.to_string())?;
-    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
-    let name = ServerName::try_from(args.host.clone()).map_err(|e| e.to_string())?;
-    let stream = tls.connect(name, tcp).await.map_err(|e| e.to_string())?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
-    Ok(sender)
-}
-
-async fn post(
-    sender: &mut Sender,
-    path: &str,
-    body: String,
-    cookie: &str,
-) -> Result<(u16, Option<String>, Bytes), String> {
-    sender.ready().await.map_err(|e| e.to_string())?;
-    let mut req = Request::post(path)
-        .header(header::HOST, "127.0.0.1")
-        .header(header::CONTENT_TYPE, "application/json");
-    if !cookie.is_empty() {
-        req = req.header(header::COOKIE, cookie);
-    }
-    let req = req
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| e.to_string())?;
-    let res = sender.send_request(req).await.map_err(|e| e.to_string())?;
-    let status = res.status().as_u16();
-    let set_cookie = res
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("passgrid_flow="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_string);
-    let body = res
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
-    Ok((status, set_cookie, body))
-}
-
 /// One connection's loop; returns the latency of each successful round (µs) and errors.
 async fn worker(args: Arc<Args>, tls: TlsConnector, until: Instant) -> (Vec<u32>, u64) {
     let mut latencies = Vec::new();
     let mut errors = 0u64;
-    let Ok(mut sender) = connect(&args, &tls).await else {
+    let Ok(mut sender) = connect(&args.host, args.port, &tls, None).await else {
         return (latencies, 1);
     };
     let mut cookie = String::new();
-    let start_body = serde_json::json!({ "user": args.user }).to_string();
     while Instant::now() < until {
         let t0 = Instant::now();
-        let round = async {
-            let (status, set, body) = post(
-                &mut sender,
-                "/api/v1/auth/start",
-                start_body.clone(),
-                &cookie,
-            )
-            .await?;
-            if let Some(c) = set {
-                cookie = c;
-            }
-            if status != 200 {
-                return Err(format!("start: {status}"));
-            }
-            let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-            let digits = v["grid"]["digits"].as_str().ok_or("no digits")?.as_bytes();
-            let otp: String = args.cells.iter().map(|&c| char::from(digits[c])).collect();
-            let verify = serde_json::json!({ "challenge": v["challenge"], "otp": otp }).to_string();
-            let (status, _, _) = post(&mut sender, "/api/v1/auth/verify", verify, &cookie).await?;
-            if status != 200 {
-                return Err(format!("verify: {status}"));
-            }
-            Ok::<(), String>(())
-        };
-        match round.await {
+        match login_round(&mut sender, &mut cookie, &args.user, &args.cells).await {
             Ok(()) => latencies.push(t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32),
             Err(_) => {
                 errors += 1;
-                match connect(&args, &tls).await {
+                match connect(&args.host, args.port, &tls, None).await {
                     Ok(s) => sender = s,
                     Err(_) => return (latencies, errors),
                 }
@@ -177,14 +85,6 @@ async fn worker(args: Arc<Args>, tls: TlsConnector, until: Instant) -> (Vec<u32>
         }
     }
     (latencies, errors)
-}
-
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    f64::from(sorted[i]) / 1000.0
 }
 
 #[tokio::main]
@@ -196,28 +96,10 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let mut roots = RootCertStore::empty();
-    let cas = CertificateDer::pem_file_iter(&args.ca)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .unwrap_or_else(|e| {
-            eprintln!("login-bench: {}: {e:?}", args.ca);
-            std::process::exit(2);
-        });
-    for ca in cas {
-        if roots.add(ca).is_err() {
-            eprintln!("login-bench: {} is not a usable CA certificate", args.ca);
-            std::process::exit(2);
-        }
-    }
-    let config =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-            .unwrap_or_else(|e| {
-                eprintln!("login-bench: TLS setup: {e}");
-                std::process::exit(2);
-            });
-    let tls = TlsConnector::from(Arc::new(config));
+    let tls = tls_connector(&args.ca).unwrap_or_else(|e| {
+        eprintln!("login-bench: {e}");
+        std::process::exit(2);
+    });
     let began = Instant::now();
     let until = began + Duration::from_secs(args.seconds);
     let tasks: Vec<_> = (0..args.connections)

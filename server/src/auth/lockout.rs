@@ -102,7 +102,10 @@ pub async fn record_failure(
     )
     .await;
     if rule.notify {
-        notify_locked(state, login_id, &reason).await;
+        // In the background, lookups included: the failed login's answer must not wait
+        // for a mail relay, nor take longer for an ID that exists.
+        let (state, login_id) = (state.clone(), login_id.to_owned());
+        tokio::spawn(async move { notify_locked(&state, &login_id, &reason).await });
     }
     Ok(())
 }
@@ -110,7 +113,7 @@ pub async fn record_failure(
 /// Mails the user (when the ID is a user with a mail address) and every administrator
 /// with one. Failures are logged, never raised: the lock stands either way.
 async fn notify_locked(state: &AppState, login_id: &str, reason: &str) {
-    let Some(mailer) = state.mailer.as_deref() else {
+    let Some(mailer) = state.mailer.as_ref() else {
         return;
     };
     let store = &state.instance.store;
@@ -133,14 +136,8 @@ async fn notify_locked(state: &AppState, login_id: &str, reason: &str) {
     }
     for (to, is_user) in recipients {
         let body = crate::mail::lockout_body(login_id, reason, is_user, &state.public_url);
-        if let Err(err) = mailer
-            .send(
-                &to,
-                "passgrid: sign-in locked / サインインがロックされました",
-                body,
-            )
-            .await
-        {
+        let subject = "passgrid: sign-in locked / サインインがロックされました";
+        if let Err(err) = mailer.send(&to, subject, body).await {
             tracing::warn!(error = %err, "lock-out mail could not be sent");
         }
     }

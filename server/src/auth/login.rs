@@ -119,6 +119,12 @@ async fn audit_refusal(
     refusal: &Refusal,
     now: i64,
 ) {
+    // A flood of rate-limited attempts is summarised (see `refusal_tally`).
+    if matches!(refusal, Refusal::RateLimited { .. })
+        && !state.refusal_tally.record(client.source, claimed_user)
+    {
+        return;
+    }
     audit(
         &state.instance.store,
         AuditEvent {
@@ -140,6 +146,31 @@ async fn audit_refusal(
 enum Step {
     Start,
     Verify,
+}
+
+/// Writes one audit row per source for the rate-limited attempts counted since the
+/// last call.
+pub async fn audit_refusal_summaries(state: &AppState) {
+    let now = state.instance.clock.now();
+    for s in state.refusal_tally.flush() {
+        let reason = format!(
+            "rate limited: {} more attempts from this address in the last minute",
+            s.count
+        );
+        audit(
+            &state.instance.store,
+            AuditEvent {
+                actor: &s.last_user,
+                source: &s.source,
+                action: "auth.refused",
+                target: &s.last_user,
+                outcome: "failure",
+                reason: &reason,
+            },
+            now,
+        )
+        .await;
+    }
 }
 
 /// The checks that come before a grid (and again before an OTP counts), cheapest

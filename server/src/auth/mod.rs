@@ -7,6 +7,7 @@ pub mod lockout;
 pub mod login;
 pub mod login_protect;
 pub mod rate_limit;
+pub mod refusal_tally;
 pub mod registration;
 pub mod reset;
 pub mod session;

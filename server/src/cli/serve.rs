@@ -155,6 +155,7 @@ pub async fn run(
             auth.rate_per_source,
             auth.rate_per_user,
         ),
+        refusal_tally: Default::default(),
     });
     tokio::spawn(prune_rate_limits(state.clone()));
     tokio::spawn(purge_expired(instance.clone()));
@@ -232,12 +233,14 @@ async fn purge_expired(instance: Instance) {
 }
 
 /// Forgets rate-limit keys whose buckets are full again, so memory follows the
-/// traffic of the last minutes only.
+/// traffic of the last minutes only, and writes the minute's summary audit rows of
+/// rate-limited attempts.
 async fn prune_rate_limits(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
         state.rate_limits.prune(state.instance.clock.now_ms());
+        crate::auth::login::audit_refusal_summaries(&state).await;
     }
 }
 

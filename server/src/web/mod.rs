@@ -65,6 +65,8 @@ pub struct Shared {
     pub mailer: Option<Arc<crate::mail::Mailer>>,
     /// Login starts per address and per ID, in this process (SPEC §6.2).
     pub rate_limits: crate::auth::rate_limit::RateLimits,
+    /// Rate-limited attempts counted for the audit log's minute summaries.
+    pub refusal_tally: crate::auth::refusal_tally::RefusalTally,
 }
 
 impl FromRef<AppState> for LeptosOptions {
