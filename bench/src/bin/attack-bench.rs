@@ -213,6 +213,8 @@ async fn main() {
             }
         }
     }
+    // The attack's own duration (legitimate users may still be between rounds).
+    let attack_secs = began.elapsed().as_secs_f64();
     let mut latencies = Vec::new();
     let mut failures = 0;
     for t in legits {
@@ -221,19 +223,18 @@ async fn main() {
             failures += f;
         }
     }
-    let elapsed = began.elapsed().as_secs_f64();
     latencies.sort_unstable();
     let attempts: u64 = answers.values().sum();
     let summary: Vec<String> = answers.iter().map(|(s, n)| format!("{s}: {n}")).collect();
     println!(
-        "attack ({} x {}): {attempts} attempts in {elapsed:.1} s = {:.0}/s answered [{}]",
+        "attack ({} x {}): {attempts} attempts in {attack_secs:.1} s = {:.0}/s answered [{}]",
         args.attackers,
         if args.target {
             "one ID, many addresses"
         } else {
             "many IDs, one address"
         },
-        attempts as f64 / elapsed,
+        attempts as f64 / attack_secs,
         summary.join(", ")
     );
     println!(
