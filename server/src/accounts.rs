@@ -17,6 +17,8 @@ pub enum InputError {
     Email,
     #[error("unknown role (admin, user-admin, operator, auditor)")]
     Role,
+    #[error("a group name is 1 to 64 characters, without control characters, ';' or '|'")]
+    Group,
 }
 
 impl InputError {
@@ -26,6 +28,7 @@ impl InputError {
             InputError::Name => "invalid_name",
             InputError::Email => "invalid_email",
             InputError::Role => "invalid_role",
+            InputError::Group => "invalid_group",
         }
     }
 }
@@ -38,6 +41,16 @@ pub fn check_user_id(id: &str) -> Result<(), InputError> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
     ok.then_some(()).ok_or(InputError::UserId)
+}
+
+/// A group name: 1 to 64 characters, no control characters, and none of the
+/// separators CSV files use between groups (`;`, `|`).
+pub fn check_group_name(name: &str) -> Result<(), InputError> {
+    let ok = !name.trim().is_empty()
+        && name == name.trim()
+        && name.chars().count() <= 64
+        && !name.chars().any(|c| c.is_control() || c == ';' || c == '|');
+    ok.then_some(()).ok_or(InputError::Group)
 }
 
 pub fn check_display_name(name: &str) -> Result<(), InputError> {
@@ -112,9 +125,10 @@ pub async fn audit(store: &Store, event: AuditEvent<'_>, now: i64) {
 pub async fn create_user_from_cli(
     store: &Store,
     user: &NewUser<'_>,
+    groups: &[String],
     now: i64,
 ) -> Result<(), StoreError> {
-    let result = store.create_user(user, now).await;
+    let result = store.create_user_in_groups(user, groups, now).await;
     let (outcome, reason) = match &result {
         Ok(()) => ("success", String::new()),
         Err(StoreError::Conflict) => ("failure", "user exists".to_string()),

@@ -21,4 +21,6 @@ pub mod notices;
 pub mod otp;
 pub mod store;
 pub mod tls;
+pub mod user_csv;
+pub mod user_import;
 pub mod web;

@@ -32,7 +32,7 @@ pub async fn run(cmd: AdminCommand, data: DataConfig, out: Output) -> Result<(),
                 accounts::checked_new_user(&id, &name, email.as_deref(), Some(&role), "local")?;
             let instance = Instance::open(data).await?;
             let now = instance.clock.now();
-            match accounts::create_user_from_cli(&instance.store, &user, now).await {
+            match accounts::create_user_from_cli(&instance.store, &user, &[], now).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => {
                     return Err(CliError(format!("a user with ID {id:?} exists already")))

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod ca;
 pub mod cert;
+pub mod group;
 pub mod pending;
 pub mod serve;
 pub mod token;
@@ -75,7 +76,7 @@ pub enum Command {
     Ca(ca::CaCommand),
     /// Groups.
     #[command(subcommand)]
-    Group(pending::GroupCommand),
+    Group(group::GroupCommand),
     /// Policies.
     #[command(subcommand)]
     Policy(pending::PolicyCommand),
@@ -187,7 +188,7 @@ pub async fn run(cli: Cli, file: FileConfig) -> Result<(), CliError> {
         Command::User(cmd) => user::run(cmd, data, out).await,
         Command::Cert(cmd) => cert::run(cmd, data, &file, out).await,
         Command::Ca(cmd) => ca::run(cmd, data, out).await,
-        Command::Group(_) => pending::not_yet("group", "#5"),
+        Command::Group(cmd) => group::run(cmd, data, out).await,
         Command::Policy(_) => pending::not_yet("policy", "#5"),
         Command::Token(cmd) => token::run(cmd, data, out).await,
         Command::Audit(cmd) => audit::run(cmd, data, out).await,

@@ -12,12 +12,6 @@ pub fn not_yet(group: &str, issue: &str) -> Result<(), CliError> {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum GroupCommand {
-    /// Create a group.
-    Add { name: String },
-}
-
-#[derive(Subcommand, Debug)]
 pub enum PolicyCommand {
     /// List policies.
     List,

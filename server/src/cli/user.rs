@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use app::pattern::text_form;
 
-use super::{pending::not_yet, CliError, Output};
+use super::{audit_cli, CliError, Output};
 use crate::{
     accounts,
     auth::AuthSettings,
@@ -28,6 +28,9 @@ pub enum UserCommand {
         name: String,
         #[arg(long)]
         email: Option<String>,
+        /// A group the user belongs to (it must exist); repeatable.
+        #[arg(long = "group")]
+        groups: Vec<String>,
     },
     /// Show a user.
     Show { id: String },
@@ -40,11 +43,13 @@ pub enum UserCommand {
         #[arg(long)]
         initial: bool,
     },
-    /// Import users from CSV.
+    /// Import users from CSV (header row: id, name, email, groups, status; also the
+    /// Japanese headers). All rows or none; --dry-run reports what would change.
     Import {
         file: PathBuf,
         #[arg(long)]
         dry_run: bool,
+        /// utf-8 or shift_jis (Windows-31J, as Japanese Excel saves).
         #[arg(long, default_value = "utf-8")]
         encoding: String,
     },
@@ -59,11 +64,23 @@ pub enum UserCommand {
 
 pub async fn run(cmd: UserCommand, data: DataConfig, out: Output) -> Result<(), CliError> {
     match cmd {
-        UserCommand::Add { id, name, email } => {
+        UserCommand::Add {
+            id,
+            name,
+            email,
+            groups,
+        } => {
             let user = accounts::checked_new_user(&id, &name, email.as_deref(), None, "local")?;
             let instance = Instance::open(data).await?;
             let now = instance.clock.now();
-            match accounts::create_user_from_cli(&instance.store, &user, now).await {
+            let missing = instance.store.missing_groups(&groups).await?;
+            if !missing.is_empty() {
+                return Err(CliError(format!(
+                    "no such group: {} (create it with `passgrid group add`)",
+                    missing.join(", ")
+                )));
+            }
+            match accounts::create_user_from_cli(&instance.store, &user, &groups, now).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => {
                     return Err(CliError(format!("a user with ID {id:?} exists already")))
@@ -152,23 +169,31 @@ pub async fn run(cmd: UserCommand, data: DataConfig, out: Output) -> Result<(), 
                 .user(&id)
                 .await?
                 .ok_or_else(|| CliError(format!("no user with ID {id:?}")))?;
+            let groups = instance.store.user_groups(&id).await?;
             instance.store.close().await;
+            let mut json = serde_json::to_value(&user)?;
+            json["groups"] = json!(groups);
             out.print(
                 format!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     user.id,
                     user.display_name,
                     user.email.as_deref().unwrap_or("-"),
                     user.admin_role.as_deref().unwrap_or("user"),
-                    user.status
+                    user.status,
+                    user.source,
+                    groups.join(";")
                 ),
-                serde_json::to_value(&user)?,
+                json,
             );
             Ok(())
         }
-        UserCommand::Import { .. } | UserCommand::Export { .. } => {
-            not_yet("user import/export", "#5")
-        }
+        UserCommand::Import {
+            file,
+            dry_run,
+            encoding,
+        } => import(file, dry_run, &encoding, data, out).await,
+        UserCommand::Export { out: file } => export(file, data).await,
         UserCommand::Unlock { id } => {
             let instance = Instance::open(data).await?;
             if instance.store.user(&id).await?.is_none() {
@@ -192,4 +217,126 @@ pub async fn run(cmd: UserCommand, data: DataConfig, out: Output) -> Result<(), 
             Ok(())
         }
     }
+}
+
+/// A CSV larger than this is refused before it is read.
+const MAX_IMPORT_BYTES: u64 = 50 * 1024 * 1024;
+
+async fn import(
+    file: PathBuf,
+    dry_run: bool,
+    encoding: &str,
+    data: DataConfig,
+    out: Output,
+) -> Result<(), CliError> {
+    let encoding: crate::user_csv::CsvEncoding = encoding
+        .parse()
+        .map_err(|_| CliError(format!("--encoding {encoding}: use utf-8 or shift_jis")))?;
+    let name = file.display().to_string();
+    let size = std::fs::metadata(&file)
+        .map_err(|e| CliError(format!("{name}: {e}")))?
+        .len();
+    if size > MAX_IMPORT_BYTES {
+        return Err(CliError(format!(
+            "{name}: {size} bytes is over the {MAX_IMPORT_BYTES}-byte limit; nothing imported"
+        )));
+    }
+    let bytes = std::fs::read(&file).map_err(|e| CliError(format!("{name}: {e}")))?;
+    let rows = crate::user_csv::parse_users_csv(&bytes, encoding)
+        .map_err(|e| CliError(format!("{name}: {e}; nothing imported")))?;
+    let instance = Instance::open(data).await?;
+    let now = instance.clock.now();
+    let settings = AuthSettings::default();
+    let result = crate::user_import::import_users(
+        &instance.store,
+        &instance.master_key,
+        &settings,
+        &rows,
+        "csv",
+        dry_run,
+        now,
+    )
+    .await;
+    if !dry_run {
+        let reason = match &result {
+            Ok(r) => format!(
+                "{name}: {} added, {} changed, {} unchanged",
+                r.adds.len(),
+                r.changes.len(),
+                r.unchanged
+            ),
+            Err(_) => String::new(),
+        };
+        audit_cli(&instance, "user.import", &name, &result, &reason, now).await;
+    }
+    instance.store.close().await;
+    let report = result.map_err(|e| CliError(format!("{name}: {e}; nothing imported")))?;
+    let mut text = format!(
+        "{}{} to add, {} to change, {} unchanged, {} new groups",
+        if dry_run { "dry run: " } else { "" },
+        report.adds.len(),
+        report.changes.len(),
+        report.unchanged,
+        report.new_groups.len()
+    );
+    if dry_run {
+        for a in report.adds.iter().take(50) {
+            text.push_str(&format!("\n  add    line {}: {}", a.line, a.id));
+        }
+        for c in report.changes.iter().take(50) {
+            text.push_str(&format!(
+                "\n  change line {}: {} ({})",
+                c.line,
+                c.id,
+                c.fields.join(", ")
+            ));
+        }
+    }
+    out.print(text, serde_json::to_value(&report)?);
+    Ok(())
+}
+
+async fn export(file: Option<PathBuf>, data: DataConfig) -> Result<(), CliError> {
+    let instance = Instance::open(data).await?;
+    let users = instance.store.user_briefs().await?;
+    let mut groups: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (user, group) in instance.store.all_memberships().await? {
+        groups.entry(user).or_default().push(group);
+    }
+    for list in groups.values_mut() {
+        list.sort();
+    }
+    let now = instance.clock.now();
+    let target = file
+        .as_ref()
+        .map(|f| f.display().to_string())
+        .unwrap_or_else(|| "stdout".into());
+    let mut users = users;
+    users.sort_by(|a, b| a.id.cmp(&b.id));
+    let empty = Vec::new();
+    let rows = users.iter().map(|u| crate::user_csv::ExportRow {
+        id: &u.id,
+        display_name: &u.display_name,
+        email: u.email.as_deref(),
+        groups: groups.get(&u.id).unwrap_or(&empty),
+        status: &u.status,
+        source: &u.source,
+    });
+    let result = match &file {
+        Some(path) => std::fs::File::create(path)
+            .and_then(|f| crate::user_csv::write_users_csv(rows, std::io::BufWriter::new(f))),
+        None => crate::user_csv::write_users_csv(rows, std::io::stdout().lock()),
+    };
+    audit_cli(
+        &instance,
+        "user.export",
+        &target,
+        &result,
+        &format!("{} users", users.len()),
+        now,
+    )
+    .await;
+    instance.store.close().await;
+    result.map_err(|e| CliError(format!("{target}: {e}")))?;
+    Ok(())
 }

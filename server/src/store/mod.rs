@@ -6,6 +6,7 @@ mod batch;
 pub mod ca;
 pub mod challenges;
 pub mod client_certs;
+pub mod groups;
 pub mod lockouts;
 pub mod login_windows;
 pub mod patterns;
@@ -16,6 +17,7 @@ pub mod server_certs;
 pub mod sessions;
 pub mod setup_tokens;
 pub mod tokens;
+pub mod user_import;
 pub mod users;
 
 use std::{str::FromStr, time::Duration};

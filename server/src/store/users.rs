@@ -69,6 +69,20 @@ impl Store {
         insert_user(self.writer(), user, now).await
     }
 
+    /// Creates a user with its group memberships in one transaction.
+    pub async fn create_user_in_groups(
+        &self,
+        user: &NewUser<'_>,
+        groups: &[String],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        insert_user(&mut *tx, user, now).await?;
+        super::groups::set_user_groups(&mut tx, user.id, groups).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
             .bind(id)

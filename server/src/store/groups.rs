@@ -1,0 +1,100 @@
+//! Groups and memberships (SPEC §7, §8).
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// A group with its member count.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupSummary {
+    pub name: String,
+    pub description: String,
+    pub members: i64,
+}
+
+impl Store {
+    /// Creates a group; `StoreError::Conflict` when the name is taken.
+    pub async fn create_group(
+        &self,
+        name: &str,
+        description: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO groups (name, description, created_at) VALUES ($1, $2, $3)")
+            .bind(name)
+            .bind(description)
+            .bind(now)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn groups(&self) -> Result<Vec<GroupSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT g.name, g.description, COUNT(ug.user_id) FROM groups g \
+             LEFT JOIN user_groups ug ON ug.group_name = g.name \
+             GROUP BY g.name, g.description ORDER BY g.name",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| GroupSummary {
+                name: r.get(0),
+                description: r.get(1),
+                members: r.get(2),
+            })
+            .collect())
+    }
+
+    /// The names among `names` that are not groups.
+    pub async fn missing_groups(&self, names: &[String]) -> Result<Vec<String>, StoreError> {
+        let known: std::collections::HashSet<String> =
+            self.groups().await?.into_iter().map(|g| g.name).collect();
+        Ok(names
+            .iter()
+            .filter(|n| !known.contains(*n))
+            .cloned()
+            .collect())
+    }
+
+    /// The groups of `user_id`, by name.
+    pub async fn user_groups(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT group_name FROM user_groups WHERE user_id = $1 ORDER BY group_name",
+        )
+        .bind(user_id)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Every membership, as (user, group), for diffing a whole import at once.
+    pub async fn all_memberships(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT user_id, group_name FROM user_groups")
+            .fetch_all(self.reader())
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+/// Replaces the groups of `user_id` inside a transaction.
+pub(crate) async fn set_user_groups(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    groups: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM user_groups WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    for g in groups {
+        sqlx::query("INSERT INTO user_groups (user_id, group_name) VALUES ($1, $2)")
+            .bind(user_id)
+            .bind(g)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}

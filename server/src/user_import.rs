@@ -1,0 +1,205 @@
+//! A user import (SPEC §8.1): rows from a CSV file (or a directory) checked, compared
+//! with the database in memory, and applied in one transaction — or, for a dry run,
+//! only reported. One bad row and nothing is applied; the error names its line.
+//! New users get an initial pattern (sealed) and the first-login flow (SPEC §8.4).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::{
+    accounts::{check_display_name, check_email, check_group_name, check_user_id},
+    auth::AuthSettings,
+    master_key::MasterKey,
+    otp::{
+        patterns::{generate_initial_pattern, seal_pattern, INITIAL_PATTERN_DAYS},
+        OtpError,
+    },
+    store::{
+        user_import::{ImportBatch, ImportedUser, UserUpdate},
+        Store, StoreError,
+    },
+    user_csv::{UserRow, UserStatus},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("line {line}: {reason}")]
+    Row { line: usize, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Otp(#[from] OtpError),
+}
+
+/// One user the import adds or changes, for the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Planned {
+    pub line: usize,
+    pub id: String,
+    /// The fields that change (empty for an added user).
+    pub fields: Vec<&'static str>,
+}
+
+/// What an import does (or, dry, would do).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub adds: Vec<Planned>,
+    pub changes: Vec<Planned>,
+    pub unchanged: usize,
+    pub new_groups: Vec<String>,
+}
+
+/// Checks every row's content; the first bad one names its line.
+fn check_rows(rows: &[UserRow]) -> Result<(), ImportError> {
+    let bad = |line: usize, reason: String| ImportError::Row { line, reason };
+    for row in rows {
+        check_user_id(&row.id).map_err(|e| bad(row.line, format!("user ID {:?}: {e}", row.id)))?;
+        if let Some(name) = &row.display_name {
+            check_display_name(name).map_err(|e| bad(row.line, format!("name: {e}")))?;
+        }
+        if let Some(email) = row.email.as_deref().filter(|e| !e.is_empty()) {
+            check_email(email).map_err(|e| bad(row.line, format!("mail {email:?}: {e}")))?;
+        }
+        for g in row.groups.iter().flatten() {
+            check_group_name(g).map_err(|e| bad(row.line, format!("group {g:?}: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// Plans (and, unless `dry_run`, applies) an import of `rows` as users of `source`.
+pub async fn import_users(
+    store: &Store,
+    key: &MasterKey,
+    settings: &AuthSettings,
+    rows: &[UserRow],
+    source: &str,
+    dry_run: bool,
+    now: i64,
+) -> Result<ImportReport, ImportError> {
+    check_rows(rows)?;
+    let existing: HashMap<String, _> = store
+        .user_briefs()
+        .await?
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect();
+    let mut memberships: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for (user, group) in store.all_memberships().await? {
+        memberships.entry(user).or_default().insert(group);
+    }
+    let known_groups: HashSet<String> = store.groups().await?.into_iter().map(|g| g.name).collect();
+
+    let mut report = ImportReport {
+        dry_run,
+        ..Default::default()
+    };
+    let mut new_groups = BTreeSet::new();
+    let mut adds = Vec::new();
+    let mut updates = Vec::new();
+    for row in rows {
+        let groups: Option<Vec<String>> = row.groups.clone();
+        for g in groups.iter().flatten() {
+            if !known_groups.contains(g) {
+                new_groups.insert(g.clone());
+            }
+        }
+        match existing.get(&row.id) {
+            None => {
+                report.adds.push(Planned {
+                    line: row.line,
+                    id: row.id.clone(),
+                    fields: Vec::new(),
+                });
+                adds.push(row);
+            }
+            Some(current) => {
+                let mut fields = Vec::new();
+                let mut update = UserUpdate {
+                    id: row.id.clone(),
+                    display_name: None,
+                    email: None,
+                    status: None,
+                    groups: None,
+                };
+                if let Some(name) = row
+                    .display_name
+                    .as_ref()
+                    .filter(|n| **n != current.display_name)
+                {
+                    fields.push("name");
+                    update.display_name = Some(name.clone());
+                }
+                if let Some(email) = &row.email {
+                    let email = (!email.is_empty()).then(|| email.clone());
+                    if email != current.email {
+                        fields.push("email");
+                        update.email = Some(email);
+                    }
+                }
+                if let Some(status) = row
+                    .status
+                    .map(UserStatus::as_str)
+                    .filter(|s| *s != current.status)
+                {
+                    fields.push("status");
+                    update.status = Some(status.to_string());
+                }
+                if let Some(groups) = &groups {
+                    let wanted: BTreeSet<String> = groups.iter().cloned().collect();
+                    let had = memberships.get(&row.id).cloned().unwrap_or_default();
+                    if wanted != had {
+                        fields.push("groups");
+                        update.groups = Some(wanted.into_iter().collect());
+                    }
+                }
+                if fields.is_empty() {
+                    report.unchanged += 1;
+                } else {
+                    report.changes.push(Planned {
+                        line: row.line,
+                        id: row.id.clone(),
+                        fields,
+                    });
+                    updates.push(update);
+                }
+            }
+        }
+    }
+    report.new_groups = new_groups.into_iter().collect();
+    if dry_run {
+        return Ok(report);
+    }
+    let mut imported = Vec::with_capacity(adds.len());
+    for row in adds {
+        let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
+        imported.push(ImportedUser {
+            id: row.id.clone(),
+            display_name: row.display_name.clone().unwrap_or_default(),
+            email: row.email.clone().filter(|e| !e.is_empty()),
+            status: row
+                .status
+                .unwrap_or(UserStatus::Active)
+                .as_str()
+                .to_string(),
+            groups: row.groups.clone().unwrap_or_default(),
+            pattern_sealed: seal_pattern(key, &row.id, &cells)?,
+        });
+    }
+    store
+        .apply_user_import(
+            &ImportBatch {
+                source: source.to_string(),
+                new_groups: report.new_groups.clone(),
+                adds: imported,
+                updates,
+                key_id: key.id_hex(),
+                pattern_expires_at: now + INITIAL_PATTERN_DAYS * 24 * 3600,
+            },
+            now,
+        )
+        .await?;
+    Ok(report)
+}
