@@ -1,0 +1,929 @@
+//! Reading people from an LDAP directory or Active Directory (SPEC §8.2).
+//!
+//! One run: connect (ldap://, StartTLS or ldaps://), simple bind, a subtree search
+//! with the RFC 2696 paged-results control (so a server size limit such as AD's
+//! 1,000 does not cut the result short), map every entry, unbind. The answer is the
+//! whole directory or an error, never a part: the caller changes nothing on error.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ldap3::asn1::{parse_tag, StructureTag, PL};
+use ldap3::controls::{Control, PagedResults};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, ResultEntry, Scope, SearchResult, StdStream};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::{ClientConfig, RootCertStore};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use zeroize::Zeroizing;
+
+/// The OID of the paged-results control (RFC 2696).
+const PAGED_RESULTS_OID: &str = "1.2.840.113556.1.4.319";
+
+/// LDAP result codes this module tells apart (RFC 4511 appendix A).
+const RC_SUCCESS: u32 = 0;
+const RC_INVALID_CREDENTIALS: u32 = 49;
+
+/// Which directory attributes fill a passgrid user; in each list the first
+/// attribute an entry has wins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributeMap {
+    /// The login name.
+    pub id: Vec<String>,
+    /// The name shown to people.
+    pub name: Vec<String>,
+    /// The mail address.
+    pub email: Vec<String>,
+}
+
+impl Default for AttributeMap {
+    /// AD first, then the RFC 4519 / inetOrgPerson names.
+    fn default() -> Self {
+        let list = |names: &[&str]| names.iter().map(|n| (*n).to_string()).collect();
+        AttributeMap {
+            id: list(&["sAMAccountName", "uid"]),
+            name: list(&["displayName", "cn"]),
+            email: list(&["mail"]),
+        }
+    }
+}
+
+/// Where and how to read the directory.
+#[derive(Clone)]
+pub struct LdapSettings {
+    /// `ldap://host[:port]` or `ldaps://host[:port]`.
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS (RFC 4511 §4.14).
+    pub starttls: bool,
+    /// Trust only this CA (PEM, one or more certificates); `None`: the system roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Empty together with an empty password: an anonymous search.
+    pub bind_dn: String,
+    /// The bind DN's password.
+    pub bind_password: Zeroizing<String>,
+    /// The search base, e.g. `ou=people,dc=example,dc=com`.
+    pub base: String,
+    /// An RFC 4515 filter. For AD, `(&(objectCategory=person)(objectClass=user))`
+    /// leaves out computer accounts, which are persons too.
+    pub filter: String,
+    /// Attributes to passgrid fields.
+    pub map: AttributeMap,
+    /// The attribute naming the groups of an entry (AD: `memberOf`); `None`: no groups.
+    pub group_attr: Option<String>,
+    /// The bound on each step: connect, TLS, bind, each page.
+    pub timeout: Duration,
+    /// Entries per page; at most the server's page limit (AD: 1,000).
+    pub page_size: i32,
+}
+
+impl LdapSettings {
+    /// Settings with the defaults: filter `(objectClass=person)`, the AD-friendly
+    /// attribute map, no groups, no TLS options, 30 s per step, 500 entries a page.
+    pub fn new(url: &str, bind_dn: &str, bind_password: Zeroizing<String>, base: &str) -> Self {
+        LdapSettings {
+            url: url.to_string(),
+            starttls: false,
+            ca_pem: None,
+            bind_dn: bind_dn.to_string(),
+            bind_password,
+            base: base.to_string(),
+            filter: "(objectClass=person)".to_string(),
+            map: AttributeMap::default(),
+            group_attr: None,
+            timeout: Duration::from_secs(30),
+            page_size: 500,
+        }
+    }
+}
+
+impl fmt::Debug for LdapSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LdapSettings")
+            .field("url", &self.url)
+            .field("starttls", &self.starttls)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|_| "[given]"))
+            .field("bind_dn", &self.bind_dn)
+            .field("bind_password", &"[redacted]")
+            .field("base", &self.base)
+            .field("filter", &self.filter)
+            .field("map", &self.map)
+            .field("group_attr", &self.group_attr)
+            .field("timeout", &self.timeout)
+            .field("page_size", &self.page_size)
+            .finish()
+    }
+}
+
+/// One person as the directory describes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    /// The entry's distinguished name.
+    pub dn: String,
+    /// The login name, trimmed, never empty.
+    pub id: String,
+    /// The display name; the ID when no name attribute is present.
+    pub display_name: String,
+    /// The mail address, if any.
+    pub email: Option<String>,
+    /// Group names (see [`group_name`]), sorted, without duplicates.
+    pub groups: Vec<String>,
+}
+
+/// Why a directory run failed; the messages never contain the bind password.
+#[derive(Debug, thiserror::Error)]
+pub enum LdapError {
+    #[error("invalid LDAP URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: &'static str },
+    #[error("invalid LDAP settings: {0}")]
+    InvalidSettings(String),
+    #[error("invalid CA certificate: {0}")]
+    InvalidCa(String),
+    #[error("malformed search filter {filter:?}: it must be an RFC 4515 filter such as (objectClass=person), with ( ) * \\ in values escaped")]
+    InvalidFilter { filter: String },
+    #[error("cannot connect to {url}: {cause}")]
+    Connect { url: String, cause: String },
+    #[error("TLS with {url} failed: {cause}")]
+    Tls { url: String, cause: String },
+    #[error("{url} refused StartTLS: result {code} ({name}) {text}")]
+    StartTlsRefused {
+        url: String,
+        code: u32,
+        name: &'static str,
+        text: String,
+    },
+    #[error("bind as {bind_dn:?} refused: wrong bind DN or password")]
+    BindRefused { bind_dn: String },
+    #[error("bind as {bind_dn:?} failed: result {code} ({name}) {text}")]
+    BindFailed {
+        bind_dn: String,
+        code: u32,
+        name: &'static str,
+        text: String,
+    },
+    #[error("search of {base:?} refused on page {page}: result {code} ({name}) {text}")]
+    SearchRefused {
+        base: String,
+        page: u32,
+        code: u32,
+        name: &'static str,
+        text: String,
+    },
+    #[error("paged search of {base:?} failed on page {page}: {reason}")]
+    Page {
+        base: String,
+        page: u32,
+        reason: String,
+    },
+    #[error("{stage} with {url} timed out after {timeout:?}")]
+    Timeout {
+        url: String,
+        stage: String,
+        timeout: Duration,
+    },
+    #[error("connection to {url} lost during {stage}: {cause}")]
+    ConnectionLost {
+        url: String,
+        stage: String,
+        cause: String,
+    },
+    #[error("malformed entry from the server: {0}")]
+    MalformedEntry(String),
+    #[error("entry {dn:?} has none of the ID attributes {attrs:?}, or only empty values")]
+    MissingId { dn: String, attrs: Vec<String> },
+    #[error("entries {first_dn:?} and {second_dn:?} have the same ID {id:?}")]
+    DuplicateId {
+        id: String,
+        first_dn: String,
+        second_dn: String,
+    },
+    #[error("entry {dn:?}: the server sent {attr} in ranges (more values than its MaxValRange); ranged retrieval is not supported")]
+    RangedAttribute { dn: String, attr: String },
+    #[error("the LDAP client stopped unexpectedly: {0}")]
+    Internal(String),
+}
+
+/// The two URL schemes passgrid accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LdapScheme {
+    /// Plain TCP, optionally upgraded by StartTLS; default port 389.
+    Ldap,
+    /// TLS from the first byte; default port 636.
+    Ldaps,
+}
+
+/// A checked server address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LdapUrl {
+    /// `ldap` or `ldaps`.
+    pub scheme: LdapScheme,
+    /// A host name or IP address (IPv6 without brackets).
+    pub host: String,
+    /// The TCP port.
+    pub port: u16,
+}
+
+impl fmt::Display for LdapUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = match self.scheme {
+            LdapScheme::Ldap => "ldap",
+            LdapScheme::Ldaps => "ldaps",
+        };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Checks an `ldap://host[:port][/]` or `ldaps://host[:port][/]` URL; the port
+/// defaults to 389 or 636. A base DN or search parameters in the URL are refused:
+/// they belong in the settings, where they are not silently ignored.
+pub fn parse_url(url: &str) -> Result<LdapUrl, LdapError> {
+    let invalid = |reason| LdapError::InvalidUrl {
+        url: url.to_string(),
+        reason,
+    };
+    let trimmed = url.trim();
+    let (scheme, rest) = trimmed
+        .split_once("://")
+        .ok_or_else(|| invalid("expected ldap://host[:port] or ldaps://host[:port]"))?;
+    let (scheme, default_port) = if scheme.eq_ignore_ascii_case("ldap") {
+        (LdapScheme::Ldap, 389)
+    } else if scheme.eq_ignore_ascii_case("ldaps") {
+        (LdapScheme::Ldaps, 636)
+    } else {
+        return Err(invalid("only ldap:// and ldaps:// are supported"));
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains(['/', '?', '#']) {
+        return Err(invalid(
+            "a base DN or search parameters in the URL are not supported; set base and filter",
+        ));
+    }
+    if authority.contains('@') {
+        return Err(invalid("user information in the URL is not supported; set the bind DN"));
+    }
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed
+            .split_once(']')
+            .ok_or_else(|| invalid("unclosed [ in the host"))?;
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(invalid("the address in [ ] is not an IPv6 address"));
+        }
+        let port = match after {
+            "" => None,
+            _ => Some(
+                after
+                    .strip_prefix(':')
+                    .ok_or_else(|| invalid("expected :port after ]"))?,
+            ),
+        };
+        (host, port)
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(invalid("the host is missing"));
+    }
+    let host_chars_ok = host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
+    if !host_chars_ok {
+        return Err(invalid("the host contains characters not allowed in a host name"));
+    }
+    let port = match port {
+        None => default_port,
+        Some(p) => match p.parse::<u16>() {
+            Ok(port) if port != 0 => port,
+            _ => return Err(invalid("the port must be a number from 1 to 65535")),
+        },
+    };
+    Ok(LdapUrl {
+        scheme,
+        host: host.to_string(),
+        port,
+    })
+}
+
+/// The group name in a member-of value: the CN of a DN such as AD's `memberOf`
+/// (`CN=Sales Team,OU=Groups,DC=corp` → `Sales Team`, escapes `\,` and `\2C`
+/// undone), or the trimmed value itself when it does not start with `CN=`.
+pub fn group_name(value: &str) -> String {
+    let trimmed = value.trim();
+    first_cn(trimmed).unwrap_or_else(|| trimmed.to_string())
+}
+
+/// The value of a leading `CN=` RDN (RFC 4514 escapes; RFC 1779 quotes and spaces
+/// around `=`, which older directories still write).
+fn first_cn(dn: &str) -> Option<String> {
+    let (attr, rest) = dn.split_once('=')?;
+    if !attr.trim().eq_ignore_ascii_case("cn") {
+        return None;
+    }
+    let bytes = rest.trim_start().as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    // Unescaped trailing spaces are not part of the value; escaped ones are.
+    let mut significant = 0;
+    let mut quoted = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\\' => {
+                let hex = bytes.get(i + 1..i + 3).and_then(|pair| {
+                    let pair = std::str::from_utf8(pair).ok()?;
+                    u8::from_str_radix(pair, 16).ok()
+                });
+                if let Some(byte) = hex {
+                    out.push(byte);
+                    i += 3;
+                } else if let Some(&next) = bytes.get(i + 1) {
+                    out.push(next);
+                    i += 2;
+                } else {
+                    out.push(b);
+                    i += 1;
+                }
+                significant = out.len();
+            }
+            b'"' => {
+                quoted = !quoted;
+                i += 1;
+            }
+            b',' | b'+' | b';' if !quoted => break,
+            _ => {
+                out.push(b);
+                i += 1;
+                if !b.is_ascii_whitespace() || quoted {
+                    significant = out.len();
+                }
+            }
+        }
+    }
+    out.truncate(significant);
+    let name = String::from_utf8_lossy(&out).into_owned();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Reads every entry under `settings.base` that matches `settings.filter`.
+///
+/// All or nothing: any failure (connect, TLS, bind, any page, an entry without an
+/// ID, two entries with one ID) is an error. Each step is bounded by
+/// `settings.timeout`.
+pub async fn fetch_entries(settings: &LdapSettings) -> Result<Vec<DirectoryEntry>, LdapError> {
+    let checked = CheckedSettings::new(settings)?;
+    // ldap3 panics on some malformed server answers; in a task, that is an error
+    // here instead of a crash of the caller. Dropping our future aborts the task.
+    let mut task = AbortOnDrop(tokio::spawn(fetch_checked(checked)));
+    match (&mut task.0).await {
+        Ok(result) => result,
+        Err(join) => Err(LdapError::Internal(join.to_string())),
+    }
+}
+
+/// Aborts a task when the handle is dropped, so no LDAP work outlives its caller.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Settings that passed every check that needs no server.
+struct CheckedSettings {
+    url: LdapUrl,
+    tls: Option<Arc<ClientConfig>>,
+    starttls: bool,
+    bind_dn: String,
+    bind_password: Zeroizing<String>,
+    base: String,
+    filter: String,
+    map: AttributeMap,
+    group_attr: Option<String>,
+    attrs: Vec<String>,
+    timeout: Duration,
+    page_size: i32,
+}
+
+impl CheckedSettings {
+    fn new(settings: &LdapSettings) -> Result<Self, LdapError> {
+        let url = parse_url(&settings.url)?;
+        let is_tls = url.scheme == LdapScheme::Ldaps || settings.starttls;
+        if settings.starttls && url.scheme == LdapScheme::Ldaps {
+            return Err(LdapError::InvalidSettings(
+                "StartTLS is for ldap:// URLs; ldaps:// is TLS already".into(),
+            ));
+        }
+        if settings.ca_pem.is_some() && !is_tls {
+            // A CA on a plain connection would suggest a protection that is not there.
+            return Err(LdapError::InvalidSettings(
+                "a CA is given but the connection is not TLS: use ldaps:// or StartTLS".into(),
+            ));
+        }
+        if !settings.bind_dn.is_empty() && settings.bind_password.is_empty() {
+            // RFC 4513 §5.1.2: a DN without password is an unauthenticated bind,
+            // which some servers accept as anonymous.
+            return Err(LdapError::InvalidSettings(
+                "the bind password is empty".into(),
+            ));
+        }
+        if settings.bind_dn.is_empty() && !settings.bind_password.is_empty() {
+            return Err(LdapError::InvalidSettings(
+                "a bind password is given without a bind DN".into(),
+            ));
+        }
+        if ldap3::parse_filter(&settings.filter).is_err() {
+            return Err(LdapError::InvalidFilter {
+                filter: settings.filter.clone(),
+            });
+        }
+        if settings.page_size < 1 {
+            return Err(LdapError::InvalidSettings(
+                "the page size must be at least 1".into(),
+            ));
+        }
+        if settings.timeout.is_zero() {
+            return Err(LdapError::InvalidSettings(
+                "the time-out must be more than zero".into(),
+            ));
+        }
+        if settings.map.id.is_empty() {
+            return Err(LdapError::InvalidSettings(
+                "at least one ID attribute is needed".into(),
+            ));
+        }
+        let mut attrs: Vec<String> = Vec::new();
+        let wanted = settings
+            .map
+            .id
+            .iter()
+            .chain(&settings.map.name)
+            .chain(&settings.map.email)
+            .chain(&settings.group_attr);
+        for attr in wanted {
+            if !is_attribute_name(attr) {
+                return Err(LdapError::InvalidSettings(format!(
+                    "{attr:?} is not an attribute name"
+                )));
+            }
+            if !attrs.iter().any(|a| a.eq_ignore_ascii_case(attr)) {
+                attrs.push(attr.clone());
+            }
+        }
+        let tls = if is_tls {
+            Some(Arc::new(tls_config(settings.ca_pem.as_deref())?))
+        } else {
+            None
+        };
+        Ok(CheckedSettings {
+            url,
+            tls,
+            starttls: settings.starttls,
+            bind_dn: settings.bind_dn.clone(),
+            bind_password: settings.bind_password.clone(),
+            base: settings.base.clone(),
+            filter: settings.filter.clone(),
+            map: settings.map.clone(),
+            group_attr: settings.group_attr.clone(),
+            attrs,
+            timeout: settings.timeout,
+            page_size: settings.page_size,
+        })
+    }
+
+    fn timed_out(&self, stage: impl Into<String>) -> LdapError {
+        LdapError::Timeout {
+            url: self.url.to_string(),
+            stage: stage.into(),
+            timeout: self.timeout,
+        }
+    }
+
+    fn lost(&self, stage: impl Into<String>, cause: ldap3::LdapError) -> LdapError {
+        LdapError::ConnectionLost {
+            url: self.url.to_string(),
+            stage: stage.into(),
+            cause: cause.to_string(),
+        }
+    }
+}
+
+/// An attribute descriptor (RFC 4512 §2.5): a name or numeric OID, with options.
+fn is_attribute_name(attr: &str) -> bool {
+    let mut parts = attr.split(';');
+    let base = parts.next().unwrap_or_default();
+    let name_ok = base.starts_with(|c: char| c.is_ascii_alphabetic())
+        && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let oid_ok = !base.is_empty()
+        && base
+            .split('.')
+            .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    let options_ok = parts.all(|o| !o.is_empty() && o.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    (name_ok || oid_ok) && options_ok
+}
+
+/// A rustls client configuration trusting `ca_pem`, or the system roots.
+fn tls_config(ca_pem: Option<&[u8]>) -> Result<ClientConfig, LdapError> {
+    let mut roots = RootCertStore::empty();
+    match ca_pem {
+        Some(pem) => {
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| LdapError::InvalidCa(format!("PEM: {e}")))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| LdapError::InvalidCa(e.to_string()))?;
+            }
+            if roots.is_empty() {
+                return Err(LdapError::InvalidCa(
+                    "no CERTIFICATE block in the PEM".into(),
+                ));
+            }
+        }
+        None => {
+            // Certificates the system store holds but rustls cannot parse are skipped.
+            let native = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(native.certs);
+        }
+    }
+    // ring, explicitly: passgrid builds rustls without aws-lc-rs.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| LdapError::Internal(format!("TLS configuration: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+/// Bounds a step by the time-out.
+async fn bounded<F: std::future::Future>(timeout: Duration, step: F) -> Option<F::Output> {
+    tokio::time::timeout(timeout, step).await.ok()
+}
+
+async fn fetch_checked(settings: CheckedSettings) -> Result<Vec<DirectoryEntry>, LdapError> {
+    let (mut ldap, driver) = connect(&settings).await?;
+    let _driver = AbortOnDrop(driver);
+    bind(&settings, &mut ldap).await?;
+    let entries = search_all_pages(&settings, &mut ldap).await?;
+    // The data is complete; a failing unbind changes nothing about it.
+    let _ = bounded(settings.timeout, ldap.unbind()).await;
+    Ok(entries)
+}
+
+/// TCP, then TLS or StartTLS; returns the handle and the connection's driver task.
+async fn connect(settings: &CheckedSettings) -> Result<(Ldap, JoinHandle<()>), LdapError> {
+    let url = settings.url.to_string();
+    let connect_error = |cause: String| LdapError::Connect {
+        url: url.clone(),
+        cause,
+    };
+    // The TCP connection is ours so that "cannot connect" and "TLS failed" differ.
+    let tcp = bounded(
+        settings.timeout,
+        TcpStream::connect((settings.url.host.as_str(), settings.url.port)),
+    )
+    .await
+    .ok_or_else(|| settings.timed_out("connect"))?
+    .map_err(|e| connect_error(e.to_string()))?;
+    let tcp = tcp
+        .into_std()
+        .map_err(|e| connect_error(e.to_string()))?;
+    let mut conn_settings = LdapConnSettings::new().set_std_stream(StdStream::Tcp(tcp));
+    if let Some(config) = &settings.tls {
+        conn_settings = conn_settings
+            .set_config(Arc::clone(config))
+            .set_starttls(settings.starttls);
+    }
+    let stage = if settings.starttls {
+        "StartTLS"
+    } else {
+        "TLS handshake"
+    };
+    let (conn, ldap) = bounded(
+        settings.timeout,
+        LdapConnAsync::with_settings(conn_settings, &url),
+    )
+    .await
+    .ok_or_else(|| settings.timed_out(stage))?
+    .map_err(|e| match e {
+        ldap3::LdapError::LdapResult { result } => LdapError::StartTlsRefused {
+            url: url.clone(),
+            code: result.rc,
+            name: result_name(result.rc),
+            text: result.text,
+        },
+        ldap3::LdapError::Io { source } if settings.tls.is_none() => {
+            connect_error(source.to_string())
+        }
+        ldap3::LdapError::Io { source } => LdapError::Tls {
+            url: url.clone(),
+            cause: source.to_string(),
+        },
+        other => LdapError::Tls {
+            url: url.clone(),
+            cause: other.to_string(),
+        },
+    })?;
+    let driver = tokio::spawn(async move {
+        // Its errors reach the waiting operation, which reports them.
+        let _ = conn.drive().await;
+    });
+    Ok((ldap, driver))
+}
+
+async fn bind(settings: &CheckedSettings, ldap: &mut Ldap) -> Result<(), LdapError> {
+    if settings.bind_dn.is_empty() {
+        return Ok(());
+    }
+    let result = bounded(
+        settings.timeout,
+        ldap.simple_bind(&settings.bind_dn, &settings.bind_password),
+    )
+    .await
+    .ok_or_else(|| settings.timed_out("bind"))?
+    .map_err(|e| settings.lost("bind", e))?;
+    match result.rc {
+        RC_SUCCESS => Ok(()),
+        RC_INVALID_CREDENTIALS => Err(LdapError::BindRefused {
+            bind_dn: settings.bind_dn.clone(),
+        }),
+        code => Err(LdapError::BindFailed {
+            bind_dn: settings.bind_dn.clone(),
+            code,
+            name: result_name(code),
+            text: result.text,
+        }),
+    }
+}
+
+/// The paged search (RFC 2696): one request per page, each carrying the server's
+/// cookie from the previous answer, until the cookie comes back empty.
+async fn search_all_pages(
+    settings: &CheckedSettings,
+    ldap: &mut Ldap,
+) -> Result<Vec<DirectoryEntry>, LdapError> {
+    let mut entries = Vec::new();
+    let mut seen_ids: HashMap<String, usize> = HashMap::new();
+    let mut cookie = Vec::new();
+    let mut page: u32 = 0;
+    loop {
+        page += 1;
+        let control = PagedResults {
+            size: settings.page_size,
+            cookie: cookie.clone(),
+        };
+        let SearchResult(raw_entries, result) = bounded(
+            settings.timeout,
+            ldap.with_controls(control).search(
+                &settings.base,
+                Scope::Subtree,
+                &settings.filter,
+                &settings.attrs,
+            ),
+        )
+        .await
+        .ok_or_else(|| settings.timed_out(format!("search page {page}")))?
+        .map_err(|e| match e {
+            ldap3::LdapError::FilterParsing => LdapError::InvalidFilter {
+                filter: settings.filter.clone(),
+            },
+            other => settings.lost(format!("search page {page}"), other),
+        })?;
+        if result.rc != RC_SUCCESS {
+            return Err(LdapError::SearchRefused {
+                base: settings.base.clone(),
+                page,
+                code: result.rc,
+                name: result_name(result.rc),
+                text: result.text,
+            });
+        }
+        let page_had_entries = !raw_entries.is_empty();
+        for raw in raw_entries {
+            // Continuation references point into other naming contexts (AD's
+            // DomainDnsZones…); they are not followed.
+            if raw.is_ref() || raw.is_intermediate() {
+                continue;
+            }
+            let entry = map_entry(settings, raw)?;
+            let key = entry.id.to_lowercase();
+            // IDs compare case-insensitively, as sAMAccountName and uid do.
+            if let Some(&first) = seen_ids.get(&key) {
+                let first: &DirectoryEntry = &entries[first];
+                return Err(LdapError::DuplicateId {
+                    id: entry.id,
+                    first_dn: first.dn.clone(),
+                    second_dn: entry.dn,
+                });
+            }
+            seen_ids.insert(key, entries.len());
+            entries.push(entry);
+        }
+        let page_error = |reason: String| LdapError::Page {
+            base: settings.base.clone(),
+            page,
+            reason,
+        };
+        let next = match paged_cookie(&result.ctrls) {
+            Some(Ok(next)) => next,
+            Some(Err(reason)) => return Err(page_error(reason)),
+            // No control on the first answer: the server did not page but answered
+            // the whole search successfully.
+            None if page == 1 => Vec::new(),
+            None => {
+                return Err(page_error(
+                    "the answer lacks the paged-results control".into(),
+                ))
+            }
+        };
+        if next.is_empty() {
+            return Ok(entries);
+        }
+        if !page_had_entries && next == cookie {
+            return Err(page_error(
+                "the server repeated its cookie without progress".into(),
+            ));
+        }
+        cookie = next;
+    }
+}
+
+/// The cookie of the paged-results control among `ctrls`, if there is one.
+/// Parsed here because ldap3's parser panics on a malformed value.
+fn paged_cookie(ctrls: &[Control]) -> Option<Result<Vec<u8>, String>> {
+    let raw = ctrls
+        .iter()
+        .map(|Control(_, raw)| raw)
+        .find(|raw| raw.ctype == PAGED_RESULTS_OID)?;
+    let malformed = || "malformed paged-results control".to_string();
+    let cookie = raw
+        .val
+        .as_deref()
+        .and_then(|val| parse_tag(val).ok())
+        .and_then(|(_, tag)| tag.expect_constructed())
+        .and_then(|parts| parts.into_iter().nth(1))
+        .and_then(StructureTag::expect_primitive)
+        .ok_or_else(malformed);
+    Some(cookie)
+}
+
+/// A search result entry as DN and attributes; values that are not UTF-8 are
+/// dropped (none of the mapped attributes is binary).
+struct RawEntry {
+    dn: String,
+    attrs: Vec<(String, Vec<String>)>,
+}
+
+/// Decodes an entry without panicking (ldap3's `SearchEntry::construct` would).
+fn decode_entry(entry: ResultEntry) -> Result<RawEntry, LdapError> {
+    let malformed = |what: &str| LdapError::MalformedEntry(what.to_string());
+    let mut parts = entry
+        .0
+        .match_id(4)
+        .and_then(StructureTag::expect_constructed)
+        .ok_or_else(|| malformed("not a search result entry"))?
+        .into_iter();
+    let dn = parts
+        .next()
+        .and_then(StructureTag::expect_primitive)
+        .and_then(|dn| String::from_utf8(dn).ok())
+        .ok_or_else(|| malformed("no DN"))?;
+    let attr_list = parts
+        .next()
+        .and_then(StructureTag::expect_constructed)
+        .ok_or_else(|| LdapError::MalformedEntry(format!("{dn}: no attribute list")))?;
+    let mut attrs = Vec::with_capacity(attr_list.len());
+    for attr in attr_list {
+        let bad = || LdapError::MalformedEntry(format!("{dn}: malformed attribute"));
+        let mut pair = attr.expect_constructed().ok_or_else(bad)?.into_iter();
+        let name = pair
+            .next()
+            .and_then(StructureTag::expect_primitive)
+            .and_then(|n| String::from_utf8(n).ok())
+            .ok_or_else(bad)?;
+        let values = match pair.next().map(|set| set.payload) {
+            Some(PL::C(values)) => values,
+            _ => return Err(bad()),
+        };
+        let values = values
+            .into_iter()
+            .filter_map(StructureTag::expect_primitive)
+            .filter_map(|v| String::from_utf8(v).ok())
+            .collect();
+        attrs.push((name, values));
+    }
+    Ok(RawEntry { dn, attrs })
+}
+
+impl RawEntry {
+    /// The values of the first of `names` the entry has (names compare
+    /// case-insensitively, as LDAP's do).
+    fn first_present(&self, names: &[String]) -> Result<Option<&[String]>, LdapError> {
+        for name in names {
+            if let Some(values) = self.values(name)? {
+                if values.iter().any(|v| !v.trim().is_empty()) {
+                    return Ok(Some(values));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn values(&self, name: &str) -> Result<Option<&[String]>, LdapError> {
+        for (attr, values) in &self.attrs {
+            if attr.eq_ignore_ascii_case(name) {
+                return Ok(Some(values));
+            }
+            // AD sends `member;range=0-1499` when an attribute has too many values.
+            let ranged = attr
+                .split_once(';')
+                .filter(|(base, option)| {
+                    base.eq_ignore_ascii_case(name)
+                        && option.get(..6).is_some_and(|o| o.eq_ignore_ascii_case("range="))
+                })
+                .is_some();
+            if ranged {
+                return Err(LdapError::RangedAttribute {
+                    dn: self.dn.clone(),
+                    attr: name.to_string(),
+                });
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn first_value(values: Option<&[String]>) -> Option<String> {
+    values?
+        .iter()
+        .map(|v| v.trim())
+        .find(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+fn map_entry(settings: &CheckedSettings, raw: ResultEntry) -> Result<DirectoryEntry, LdapError> {
+    let raw = decode_entry(raw)?;
+    let id = first_value(raw.first_present(&settings.map.id)?).ok_or_else(|| {
+        LdapError::MissingId {
+            dn: raw.dn.clone(),
+            attrs: settings.map.id.clone(),
+        }
+    })?;
+    let display_name =
+        first_value(raw.first_present(&settings.map.name)?).unwrap_or_else(|| id.clone());
+    let email = first_value(raw.first_present(&settings.map.email)?);
+    let mut groups: Vec<String> = match &settings.group_attr {
+        Some(attr) => raw
+            .values(attr)?
+            .unwrap_or_default()
+            .iter()
+            .map(|v| group_name(v))
+            .filter(|g| !g.is_empty())
+            .collect(),
+        None => Vec::new(),
+    };
+    groups.sort();
+    groups.dedup();
+    Ok(DirectoryEntry {
+        dn: raw.dn,
+        id,
+        display_name,
+        email,
+        groups,
+    })
+}
+
+/// The RFC 4511 name of a result code, for messages.
+fn result_name(code: u32) -> &'static str {
+    match code {
+        0 => "success",
+        1 => "operationsError",
+        2 => "protocolError",
+        3 => "timeLimitExceeded",
+        4 => "sizeLimitExceeded",
+        7 => "authMethodNotSupported",
+        8 => "strongerAuthRequired",
+        10 => "referral",
+        11 => "adminLimitExceeded",
+        12 => "unavailableCriticalExtension",
+        13 => "confidentialityRequired",
+        32 => "noSuchObject",
+        34 => "invalidDNSyntax",
+        48 => "inappropriateAuthentication",
+        49 => "invalidCredentials",
+        50 => "insufficientAccessRights",
+        51 => "busy",
+        52 => "unavailable",
+        53 => "unwillingToPerform",
+        80 => "other",
+        _ => "unknown",
+    }
+}
