@@ -118,7 +118,7 @@ TLSCertificateKeyFile $dir/server.key
 sizelimit size.soft=1000 size.hard=1000 size.pr=1000 size.prtotal=unlimited
 
 database mdb
-maxsize 1073741824
+maxsize 268435456
 suffix "$SUFFIX"
 rootdn "cn=admin,$SUFFIX"
 rootpw $root_hash
@@ -223,8 +223,12 @@ start() {
     write_ldif "$dir/data.ldif" "$users" "$("$slappasswd" -s readerpw)"
 
     # -q: quick load without consistency checks; the LDIF is ours.
-    "$slapadd" -q -f "$dir/slapd.conf" -l "$dir/data.ldif" >"$dir/slapadd.out" 2>&1 ||
-        die "slapadd failed: $(tail -n 5 "$dir/slapadd.out")"
+    local status=0
+    "$slapadd" -q -f "$dir/slapd.conf" -l "$dir/data.ldif" >"$dir/slapadd.out" 2>&1 || status=$?
+    if ((status != 0)); then
+        # A bus error (status 135) is LMDB's memory map hitting a full disk.
+        die "slapadd failed with status $status (is the disk of $dir full?): $(tail -n 5 "$dir/slapadd.out")"
+    fi
 
     local port_tls=$((port + 1))
     "$slapd" -f "$dir/slapd.conf" \

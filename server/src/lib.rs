@@ -20,6 +20,7 @@ pub mod net;
 pub mod notices;
 pub mod otp;
 pub mod store;
+pub mod sync;
 pub mod tls;
 pub mod user_csv;
 pub mod user_import;

@@ -30,6 +30,28 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Otp(#[from] OtpError),
+    /// The safety rule of a sync: a wrong filter or an empty OU must never lock out a
+    /// company (issue #7).
+    #[error(
+        "would disable {would} of the source's {of} users ({percent} %), over the limit of \
+         {limit} %: nothing changed (check the filter and base; raise the limit if this is \
+         intended)"
+    )]
+    TooManyDisables {
+        would: usize,
+        of: usize,
+        percent: usize,
+        limit: i64,
+    },
+}
+
+/// An import that is the whole of a source (a directory, a sync folder): its users
+/// missing from the rows are disabled (never deleted), within a limit.
+#[derive(Clone, Copy, Debug)]
+pub struct WholeSource<'a> {
+    pub source: &'a str,
+    /// Largest share of the source's users one run may disable, in percent.
+    pub max_disable_percent: i64,
 }
 
 /// One user the import adds or changes, for the report.
@@ -49,6 +71,10 @@ pub struct ImportReport {
     pub changes: Vec<Planned>,
     pub unchanged: usize,
     pub new_groups: Vec<String>,
+    /// Users of the source no longer in it: disabled.
+    pub disables: Vec<String>,
+    /// Users disabled before and back in the source: enabled (also among `changes`).
+    pub enables: Vec<String>,
 }
 
 /// Checks every row's content; the first bad one names its line.
@@ -76,6 +102,7 @@ pub async fn import_users(
     settings: &AuthSettings,
     rows: &[UserRow],
     source: &str,
+    whole: Option<WholeSource<'_>>,
     dry_run: bool,
     now: i64,
 ) -> Result<ImportReport, ImportError> {
@@ -145,6 +172,9 @@ pub async fn import_users(
                     .filter(|s| *s != current.status)
                 {
                     fields.push("status");
+                    if status == "active" && current.status == "disabled" {
+                        report.enables.push(row.id.clone());
+                    }
                     update.status = Some(status.to_string());
                 }
                 if let Some(groups) = &groups {
@@ -169,6 +199,38 @@ pub async fn import_users(
         }
     }
     report.new_groups = new_groups.into_iter().collect();
+    if let Some(whole) = whole {
+        let present: HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let of_source: Vec<_> = existing
+            .values()
+            .filter(|u| u.source == whole.source)
+            .collect();
+        let mut gone: Vec<String> = of_source
+            .iter()
+            .filter(|u| u.status == "active" && !present.contains(u.id.as_str()))
+            .map(|u| u.id.clone())
+            .collect();
+        gone.sort();
+        let of = of_source.len();
+        if of > 0 && (gone.len() as i64) * 100 > whole.max_disable_percent * of as i64 {
+            return Err(ImportError::TooManyDisables {
+                would: gone.len(),
+                of,
+                percent: gone.len() * 100 / of,
+                limit: whole.max_disable_percent,
+            });
+        }
+        for id in &gone {
+            updates.push(UserUpdate {
+                id: id.clone(),
+                display_name: None,
+                email: None,
+                status: Some("disabled".into()),
+                groups: None,
+            });
+        }
+        report.disables = gone;
+    }
     if dry_run {
         return Ok(report);
     }

@@ -8,6 +8,7 @@ pub mod cert;
 pub mod group;
 pub mod pending;
 pub mod serve;
+pub mod sync;
 pub mod token;
 pub mod user;
 
@@ -88,7 +89,7 @@ pub enum Command {
     Audit(audit::AuditCommand),
     /// LDAP / Active Directory and CSV folder sync.
     #[command(subcommand)]
-    Sync(pending::SyncCommand),
+    Sync(sync::SyncCommand),
 }
 
 #[derive(Args, Debug)]
@@ -192,6 +193,6 @@ pub async fn run(cli: Cli, file: FileConfig) -> Result<(), CliError> {
         Command::Policy(_) => pending::not_yet("policy", "#5"),
         Command::Token(cmd) => token::run(cmd, data, out).await,
         Command::Audit(cmd) => audit::run(cmd, data, out).await,
-        Command::Sync(_) => pending::not_yet("sync", "#7"),
+        Command::Sync(cmd) => sync::run(cmd, data, &file, out).await,
     }
 }

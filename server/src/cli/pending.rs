@@ -28,19 +28,3 @@ pub enum PolicyCommand {
         priority: i64,
     },
 }
-
-#[derive(Subcommand, Debug)]
-pub enum SyncCommand {
-    /// Add an LDAP / Active Directory source.
-    AddLdap { name: String },
-    /// Add a CSV folder source.
-    AddCsv { name: String },
-    /// List sources.
-    List,
-    /// Run one source now.
-    Run {
-        name: String,
-        #[arg(long)]
-        dry_run: bool,
-    },
-}

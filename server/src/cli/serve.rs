@@ -160,6 +160,10 @@ pub async fn run(
     tokio::spawn(prune_rate_limits(state.clone()));
     tokio::spawn(purge_expired(instance.clone()));
     tokio::spawn(seal_audit_log(instance.clone()));
+    tokio::spawn(crate::sync::schedule::run_schedule(
+        instance.clone(),
+        state.auth.clone(),
+    ));
     let metrics = state.metrics.clone();
     let router = web::router(state, cfg.max_body_bytes);
     serve_tls(

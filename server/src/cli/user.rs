@@ -253,6 +253,7 @@ async fn import(
         &settings,
         &rows,
         "csv",
+        None,
         dry_run,
         now,
     )

@@ -147,29 +147,29 @@ pub enum LdapError {
     Connect { url: String, cause: String },
     #[error("TLS with {url} failed: {cause}")]
     Tls { url: String, cause: String },
-    #[error("{url} refused StartTLS: result {code} ({name}) {text}")]
+    #[error("{url} refused StartTLS: {result}")]
     StartTlsRefused {
         url: String,
         code: u32,
-        name: &'static str,
-        text: String,
+        /// The server's answer: code, name, matched DN, text.
+        result: String,
     },
     #[error("bind as {bind_dn:?} refused: wrong bind DN or password")]
     BindRefused { bind_dn: String },
-    #[error("bind as {bind_dn:?} failed: result {code} ({name}) {text}")]
+    #[error("bind as {bind_dn:?} failed: {result}")]
     BindFailed {
         bind_dn: String,
         code: u32,
-        name: &'static str,
-        text: String,
+        /// The server's answer: code, name, matched DN, text.
+        result: String,
     },
-    #[error("search of {base:?} refused on page {page}: result {code} ({name}) {text}")]
+    #[error("search of {base:?} refused on page {page}: {result}")]
     SearchRefused {
         base: String,
         page: u32,
         code: u32,
-        name: &'static str,
-        text: String,
+        /// The server's answer: code, name, matched DN, text.
+        result: String,
     },
     #[error("paged search of {base:?} failed on page {page}: {reason}")]
     Page {
@@ -265,7 +265,9 @@ pub fn parse_url(url: &str) -> Result<LdapUrl, LdapError> {
         ));
     }
     if authority.contains('@') {
-        return Err(invalid("user information in the URL is not supported; set the bind DN"));
+        return Err(invalid(
+            "user information in the URL is not supported; set the bind DN",
+        ));
     }
     let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
         let (host, after) = bracketed
@@ -296,7 +298,9 @@ pub fn parse_url(url: &str) -> Result<LdapUrl, LdapError> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
     if !host_chars_ok {
-        return Err(invalid("the host contains characters not allowed in a host name"));
+        return Err(invalid(
+            "the host contains characters not allowed in a host name",
+        ));
     }
     let port = match port {
         None => default_port,
@@ -526,7 +530,8 @@ fn is_attribute_name(attr: &str) -> bool {
         && base
             .split('.')
             .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-    let options_ok = parts.all(|o| !o.is_empty() && o.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let options_ok =
+        parts.all(|o| !o.is_empty() && o.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     (name_ok || oid_ok) && options_ok
 }
 
@@ -593,9 +598,7 @@ async fn connect(settings: &CheckedSettings) -> Result<(Ldap, JoinHandle<()>), L
     .await
     .ok_or_else(|| settings.timed_out("connect"))?
     .map_err(|e| connect_error(e.to_string()))?;
-    let tcp = tcp
-        .into_std()
-        .map_err(|e| connect_error(e.to_string()))?;
+    let tcp = tcp.into_std().map_err(|e| connect_error(e.to_string()))?;
     let mut conn_settings = LdapConnSettings::new().set_std_stream(StdStream::Tcp(tcp));
     if let Some(config) = &settings.tls {
         conn_settings = conn_settings
@@ -617,8 +620,7 @@ async fn connect(settings: &CheckedSettings) -> Result<(Ldap, JoinHandle<()>), L
         ldap3::LdapError::LdapResult { result } => LdapError::StartTlsRefused {
             url: url.clone(),
             code: result.rc,
-            name: result_name(result.rc),
-            text: result.text,
+            result: result.to_string(),
         },
         ldap3::LdapError::Io { source } if settings.tls.is_none() => {
             connect_error(source.to_string())
@@ -658,8 +660,7 @@ async fn bind(settings: &CheckedSettings, ldap: &mut Ldap) -> Result<(), LdapErr
         code => Err(LdapError::BindFailed {
             bind_dn: settings.bind_dn.clone(),
             code,
-            name: result_name(code),
-            text: result.text,
+            result: result.to_string(),
         }),
     }
 }
@@ -702,8 +703,7 @@ async fn search_all_pages(
                 base: settings.base.clone(),
                 page,
                 code: result.rc,
-                name: result_name(result.rc),
-                text: result.text,
+                result: result.to_string(),
             });
         }
         let page_had_entries = !raw_entries.is_empty();
@@ -847,7 +847,9 @@ impl RawEntry {
                 .split_once(';')
                 .filter(|(base, option)| {
                     base.eq_ignore_ascii_case(name)
-                        && option.get(..6).is_some_and(|o| o.eq_ignore_ascii_case("range="))
+                        && option
+                            .get(..6)
+                            .is_some_and(|o| o.eq_ignore_ascii_case("range="))
                 })
                 .is_some();
             if ranged {
@@ -871,12 +873,11 @@ fn first_value(values: Option<&[String]>) -> Option<String> {
 
 fn map_entry(settings: &CheckedSettings, raw: ResultEntry) -> Result<DirectoryEntry, LdapError> {
     let raw = decode_entry(raw)?;
-    let id = first_value(raw.first_present(&settings.map.id)?).ok_or_else(|| {
-        LdapError::MissingId {
+    let id =
+        first_value(raw.first_present(&settings.map.id)?).ok_or_else(|| LdapError::MissingId {
             dn: raw.dn.clone(),
             attrs: settings.map.id.clone(),
-        }
-    })?;
+        })?;
     let display_name =
         first_value(raw.first_present(&settings.map.name)?).unwrap_or_else(|| id.clone());
     let email = first_value(raw.first_present(&settings.map.email)?);
@@ -901,29 +902,513 @@ fn map_entry(settings: &CheckedSettings, raw: ResultEntry) -> Result<DirectoryEn
     })
 }
 
-/// The RFC 4511 name of a result code, for messages.
-fn result_name(code: u32) -> &'static str {
-    match code {
-        0 => "success",
-        1 => "operationsError",
-        2 => "protocolError",
-        3 => "timeLimitExceeded",
-        4 => "sizeLimitExceeded",
-        7 => "authMethodNotSupported",
-        8 => "strongerAuthRequired",
-        10 => "referral",
-        11 => "adminLimitExceeded",
-        12 => "unavailableCriticalExtension",
-        13 => "confidentialityRequired",
-        32 => "noSuchObject",
-        34 => "invalidDNSyntax",
-        48 => "inappropriateAuthentication",
-        49 => "invalidCredentials",
-        50 => "insufficientAccessRights",
-        51 => "busy",
-        52 => "unavailable",
-        53 => "unwillingToPerform",
-        80 => "other",
-        _ => "unknown",
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::process::Command;
+    use std::sync::atomic::{AtomicU16, Ordering};
+    use std::time::Instant;
+
+    const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/slapd-fixture.sh");
+    const READER_DN: &str = "cn=reader,dc=example,dc=com";
+    const PEOPLE: &str = "ou=people,dc=example,dc=com";
+
+    #[test]
+    fn group_name_takes_the_cn_of_a_dn() {
+        let cases = [
+            ("CN=Sales Team,OU=Groups,DC=corp", "Sales Team"),
+            ("cn=sales,ou=groups,dc=example,dc=com", "sales"),
+            (r"CN=Smith\, John,OU=Groups,DC=corp", "Smith, John"),
+            (r"CN=Sales\2C EMEA,OU=Groups,DC=corp", "Sales, EMEA"),
+            (r"CN=M\C3\BCller,DC=corp", "Müller"),
+            (r"CN=\23hash\ ,DC=corp", "#hash "),
+            ("CN=Ops+UID=ops,DC=corp", "Ops"),
+            (r#"CN="Sales, Team",OU=Groups"#, "Sales, Team"),
+            ("  cn = Ops , OU=Groups", "Ops"),
+            ("CN=Solo", "Solo"),
+        ];
+        for (value, name) in cases {
+            assert_eq!(group_name(value), name, "{value}");
+        }
+    }
+
+    #[test]
+    fn group_name_leaves_plain_names_and_other_dns() {
+        let cases = [
+            ("  Developers  ", "Developers"),
+            ("Sales Team", "Sales Team"),
+            ("OU=Groups,DC=corp", "OU=Groups,DC=corp"),
+            ("CN=", "CN="),
+            ("", ""),
+        ];
+        for (value, name) in cases {
+            assert_eq!(group_name(value), name, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn parse_url_accepts_ldap_and_ldaps_with_default_ports() {
+        let url = parse_url("ldap://dc1.corp.example:3268").unwrap();
+        assert_eq!(
+            url,
+            LdapUrl {
+                scheme: LdapScheme::Ldap,
+                host: "dc1.corp.example".into(),
+                port: 3268
+            }
+        );
+        let url = parse_url("ldaps://dc1.corp.example").unwrap();
+        assert_eq!((url.scheme, url.port), (LdapScheme::Ldaps, 636));
+        let url = parse_url(" LDAP://127.0.0.1/ ").unwrap();
+        assert_eq!(
+            (url.scheme, url.host.as_str(), url.port),
+            (LdapScheme::Ldap, "127.0.0.1", 389)
+        );
+        let url = parse_url("ldap://[::1]:1389").unwrap();
+        assert_eq!(url.host, "::1");
+        assert_eq!(url.to_string(), "ldap://[::1]:1389");
+        assert_eq!(parse_url("ldaps://h").unwrap().to_string(), "ldaps://h:636");
+    }
+
+    #[test]
+    fn parse_url_refuses_everything_else() {
+        for url in [
+            "",
+            "dc1:389",
+            "http://dc1",
+            "ldapi://%2fvar%2frun%2fslapd",
+            "ldap://",
+            "ldap://:389",
+            "ldap://dc1:",
+            "ldap://dc1:0",
+            "ldap://dc1:65536",
+            "ldap://dc1:x",
+            "ldap://dc1:389:1",
+            "ldap://dc1/dc=example,dc=com",
+            "ldap://dc1?uid",
+            "ldap://reader@dc1",
+            "ldap://[::1",
+            "ldap://[dc1]:389",
+            "ldap://dc 1",
+        ] {
+            assert!(
+                matches!(parse_url(url), Err(LdapError::InvalidUrl { .. })),
+                "{url:?} accepted"
+            );
+        }
+    }
+
+    fn offline_settings() -> LdapSettings {
+        // Port 9 (discard) on loopback: nothing listens in a test environment.
+        LdapSettings::new(
+            "ldap://127.0.0.1:9",
+            READER_DN,
+            Zeroizing::new("s3cret-pw".into()),
+            PEOPLE,
+        )
+    }
+
+    #[tokio::test]
+    async fn settings_are_checked_before_connecting() {
+        let mut s = offline_settings();
+        s.filter = "(uid=".into();
+        let err = fetch_entries(&s).await.unwrap_err();
+        println!("{err}");
+        assert!(matches!(err, LdapError::InvalidFilter { .. }), "{err}");
+        assert!(err.to_string().contains("(uid="), "{err}");
+
+        type Change = Box<dyn Fn(&mut LdapSettings)>;
+        let cases: Vec<(&str, Change)> = vec![
+            (
+                "starttls on ldaps",
+                Box::new(|s| {
+                    s.url = "ldaps://127.0.0.1:9".into();
+                    s.starttls = true;
+                }),
+            ),
+            (
+                "CA without TLS",
+                Box::new(|s| s.ca_pem = Some(b"x".to_vec())),
+            ),
+            (
+                "empty password",
+                Box::new(|s| s.bind_password = Zeroizing::new(String::new())),
+            ),
+            ("password without DN", Box::new(|s| s.bind_dn.clear())),
+            ("page size", Box::new(|s| s.page_size = 0)),
+            ("time-out", Box::new(|s| s.timeout = Duration::ZERO)),
+            ("no ID attribute", Box::new(|s| s.map.id.clear())),
+            (
+                "attribute name",
+                Box::new(|s| s.group_attr = Some("member of".into())),
+            ),
+        ];
+        for (what, change) in cases {
+            let mut s = offline_settings();
+            change(&mut s);
+            let err = fetch_entries(&s).await.unwrap_err();
+            println!("{err}");
+            assert!(
+                matches!(err, LdapError::InvalidSettings(_)),
+                "{what}: {err}"
+            );
+        }
+
+        let mut s = offline_settings();
+        s.starttls = true;
+        s.ca_pem = Some(b"-----BEGIN NOTHING-----\n-----END NOTHING-----\n".to_vec());
+        let err = fetch_entries(&s).await.unwrap_err();
+        println!("{err}");
+        assert!(matches!(err, LdapError::InvalidCa(_)), "{err}");
+    }
+
+    #[test]
+    fn the_password_stays_out_of_debug_output() {
+        let shown = format!("{:?}", offline_settings());
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn an_unused_port_is_a_connect_error_within_the_timeout() {
+        let mut s = offline_settings();
+        s.url = format!("ldap://127.0.0.1:{}", free_port_pair());
+        s.timeout = Duration::from_secs(5);
+        let started = Instant::now();
+        let err = fetch_entries(&s).await.unwrap_err();
+        println!("{err}");
+        assert!(matches!(err, LdapError::Connect { .. }), "{err}");
+        assert!(started.elapsed() < s.timeout);
+        assert!(err.to_string().contains("127.0.0.1"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_times_out() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // Accepts and holds connections without a word.
+        let holder = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let mut s = offline_settings();
+        s.url = format!("ldap://127.0.0.1:{port}");
+        s.timeout = Duration::from_millis(300);
+        let err = fetch_entries(&s).await.unwrap_err();
+        println!("{err}");
+        assert!(
+            matches!(&err, LdapError::Timeout { stage, .. } if stage == "bind"),
+            "{err}"
+        );
+        s.url = format!("ldaps://127.0.0.1:{port}");
+        let err = fetch_entries(&s).await.unwrap_err();
+        println!("{err}");
+        assert!(
+            matches!(&err, LdapError::Timeout { stage, .. } if stage == "TLS handshake"),
+            "{err}"
+        );
+        holder.abort();
+    }
+
+    /// A throw-away slapd from scripts/slapd-fixture.sh, stopped on drop.
+    struct Slapd {
+        dir: PathBuf,
+        port: u16,
+    }
+
+    impl Slapd {
+        fn start(users: u32) -> Slapd {
+            static DIRS: AtomicU16 = AtomicU16::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "passgrid-slapd-{}-{}",
+                std::process::id(),
+                DIRS.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            let port = free_port_pair();
+            let slapd = Slapd { dir, port };
+            let out = Command::new("bash")
+                .arg(FIXTURE)
+                .arg("start")
+                .arg(&slapd.dir)
+                .arg(port.to_string())
+                .arg(users.to_string())
+                .output()
+                .expect("bash runs");
+            assert!(
+                out.status.success(),
+                "{FIXTURE} start failed (are the Debian packages slapd, ldap-utils installed?): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            slapd
+        }
+
+        fn url(&self) -> String {
+            format!("ldap://127.0.0.1:{}", self.port)
+        }
+
+        fn ldaps_url(&self) -> String {
+            format!("ldaps://127.0.0.1:{}", self.port + 1)
+        }
+
+        fn ca_pem(&self) -> Vec<u8> {
+            std::fs::read(self.dir.join("ca.pem")).unwrap()
+        }
+
+        fn settings(&self) -> LdapSettings {
+            let mut s = LdapSettings::new(
+                &self.url(),
+                READER_DN,
+                Zeroizing::new("readerpw".into()),
+                PEOPLE,
+            );
+            s.group_attr = Some("passgridGroup".into());
+            s.timeout = Duration::from_secs(20);
+            s
+        }
+
+        fn stop(&self) {
+            let _ = Command::new("bash")
+                .arg(FIXTURE)
+                .arg("stop")
+                .arg(&self.dir)
+                .status();
+        }
+    }
+
+    impl Drop for Slapd {
+        fn drop(&mut self) {
+            self.stop();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// Two free consecutive ports (ldap, ldaps) below Linux's ephemeral range, so
+    /// parallel tests and outgoing connections do not take them in between.
+    fn free_port_pair() -> u16 {
+        static NEXT: AtomicU16 = AtomicU16::new(0);
+        let base = 10_000 + (std::process::id() % 5_000) as u16 * 4;
+        for _ in 0..1_000 {
+            let port = base + NEXT.fetch_add(2, Ordering::Relaxed) % 10_000;
+            let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+            if free(port) && free(port + 1) {
+                return port;
+            }
+        }
+        panic!("no free port pair");
+    }
+
+    /// The fixture's groups of user `n` (see scripts/slapd-fixture.sh).
+    fn fixture_groups(n: u32) -> Vec<String> {
+        if n.is_multiple_of(10) {
+            return Vec::new();
+        }
+        let mut groups = vec![["sales", "dev", "ops"][(n % 3) as usize].to_string()];
+        if n.is_multiple_of(4) {
+            groups.push("Support, EMEA".into());
+        }
+        groups.sort();
+        groups
+    }
+
+    fn check_fixture_entries(entries: &[DirectoryEntry], users: u32) {
+        assert_eq!(entries.len(), users as usize);
+        let mut by_id: HashMap<&str, &DirectoryEntry> = HashMap::new();
+        for entry in entries {
+            by_id.insert(entry.id.as_str(), entry);
+        }
+        for n in 1..=users {
+            let id = format!("user{n:05}");
+            let entry = by_id
+                .get(id.as_str())
+                .unwrap_or_else(|| panic!("{id} missing"));
+            assert_eq!(entry.dn, format!("uid={id},{PEOPLE}"));
+            assert_eq!(entry.display_name, format!("User {n:05}"));
+            assert_eq!(
+                entry.email.as_deref(),
+                Some(format!("{id}@example.com").as_str())
+            );
+            assert_eq!(entry.groups, fixture_groups(n), "{id}");
+        }
+    }
+
+    #[tokio::test]
+    async fn paging_reads_past_the_server_size_limit() {
+        let slapd = Slapd::start(2_500);
+        // Without paging the server stops at 1,000.
+        let out = Command::new("ldapsearch")
+            .args(["-x", "-H", &slapd.url(), "-D", READER_DN, "-w", "readerpw"])
+            .args(["-b", PEOPLE, "(objectClass=person)", "1.1"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Size limit exceeded"), "{text}");
+        assert_eq!(text.lines().filter(|l| l.starts_with("dn:")).count(), 1_000);
+
+        let started = Instant::now();
+        let entries = fetch_entries(&slapd.settings()).await.unwrap();
+        println!(
+            "fetched {} entries in {:?}",
+            entries.len(),
+            started.elapsed()
+        );
+        check_fixture_entries(&entries, 2_500);
+        let sample = entries.iter().find(|e| e.id == "user00012").unwrap();
+        assert_eq!(sample.groups, ["Support, EMEA", "sales"]);
+    }
+
+    #[tokio::test]
+    async fn ten_thousand_entries() {
+        let slapd = Slapd::start(10_000);
+        let started = Instant::now();
+        let entries = fetch_entries(&slapd.settings()).await.unwrap();
+        println!(
+            "fetched {} entries in {:?}",
+            entries.len(),
+            started.elapsed()
+        );
+        check_fixture_entries(&entries, 10_000);
+    }
+
+    #[tokio::test]
+    async fn directory_errors_are_clear() {
+        let slapd = Slapd::start(20);
+
+        let mut s = slapd.settings();
+        s.bind_password = Zeroizing::new("wrong-pw-123".into());
+        let err = fetch_entries(&s).await.unwrap_err();
+        println!("{err}");
+        assert!(matches!(err, LdapError::BindRefused { .. }), "{err}");
+        assert!(!format!("{err} {err:?}").contains("wrong-pw-123"));
+
+        let mut s = slapd.settings();
+        s.base = "ou=nobody,dc=example,dc=com".into();
+        let err = fetch_entries(&s).await.unwrap_err();
+        println!("{err}");
+        assert!(
+            matches!(
+                err,
+                LdapError::SearchRefused {
+                    code: 32,
+                    page: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+
+        // Above the server's page limit: the server refuses the page.
+        let mut s = slapd.settings();
+        s.page_size = 2_000;
+        let err = fetch_entries(&s).await.unwrap_err();
+        println!("{err}");
+        assert!(
+            matches!(err, LdapError::SearchRefused { code: 11, .. }),
+            "{err}"
+        );
+
+        let mut s = slapd.settings();
+        s.map.id = vec!["employeeNumber".into()];
+        let err = fetch_entries(&s).await.unwrap_err();
+        println!("{err}");
+        assert!(
+            matches!(&err, LdapError::MissingId { dn, .. } if dn.starts_with("uid=user")),
+            "{err}"
+        );
+
+        let mut s = slapd.settings();
+        s.filter = "(|(uid=user00001)(uid=user00002))".into();
+        s.map.id = vec!["objectClass".into()];
+        let err = fetch_entries(&s).await.unwrap_err();
+        println!("{err}");
+        match &err {
+            LdapError::DuplicateId {
+                first_dn,
+                second_dn,
+                ..
+            } => {
+                let mut dns = [first_dn.as_str(), second_dn.as_str()];
+                dns.sort();
+                assert_eq!(
+                    dns,
+                    [
+                        format!("uid=user00001,{PEOPLE}"),
+                        format!("uid=user00002,{PEOPLE}")
+                    ]
+                );
+            }
+            other => panic!("{other}"),
+        }
+
+        // Page size 7 over 20 entries: three pages joined.
+        let mut s = slapd.settings();
+        s.page_size = 7;
+        check_fixture_entries(&fetch_entries(&s).await.unwrap(), 20);
+
+        slapd.stop();
+        let started = Instant::now();
+        let err = fetch_entries(&slapd.settings()).await.unwrap_err();
+        println!("{err}");
+        assert!(matches!(err, LdapError::Connect { .. }), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn starttls_and_ldaps_with_the_fixture_ca() {
+        let slapd = Slapd::start(20);
+        let mut s = slapd.settings();
+        s.starttls = true;
+        s.ca_pem = Some(slapd.ca_pem());
+        check_fixture_entries(&fetch_entries(&s).await.unwrap(), 20);
+
+        let mut s = slapd.settings();
+        s.url = slapd.ldaps_url();
+        s.ca_pem = Some(slapd.ca_pem());
+        check_fixture_entries(&fetch_entries(&s).await.unwrap(), 20);
+
+        // The certificate names localhost too.
+        s.url = format!("ldaps://localhost:{}", slapd.port + 1);
+        check_fixture_entries(&fetch_entries(&s).await.unwrap(), 20);
+    }
+
+    #[tokio::test]
+    async fn an_untrusted_server_certificate_is_a_tls_error() {
+        let slapd = Slapd::start(5);
+        let other_ca = slapd.dir.join("other-ca.pem");
+        let status = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args(["-nodes", "-days", "1", "-subj", "/CN=another CA", "-keyout"])
+            .arg(slapd.dir.join("other-ca.key"))
+            .arg("-out")
+            .arg(&other_ca)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let wrong = std::fs::read(other_ca).unwrap();
+
+        for (url, starttls, ca) in [
+            (slapd.url(), true, Some(wrong.clone())),
+            (slapd.ldaps_url(), false, Some(wrong)),
+            (slapd.ldaps_url(), false, None),
+        ] {
+            let mut s = slapd.settings();
+            s.url = url;
+            s.starttls = starttls;
+            s.ca_pem = ca;
+            let err = fetch_entries(&s).await.unwrap_err();
+            println!("{err}");
+            assert!(matches!(err, LdapError::Tls { .. }), "{err}");
+        }
     }
 }

@@ -1,0 +1,318 @@
+//! `passgrid sync …` (issue #7): LDAP / Active Directory sources and CSV folders.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::{audit_cli, CliError, Output};
+use crate::{
+    config::{DataConfig, FileConfig},
+    instance::Instance,
+    sync::{
+        add_csv_source, add_ldap_source, parse_interval, run_source, CsvSourceSettings,
+        LdapSourceSettings,
+    },
+};
+
+#[derive(Subcommand, Debug)]
+pub enum SyncCommand {
+    /// Add an LDAP / Active Directory source.
+    AddLdap {
+        name: String,
+        /// ldap://HOST:PORT or ldaps://HOST:PORT
+        #[arg(long)]
+        url: String,
+        /// Upgrade ldap:// with StartTLS.
+        #[arg(long)]
+        starttls: bool,
+        /// The CA (PEM) that signs the directory's certificate.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        #[arg(long)]
+        bind_dn: String,
+        /// A file holding the bind password (stored sealed; the file can go after).
+        #[arg(long)]
+        bind_password_file: PathBuf,
+        #[arg(long)]
+        base: String,
+        #[arg(long, default_value = "(objectClass=person)")]
+        filter: String,
+        /// Attributes: id=ATTR,name=ATTR,email=ATTR (defaults: sAMAccountName or uid,
+        /// displayName or cn, mail).
+        #[arg(long)]
+        map: Option<String>,
+        /// A member-of attribute whose values (DNs or names) become passgrid groups.
+        #[arg(long)]
+        group_attr: Option<String>,
+        #[arg(long, default_value = "15m")]
+        interval: String,
+        /// Seconds to wait for the directory at each step.
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
+    },
+    /// Add a CSV folder source: files dropped there are imported on the schedule.
+    AddCsv {
+        name: String,
+        #[arg(long)]
+        folder: PathBuf,
+        #[arg(long, default_value = "utf-8")]
+        encoding: String,
+        #[arg(long, default_value = "5m")]
+        interval: String,
+    },
+    /// List sources with their last run.
+    List,
+    /// Run one source now (prints what was added, changed, disabled).
+    Run {
+        name: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn read_small(path: &PathBuf, what: &str) -> Result<Zeroizing<String>, CliError> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| CliError(format!("{what} {}: {e}", path.display())))?
+        .len();
+    if size > 256 * 1024 {
+        return Err(CliError(format!("{what} {}: too large", path.display())));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError(format!("{what} {}: {e}", path.display())))?;
+    Ok(Zeroizing::new(text))
+}
+
+/// `id=uid,name=cn,email=mail` over the AD-friendly defaults.
+fn attribute_map(map: Option<&str>) -> Result<(Vec<String>, Vec<String>, Vec<String>), CliError> {
+    let defaults = crate::sync::ldap::AttributeMap::default();
+    let (mut id, mut name, mut email) = (defaults.id, defaults.name, defaults.email);
+    for pair in map
+        .unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+    {
+        let (key, attr) = pair
+            .split_once('=')
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .filter(|(_, v)| {
+                !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+            .ok_or_else(|| CliError(format!("--map {pair:?}: use id=ATTR,name=ATTR,email=ATTR")))?;
+        match key {
+            "id" => id = vec![attr.to_string()],
+            "name" => name = vec![attr.to_string()],
+            "email" => email = vec![attr.to_string()],
+            other => {
+                return Err(CliError(format!(
+                    "--map: unknown field {other:?} (id, name, email)"
+                )))
+            }
+        }
+    }
+    Ok((id, name, email))
+}
+
+pub async fn run(
+    cmd: SyncCommand,
+    data: DataConfig,
+    file: &FileConfig,
+    out: Output,
+) -> Result<(), CliError> {
+    match cmd {
+        SyncCommand::AddLdap {
+            name,
+            url,
+            starttls,
+            ca_file,
+            bind_dn,
+            bind_password_file,
+            base,
+            filter,
+            map,
+            group_attr,
+            interval,
+            timeout,
+        } => {
+            let interval_secs = parse_interval(&interval)?;
+            let (map_id, map_name, map_email) = attribute_map(map.as_deref())?;
+            let ca_pem = match &ca_file {
+                Some(path) => {
+                    let pem = read_small(path, "--ca-file")?;
+                    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                        return Err(CliError(format!(
+                            "--ca-file {}: no PEM certificate in it",
+                            path.display()
+                        )));
+                    }
+                    Some(pem.to_string())
+                }
+                None => None,
+            };
+            let password = read_small(&bind_password_file, "--bind-password-file")?;
+            let password = Zeroizing::new(password.trim_end_matches(['\n', '\r']).to_string());
+            let settings = LdapSourceSettings {
+                url,
+                starttls,
+                ca_pem,
+                bind_dn,
+                base,
+                filter,
+                map_id,
+                map_name,
+                map_email,
+                group_attr,
+                timeout_secs: timeout.clamp(1, 600),
+            };
+            let instance = Instance::open(data).await?;
+            let now = instance.clock.now();
+            let result =
+                add_ldap_source(&instance, &name, &settings, &password, interval_secs, now).await;
+            audit_cli(
+                &instance,
+                "sync.add",
+                &name,
+                &result,
+                &format!("ldap {}", settings.url),
+                now,
+            )
+            .await;
+            instance.store.close().await;
+            result?;
+            out.print(
+                format!("LDAP source {name} added (every {interval}); try `passgrid sync run {name} --dry-run`"),
+                json!({ "name": name, "kind": "ldap", "interval_secs": interval_secs }),
+            );
+            Ok(())
+        }
+        SyncCommand::AddCsv {
+            name,
+            folder,
+            encoding,
+            interval,
+        } => {
+            let interval_secs = parse_interval(&interval)?;
+            let folder = std::fs::canonicalize(&folder)
+                .map_err(|e| CliError(format!("--folder {}: {e}", folder.display())))?;
+            let settings = CsvSourceSettings {
+                folder: folder.display().to_string(),
+                encoding,
+            };
+            let instance = Instance::open(data).await?;
+            let now = instance.clock.now();
+            let result = add_csv_source(&instance, &name, &settings, interval_secs, now).await;
+            audit_cli(
+                &instance,
+                "sync.add",
+                &name,
+                &result,
+                &format!("csv {}", settings.folder),
+                now,
+            )
+            .await;
+            instance.store.close().await;
+            result?;
+            out.print(
+                format!("CSV folder source {name} added: {} (every {interval})", settings.folder),
+                json!({ "name": name, "kind": "csv", "folder": settings.folder, "interval_secs": interval_secs }),
+            );
+            Ok(())
+        }
+        SyncCommand::List => {
+            let instance = Instance::open(data).await?;
+            let sources = instance.store.sync_sources().await?;
+            let mut rows = Vec::new();
+            let mut text = Vec::new();
+            for s in &sources {
+                let last = instance
+                    .store
+                    .sync_runs(&s.name, 1)
+                    .await?
+                    .into_iter()
+                    .next();
+                text.push(format!(
+                    "{}\t{}\tevery {} s\tlast: {}",
+                    s.name,
+                    s.kind,
+                    s.interval_secs,
+                    last.as_ref().map_or("never".to_string(), |r| format!(
+                        "{} ({} added, {} changed, {} disabled)",
+                        r.outcome, r.adds, r.changes, r.disables
+                    ))
+                ));
+                rows.push(json!({
+                    "name": s.name,
+                    "kind": s.kind,
+                    "interval_secs": s.interval_secs,
+                    "max_disable_percent": s.max_disable_percent,
+                    "last_run": last,
+                }));
+            }
+            instance.store.close().await;
+            out.print(text.join("\n"), json!(rows));
+            Ok(())
+        }
+        SyncCommand::Run { name, dry_run } => {
+            let settings = file.auth.settings()?;
+            let instance = Instance::open(data).await?;
+            let lock = instance
+                .store
+                .try_job_lock(&format!("sync {name}"))
+                .await?
+                .ok_or_else(|| {
+                    CliError(format!(
+                        "source {name} is running on a server right now; try again shortly"
+                    ))
+                })?;
+            let result = run_source(&instance, &settings, &name, dry_run).await;
+            lock.release().await;
+            instance.store.close().await;
+            let (run, report) = result?;
+            let mut text = format!(
+                "{}: {} added, {} changed, {} disabled, {} enabled",
+                run.outcome, run.adds, run.changes, run.disables, run.enables
+            );
+            if !run.report.is_empty() {
+                text.push_str(&format!("\n{}", run.report));
+            }
+            // The first few of each, so a dry run shows whom it would touch.
+            for (label, ids) in [
+                (
+                    "add",
+                    report
+                        .adds
+                        .iter()
+                        .map(|p| p.id.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                (
+                    "change",
+                    report.changes.iter().map(|p| p.id.as_str()).collect(),
+                ),
+                (
+                    "disable",
+                    report.disables.iter().map(String::as_str).collect(),
+                ),
+            ] {
+                if !ids.is_empty() {
+                    let more = ids.len().saturating_sub(20);
+                    text.push_str(&format!(
+                        "\n  {label}: {}",
+                        ids[..ids.len().min(20)].join(", ")
+                    ));
+                    if more > 0 {
+                        text.push_str(&format!(" … and {more} more"));
+                    }
+                }
+            }
+            let mut json = serde_json::to_value(&run)?;
+            json["added"] = json!(report.adds);
+            json["changed"] = json!(report.changes);
+            json["disabled"] = json!(report.disables);
+            json["enabled"] = json!(report.enables);
+            out.print(text, json);
+            Ok(())
+        }
+    }
+}

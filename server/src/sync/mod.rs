@@ -1,0 +1,378 @@
+//! User information auto-update (SPEC §8.2–8.4): LDAP / Active Directory sources and
+//! CSV folders, kept in the database, run on their interval inside `serve` (one server
+//! of a cluster at a time) or by hand. Every run goes through the same import as
+//! `passgrid user import`, so users made here get the first-login flow; every run is
+//! audited and its report kept.
+
+pub mod csv_folder;
+pub mod ldap;
+pub mod schedule;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::{
+    accounts::audit,
+    auth::AuthSettings,
+    instance::Instance,
+    store::{
+        audit::AuditEvent,
+        sync::{SyncRun, SyncSource},
+        StoreError,
+    },
+    user_csv::{CsvEncoding, UserRow, UserStatus},
+    user_import::{import_users, ImportError, ImportReport, WholeSource},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("no sync source named {0:?}")]
+    NoSuchSource(String),
+    #[error("a sync source named {0:?} exists already")]
+    Exists(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Ldap(#[from] ldap::LdapError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Seal(#[from] crate::master_key::SealError),
+}
+
+/// What an LDAP source keeps (the bind password is sealed apart).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LdapSourceSettings {
+    pub url: String,
+    #[serde(default)]
+    pub starttls: bool,
+    /// PEM of the CA that signs the directory's certificate (read at `add-ldap`).
+    #[serde(default)]
+    pub ca_pem: Option<String>,
+    pub bind_dn: String,
+    pub base: String,
+    pub filter: String,
+    pub map_id: Vec<String>,
+    pub map_name: Vec<String>,
+    pub map_email: Vec<String>,
+    #[serde(default)]
+    pub group_attr: Option<String>,
+    pub timeout_secs: u64,
+}
+
+/// What a CSV folder source keeps.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CsvSourceSettings {
+    pub folder: String,
+    /// "utf-8" or "shift_jis".
+    pub encoding: String,
+}
+
+/// The user source recorded on users made by a sync source.
+pub fn user_source(kind: &str, name: &str) -> String {
+    format!("{kind}:{name}")
+}
+
+/// A source name: short and plain (it appears in user records and reports).
+pub fn check_source_name(name: &str) -> Result<(), SyncError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    ok.then_some(()).ok_or_else(|| {
+        SyncError::Invalid(format!(
+            "{name:?}: a source name is 1-64 letters, digits, - _ ."
+        ))
+    })
+}
+
+/// Parses `15m`, `1h`, `90s`, `2d` (at least one minute, at most a week).
+pub fn parse_interval(text: &str) -> Result<i64, SyncError> {
+    let bad = || SyncError::Invalid(format!("--interval {text:?}: use e.g. 90s, 15m, 1h, 1d"));
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(bad()),
+    };
+    if !(60..=7 * 86_400).contains(&secs) {
+        return Err(SyncError::Invalid(format!(
+            "--interval {text}: between 1 minute and 7 days"
+        )));
+    }
+    Ok(secs)
+}
+
+fn bind_password_purpose(name: &str) -> String {
+    format!("sync bind password {name}")
+}
+
+/// Stores a new LDAP source, its bind password sealed.
+pub async fn add_ldap_source(
+    instance: &Instance,
+    name: &str,
+    settings: &LdapSourceSettings,
+    bind_password: &Zeroizing<String>,
+    interval_secs: i64,
+    now: i64,
+) -> Result<(), SyncError> {
+    check_source_name(name)?;
+    ldap::parse_url(&settings.url)?;
+    let sealed = instance
+        .master_key
+        .seal(bind_password.as_bytes(), &bind_password_purpose(name))?;
+    store_source(
+        instance,
+        name,
+        "ldap",
+        serde_json::to_string(settings),
+        Some(sealed),
+        interval_secs,
+        now,
+    )
+    .await
+}
+
+/// Stores a new CSV folder source.
+pub async fn add_csv_source(
+    instance: &Instance,
+    name: &str,
+    settings: &CsvSourceSettings,
+    interval_secs: i64,
+    now: i64,
+) -> Result<(), SyncError> {
+    check_source_name(name)?;
+    settings.encoding.parse::<CsvEncoding>().map_err(|_| {
+        SyncError::Invalid(format!(
+            "--encoding {}: utf-8 or shift_jis",
+            settings.encoding
+        ))
+    })?;
+    let folder = std::path::Path::new(&settings.folder);
+    if !folder.is_dir() {
+        return Err(SyncError::Invalid(format!(
+            "--folder {}: not a directory",
+            settings.folder
+        )));
+    }
+    store_source(
+        instance,
+        name,
+        "csv",
+        serde_json::to_string(settings),
+        None,
+        interval_secs,
+        now,
+    )
+    .await
+}
+
+async fn store_source(
+    instance: &Instance,
+    name: &str,
+    kind: &str,
+    settings: Result<String, serde_json::Error>,
+    secret_sealed: Option<Vec<u8>>,
+    interval_secs: i64,
+    now: i64,
+) -> Result<(), SyncError> {
+    let settings = settings.map_err(|e| SyncError::Invalid(e.to_string()))?;
+    let result = instance
+        .store
+        .create_sync_source(&SyncSource {
+            name: name.to_string(),
+            kind: kind.to_string(),
+            settings,
+            secret_sealed,
+            interval_secs,
+            max_disable_percent: 20,
+            created_at: now,
+            last_run_at: None,
+        })
+        .await;
+    match result {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict) => Err(SyncError::Exists(name.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs one source now: fetch, compare, apply (unless `dry_run`), record and audit.
+/// A run that fails changes nothing and is recorded as failed. Returns the recorded
+/// run and the full report (which users were added, changed, disabled).
+pub async fn run_source(
+    instance: &Instance,
+    settings: &AuthSettings,
+    name: &str,
+    dry_run: bool,
+) -> Result<(SyncRun, ImportReport), SyncError> {
+    let source = instance
+        .store
+        .sync_source(name)
+        .await?
+        .ok_or_else(|| SyncError::NoSuchSource(name.to_string()))?;
+    let started_at = instance.clock.now();
+    let result = match source.kind.as_str() {
+        "ldap" => run_ldap(instance, settings, &source, dry_run, started_at)
+            .await
+            .map(|r| (r, String::new())),
+        "csv" => csv_folder::run_folder(instance, settings, &source, dry_run, started_at).await,
+        other => Err(SyncError::Invalid(format!("unknown source kind {other}"))),
+    };
+    let finished_at = instance.clock.now();
+    let (outcome, report, text) = match &result {
+        Ok((r, text)) => {
+            let outcome = if dry_run {
+                "dry-run"
+            } else if r.adds.is_empty() && r.changes.is_empty() && r.disables.is_empty() {
+                "unchanged"
+            } else {
+                "applied"
+            };
+            (outcome, Some(r.clone()), text.clone())
+        }
+        Err(SyncError::Import(ImportError::TooManyDisables { .. })) => {
+            ("refused", None, result_text(&result))
+        }
+        Err(_) => ("failed", None, result_text(&result)),
+    };
+    let count = |f: fn(&ImportReport) -> usize| report.as_ref().map_or(0, |r| f(r) as i64);
+    let run = SyncRun {
+        source: name.to_string(),
+        started_at,
+        finished_at,
+        dry_run,
+        outcome: outcome.to_string(),
+        adds: count(|r| r.adds.len()),
+        changes: count(|r| r.changes.len()),
+        disables: count(|r| r.disables.len()),
+        enables: count(|r| r.enables.len()),
+        report: text,
+    };
+    instance.store.record_sync_run(&run).await?;
+    let reason = format!(
+        "{outcome}: {} added, {} changed, {} disabled, {} enabled{}",
+        run.adds,
+        run.changes,
+        run.disables,
+        run.enables,
+        if run.report.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", run.report)
+        }
+    );
+    audit(
+        &instance.store,
+        AuditEvent {
+            actor: "sync",
+            source: "local",
+            action: "sync.run",
+            target: name,
+            outcome: if matches!(outcome, "failed" | "refused") {
+                "failure"
+            } else {
+                "success"
+            },
+            reason: &reason,
+        },
+        finished_at,
+    )
+    .await;
+    result.map(|(report, _)| (run, report))
+}
+
+fn result_text<T>(result: &Result<T, SyncError>) -> String {
+    match result {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    }
+}
+
+async fn run_ldap(
+    instance: &Instance,
+    settings: &AuthSettings,
+    source: &SyncSource,
+    dry_run: bool,
+    now: i64,
+) -> Result<ImportReport, SyncError> {
+    let s: LdapSourceSettings = serde_json::from_str(&source.settings)
+        .map_err(|e| SyncError::Invalid(format!("stored settings: {e}")))?;
+    let password = match &source.secret_sealed {
+        Some(sealed) => instance
+            .master_key
+            .open(sealed, &bind_password_purpose(&source.name))?,
+        None => Zeroizing::new(Vec::new()),
+    };
+    let bind_password = Zeroizing::new(String::from_utf8_lossy(&password).to_string());
+    let entries = ldap::fetch_entries(&ldap::LdapSettings {
+        url: s.url.clone(),
+        starttls: s.starttls,
+        ca_pem: s.ca_pem.as_ref().map(|p| p.as_bytes().to_vec()),
+        bind_dn: s.bind_dn.clone(),
+        bind_password,
+        base: s.base.clone(),
+        filter: s.filter.clone(),
+        map: ldap::AttributeMap {
+            id: s.map_id.clone(),
+            name: s.map_name.clone(),
+            email: s.map_email.clone(),
+        },
+        group_attr: s.group_attr.clone(),
+        timeout: std::time::Duration::from_secs(s.timeout_secs),
+        page_size: 500,
+    })
+    .await?;
+    let rows: Vec<UserRow> = entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| UserRow {
+            line: i + 1,
+            id: e.id,
+            display_name: Some(e.display_name),
+            email: Some(e.email.unwrap_or_default()),
+            groups: s.group_attr.as_ref().map(|_| e.groups),
+            status: Some(UserStatus::Active),
+        })
+        .collect();
+    let user_source = user_source("ldap", &source.name);
+    Ok(import_users(
+        &instance.store,
+        &instance.master_key,
+        settings,
+        &rows,
+        &user_source,
+        Some(WholeSource {
+            source: &user_source,
+            max_disable_percent: source.max_disable_percent,
+        }),
+        dry_run,
+        now,
+    )
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_read_like_people_write_them() {
+        assert_eq!(parse_interval("15m").unwrap(), 900);
+        assert_eq!(parse_interval("1h").unwrap(), 3600);
+        assert_eq!(parse_interval("90s").unwrap(), 90);
+        assert_eq!(parse_interval("2d").unwrap(), 172_800);
+        assert!(parse_interval("30s").is_err(), "under a minute");
+        assert!(parse_interval("8d").is_err());
+        assert!(parse_interval("15").is_err());
+        assert!(parse_interval("m").is_err());
+        assert!(parse_interval("15x").is_err());
+    }
+}
