@@ -16,7 +16,7 @@ step "system packages"
 # chromium: the e2e browser; libnss3-tools: certutil/pk12util for the browser's
 # certificate store; postgresql: the second database; nodejs/npm: Playwright;
 # openssl and python3-cryptography read the PKCS#12 files passgrid makes.
-packages=(chromium libnss3-tools postgresql curl openssl sqlite3 oathtool)
+packages=(chromium libnss3-tools postgresql curl openssl sqlite3 oathtool slapd ldap-utils)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # Node may come from another source than Debian (whose nodejs conflicts with some

@@ -1,9 +1,9 @@
 //! CSV folder watch (SPEC §8.3): files dropped into a folder are applied on the
 //! schedule with the same parser and rules as `passgrid user import` (one bad row
 //! applies nothing of that file), then moved to `done/` or `failed/` next to a report.
-//! A file still being written is left for the next run: only files whose size and
-//! modification time stay the same over a second, and are at least a second old, are
-//! read.
+//! A file still being written is left for a later run: only files that were at least
+//! a second old when first seen and whose size and modification time then stay the
+//! same for another second are read.
 
 use std::{
     path::{Path, PathBuf},
@@ -45,19 +45,22 @@ fn csv_files(folder: &Path) -> Result<Vec<(PathBuf, u64, SystemTime)>, SyncError
     Ok(files)
 }
 
-/// Files that did not change over `SETTLE` and are older than it.
+/// Files that were already `SETTLE` old when first seen and did not change while
+/// watched for another `SETTLE`: a file someone is still writing waits for a later run.
 async fn settled_files(folder: &Path) -> Result<Vec<PathBuf>, SyncError> {
-    let first = csv_files(folder)?;
+    let seen_at = SystemTime::now();
+    let first: Vec<_> = csv_files(folder)?
+        .into_iter()
+        .filter(|(_, _, modified)| seen_at.duration_since(*modified).unwrap_or_default() >= SETTLE)
+        .collect();
     if first.is_empty() {
         return Ok(Vec::new());
     }
     tokio::time::sleep(SETTLE).await;
     let second = csv_files(folder)?;
-    let now = SystemTime::now();
     Ok(second
         .into_iter()
         .filter(|f| first.contains(f))
-        .filter(|(_, _, modified)| now.duration_since(*modified).unwrap_or_default() >= SETTLE)
         .map(|(path, _, _)| path)
         .collect())
 }

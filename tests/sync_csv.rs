@@ -1,0 +1,156 @@
+//! CSV folder watch (issue #7): files dropped into a folder are applied by `passgrid
+//! sync run` (and the schedule) with the rules of `user import`, then filed under
+//! done/ or failed/ with a report; a file still being written is left alone.
+
+use std::{path::Path, process::Command, time::Duration};
+
+use integration_tests::*;
+use serde_json::Value;
+
+fn cli(server: &TestServer, args: &[&str]) -> (bool, String, String) {
+    let out = server.cli(args);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn user_exists(server: &TestServer, id: &str) -> bool {
+    server.cli(&["user", "show", id]).status.success()
+}
+
+/// Sets a file's modification time into the past, as if written a while ago.
+fn age(path: &Path) {
+    let status = Command::new("touch")
+        .args(["-d", "10 seconds ago"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn dropped_files_are_applied_whole_and_filed_with_a_report() {
+    let dir = TempDir::new("synccsv");
+    let database = TestDb::new(Db::Sqlite);
+    let server = TestServer::start(&dir.path().join("data"), &database, &[]);
+    let inbox = dir.path().join("inbox");
+    let sjis_inbox = dir.path().join("inbox-sjis");
+
+    // A folder that does not exist: refused when added.
+    let (ok, _, err) = cli(
+        &server,
+        &["sync", "add-csv", "hr", "--folder", inbox.to_str().unwrap()],
+    );
+    assert!(!ok && err.contains("--folder"), "{err}");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::create_dir_all(&sjis_inbox).unwrap();
+    let (ok, _, err) = cli(
+        &server,
+        &[
+            "sync",
+            "add-csv",
+            "hr",
+            "--folder",
+            inbox.to_str().unwrap(),
+            "--interval",
+            "5m",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(
+        &server,
+        &[
+            "sync",
+            "add-csv",
+            "hr-jp",
+            "--folder",
+            sjis_inbox.to_str().unwrap(),
+            "--encoding",
+            "shift_jis",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(
+        &server,
+        &[
+            "sync",
+            "add-csv",
+            "x",
+            "--folder",
+            inbox.to_str().unwrap(),
+            "--interval",
+            "10s",
+        ],
+    );
+    assert!(!ok && err.contains("interval"), "{err}");
+
+    std::fs::write(
+        inbox.join("a-good.csv"),
+        "id,name,email,groups\nnina,Nina,nina@example.com,sales\nomar,Omar,,dev\n",
+    )
+    .unwrap();
+    std::fs::write(
+        inbox.join("b-bad.csv"),
+        "id,name,email\npia,Pia,pia@example.com\nquinn,Quinn,not-a-mail\n",
+    )
+    .unwrap();
+    age(&inbox.join("a-good.csv"));
+    age(&inbox.join("b-bad.csv"));
+    // A file still being written (just modified) waits for a later run.
+    std::fs::write(inbox.join("c-fresh.csv"), "id\nrene\n").unwrap();
+
+    let (ok, out, err) = cli(&server, &["--json", "sync", "run", "hr"]);
+    assert!(ok, "{err}");
+    let run: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(run["adds"], 2, "{run}");
+    assert!(user_exists(&server, "nina") && user_exists(&server, "omar"));
+    assert!(
+        !user_exists(&server, "pia") && !user_exists(&server, "quinn"),
+        "the bad file applied nothing"
+    );
+    assert!(!user_exists(&server, "rene"));
+    assert!(inbox.join("done/a-good.csv").is_file());
+    let report = std::fs::read_to_string(inbox.join("failed/b-bad.csv.report.txt")).unwrap();
+    assert!(
+        report.contains("line 3") && report.contains("nothing applied"),
+        "{report}"
+    );
+    assert!(inbox.join("c-fresh.csv").is_file(), "left for the next run");
+    let user: Value =
+        serde_json::from_slice(&server.cli(&["--json", "user", "show", "nina"]).stdout).unwrap();
+    assert_eq!(user["source"], "csv:hr");
+
+    // A minute later (here: once it has settled) the fresh file is applied too.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (ok, _, err) = cli(&server, &["sync", "run", "hr"]);
+    assert!(ok, "{err}");
+    assert!(user_exists(&server, "rene"));
+
+    // Shift_JIS, as Japanese Excel saves it (bytes made by Python's codec).
+    let sjis = sjis_inbox.join("jp.csv");
+    let made = Command::new("python3")
+        .args(["-c", "import sys; open(sys.argv[1], 'wb').write('ユーザーID,氏名\\r\\ntanaka,田中 一郎\\r\\n'.encode('shift_jis'))"])
+        .arg(&sjis)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    age(&sjis);
+    let (ok, _, err) = cli(&server, &["sync", "run", "hr-jp"]);
+    assert!(ok, "{err}");
+    let user: Value =
+        serde_json::from_slice(&server.cli(&["--json", "user", "show", "tanaka"]).stdout).unwrap();
+    assert_eq!(user["display_name"], "田中 一郎");
+
+    let (ok, out, _) = cli(&server, &["--json", "sync", "list"]);
+    assert!(ok);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[0]["name"], "hr");
+    assert_eq!(list[0]["last_run"]["outcome"], "applied");
+    let log = database.sql(
+        &server.data_dir,
+        "SELECT action || ' ' || target || ' ' || reason FROM audit_log WHERE action = 'sync.run'",
+    );
+    assert!(log.contains("sync.run hr applied: 2 added"), "{log}");
+}
