@@ -95,17 +95,32 @@ fn check_rows(rows: &[UserRow]) -> Result<(), ImportError> {
     Ok(())
 }
 
+/// Where an import's users come from and how it runs.
+#[derive(Clone, Copy, Debug)]
+pub struct ImportScope<'a> {
+    /// Recorded on new users ("csv", "ldap:corp", …).
+    pub source: &'a str,
+    /// The import is the whole of that source: missing users are disabled.
+    pub whole: Option<WholeSource<'a>>,
+    /// Only report.
+    pub dry_run: bool,
+    pub now: i64,
+}
+
 /// Plans (and, unless `dry_run`, applies) an import of `rows` as users of `source`.
 pub async fn import_users(
     store: &Store,
     key: &MasterKey,
     settings: &AuthSettings,
     rows: &[UserRow],
-    source: &str,
-    whole: Option<WholeSource<'_>>,
-    dry_run: bool,
-    now: i64,
+    scope: &ImportScope<'_>,
 ) -> Result<ImportReport, ImportError> {
+    let ImportScope {
+        source,
+        whole,
+        dry_run,
+        now,
+    } = *scope;
     check_rows(rows)?;
     let existing: HashMap<String, _> = store
         .user_briefs()

@@ -62,6 +62,19 @@ pub enum SyncCommand {
         #[arg(long, default_value = "5m")]
         interval: String,
     },
+    /// Change a source: LDAP filter or base, interval, the share of its users one run
+    /// may disable.
+    Set {
+        name: String,
+        #[arg(long)]
+        filter: Option<String>,
+        #[arg(long)]
+        base: Option<String>,
+        #[arg(long)]
+        interval: Option<String>,
+        #[arg(long)]
+        max_disable_percent: Option<i64>,
+    },
     /// List sources with their last run.
     List,
     /// Run one source now (prints what was added, changed, disabled).
@@ -85,9 +98,8 @@ fn read_small(path: &PathBuf, what: &str) -> Result<Zeroizing<String>, CliError>
 }
 
 /// `id=uid,name=cn,email=mail` over the AD-friendly defaults.
-fn attribute_map(map: Option<&str>) -> Result<(Vec<String>, Vec<String>, Vec<String>), CliError> {
-    let defaults = crate::sync::ldap::AttributeMap::default();
-    let (mut id, mut name, mut email) = (defaults.id, defaults.name, defaults.email);
+fn attribute_map(map: Option<&str>) -> Result<crate::sync::ldap::AttributeMap, CliError> {
+    let mut m = crate::sync::ldap::AttributeMap::default();
     for pair in map
         .unwrap_or_default()
         .split(',')
@@ -101,9 +113,9 @@ fn attribute_map(map: Option<&str>) -> Result<(Vec<String>, Vec<String>, Vec<Str
             })
             .ok_or_else(|| CliError(format!("--map {pair:?}: use id=ATTR,name=ATTR,email=ATTR")))?;
         match key {
-            "id" => id = vec![attr.to_string()],
-            "name" => name = vec![attr.to_string()],
-            "email" => email = vec![attr.to_string()],
+            "id" => m.id = vec![attr.to_string()],
+            "name" => m.name = vec![attr.to_string()],
+            "email" => m.email = vec![attr.to_string()],
             other => {
                 return Err(CliError(format!(
                     "--map: unknown field {other:?} (id, name, email)"
@@ -111,7 +123,7 @@ fn attribute_map(map: Option<&str>) -> Result<(Vec<String>, Vec<String>, Vec<Str
             }
         }
     }
-    Ok((id, name, email))
+    Ok(m)
 }
 
 pub async fn run(
@@ -136,7 +148,7 @@ pub async fn run(
             timeout,
         } => {
             let interval_secs = parse_interval(&interval)?;
-            let (map_id, map_name, map_email) = attribute_map(map.as_deref())?;
+            let map = attribute_map(map.as_deref())?;
             let ca_pem = match &ca_file {
                 Some(path) => {
                     let pem = read_small(path, "--ca-file")?;
@@ -159,9 +171,9 @@ pub async fn run(
                 bind_dn,
                 base,
                 filter,
-                map_id,
-                map_name,
-                map_email,
+                map_id: map.id,
+                map_name: map.name,
+                map_email: map.email,
                 group_attr,
                 timeout_secs: timeout.clamp(1, 600),
             };
@@ -216,6 +228,39 @@ pub async fn run(
             out.print(
                 format!("CSV folder source {name} added: {} (every {interval})", settings.folder),
                 json!({ "name": name, "kind": "csv", "folder": settings.folder, "interval_secs": interval_secs }),
+            );
+            Ok(())
+        }
+        SyncCommand::Set {
+            name,
+            filter,
+            base,
+            interval,
+            max_disable_percent,
+        } => {
+            let changes = crate::sync::SourceChanges {
+                filter,
+                base,
+                interval_secs: interval.as_deref().map(parse_interval).transpose()?,
+                max_disable_percent,
+            };
+            let instance = Instance::open(data).await?;
+            let now = instance.clock.now();
+            let result = crate::sync::update_source(&instance, &name, &changes).await;
+            audit_cli(
+                &instance,
+                "sync.set",
+                &name,
+                &result,
+                &format!("{changes:?}"),
+                now,
+            )
+            .await;
+            instance.store.close().await;
+            result?;
+            out.print(
+                format!("source {name} changed"),
+                json!({ "name": name, "changed": true }),
             );
             Ok(())
         }

@@ -252,10 +252,12 @@ async fn import(
         &instance.master_key,
         &settings,
         &rows,
-        "csv",
-        None,
-        dry_run,
-        now,
+        &crate::user_import::ImportScope {
+            source: "csv",
+            whole: None,
+            dry_run,
+            now,
+        },
     )
     .await;
     if !dry_run {

@@ -89,6 +89,21 @@ impl Store {
         Ok(row.as_ref().map(source_from_row))
     }
 
+    /// Replaces a source's settings, interval and disable limit.
+    pub async fn update_sync_source(&self, s: &SyncSource) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sync_sources SET settings = $1, interval_secs = $2, max_disable_percent = $3 \
+             WHERE name = $4",
+        )
+        .bind(&s.settings)
+        .bind(s.interval_secs)
+        .bind(s.max_disable_percent)
+        .bind(&s.name)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn record_sync_run(&self, run: &SyncRun) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sync_runs (source, started_at, finished_at, dry_run, outcome, adds, \

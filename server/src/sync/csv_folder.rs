@@ -16,7 +16,7 @@ use crate::{
     instance::Instance,
     store::sync::SyncSource,
     user_csv::{parse_users_csv, CsvEncoding},
-    user_import::{import_users, ImportReport},
+    user_import::{import_users, ImportReport, ImportScope},
 };
 
 /// How long a file must sit still before it is read.
@@ -125,10 +125,12 @@ pub async fn run_folder(
                     &instance.master_key,
                     settings,
                     &rows,
-                    &user_source,
-                    None,
-                    dry_run,
-                    now,
+                    &ImportScope {
+                        source: &user_source,
+                        whole: None,
+                        dry_run,
+                        now,
+                    },
                 )
                 .await
                 .map_err(|e| e.to_string()),

@@ -21,7 +21,7 @@ use crate::{
         StoreError,
     },
     user_csv::{CsvEncoding, UserRow, UserStatus},
-    user_import::{import_users, ImportError, ImportReport, WholeSource},
+    user_import::{import_users, ImportError, ImportReport, ImportScope, WholeSource},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +125,12 @@ pub async fn add_ldap_source(
 ) -> Result<(), SyncError> {
     check_source_name(name)?;
     ldap::parse_url(&settings.url)?;
+    if ldap3::parse_filter(&settings.filter).is_err() {
+        return Err(SyncError::Invalid(format!(
+            "--filter {:?}: not an LDAP search filter (RFC 4515), e.g. (objectClass=person)",
+            settings.filter
+        )));
+    }
     let sealed = instance
         .master_key
         .seal(bind_password.as_bytes(), &bind_password_purpose(name))?;
@@ -202,6 +208,63 @@ async fn store_source(
         Err(StoreError::Conflict) => Err(SyncError::Exists(name.to_string())),
         Err(e) => Err(e.into()),
     }
+}
+
+/// What `sync set` may change.
+#[derive(Debug, Default)]
+pub struct SourceChanges {
+    pub filter: Option<String>,
+    pub base: Option<String>,
+    pub interval_secs: Option<i64>,
+    pub max_disable_percent: Option<i64>,
+}
+
+/// Changes a source's filter, base (LDAP), interval or disable limit.
+pub async fn update_source(
+    instance: &Instance,
+    name: &str,
+    changes: &SourceChanges,
+) -> Result<(), SyncError> {
+    let mut source = instance
+        .store
+        .sync_source(name)
+        .await?
+        .ok_or_else(|| SyncError::NoSuchSource(name.to_string()))?;
+    if changes.filter.is_some() || changes.base.is_some() {
+        if source.kind != "ldap" {
+            return Err(SyncError::Invalid(
+                "--filter and --base are for LDAP sources".into(),
+            ));
+        }
+        let mut s: LdapSourceSettings = serde_json::from_str(&source.settings)
+            .map_err(|e| SyncError::Invalid(format!("stored settings: {e}")))?;
+        if let Some(filter) = &changes.filter {
+            if ldap3::parse_filter(filter).is_err() {
+                return Err(SyncError::Invalid(format!(
+                    "--filter {filter:?}: not an LDAP search filter (RFC 4515)"
+                )));
+            }
+            s.filter = filter.clone();
+        }
+        if let Some(base) = &changes.base {
+            s.base = base.clone();
+        }
+        source.settings =
+            serde_json::to_string(&s).map_err(|e| SyncError::Invalid(e.to_string()))?;
+    }
+    if let Some(i) = changes.interval_secs {
+        source.interval_secs = i;
+    }
+    if let Some(p) = changes.max_disable_percent {
+        if !(0..=100).contains(&p) {
+            return Err(SyncError::Invalid(format!(
+                "--max-disable-percent {p}: 0 to 100"
+            )));
+        }
+        source.max_disable_percent = p;
+    }
+    instance.store.update_sync_source(&source).await?;
+    Ok(())
 }
 
 /// Runs one source now: fetch, compare, apply (unless `dry_run`), record and audit.
@@ -348,13 +411,15 @@ async fn run_ldap(
         &instance.master_key,
         settings,
         &rows,
-        &user_source,
-        Some(WholeSource {
+        &ImportScope {
             source: &user_source,
-            max_disable_percent: source.max_disable_percent,
-        }),
-        dry_run,
-        now,
+            whole: Some(WholeSource {
+                source: &user_source,
+                max_disable_percent: source.max_disable_percent,
+            }),
+            dry_run,
+            now,
+        },
     )
     .await?)
 }
