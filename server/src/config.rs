@@ -89,6 +89,9 @@ pub struct AuthFile {
     pub phrase: Option<crate::otp::phrase::PhraseMode>,
     pub phrase_min_len: Option<usize>,
     pub phrase_max_len: Option<usize>,
+    /// Mail users made by directory sync or a CSV folder their first-login notice
+    /// (user ID, sign-in URL, initial pattern); needs [mail] and [serve] public_url.
+    pub first_login_mail: Option<bool>,
 }
 
 impl AuthFile {
@@ -195,6 +198,7 @@ impl AuthFile {
             login_protect: self.login_protect.unwrap_or(d.login_protect),
             method: self.method.unwrap_or(d.method),
             phrase: self.phrase_rule(d.phrase)?,
+            first_login_mail: self.first_login_mail.unwrap_or(d.first_login_mail),
             ..d
         })
     }

@@ -142,3 +142,22 @@ pub fn reset_body(user_id: &str, link: &str, valid_minutes: i64) -> String {
          心当たりがない場合はこのメールを無視してください。何も変更されません。\n"
     )
 }
+
+/// The first-login notice of a user made by directory sync or a CSV folder (SPEC
+/// §8.4): the ID, where to sign in and the initial pattern as a picture in text.
+pub fn first_login_body(user_id: &str, login_url: &str, pattern_text: &str) -> String {
+    format!(
+        "A passgrid account was made for you: {user_id}\n\n\
+         Sign in at {login_url}\n\n\
+         Your initial pattern (12 groups of 4 cells, row by row; the digits give the\n\
+         order — type the digits the sign-in grid shows at these cells, in this order):\n\n\
+           {pattern_text}\n\n\
+         After the first sign-in you register a pattern of your own. Delete this mail then.\n\n---\n\n\
+         passgrid アカウントが作成されました: {user_id}\n\n\
+         ログイン URL: {login_url}\n\n\
+         初期パターン（1行4マスずつ12グループ、行の順。数字は入力の順番です。ログイン画面の\n\
+         表のこの位置にある数字を、この順番で入力してください）:\n\n\
+           {pattern_text}\n\n\
+         初回ログイン後にご自身のパターンを登録し、このメールは削除してください。\n"
+    )
+}

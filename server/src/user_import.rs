@@ -75,6 +75,18 @@ pub struct ImportReport {
     pub disables: Vec<String>,
     /// Users disabled before and back in the source: enabled (also among `changes`).
     pub enables: Vec<String>,
+    /// The new users' initial patterns, for their first-login notices; never
+    /// serialised, zeroized on drop.
+    #[serde(skip)]
+    pub initial_patterns: Vec<NewUserPattern>,
+}
+
+/// A new user's initial pattern, for the first-login notice (SPEC §8.4).
+#[derive(Clone, Debug)]
+pub struct NewUserPattern {
+    pub id: String,
+    pub email: Option<String>,
+    pub cells: zeroize::Zeroizing<Vec<u16>>,
 }
 
 /// Checks every row's content; the first bad one names its line.
@@ -252,6 +264,11 @@ pub async fn import_users(
     let mut imported = Vec::with_capacity(adds.len());
     for row in adds {
         let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
+        report.initial_patterns.push(NewUserPattern {
+            id: row.id.clone(),
+            email: row.email.clone().filter(|e| !e.is_empty()),
+            cells: cells.clone(),
+        });
         imported.push(ImportedUser {
             id: row.id.clone(),
             display_name: row.display_name.clone().unwrap_or_default(),

@@ -49,6 +49,8 @@ pub struct AuthSettings {
     pub method: LoginMethod,
     /// The additional phrase (SPEC §1.3).
     pub phrase: crate::otp::phrase::PhraseRule,
+    /// Mail users made by sync their first-login notice (SPEC §8.4).
+    pub first_login_mail: bool,
 }
 
 /// What a login asks for (policy).
@@ -103,6 +105,7 @@ impl Default for AuthSettings {
             login_protect: false,
             method: LoginMethod::Grid,
             phrase: Default::default(),
+            first_login_mail: false,
         }
     }
 }

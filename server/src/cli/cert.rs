@@ -354,7 +354,7 @@ pub async fn run(
 }
 
 /// The https address users reach passgrid at, for links in mails and notices.
-fn public_url(file: &FileConfig) -> Result<String, CliError> {
+pub(crate) fn public_url(file: &FileConfig) -> Result<String, CliError> {
     file.serve
         .public_url
         .as_deref()

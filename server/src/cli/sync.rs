@@ -300,6 +300,15 @@ pub async fn run(
         }
         SyncCommand::Run { name, dry_run } => {
             let settings = file.auth.settings()?;
+            // Checked before the run, so a misconfigured relay stops it up front.
+            let notices = if settings.first_login_mail && !dry_run {
+                Some(crate::sync::Notices {
+                    mailer: std::sync::Arc::new(crate::mail::Mailer::from_config(&file.mail)?),
+                    login_url: format!("{}/login", super::cert::public_url(file)?),
+                })
+            } else {
+                None
+            };
             let instance = Instance::open(data).await?;
             let lock = instance
                 .store
@@ -310,7 +319,7 @@ pub async fn run(
                         "source {name} is running on a server right now; try again shortly"
                     ))
                 })?;
-            let result = run_source(&instance, &settings, &name, dry_run).await;
+            let result = run_source(&instance, &settings, &name, dry_run, notices.as_ref()).await;
             lock.release().await;
             instance.store.close().await;
             let (run, report) = result?;

@@ -267,14 +267,56 @@ pub async fn update_source(
     Ok(())
 }
 
-/// Runs one source now: fetch, compare, apply (unless `dry_run`), record and audit.
-/// A run that fails changes nothing and is recorded as failed. Returns the recorded
-/// run and the full report (which users were added, changed, disabled).
+/// Where first-login notices of new users go (SPEC §8.4).
+pub struct Notices {
+    pub mailer: std::sync::Arc<crate::mail::Mailer>,
+    /// The sign-in page, e.g. https://auth.example.com/login
+    pub login_url: String,
+}
+
+/// Mails each new user with a mail address their first-login notice; returns (sent,
+/// failed). Sent after the run's transaction: a relay that is down loses notices,
+/// never users (they are counted in the run's report).
+async fn send_notices(
+    notices: &Notices,
+    settings: &AuthSettings,
+    report: &ImportReport,
+) -> (usize, usize) {
+    let (mut sent, mut failed) = (0, 0);
+    for p in &report.initial_patterns {
+        let Some(email) = &p.email else { continue };
+        let pattern = app::pattern::text_form(&p.cells, settings.shape);
+        let body = crate::mail::first_login_body(&p.id, &notices.login_url, &pattern);
+        match notices
+            .mailer
+            .send(
+                email,
+                "passgrid: your new account / アカウントのお知らせ",
+                body,
+            )
+            .await
+        {
+            Ok(()) => sent += 1,
+            Err(err) => {
+                failed += 1;
+                tracing::warn!(error = %err, user = %p.id, "first-login notice not sent");
+            }
+        }
+    }
+    (sent, failed)
+}
+
+/// Runs one source now: fetch, compare, apply (unless `dry_run`), record and audit;
+/// new users get their first-login notice by mail when `notices` is given and the
+/// policy says so. A run that fails changes nothing and is recorded as failed.
+/// Returns the recorded run and the full report (which users were added, changed,
+/// disabled).
 pub async fn run_source(
     instance: &Instance,
     settings: &AuthSettings,
     name: &str,
     dry_run: bool,
+    notices: Option<&Notices>,
 ) -> Result<(SyncRun, ImportReport), SyncError> {
     let source = instance
         .store
@@ -289,6 +331,18 @@ pub async fn run_source(
         "csv" => csv_folder::run_folder(instance, settings, &source, dry_run, started_at).await,
         other => Err(SyncError::Invalid(format!("unknown source kind {other}"))),
     };
+    let mut result = result;
+    if let (Ok((report, text)), Some(notices), false) = (&mut result, notices, dry_run) {
+        if settings.first_login_mail && !report.initial_patterns.is_empty() {
+            let (sent, failed) = send_notices(notices, settings, report).await;
+            let line = format!("first-login notices: {sent} mailed, {failed} failed");
+            *text = if text.is_empty() {
+                line
+            } else {
+                format!("{text}; {line}")
+            };
+        }
+    }
     let finished_at = instance.clock.now();
     let (outcome, report, text) = match &result {
         Ok((r, text)) => {

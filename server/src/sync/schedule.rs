@@ -8,7 +8,11 @@ use crate::{auth::AuthSettings, instance::Instance};
 /// How often the schedule is looked at.
 const TICK: Duration = Duration::from_secs(15);
 
-pub async fn run_schedule(instance: Instance, settings: Arc<AuthSettings>) {
+pub async fn run_schedule(
+    instance: Instance,
+    settings: Arc<AuthSettings>,
+    notices: Option<super::Notices>,
+) {
     let mut tick = tokio::time::interval(TICK);
     loop {
         tick.tick().await;
@@ -40,7 +44,9 @@ pub async fn run_schedule(instance: Instance, settings: Arc<AuthSettings>) {
                     continue;
                 }
             };
-            match super::run_source(&instance, &settings, &source.name, false).await {
+            match super::run_source(&instance, &settings, &source.name, false, notices.as_ref())
+                .await
+            {
                 Ok((run, _)) => {
                     tracing::info!(source = %source.name, outcome = %run.outcome, adds = run.adds, changes = run.changes, disables = run.disables, "sync run")
                 }
