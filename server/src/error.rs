@@ -22,6 +22,12 @@ pub enum AppError {
     InvalidRequest(String),
     #[error("not found")]
     NotFound,
+    /// No (valid) administrator credentials.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Credentials whose role does not allow this.
+    #[error("forbidden")]
+    Forbidden,
     #[error("database: {0}")]
     Store(#[from] StoreError),
     #[error("certificate authority: {0}")]
@@ -47,6 +53,8 @@ impl AppError {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::Ca(CaError::BadRequest(_) | CaError::BadImport(_)) => {
                 (StatusCode::BAD_REQUEST, "invalid_request")
             }

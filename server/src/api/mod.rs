@@ -1,5 +1,6 @@
 //! JSON and file routes for programs (SPEC §14).
 
+pub mod admin;
 pub mod auth;
 pub mod ca_files;
 pub mod health;
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/whoami", get(whoami::whoami))
         .route("/api/v1/auth/start", post(auth::start))
         .route("/api/v1/auth/verify", post(auth::verify))
+        .merge(admin::routes())
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { AppError::NotFound }),

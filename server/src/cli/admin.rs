@@ -18,6 +18,27 @@ pub enum AdminCommand {
         #[arg(long, default_value = "admin", value_parser = ["admin", "user-admin", "operator", "auditor"])]
         role: String,
     },
+    /// API tokens of administrators (SPEC §9.4).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token for an administrator; printed once. It acts with the
+    /// administrator's role at each request.
+    Create {
+        admin: String,
+        #[arg(long, default_value = "api")]
+        name: String,
+        /// Days until it expires.
+        #[arg(long, default_value_t = 90)]
+        days: i64,
+    },
+    /// List tokens (prefixes, never the tokens).
+    List,
+    /// Revoke a token by its prefix.
+    Revoke { prefix: String },
 }
 
 pub async fn run(cmd: AdminCommand, data: DataConfig, out: Output) -> Result<(), CliError> {
@@ -46,5 +67,85 @@ pub async fn run(cmd: AdminCommand, data: DataConfig, out: Output) -> Result<(),
             );
             Ok(())
         }
+        AdminCommand::Token(cmd) => token(cmd, data, out).await,
     }
+}
+
+async fn token(cmd: TokenCommand, data: DataConfig, out: Output) -> Result<(), CliError> {
+    let instance = Instance::open(data).await?;
+    let now = instance.clock.now();
+    let result = match cmd {
+        TokenCommand::Create { admin, name, days } => {
+            if !(1..=3650).contains(&days) {
+                return Err(CliError("--days: 1 to 3650".into()));
+            }
+            let user = instance
+                .store
+                .user(&admin)
+                .await?
+                .filter(|u| u.admin_role.is_some())
+                .ok_or_else(|| CliError(format!("{admin:?} is not an administrator")))?;
+            let mut prefix = [0u8; 4];
+            crate::otp::os_random(&mut prefix)?;
+            let prefix = hex::encode(prefix);
+            let secret = crate::auth::cookies::new_token()?;
+            let token = zeroize::Zeroizing::new(format!("pgt_{prefix}_{}", secret.as_str()));
+            let expires_at = now + days * 86_400;
+            let stored = instance
+                .store
+                .create_admin_token(
+                    &crate::auth::cookies::token_hash(&token),
+                    &prefix,
+                    &user.id,
+                    &name,
+                    expires_at,
+                    now,
+                )
+                .await;
+            super::audit_cli(
+                &instance,
+                "admin.token_create",
+                &user.id,
+                &stored,
+                &format!("token {prefix} ({name})"),
+                now,
+            )
+            .await;
+            stored?;
+            out.print(
+                format!("{}\n(shown once; acts as {} with role {} until it expires in {days} days)", token.as_str(), user.id, user.admin_role.unwrap_or_default()),
+                json!({ "token": token.as_str(), "prefix": prefix, "admin": user.id, "expires_at": expires_at }),
+            );
+            Ok(())
+        }
+        TokenCommand::List => {
+            let tokens = instance.store.admin_tokens().await?;
+            let text = tokens
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{}\t{}\t{}\texpires {}",
+                        t.prefix, t.admin_id, t.name, t.expires_at
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.print(text, json!(tokens));
+            Ok(())
+        }
+        TokenCommand::Revoke { prefix } => {
+            let revoked = instance.store.revoke_admin_token(&prefix).await;
+            super::audit_cli(&instance, "admin.token_revoke", &prefix, &revoked, "", now).await;
+            if !revoked? {
+                return Err(CliError(format!("no token with prefix {prefix}")));
+            }
+            out.print(
+                format!("token {prefix} revoked"),
+                json!({ "prefix": prefix, "revoked": true }),
+            );
+            Ok(())
+        }
+    };
+    instance.store.close().await;
+    result
 }

@@ -33,7 +33,7 @@ impl Store {
 }
 
 /// An audit entry as stored, with its place in the hash chain once sealed.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: i64,
@@ -170,5 +170,52 @@ impl Store {
             .fetch_one(self.reader())
             .await?;
         Ok(row.get(0))
+    }
+}
+
+/// What to show of the audit log (SPEC §12: filter, export).
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub outcome: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    /// Entries older than this id (the `next` of the page before).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+impl Store {
+    /// Entries matching `f`, newest first.
+    pub async fn search_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        // An action ending in '.' matches the whole family ("auth." → auth.*).
+        let action_prefix = f
+            .action
+            .as_deref()
+            .filter(|a| a.ends_with('.'))
+            .map(|a| format!("{}%", a.replace(['%', '_'], "")));
+        let action_exact = f.action.as_deref().filter(|a| !a.ends_with('.'));
+        let rows = sqlx::query(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log \
+             WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR action = $2) \
+             AND ($3 IS NULL OR action LIKE $3) AND ($4 IS NULL OR target = $4) \
+             AND ($5 IS NULL OR outcome = $5) AND ($6 IS NULL OR at >= $6) \
+             AND ($7 IS NULL OR at < $7) AND ($8 IS NULL OR id < $8) \
+             ORDER BY id DESC LIMIT $9"
+        ))
+        .bind(f.actor.as_deref())
+        .bind(action_exact)
+        .bind(action_prefix)
+        .bind(f.target.as_deref())
+        .bind(f.outcome.as_deref())
+        .bind(f.since)
+        .bind(f.until)
+        .bind(f.before_id)
+        .bind(f.limit)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.iter().map(entry_from_row).collect())
     }
 }

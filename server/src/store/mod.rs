@@ -1,6 +1,7 @@
 //! The only place SQL lives. One `sqlx::Any` pool with portable SQL (`$1` parameters
 //! work on both SQLite and PostgreSQL), migrations per database, one module per aggregate.
 
+pub mod admin_tokens;
 pub mod audit;
 mod batch;
 pub mod ca;
@@ -20,6 +21,7 @@ pub mod setup_tokens;
 pub mod sync;
 pub mod tokens;
 pub mod user_import;
+pub mod user_list;
 pub mod users;
 
 use std::{str::FromStr, time::Duration};

@@ -1,0 +1,107 @@
+//! Who may call the administrators' API (SPEC §9.1): a bearer token of an active
+//! administrator, checked on every request against the administrator's role *now*
+//! (a demoted administrator's tokens lose their powers at once).
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+
+use crate::{auth::cookies::token_hash, error::AppError, tls::ConnectionInfo, web::AppState};
+
+/// What an administrator role may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    /// See users, groups, certificates.
+    ReadUsers,
+    /// Add, change, delete users and groups.
+    WriteUsers,
+    /// Unlock users, hand out new initial patterns.
+    Operate,
+    /// Read the audit log.
+    ReadAudit,
+    /// Settings and integrations.
+    Admin,
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ReadUsers => "read-users",
+            Permission::WriteUsers => "write-users",
+            Permission::Operate => "operate",
+            Permission::ReadAudit => "read-audit",
+            Permission::Admin => "admin",
+        }
+    }
+
+    /// The roles that hold it (SPEC §9.1: admin everything; user admin users and
+    /// their certificates and tokens; operator unlock and new initial patterns;
+    /// auditor read-only and the audit log).
+    pub fn roles(self) -> &'static [&'static str] {
+        match self {
+            Permission::ReadUsers => &["admin", "user-admin", "operator", "auditor"],
+            Permission::WriteUsers => &["admin", "user-admin"],
+            Permission::Operate => &["admin", "user-admin", "operator"],
+            Permission::ReadAudit => &["admin", "auditor"],
+            Permission::Admin => &["admin"],
+        }
+    }
+}
+
+/// An authenticated administrator.
+#[derive(Clone, Debug)]
+pub struct Admin {
+    pub id: String,
+    pub role: String,
+    /// The peer address, for the audit log.
+    pub source: String,
+}
+
+impl Admin {
+    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
+        if permission.roles().contains(&self.role.as_str()) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+/// Tokens look like `pgt_<prefix>_<secret>`; the whole string is the credential.
+pub fn is_admin_token(token: &str) -> bool {
+    token.len() <= 128
+        && token.starts_with("pgt_")
+        && token[4..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| is_admin_token(t))
+            .ok_or(AppError::Unauthorized)?;
+        let now = state.instance.clock.now();
+        let holder = state
+            .instance
+            .store
+            .admin_token_holder(&token_hash(token), now)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        let source = parts
+            .extensions
+            .get::<ConnectionInfo>()
+            .map(|c| c.peer.ip().to_string())
+            .unwrap_or_default();
+        Ok(Admin {
+            id: holder.admin_id,
+            role: holder.role,
+            source,
+        })
+    }
+}

@@ -1,0 +1,150 @@
+//! The administrators' REST API (SPEC §9.4), under `/api/v1/admin/…`, for bearer
+//! tokens of administrators (`passgrid admin token create`). Every route is declared
+//! once in [`ROUTES`] with the permission it needs; the handlers check that same
+//! permission, and the OpenAPI document at `/api/openapi.json` is generated from the
+//! table (plus the public routes), so the three cannot drift apart.
+
+pub mod access;
+pub mod audit_log;
+pub mod openapi;
+pub mod users;
+
+use axum::{
+    routing::{get, post},
+    Router,
+};
+
+use crate::web::AppState;
+use access::Permission;
+
+/// One route of the API, as documented.
+pub struct ApiRoute {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// `None` for the public routes.
+    pub permission: Option<Permission>,
+    pub summary: &'static str,
+    /// Query parameters, documented.
+    pub query: &'static [(&'static str, &'static str)],
+}
+
+/// The administrators' routes.
+pub const ROUTES: &[ApiRoute] = &[
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/users",
+        permission: Some(Permission::ReadUsers),
+        summary: "List users: search, filters, keyset paging (next = the last ID)",
+        query: &[
+            ("q", "part of the ID, name or mail address"),
+            ("group", "a group name"),
+            ("status", "active or disabled"),
+            (
+                "source",
+                "local, csv, ldap (all LDAP sources) or e.g. ldap:corp",
+            ),
+            ("after", "start after this user ID"),
+            ("limit", "1 to 500 (default 50)"),
+        ],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/users/{id}",
+        permission: Some(Permission::ReadUsers),
+        summary: "One user: groups, lock-out state, token and certificates",
+        query: &[],
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/users/{id}/unlock",
+        permission: Some(Permission::Operate),
+        summary: "Lift a lock-out",
+        query: &[],
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/users/{id}/initial-pattern",
+        permission: Some(Permission::Operate),
+        summary: "Hand out a new initial pattern (returned once; the user must replace it)",
+        query: &[],
+    },
+    ApiRoute {
+        method: "delete",
+        path: "/api/v1/admin/users/{id}",
+        permission: Some(Permission::WriteUsers),
+        summary: "Delete a user",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/groups",
+        permission: Some(Permission::ReadUsers),
+        summary: "Groups with their member counts",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/audit",
+        permission: Some(Permission::ReadAudit),
+        summary: "The audit log, newest first; format=csv exports",
+        query: &[
+            ("actor", "who acted"),
+            ("action", "an action, or a family ending in '.' (auth.)"),
+            ("target", "what was acted on"),
+            ("outcome", "success or failure"),
+            ("since", "Unix seconds, inclusive"),
+            ("until", "Unix seconds, exclusive"),
+            ("before", "entries older than this id (paging)"),
+            ("limit", "1 to 1000 (default 100; CSV up to 100000)"),
+            ("format", "json (default) or csv"),
+        ],
+    },
+];
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/admin/users", get(users::list))
+        .route(
+            "/api/v1/admin/users/{id}",
+            get(users::show).delete(users::delete),
+        )
+        .route("/api/v1/admin/users/{id}/unlock", post(users::unlock))
+        .route(
+            "/api/v1/admin/users/{id}/initial-pattern",
+            post(users::new_initial_pattern),
+        )
+        .route("/api/v1/admin/groups", get(users::groups))
+        .route("/api/v1/admin/audit", get(audit_log::search))
+        .route("/api/openapi.json", get(openapi::document))
+}
+
+/// The permission [`ROUTES`] gives a method and path (what each handler checks).
+pub fn permission_of(method: &str, path: &str) -> Permission {
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .and_then(|r| r.permission)
+        // A route missing from the table is for administrators only.
+        .unwrap_or(Permission::Admin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_admin_route_names_a_permission() {
+        for r in ROUTES {
+            assert!(r.permission.is_some(), "{} {}", r.method, r.path);
+            assert!(r.path.starts_with("/api/v1/admin/"));
+        }
+        assert_eq!(
+            permission_of("get", "/api/v1/admin/audit"),
+            Permission::ReadAudit
+        );
+        assert_eq!(
+            permission_of("get", "/api/v1/admin/nothing"),
+            Permission::Admin
+        );
+    }
+}

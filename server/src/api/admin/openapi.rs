@@ -1,0 +1,111 @@
+//! `/api/openapi.json`: the OpenAPI 3.1 document, generated from the route tables.
+
+use axum::{response::IntoResponse, Json};
+use serde_json::{json, Map, Value};
+
+use super::{ApiRoute, ROUTES};
+
+/// The public routes (SPEC §14), documented like the administrators' ones.
+const PUBLIC: &[ApiRoute] = &[
+    ApiRoute {
+        method: "get",
+        path: "/healthz",
+        permission: None,
+        summary: "Liveness",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/readyz",
+        permission: None,
+        summary: "Readiness (database reachable)",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/ca/ca.pem",
+        permission: None,
+        summary: "The CA certificate",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/ca/crl.der",
+        permission: None,
+        summary: "The current CRL",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/whoami",
+        permission: None,
+        summary: "The verified client certificate and session, if any",
+        query: &[],
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/auth/start",
+        permission: None,
+        summary: "Start a login: {\"user\": ID} → a grid (or a TOTP prompt)",
+        query: &[],
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/auth/verify",
+        permission: None,
+        summary: "Finish a login: {\"challenge\", \"otp\"[, \"totp\"]}",
+        query: &[],
+    },
+];
+
+fn operation(route: &ApiRoute) -> Value {
+    let mut parameters: Vec<Value> = route
+        .query
+        .iter()
+        .map(|(name, doc)| json!({ "name": name, "in": "query", "required": false, "description": doc, "schema": { "type": "string" } }))
+        .collect();
+    if route.path.contains("{id}") {
+        parameters.push(json!({ "name": "id", "in": "path", "required": true, "description": "user ID", "schema": { "type": "string" } }));
+    }
+    let mut op = json!({
+        "summary": route.summary,
+        "parameters": parameters,
+        "responses": {
+            "200": { "description": "OK" },
+            "400": { "description": "invalid input: {\"error\": code}" },
+        },
+    });
+    if let Some(p) = route.permission {
+        op["security"] = json!([{ "adminToken": [] }]);
+        op["x-passgrid-permission"] = json!(p.as_str());
+        op["x-passgrid-roles"] = json!(p.roles());
+        op["responses"]["401"] = json!({ "description": "no valid administrator token" });
+        op["responses"]["403"] =
+            json!({ "description": "the administrator's role does not allow this" });
+    }
+    op
+}
+
+pub fn document_value() -> Value {
+    let mut paths = Map::new();
+    for route in PUBLIC.iter().chain(ROUTES) {
+        let entry = paths
+            .entry(route.path.to_string())
+            .or_insert_with(|| json!({}));
+        entry[route.method] = operation(route);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "passgrid", "version": env!("CARGO_PKG_VERSION") },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "adminToken": { "type": "http", "scheme": "bearer", "description": "passgrid admin token create ADMIN_ID" }
+            }
+        },
+    })
+}
+
+pub async fn document() -> impl IntoResponse {
+    Json(document_value())
+}

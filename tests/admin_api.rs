@@ -1,0 +1,142 @@
+//! The administrators' REST API (SPEC §9.1, §9.4): tokens, the role of every route
+//! (a role that may not gets 403; no token 401), users, the audit log and its CSV
+//! export, and the OpenAPI document generated from the same route table.
+
+use std::collections::HashMap;
+
+use integration_tests::*;
+use serde_json::{json, Value};
+
+fn cli_ok(server: &TestServer, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = server.cli(&all);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+fn call(server: &TestServer, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let auth = token.map(|t| format!("Authorization: Bearer {t}"));
+    let mut args = vec!["-X", method];
+    if let Some(a) = &auth {
+        args.extend_from_slice(&["-H", a]);
+    }
+    server.curl(path, &args)
+}
+
+on_both_databases! {
+    fn every_route_checks_the_role_and_does_its_work(db: Db) {
+        let dir = TempDir::new("adminapi");
+        let database = TestDb::new(db);
+        let server = TestServer::start(&dir.path().join("data"), &database, &[]);
+        let mut tokens = HashMap::new();
+        for role in ["admin", "user-admin", "operator", "auditor"] {
+            let id = format!("{role}-1");
+            cli_ok(&server, &["admin", "create", &id, "--role", role]);
+            let t = cli_ok(&server, &["admin", "token", "create", &id]);
+            tokens.insert(role, t["token"].as_str().unwrap().to_string());
+        }
+        // A plain user gets no token.
+        cli_ok(&server, &["user", "add", "plain"]);
+        assert!(!server.cli(&["admin", "token", "create", "plain"]).status.success());
+        for i in 0..30 {
+            cli_ok(&server, &["user", "add", &format!("staff{i:02}"), "--name", &format!("Staff {i}")]);
+        }
+
+        // (method, path, roles allowed)
+        let table: &[(&str, &str, &[&str])] = &[
+            ("GET", "/api/v1/admin/users", &["admin", "user-admin", "operator", "auditor"]),
+            ("GET", "/api/v1/admin/users/staff00", &["admin", "user-admin", "operator", "auditor"]),
+            ("POST", "/api/v1/admin/users/staff01/unlock", &["admin", "user-admin", "operator"]),
+            ("POST", "/api/v1/admin/users/staff02/initial-pattern", &["admin", "user-admin", "operator"]),
+            ("GET", "/api/v1/admin/groups", &["admin", "user-admin", "operator", "auditor"]),
+            ("GET", "/api/v1/admin/audit", &["admin", "auditor"]),
+        ];
+        for (method, path, allowed) in table {
+            assert_eq!(call(&server, method, path, None).0, 401, "{method} {path} without a token");
+            assert_eq!(call(&server, method, path, Some("pgt_0000_notatoken")).0, 401);
+            for role in ["admin", "user-admin", "operator", "auditor"] {
+                let (status, body) = call(&server, method, path, Some(&tokens[role]));
+                let expect = if allowed.contains(&role) { 200 } else { 403 };
+                assert_eq!(status, expect, "{role} {method} {path}: {body}");
+            }
+        }
+        // Delete: user admins and admins only; the others are refused and nothing goes.
+        for role in ["operator", "auditor"] {
+            assert_eq!(call(&server, "DELETE", "/api/v1/admin/users/staff29", Some(&tokens[role])).0, 403);
+        }
+        assert_eq!(call(&server, "DELETE", "/api/v1/admin/users/staff29", Some(&tokens["user-admin"])).0, 204);
+        assert_eq!(call(&server, "DELETE", "/api/v1/admin/users/staff29", Some(&tokens["admin"])).0, 404);
+
+        // Paging and search.
+        let (_, body) = call(&server, "GET", "/api/v1/admin/users?q=staff&limit=10", Some(&tokens["auditor"]));
+        let page: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(page["users"].as_array().unwrap().len(), 10);
+        assert_eq!(page["next"], "staff09");
+        let (_, body) = call(&server, "GET", "/api/v1/admin/users?q=staff&limit=10&after=staff09", Some(&tokens["auditor"]));
+        let page: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(page["users"][0]["id"], "staff10");
+        let (_, body) = call(&server, "GET", "/api/v1/admin/users?q=STAFF%201", Some(&tokens["auditor"]));
+        let found: Value = serde_json::from_str(&body).unwrap();
+        assert!(found["users"].as_array().unwrap().iter().all(|u| u["display_name"].as_str().unwrap().starts_with("Staff 1")), "{found}");
+        let (status, _) = call(&server, "GET", "/api/v1/admin/users?limit=0", Some(&tokens["admin"]));
+        assert_eq!(status, 400);
+        let (status, _) = call(&server, "GET", "/api/v1/admin/users?colour=red", Some(&tokens["admin"]));
+        assert_eq!(status, 400);
+
+        // The new initial pattern is returned once and signs in.
+        let (_, body) = call(&server, "POST", "/api/v1/admin/users/staff03/initial-pattern", Some(&tokens["operator"]));
+        let handed: Value = serde_json::from_str(&body).unwrap();
+        let cells: Vec<u64> = handed["initial_pattern"]["cells"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect();
+        let jar = dir.path().join("jar.txt");
+        let (_, s) = post_json(&server, "/api/v1/auth/start", &json!({"user": "staff03"}), &jar);
+        let (status, ok) = post_json(&server, "/api/v1/auth/verify", &json!({"challenge": s["challenge"], "otp": otp_from(&s, &cells)}), &jar);
+        assert_eq!((status, ok["must_change_pattern"].clone()), (200, json!(true)));
+
+        // A demoted administrator's token loses its powers at once; a revoked one too.
+        let list = cli_ok(&server, &["admin", "token", "list"]);
+        let auditor_prefix = list.as_array().unwrap().iter().find(|t| t["admin_id"] == "auditor-1").unwrap()["prefix"].as_str().unwrap().to_string();
+        cli_ok(&server, &["admin", "token", "revoke", &auditor_prefix]);
+        assert_eq!(call(&server, "GET", "/api/v1/admin/users", Some(&tokens["auditor"])).0, 401);
+
+        // The audit log records the administrators' actions, filters, and exports
+        // CSV with spreadsheet formulas made inert.
+        let (_, body) = call(&server, "GET", "/api/v1/admin/audit?action=user.delete", Some(&tokens["admin"]));
+        let log: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(log["entries"][0]["actor"], "user-admin-1");
+        assert_eq!(log["entries"][0]["target"], "staff29");
+        let (_, body) = call(&server, "GET", "/api/v1/admin/audit?action=user.&outcome=success", Some(&tokens["admin"]));
+        let log: Value = serde_json::from_str(&body).unwrap();
+        assert!(log["entries"].as_array().unwrap().iter().all(|e| e["action"].as_str().unwrap().starts_with("user.")));
+        cli_ok(&server, &["user", "add", "evil", "--name", "=cmd|calc"]);
+        let (status, csv) = call(&server, "GET", "/api/v1/admin/audit?format=csv", Some(&tokens["admin"]));
+        assert_eq!(status, 200);
+        assert!(csv.starts_with('\u{feff}') && csv.contains("\"user.initial_pattern\""), "{csv}");
+        assert!(!csv.contains(",\"="), "no cell starts with =");
+        assert_eq!(call(&server, "GET", "/api/v1/admin/audit?format=xml", Some(&tokens["admin"])).0, 400);
+    }
+}
+
+#[test]
+fn the_openapi_document_lists_every_route_with_its_roles() {
+    let dir = TempDir::new("openapi");
+    let database = TestDb::new(Db::Sqlite);
+    let server = TestServer::start(&dir.path().join("data"), &database, &[]);
+    let doc = server.curl_json("/api/openapi.json", &[]);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let audit = &doc["paths"]["/api/v1/admin/audit"]["get"];
+    assert_eq!(audit["x-passgrid-roles"], json!(["admin", "auditor"]));
+    assert_eq!(
+        doc["paths"]["/api/v1/admin/users/{id}"]["delete"]["x-passgrid-roles"],
+        json!(["admin", "user-admin"])
+    );
+    assert!(doc["paths"]["/api/v1/auth/start"]["post"].is_object());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["adminToken"]["scheme"],
+        "bearer"
+    );
+}
