@@ -59,7 +59,8 @@ fn errors_are_one_line_with_nonzero_status() {
 
     let out = passgrid(&["--data-dir", data, "user", "import", "x.csv"], &[]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("not implemented"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1);
+    assert!(stderr(&out).contains("x.csv"), "{}", stderr(&out));
 
     let out = passgrid(
         &[
