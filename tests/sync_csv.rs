@@ -153,4 +153,67 @@ fn dropped_files_are_applied_whole_and_filed_with_a_report() {
         "SELECT action || ' ' || target || ' ' || reason FROM audit_log WHERE action = 'sync.run'",
     );
     assert!(log.contains("sync.run hr applied: 2 added"), "{log}");
+
+    // The same from the administrators' API: sources with their runs, and "run now"
+    // for administrators only.
+    let token = |id: &str, role: &str| {
+        assert!(server
+            .cli(&["admin", "create", id, "--role", role])
+            .status
+            .success());
+        let out = server.cli(&["--json", "admin", "token", "create", id]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["token"].as_str().unwrap().to_string()
+    };
+    let admin = token("boss", "admin");
+    let operator = token("op", "operator");
+    let (status, body) = server.curl(
+        "/api/v1/admin/sync",
+        &["-H", &format!("Authorization: Bearer {admin}")],
+    );
+    assert_eq!(status, 200, "{body}");
+    let listed: Value = serde_json::from_str(&body).unwrap();
+    let hr = listed["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "hr")
+        .unwrap()
+        .clone();
+    assert!(hr["runs"].as_array().unwrap().len() >= 2);
+    assert_eq!(
+        server
+            .curl(
+                "/api/v1/admin/sync",
+                &["-H", &format!("Authorization: Bearer {operator}")]
+            )
+            .0,
+        403
+    );
+    let (status, body) = server.curl(
+        "/api/v1/admin/sync/hr/run?dry_run=true",
+        &[
+            "-X",
+            "POST",
+            "-H",
+            &format!("Authorization: Bearer {admin}"),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let run: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(run["run"]["outcome"], "dry-run");
+    assert_eq!(
+        server
+            .curl(
+                "/api/v1/admin/sync/nope/run",
+                &[
+                    "-X",
+                    "POST",
+                    "-H",
+                    &format!("Authorization: Bearer {admin}")
+                ]
+            )
+            .0,
+        404
+    );
 }

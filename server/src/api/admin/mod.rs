@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit_log;
 pub mod openapi;
+pub mod sync_sources;
 pub mod users;
 
 use axum::{
@@ -99,6 +100,20 @@ pub const ROUTES: &[ApiRoute] = &[
             ("format", "json (default) or csv"),
         ],
     },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/sync",
+        permission: Some(Permission::Admin),
+        summary: "Sync sources (LDAP, CSV folders) with their last runs and reports",
+        query: &[],
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/sync/{name}/run",
+        permission: Some(Permission::Admin),
+        summary: "Run a sync source now; dry_run=true only reports",
+        query: &[("dry_run", "true: report what would change, change nothing")],
+    },
 ];
 
 pub fn routes() -> Router<AppState> {
@@ -115,6 +130,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/admin/groups", get(users::groups))
         .route("/api/v1/admin/audit", get(audit_log::search))
+        .route("/api/v1/admin/sync", get(sync_sources::list))
+        .route("/api/v1/admin/sync/{name}/run", post(sync_sources::run))
         .route("/api/openapi.json", get(openapi::document))
 }
 

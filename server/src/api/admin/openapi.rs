@@ -67,6 +67,9 @@ fn operation(route: &ApiRoute) -> Value {
     if route.path.contains("{id}") {
         parameters.push(json!({ "name": "id", "in": "path", "required": true, "description": "user ID", "schema": { "type": "string" } }));
     }
+    if route.path.contains("{name}") {
+        parameters.push(json!({ "name": "name", "in": "path", "required": true, "description": "sync source name", "schema": { "type": "string" } }));
+    }
     let mut op = json!({
         "summary": route.summary,
         "parameters": parameters,
