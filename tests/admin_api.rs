@@ -19,6 +19,28 @@ fn cli_ok(server: &TestServer, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
+fn send(server: &TestServer, method: &str, path: &str, token: &str, body: &Value) -> (u16, Value) {
+    let auth = format!("Authorization: Bearer {token}");
+    let body = body.to_string();
+    let (status, text) = server.curl(
+        path,
+        &[
+            "-X",
+            method,
+            "-H",
+            &auth,
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &body,
+        ],
+    );
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
 fn call(server: &TestServer, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
     let auth = token.map(|t| format!("Authorization: Bearer {t}"));
     let mut args = vec!["-X", method];
@@ -71,6 +93,31 @@ on_both_databases! {
         }
         assert_eq!(call(&server, "DELETE", "/api/v1/admin/users/staff29", Some(&tokens["user-admin"])).0, 204);
         assert_eq!(call(&server, "DELETE", "/api/v1/admin/users/staff29", Some(&tokens["admin"])).0, 404);
+
+        // Creating and changing users and groups: user admins and admins only.
+        let new_user = json!({"id": "newbie", "name": "New Bie", "email": "newbie@example.com", "groups": ["crew"]});
+        for role in ["operator", "auditor"] {
+            assert_eq!(send(&server, "POST", "/api/v1/admin/groups", &tokens[role], &json!({"name": "crew"})).0, 403);
+            assert_eq!(send(&server, "POST", "/api/v1/admin/users", &tokens[role], &new_user).0, 403);
+            assert_eq!(send(&server, "PATCH", "/api/v1/admin/users/staff05", &tokens[role], &json!({"status": "disabled"})).0, 403);
+        }
+        let (status, body) = send(&server, "POST", "/api/v1/admin/users", &tokens["user-admin"], &new_user);
+        assert_eq!((status, body["error"].as_str()), (400, Some("unknown_group")), "groups must exist");
+        assert_eq!(send(&server, "POST", "/api/v1/admin/groups", &tokens["user-admin"], &json!({"name": "crew"})).0, 201);
+        let (status, created) = send(&server, "POST", "/api/v1/admin/users", &tokens["user-admin"], &new_user);
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["initial_pattern"]["cells"].as_array().unwrap().len(), 6);
+        assert_eq!(send(&server, "POST", "/api/v1/admin/users", &tokens["admin"], &new_user).1["error"], "already_exists");
+        let (status, bad) = send(&server, "POST", "/api/v1/admin/users", &tokens["admin"], &json!({"id": "x1", "email": "nope"}));
+        assert_eq!((status, bad["error"].as_str()), (400, Some("invalid_email")));
+        let (status, bad) = send(&server, "POST", "/api/v1/admin/users", &tokens["admin"], &json!({"id": "x2", "colour": "red"}));
+        assert_eq!(status, 400, "{bad}");
+        let (status, changed) = send(&server, "PATCH", "/api/v1/admin/users/newbie", &tokens["admin"],
+            &json!({"status": "disabled", "email": null, "groups": []}));
+        assert_eq!(status, 200, "{changed}");
+        assert_eq!((changed["user"]["status"].as_str(), changed["user"]["email"].clone(), changed["groups"].clone()),
+                   (Some("disabled"), Value::Null, json!([])));
+        assert_eq!(send(&server, "PATCH", "/api/v1/admin/users/ghost", &tokens["admin"], &json!({"name": "G"})).0, 404);
 
         // Paging and search.
         let (_, body) = call(&server, "GET", "/api/v1/admin/users?q=staff&limit=10", Some(&tokens["auditor"]));

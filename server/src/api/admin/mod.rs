@@ -49,6 +49,27 @@ pub const ROUTES: &[ApiRoute] = &[
         ],
     },
     ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/users",
+        permission: Some(Permission::WriteUsers),
+        summary: "Create a user {id, name, email, groups}; returns the initial pattern once",
+        query: &[],
+    },
+    ApiRoute {
+        method: "patch",
+        path: "/api/v1/admin/users/{id}",
+        permission: Some(Permission::WriteUsers),
+        summary: "Change a user: name, email (null clears), status (active|disabled), groups",
+        query: &[],
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/groups",
+        permission: Some(Permission::WriteUsers),
+        summary: "Create a group {name, description}",
+        query: &[],
+    },
+    ApiRoute {
         method: "get",
         path: "/api/v1/admin/users/{id}",
         permission: Some(Permission::ReadUsers),
@@ -118,17 +139,20 @@ pub const ROUTES: &[ApiRoute] = &[
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/admin/users", get(users::list))
+        .route("/api/v1/admin/users", get(users::list).post(users::create))
         .route(
             "/api/v1/admin/users/{id}",
-            get(users::show).delete(users::delete),
+            get(users::show).delete(users::delete).patch(users::update),
         )
         .route("/api/v1/admin/users/{id}/unlock", post(users::unlock))
         .route(
             "/api/v1/admin/users/{id}/initial-pattern",
             post(users::new_initial_pattern),
         )
-        .route("/api/v1/admin/groups", get(users::groups))
+        .route(
+            "/api/v1/admin/groups",
+            get(users::groups).post(users::create_group),
+        )
         .route("/api/v1/admin/audit", get(audit_log::search))
         .route("/api/v1/admin/sync", get(sync_sources::list))
         .route("/api/v1/admin/sync/{name}/run", post(sync_sources::run))

@@ -214,3 +214,198 @@ pub async fn groups(State(state): State<AppState>, admin: Admin) -> Result<Respo
     let groups = state.instance.store.groups().await?;
     Ok(Json(json!({ "groups": groups })).into_response())
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    id: String,
+    #[serde(default)]
+    name: String,
+    email: Option<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+/// `Some(None)` for an explicit `null` (clear), `None` when the field is absent.
+fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchUserBody {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    email: Option<Option<String>>,
+    status: Option<String>,
+    groups: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewGroupBody {
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+fn bad_json(rejection: axum::extract::rejection::JsonRejection) -> AppError {
+    AppError::InvalidRequest(rejection.body_text())
+}
+
+async fn check_groups(state: &AppState, groups: &[String]) -> Result<(), AppError> {
+    for g in groups {
+        crate::accounts::check_group_name(g).map_err(|_| AppError::BadRequest("invalid_group"))?;
+    }
+    if !state
+        .instance
+        .store
+        .missing_groups(groups)
+        .await?
+        .is_empty()
+    {
+        return Err(AppError::BadRequest("unknown_group"));
+    }
+    Ok(())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    body: Result<Json<NewUserBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("post", "/api/v1/admin/users"))?;
+    let Json(b) = body.map_err(bad_json)?;
+    let user = crate::accounts::checked_new_user(&b.id, &b.name, b.email.as_deref(), None, "local")
+        .map_err(|e| AppError::BadRequest(e.code()))?;
+    check_groups(&state, &b.groups).await?;
+    let store = &state.instance.store;
+    let now = state.instance.clock.now();
+    match store.create_user_in_groups(&user, &b.groups, now).await {
+        Ok(()) => {}
+        Err(crate::store::StoreError::Conflict) => {
+            return Err(AppError::BadRequest("already_exists"))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let cells = generate_initial_pattern(state.auth.shape, &state.auth.rules)?;
+    store_pattern(
+        store,
+        &state.instance.master_key,
+        &b.id,
+        &cells,
+        &state.auth,
+        true,
+        now,
+    )
+    .await?;
+    audit_admin(&state, &admin, "user.create", &b.id, "").await;
+    let mut res = (
+        StatusCode::CREATED,
+        Json(json!({
+            "id": b.id,
+            "initial_pattern": {
+                "cells": cells.to_vec(),
+                "text": text_form(&cells, state.auth.shape),
+            },
+        })),
+    )
+        .into_response();
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    body: Result<Json<PatchUserBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("patch", "/api/v1/admin/users/{id}"))?;
+    checked_id(&id)?;
+    let Json(b) = body.map_err(bad_json)?;
+    if let Some(name) = &b.name {
+        crate::accounts::check_display_name(name).map_err(|e| AppError::BadRequest(e.code()))?;
+    }
+    if let Some(Some(email)) = &b.email {
+        crate::accounts::check_email(email).map_err(|e| AppError::BadRequest(e.code()))?;
+    }
+    if b.status
+        .as_deref()
+        .is_some_and(|s| !matches!(s, "active" | "disabled"))
+    {
+        return Err(AppError::BadRequest("invalid_status"));
+    }
+    if let Some(groups) = &b.groups {
+        check_groups(&state, groups).await?;
+    }
+    let store = &state.instance.store;
+    store.user(&id).await?.ok_or(AppError::NotFound)?;
+    let changed: Vec<&str> = [
+        b.name.as_ref().map(|_| "name"),
+        b.email.as_ref().map(|_| "email"),
+        b.status.as_ref().map(|_| "status"),
+        b.groups.as_ref().map(|_| "groups"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let now = state.instance.clock.now();
+    store
+        .apply_user_import(
+            &crate::store::user_import::ImportBatch {
+                source: String::new(),
+                new_groups: Vec::new(),
+                adds: Vec::new(),
+                updates: vec![crate::store::user_import::UserUpdate {
+                    id: id.clone(),
+                    display_name: b.name,
+                    email: b.email,
+                    status: b.status,
+                    groups: b.groups,
+                }],
+                key_id: String::new(),
+                pattern_expires_at: 0,
+            },
+            now,
+        )
+        .await?;
+    audit_admin(&state, &admin, "user.update", &id, &changed.join(", ")).await;
+    show(State(state), admin, Path(id)).await
+}
+
+pub async fn create_group(
+    State(state): State<AppState>,
+    admin: Admin,
+    body: Result<Json<NewGroupBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("post", "/api/v1/admin/groups"))?;
+    let Json(b) = body.map_err(bad_json)?;
+    crate::accounts::check_group_name(&b.name)
+        .map_err(|_| AppError::BadRequest("invalid_group"))?;
+    if b.description.chars().count() > 256 || b.description.chars().any(char::is_control) {
+        return Err(AppError::BadRequest("invalid_description"));
+    }
+    let now = state.instance.clock.now();
+    match state
+        .instance
+        .store
+        .create_group(&b.name, &b.description, now)
+        .await
+    {
+        Ok(()) => {}
+        Err(crate::store::StoreError::Conflict) => {
+            return Err(AppError::BadRequest("already_exists"))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit_admin(&state, &admin, "group.create", &b.name, "").await;
+    Ok((StatusCode::CREATED, Json(json!({ "name": b.name }))).into_response())
+}
