@@ -7,18 +7,6 @@ use std::collections::HashMap;
 use integration_tests::*;
 use serde_json::{json, Value};
 
-fn cli_ok(server: &TestServer, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = server.cli(&all);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
 fn send(server: &TestServer, method: &str, path: &str, token: &str, body: &Value) -> (u16, Value) {
     let auth = format!("Authorization: Bearer {token}");
     let body = body.to_string();
@@ -58,15 +46,15 @@ on_both_databases! {
         let mut tokens = HashMap::new();
         for role in ["admin", "user-admin", "operator", "auditor"] {
             let id = format!("{role}-1");
-            cli_ok(&server, &["admin", "create", &id, "--role", role]);
-            let t = cli_ok(&server, &["admin", "token", "create", &id]);
+            cli_value(&server, &["admin", "create", &id, "--role", role]);
+            let t = cli_value(&server, &["admin", "token", "create", &id]);
             tokens.insert(role, t["token"].as_str().unwrap().to_string());
         }
         // A plain user gets no token.
-        cli_ok(&server, &["user", "add", "plain"]);
+        cli_value(&server, &["user", "add", "plain"]);
         assert!(!server.cli(&["admin", "token", "create", "plain"]).status.success());
         for i in 0..30 {
-            cli_ok(&server, &["user", "add", &format!("staff{i:02}"), "--name", &format!("Staff {i}")]);
+            cli_value(&server, &["user", "add", &format!("staff{i:02}"), "--name", &format!("Staff {i}")]);
         }
 
         // (method, path, roles allowed)
@@ -145,9 +133,9 @@ on_both_databases! {
         assert_eq!((status, ok["must_change_pattern"].clone()), (200, json!(true)));
 
         // A demoted administrator's token loses its powers at once; a revoked one too.
-        let list = cli_ok(&server, &["admin", "token", "list"]);
+        let list = cli_value(&server, &["admin", "token", "list"]);
         let auditor_prefix = list.as_array().unwrap().iter().find(|t| t["admin_id"] == "auditor-1").unwrap()["prefix"].as_str().unwrap().to_string();
-        cli_ok(&server, &["admin", "token", "revoke", &auditor_prefix]);
+        cli_value(&server, &["admin", "token", "revoke", &auditor_prefix]);
         assert_eq!(call(&server, "GET", "/api/v1/admin/users", Some(&tokens["auditor"])).0, 401);
 
         // The audit log records the administrators' actions, filters, and exports
@@ -159,7 +147,7 @@ on_both_databases! {
         let (_, body) = call(&server, "GET", "/api/v1/admin/audit?action=user.&outcome=success", Some(&tokens["admin"]));
         let log: Value = serde_json::from_str(&body).unwrap();
         assert!(log["entries"].as_array().unwrap().iter().all(|e| e["action"].as_str().unwrap().starts_with("user.")));
-        cli_ok(&server, &["user", "add", "evil", "--name", "=cmd|calc"]);
+        cli_value(&server, &["user", "add", "evil", "--name", "=cmd|calc"]);
         let (status, csv) = call(&server, "GET", "/api/v1/admin/audit?format=csv", Some(&tokens["admin"]));
         assert_eq!(status, 200);
         assert!(csv.starts_with('\u{feff}') && csv.contains("\"user.initial_pattern\""), "{csv}");

@@ -40,14 +40,6 @@ fn page(server: &TestServer, jar: &Path, path: &str) -> String {
     body
 }
 
-fn csrf_of(page: &str) -> String {
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("csrf field")
-        .to_string()
-}
-
 /// The pattern's cells in order, read off the picture (`data-cell` and the order
 /// numbers in each cell).
 fn cells_from_picture(page: &str) -> Vec<u64> {
@@ -99,7 +91,7 @@ fn a_mailed_link_resets_the_pattern_once_and_the_page_never_tells_who_exists() {
     let jar = dir.path().join("jar.txt");
 
     let forgot = page(&server, &jar, "/login/forgot");
-    let csrf = csrf_of(&forgot);
+    let csrf = csrf_field(&forgot);
     // The same answer for a user with mail, one without, and an ID that does not exist.
     for id in ["lena", "nomail", "ghost"] {
         let (status, location) = form(
@@ -142,7 +134,7 @@ fn a_mailed_link_resets_the_pattern_once_and_the_page_never_tells_who_exists() {
         &server,
         &jar,
         "/login/reset",
-        &format!("csrf={}&t={token}", csrf_of(&reset_page)),
+        &format!("csrf={}&t={token}", csrf_field(&reset_page)),
     );
     assert_eq!(status, 303);
     assert_eq!(location, format!("/login/reset/done?t={token}"));
@@ -156,7 +148,7 @@ fn a_mailed_link_resets_the_pattern_once_and_the_page_never_tells_who_exists() {
         &server,
         &jar,
         "/login/reset",
-        &format!("csrf={}&t={token}", csrf_of(&reset_page)),
+        &format!("csrf={}&t={token}", csrf_field(&reset_page)),
     );
     assert_eq!(location, "/login/reset");
 

@@ -142,15 +142,6 @@ on_both_databases! {
     }
 }
 
-/// Pulls the value of `name="csrf"` from a page.
-fn csrf_of(page: &str) -> String {
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("csrf field")
-        .to_string()
-}
-
 #[test]
 fn an_authenticator_app_is_enrolled_by_qr_code_and_then_asked_for_with_the_grid() {
     let dir = TempDir::new("totp-enrol");
@@ -186,7 +177,7 @@ fn an_authenticator_app_is_enrolled_by_qr_code_and_then_asked_for_with_the_grid(
             "-c",
             j,
             "--data",
-            &format!("csrf={}", csrf_of(&page)),
+            &format!("csrf={}", csrf_field(&page)),
         ],
     );
     assert_eq!(status, 303);
@@ -207,7 +198,7 @@ fn an_authenticator_app_is_enrolled_by_qr_code_and_then_asked_for_with_the_grid(
             "-c",
             j,
             "--data",
-            &format!("csrf={}&code=000000", csrf_of(&page)),
+            &format!("csrf={}&code=000000", csrf_field(&page)),
         ],
     );
     assert_eq!(status, 303);
@@ -226,7 +217,7 @@ fn an_authenticator_app_is_enrolled_by_qr_code_and_then_asked_for_with_the_grid(
             "-c",
             j,
             "--data",
-            &format!("csrf={}&code={code}", csrf_of(&page)),
+            &format!("csrf={}&code={code}", csrf_field(&page)),
         ],
     );
     assert_eq!(status, 303);

@@ -7,18 +7,6 @@ use std::process::Command;
 use integration_tests::*;
 use serde_json::{json, Value};
 
-fn cli_json(server: &TestServer, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = server.cli(&all);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
 fn cli_err(server: &TestServer, args: &[&str]) -> String {
     let out = server.cli(args);
     assert!(!out.status.success(), "{args:?} succeeded");
@@ -43,7 +31,7 @@ on_both_databases! {
         std::fs::write(&file, &csv).unwrap();
 
         // A dry run reports and changes nothing.
-        let report = cli_json(&server, &["user", "import", file.to_str().unwrap(), "--dry-run"]);
+        let report = cli_value(&server, &["user", "import", file.to_str().unwrap(), "--dry-run"]);
         assert_eq!(report["adds"].as_array().unwrap().len(), 500);
         assert_eq!(report["new_groups"], json!(["dev", "ops", "sales"]));
         assert_eq!(user_count(&server), 0);
@@ -55,10 +43,10 @@ on_both_databases! {
         assert!(err.contains("line 252") && err.contains("nothing imported"), "{err}");
         assert_eq!(user_count(&server), 0);
 
-        let report = cli_json(&server, &["user", "import", file.to_str().unwrap()]);
+        let report = cli_value(&server, &["user", "import", file.to_str().unwrap()]);
         assert_eq!(report["adds"].as_array().unwrap().len(), 500);
         assert_eq!(user_count(&server), 500);
-        let user = cli_json(&server, &["user", "show", "u001"]);
+        let user = cli_value(&server, &["user", "show", "u001"]);
         assert_eq!((user["display_name"].as_str(), user["groups"].clone(), user["source"].as_str()),
                    (Some("利用者 1"), json!(["dev", "ops"]), Some("csv")));
 
@@ -67,16 +55,16 @@ on_both_databases! {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
         // The same file again changes nothing; a changed mail and group show up.
-        let report = cli_json(&server, &["user", "import", file.to_str().unwrap(), "--dry-run"]);
+        let report = cli_value(&server, &["user", "import", file.to_str().unwrap(), "--dry-run"]);
         assert_eq!((report["adds"].as_array().unwrap().len(), report["unchanged"].as_u64()), (0, Some(500)));
         let changed = dir.path().join("changed.csv");
         std::fs::write(&changed, "id,email,groups,status\nu003,new3@example.com,dev;ops,\nu004,u004@example.com,sales,disabled\n").unwrap();
-        let report = cli_json(&server, &["user", "import", changed.to_str().unwrap()]);
+        let report = cli_value(&server, &["user", "import", changed.to_str().unwrap()]);
         assert_eq!(report["changes"], json!([
             {"line": 2, "id": "u003", "fields": ["email"]},
             {"line": 3, "id": "u004", "fields": ["status"]},
         ]));
-        assert_eq!(cli_json(&server, &["user", "show", "u004"])["status"], "disabled");
+        assert_eq!(cli_value(&server, &["user", "show", "u004"])["status"], "disabled");
     }
 }
 
@@ -104,13 +92,13 @@ fn bad_files_are_refused_with_the_reason() {
         err.contains("shift_jis"),
         "wrong encoding names the fix: {err}"
     );
-    let report = cli_json(
+    let report = cli_value(
         &server,
         &["user", "import", sjis, "--encoding", "shift_jis"],
     );
     assert_eq!(report["adds"][0]["id"], "sato");
     assert_eq!(
-        cli_json(&server, &["user", "show", "sato"])["display_name"],
+        cli_value(&server, &["user", "show", "sato"])["display_name"],
         "佐藤 花子"
     );
 
@@ -137,7 +125,7 @@ fn bad_files_are_refused_with_the_reason() {
         "evil.csv",
         "id,name\nmallory,=HYPERLINK(\"http://x\")\nmike,+1+1\nmo,@SUM(A1)\n".as_bytes(),
     );
-    cli_json(&server, &["user", "import", &evil]);
+    cli_value(&server, &["user", "import", &evil]);
     let out = dir.path().join("export.csv");
     let o = server.cli(&["user", "export", "--out", out.to_str().unwrap()]);
     assert!(o.status.success());

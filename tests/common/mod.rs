@@ -619,3 +619,26 @@ pub fn messages(maildir: &Path) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Runs a passgrid subcommand with `--json` on the server's installation, asserts
+/// that it succeeded, and returns its output.
+pub fn cli_value(server: &TestServer, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = server.cli(&all);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// The value of the page's CSRF form field.
+pub fn csrf_field(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a csrf field in the page")
+        .to_string()
+}
