@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use integration_tests::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn cli_err(server: &TestServer, args: &[&str]) -> String {
     let out = server.cli(args);
