@@ -175,3 +175,68 @@ fn the_openapi_document_lists_every_route_with_its_roles() {
         "bearer"
     );
 }
+
+#[test]
+fn the_dashboard_counts_logins_failures_and_locked_users() {
+    let dir = TempDir::new("dashboard");
+    let database = TestDb::new(Db::Sqlite);
+    let config = dir.path().join("passgrid.toml");
+    std::fs::write(&config, "[auth]\nlockout_threshold = 2\n").unwrap();
+    let server = TestServer::start_with_config(&dir.path().join("data"), &database, &config, &[]);
+    cli_value(
+        &server,
+        &["admin", "create", "watcher", "--role", "auditor"],
+    );
+    let token = cli_value(&server, &["admin", "token", "create", "watcher"])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let jar = dir.path().join("jar.txt");
+    let ok_cells = add_user(&server, "good");
+    add_user(&server, "unlucky");
+    let (_, s) = post_json(
+        &server,
+        "/api/v1/auth/start",
+        &json!({"user": "good"}),
+        &jar,
+    );
+    post_json(
+        &server,
+        "/api/v1/auth/verify",
+        &json!({"challenge": s["challenge"], "otp": otp_from(&s, &ok_cells)}),
+        &jar,
+    );
+    for _ in 0..2 {
+        let (_, s) = post_json(
+            &server,
+            "/api/v1/auth/start",
+            &json!({"user": "unlucky"}),
+            &jar,
+        );
+        post_json(
+            &server,
+            "/api/v1/auth/verify",
+            &json!({"challenge": s["challenge"], "otp": "000000"}),
+            &jar,
+        );
+    }
+    // Refused while locked.
+    post_json(
+        &server,
+        "/api/v1/auth/start",
+        &json!({"user": "unlucky"}),
+        &jar,
+    );
+    let (status, body) = call(&server, "GET", "/api/v1/admin/dashboard", Some(&token));
+    assert_eq!(status, 200, "{body}");
+    let d: Value = serde_json::from_str(&body).unwrap();
+    let hours = d["logins_per_hour"].as_array().unwrap();
+    let sum = |k: &str| hours.iter().map(|h| h[k].as_i64().unwrap()).sum::<i64>();
+    assert_eq!(
+        (sum("successes"), sum("failures"), sum("refusals")),
+        (1, 2, 1),
+        "{d}"
+    );
+    assert_eq!(d["locked_users"][0]["login_id"], "unlucky");
+    assert_eq!(d["certificates_expiring_in_30_days"]["count"], 0);
+}

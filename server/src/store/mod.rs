@@ -7,6 +7,7 @@ mod batch;
 pub mod ca;
 pub mod challenges;
 pub mod client_certs;
+pub mod dashboard;
 pub mod groups;
 pub mod job_locks;
 pub mod lockouts;

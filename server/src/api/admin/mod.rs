@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod audit_log;
+pub mod dashboard;
 pub mod openapi;
 pub mod sync_sources;
 pub mod users;
@@ -123,6 +124,14 @@ pub const ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: "get",
+        path: "/api/v1/admin/dashboard",
+        permission: Some(Permission::ReadUsers),
+        summary:
+            "Logins and failures per hour (24 h), locked users, certificates expiring in 30 days",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
         path: "/api/v1/admin/sync",
         permission: Some(Permission::Admin),
         summary: "Sync sources (LDAP, CSV folders) with their last runs and reports",
@@ -154,6 +163,7 @@ pub fn routes() -> Router<AppState> {
             get(users::groups).post(users::create_group),
         )
         .route("/api/v1/admin/audit", get(audit_log::search))
+        .route("/api/v1/admin/dashboard", get(dashboard::figures))
         .route("/api/v1/admin/sync", get(sync_sources::list))
         .route("/api/v1/admin/sync/{name}/run", post(sync_sources::run))
         .route("/api/openapi.json", get(openapi::document))
