@@ -240,3 +240,75 @@ fn the_dashboard_counts_logins_failures_and_locked_users() {
     assert_eq!(d["locked_users"][0]["login_id"], "unlucky");
     assert_eq!(d["certificates_expiring_in_30_days"]["count"], 0);
 }
+
+/// A cookie's value from a curl cookie jar.
+fn jar_cookie(jar: &std::path::Path, name: &str) -> String {
+    std::fs::read_to_string(jar)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.len() == 7 && f[5] == name).then(|| f[6].to_string())
+        })
+        .next()
+        .unwrap_or_else(|| panic!("no {name} cookie in the jar"))
+}
+
+#[test]
+fn an_administrator_signed_in_with_the_grid_uses_the_api_with_csrf() {
+    let dir = TempDir::new("adminsession");
+    let database = TestDb::new(Db::Sqlite);
+    let server = TestServer::start(&dir.path().join("data"), &database, &[]);
+    cli_value(&server, &["admin", "create", "boss", "--role", "operator"]);
+    cli_value(&server, &["user", "add", "worker"]);
+    let cells = [3u64, 17, 22, 40, 41, 9];
+    for id in ["boss", "worker"] {
+        cli_value(
+            &server,
+            &["user", "set-pattern", id, "--cells", "3,17,22,40,41,9"],
+        );
+    }
+    let sign_in = |id: &str| {
+        let jar = dir.path().join(format!("{id}.jar"));
+        let (_, s) = post_json(&server, "/api/v1/auth/start", &json!({ "user": id }), &jar);
+        let (status, ok) = post_json(
+            &server,
+            "/api/v1/auth/verify",
+            &json!({"challenge": s["challenge"], "otp": otp_from(&s, &cells)}),
+            &jar,
+        );
+        assert_eq!(status, 200, "{ok}");
+        // A page gives the CSRF cookie, as the console's first page load would.
+        server.curl(
+            "/login",
+            &["-b", jar.to_str().unwrap(), "-c", jar.to_str().unwrap()],
+        );
+        jar
+    };
+    let boss = sign_in("boss");
+    let b = boss.to_str().unwrap();
+    let (status, body) = server.curl("/api/v1/admin/users", &["-b", b]);
+    assert_eq!(status, 200, "{body}");
+    // A change without the CSRF header is refused; with it, done.
+    let (status, body) = server.curl(
+        "/api/v1/admin/users/worker/unlock",
+        &["-b", b, "-X", "POST"],
+    );
+    assert_eq!((status, body.contains("csrf")), (400, true), "{body}");
+    let csrf = format!("X-CSRF-Token: {}", jar_cookie(&boss, "passgrid_csrf"));
+    let (status, body) = server.curl(
+        "/api/v1/admin/users/worker/unlock",
+        &["-b", b, "-X", "POST", "-H", &csrf],
+    );
+    assert_eq!(status, 200, "{body}");
+    // The operator's session has the operator's powers only.
+    assert_eq!(server.curl("/api/v1/admin/audit", &["-b", b]).0, 403);
+    // A signed-in user who is no administrator: 403.
+    let worker = sign_in("worker");
+    assert_eq!(
+        server
+            .curl("/api/v1/admin/users", &["-b", worker.to_str().unwrap()])
+            .0,
+        403
+    );
+}

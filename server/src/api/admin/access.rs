@@ -1,10 +1,24 @@
 //! Who may call the administrators' API (SPEC §9.1): a bearer token of an active
-//! administrator, checked on every request against the administrator's role *now*
-//! (a demoted administrator's tokens lose their powers at once).
+//! administrator, or the session of an administrator signed in with the grid (the
+//! console), checked on every request against the administrator's role *now* (a
+//! demoted administrator's tokens and sessions lose their powers at once). A session
+//! must also send the CSRF token (header `X-CSRF-Token`, the double-submit cookie's
+//! value) with every request that changes something.
 
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    extract::FromRequestParts,
+    http::{request::Parts, Method},
+};
 
-use crate::{auth::cookies::token_hash, error::AppError, tls::ConnectionInfo, web::AppState};
+use crate::{
+    auth::{
+        cookies::{token_hash, SESSION_COOKIE},
+        session::session_user,
+    },
+    error::AppError,
+    tls::ConnectionInfo,
+    web::{csrf::csrf_ok, middleware::cookie, AppState},
+};
 
 /// What an administrator role may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,29 +92,58 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| is_admin_token(t))
-            .ok_or(AppError::Unauthorized)?;
         let now = state.instance.clock.now();
-        let holder = state
-            .instance
-            .store
-            .admin_token_holder(&token_hash(token), now)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
+        let store = &state.instance.store;
         let source = parts
             .extensions
             .get::<ConnectionInfo>()
             .map(|c| c.peer.ip().to_string())
             .unwrap_or_default();
+        let bearer = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if let Some(token) = bearer {
+            if !is_admin_token(token) {
+                return Err(AppError::Unauthorized);
+            }
+            let holder = store
+                .admin_token_holder(&token_hash(token), now)
+                .await?
+                .ok_or(AppError::Unauthorized)?;
+            return Ok(Admin {
+                id: holder.admin_id,
+                role: holder.role,
+                source,
+            });
+        }
+        let session = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthorized)?;
+        let user_id = session_user(store, &state.auth, session, now)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        let user = store
+            .user(&user_id)
+            .await?
+            .filter(|u| u.status == "active")
+            .ok_or(AppError::Unauthorized)?;
+        // Signed in, but not an administrator.
+        let role = user.admin_role.ok_or(AppError::Forbidden)?;
+        let reads_only = matches!(parts.method, Method::GET | Method::HEAD);
+        if !reads_only {
+            let submitted = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !csrf_ok(&parts.headers, submitted) {
+                return Err(AppError::BadRequest("csrf"));
+            }
+        }
         Ok(Admin {
-            id: holder.admin_id,
-            role: holder.role,
+            id: user.id,
+            role,
             source,
         })
     }
