@@ -310,15 +310,20 @@ pub async fn run(
                 None
             };
             let instance = Instance::open(data).await?;
-            let lock = instance
-                .store
-                .try_job_lock(&format!("sync {name}"))
-                .await?
-                .ok_or_else(|| {
-                    CliError(format!(
-                        "source {name} is running on a server right now; try again shortly"
-                    ))
-                })?;
+            // A run the schedule started on a server is waited for (a minute at most).
+            let mut lock = None;
+            for _ in 0..60 {
+                lock = instance.store.try_job_lock(&format!("sync {name}")).await?;
+                if lock.is_some() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            let lock = lock.ok_or_else(|| {
+                CliError(format!(
+                    "source {name} has been running on a server for a minute; try again later"
+                ))
+            })?;
             let result = run_source(&instance, &settings, &name, dry_run, notices.as_ref()).await;
             lock.release().await;
             instance.store.close().await;

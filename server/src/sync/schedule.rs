@@ -3,10 +3,17 @@
 
 use std::{sync::Arc, time::Duration};
 
-use crate::{auth::AuthSettings, instance::Instance};
+use crate::{auth::AuthSettings, instance::Instance, store::sync::SyncSource};
 
 /// How often the schedule is looked at.
 const TICK: Duration = Duration::from_secs(15);
+
+/// Whether `source` should run at `now`: an interval after its last run. A new
+/// source's first scheduled run comes an interval after it was added: time for the
+/// administrator's dry run and first run by hand.
+fn is_due(source: &SyncSource, now: i64) -> bool {
+    source.last_run_at.unwrap_or(source.created_at) + source.interval_secs <= now
+}
 
 pub async fn run_schedule(
     instance: Instance,
@@ -25,10 +32,7 @@ pub async fn run_schedule(
         };
         let now = instance.clock.now();
         for source in sources {
-            let due = source
-                .last_run_at
-                .is_none_or(|last| last + source.interval_secs <= now);
-            if !due {
+            if !is_due(&source, now) {
                 continue;
             }
             let lock = match instance
@@ -54,5 +58,29 @@ pub async fn run_schedule(
             }
             lock.release().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_runs_an_interval_after_its_last_run_or_its_creation() {
+        let mut s = SyncSource {
+            name: "corp".into(),
+            kind: "ldap".into(),
+            settings: "{}".into(),
+            secret_sealed: None,
+            interval_secs: 900,
+            max_disable_percent: 20,
+            created_at: 1_000,
+            last_run_at: None,
+        };
+        assert!(!is_due(&s, 1_000 + 899));
+        assert!(is_due(&s, 1_000 + 900));
+        s.last_run_at = Some(5_000);
+        assert!(!is_due(&s, 5_899));
+        assert!(is_due(&s, 5_900));
     }
 }
