@@ -141,3 +141,54 @@ fn bad_files_are_refused_with_the_reason() {
         "{text}"
     );
 }
+
+#[test]
+fn the_console_imports_over_the_api_with_the_same_rules() {
+    let dir = TempDir::new("import-api");
+    let database = TestDb::new(Db::Sqlite);
+    let server = TestServer::start(&dir.path().join("data"), &database, &[]);
+    let token = |id: &str, role: &str| {
+        cli_value(&server, &["admin", "create", id, "--role", role]);
+        cli_value(&server, &["admin", "token", "create", id])["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let writer = token("ua", "user-admin");
+    let reader = token("au", "auditor");
+    let post = |token: &str, query: &str, body: &str| {
+        let (status, text) = server.curl(
+            &format!("/api/v1/admin/user-imports{query}"),
+            &[
+                "-X",
+                "POST",
+                "-H",
+                &format!("Authorization: Bearer {token}"),
+                "-H",
+                "Content-Type: text/csv",
+                "--data-binary",
+                body,
+            ],
+        );
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default(),
+        )
+    };
+    let good = "id,name,groups\nvera,Vera,ops\nwill,Will,\n";
+    assert_eq!(post(&reader, "", good).0, 403);
+    let (status, dry) = post(&writer, "?dry_run=true", good);
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["report"]["adds"].as_array().unwrap().len(), 2);
+    assert_eq!(user_count(&server), 2, "only the two administrators so far");
+    let (status, bad) = post(
+        &writer,
+        "",
+        "id,email\nxena,xena@example.com\nyuri,broken\n",
+    );
+    assert_eq!(status, 400);
+    assert!(bad["message"].as_str().unwrap().contains("line 3"), "{bad}");
+    let (status, done) = post(&writer, "", good);
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(user_count(&server), 4);
+}

@@ -57,6 +57,16 @@ pub const ROUTES: &[ApiRoute] = &[
         query: &[],
     },
     ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/user-imports",
+        permission: Some(Permission::WriteUsers),
+        summary: "Import users from CSV (the body): all rows or none, the bad line named",
+        query: &[
+            ("dry_run", "true: report adds and changes, change nothing"),
+            ("encoding", "utf-8 (default) or shift_jis"),
+        ],
+    },
+    ApiRoute {
         method: "patch",
         path: "/api/v1/admin/users/{id}",
         permission: Some(Permission::WriteUsers),
@@ -149,6 +159,7 @@ pub const ROUTES: &[ApiRoute] = &[
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/admin/users", get(users::list).post(users::create))
+        .route("/api/v1/admin/user-imports", post(users::import))
         .route(
             "/api/v1/admin/users/{id}",
             get(users::show).delete(users::delete).patch(users::update),

@@ -409,3 +409,66 @@ pub async fn create_group(
     audit_admin(&state, &admin, "group.create", &b.name, "").await;
     Ok((StatusCode::CREATED, Json(json!({ "name": b.name }))).into_response())
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    #[serde(default)]
+    dry_run: bool,
+    encoding: Option<String>,
+}
+
+/// CSV import (SPEC §8.1) with the rules of `passgrid user import`: the body is the
+/// file; one bad row imports nothing and the answer names its line.
+pub async fn import(
+    State(state): State<AppState>,
+    admin: Admin,
+    query: Result<Query<ImportQuery>, QueryRejection>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("post", "/api/v1/admin/user-imports"))?;
+    let Query(q) = query.map_err(bad_query)?;
+    let encoding: crate::user_csv::CsvEncoding =
+        q.encoding
+            .as_deref()
+            .unwrap_or("utf-8")
+            .parse()
+            .map_err(|_| AppError::BadRequest("invalid_encoding"))?;
+    let rows = crate::user_csv::parse_users_csv(&body, encoding)
+        .map_err(|e| AppError::InvalidRequest(format!("{e}; nothing imported")))?;
+    let now = state.instance.clock.now();
+    let report = crate::user_import::import_users(
+        &state.instance.store,
+        &state.instance.master_key,
+        &state.auth,
+        &rows,
+        &crate::user_import::ImportScope {
+            source: "csv",
+            whole: None,
+            dry_run: q.dry_run,
+            now,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        crate::user_import::ImportError::Store(s) => AppError::Store(s),
+        crate::user_import::ImportError::Otp(o) => AppError::Otp(o),
+        other => AppError::InvalidRequest(format!("{other}; nothing imported")),
+    })?;
+    if !q.dry_run {
+        audit_admin(
+            &state,
+            &admin,
+            "user.import",
+            "csv",
+            &format!(
+                "{} added, {} changed, {} unchanged",
+                report.adds.len(),
+                report.changes.len(),
+                report.unchanged
+            ),
+        )
+        .await;
+    }
+    Ok(Json(json!({ "report": report })).into_response())
+}
