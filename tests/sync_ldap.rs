@@ -18,27 +18,37 @@ struct Slapd {
 }
 
 impl Slapd {
+    /// On a port P with P+1 (its ldaps port) free too, retried on a clash: another
+    /// process may take a port between the probe and slapd's bind.
     fn start(dir: &Path, users: u32) -> Slapd {
-        let port = free_port();
-        let out = Command::new("bash")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/slapd-fixture.sh"))
-            .args([
-                "start",
-                dir.to_str().unwrap(),
-                &port.to_string(),
-                &users.to_string(),
-            ])
-            .output()
-            .expect("run slapd-fixture.sh");
-        assert!(
-            out.status.success(),
-            "slapd fixture: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Slapd {
-            dir: dir.to_path_buf(),
-            port,
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/slapd-fixture.sh");
+        let mut last = String::new();
+        for attempt in 0..5 {
+            let port = free_port();
+            if std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_err() {
+                continue;
+            }
+            let at = dir.join(format!("slapd-{attempt}"));
+            let out = Command::new("bash")
+                .arg(&script)
+                .args([
+                    "start",
+                    at.to_str().unwrap(),
+                    &port.to_string(),
+                    &users.to_string(),
+                ])
+                .output()
+                .expect("run slapd-fixture.sh");
+            if out.status.success() {
+                return Slapd { dir: at, port };
+            }
+            last = String::from_utf8_lossy(&out.stderr).to_string();
+            let _ = Command::new("bash")
+                .arg(&script)
+                .args(["stop", at.to_str().unwrap()])
+                .output();
         }
+        panic!("slapd fixture did not start: {last}");
     }
 
     fn stop(&self) {

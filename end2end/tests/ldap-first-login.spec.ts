@@ -17,6 +17,7 @@ let server: ChildProcess;
 let sink: ChildProcess;
 let work: string;
 let config: string;
+let slapdDir: string | undefined;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -27,6 +28,38 @@ function freePort(): Promise<number> {
     });
     s.on('error', reject);
   });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** Starts the fixture on a port P with P+1 (its ldaps port) free too, retrying on a
+ *  clash: another process may take a port between the probe and slapd's bind. */
+async function startSlapd(dir: string): Promise<number> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    if (!(await portIsFree(port + 1))) continue;
+    const at = path.join(dir, `slapd-${attempt}`);
+    try {
+      execFileSync('bash', [FIXTURE, 'start', at, String(port), '20'], { stdio: 'pipe' });
+      slapdDir = at;
+      return port;
+    } catch (e) {
+      last = e;
+      try {
+        execFileSync('bash', [FIXTURE, 'stop', at], { stdio: 'ignore' });
+      } catch {
+        // nothing to stop
+      }
+    }
+  }
+  throw new Error(`slapd did not start: ${last}`);
 }
 
 async function waitForPort(port: number): Promise<void> {
@@ -46,8 +79,7 @@ async function waitForPort(port: number): Promise<void> {
 
 test.beforeAll(async () => {
   work = scratchDir('ldap-');
-  const ldapPort = await freePort();
-  execFileSync('bash', [FIXTURE, 'start', path.join(work, 'slapd'), String(ldapPort), '20']);
+  const ldapPort = await startSlapd(work);
   const smtpPort = await freePort();
   const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   sink = spawn(python, ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${smtpPort}`, '-c', 'aiosmtpd.handlers.Mailbox', path.join(work, 'maildir')], {
@@ -80,9 +112,9 @@ test.beforeAll(async () => {
 test.afterAll(() => {
   server?.kill('SIGTERM');
   sink?.kill('SIGTERM');
-  if (work) {
+  if (slapdDir) {
     try {
-      execFileSync('bash', [FIXTURE, 'stop', path.join(work, 'slapd')]);
+      execFileSync('bash', [FIXTURE, 'stop', slapdDir]);
     } catch {
       // already stopped
     }
