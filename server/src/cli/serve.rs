@@ -160,10 +160,7 @@ pub async fn run(
     tokio::spawn(prune_rate_limits(state.clone()));
     tokio::spawn(purge_expired(instance.clone()));
     tokio::spawn(seal_audit_log(instance.clone()));
-    let notices = state.mailer.clone().map(|mailer| crate::sync::Notices {
-        mailer,
-        login_url: format!("{}/login", state.public_url),
-    });
+    let notices = state.sync_notices();
     tokio::spawn(crate::sync::schedule::run_schedule(
         instance.clone(),
         state.auth.clone(),

@@ -122,10 +122,7 @@ impl Store {
         }
         let links = link(head, &entries);
         for chunk in links.chunks(LINKS_PER_STATEMENT) {
-            let values = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let values = super::batch::values(chunk.len(), 3, &mut 1);
             let sql = format!(
                 "WITH v (id, seq, mac) AS (VALUES {values}) \
                  UPDATE audit_log SET \

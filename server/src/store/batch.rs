@@ -503,7 +503,7 @@ fn placeholder(next: &mut usize) -> String {
 }
 
 /// `($k, …, $k+cols-1), …` for `rows` rows, numbering on from `next`.
-fn values(rows: usize, cols: usize, next: &mut usize) -> String {
+pub(super) fn values(rows: usize, cols: usize, next: &mut usize) -> String {
     let row = |next: &mut usize| {
         let cells: Vec<String> = (0..cols).map(|_| placeholder(next)).collect();
         format!("({})", cells.join(", "))

@@ -111,11 +111,8 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         let mut found = Vec::new();
         for chunk in serials.chunks(500) {
-            let list = (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!("SELECT serial FROM tokens WHERE serial IN ({list}) ORDER BY serial");
+            let list = super::batch::values(1, chunk.len(), &mut 1);
+            let sql = format!("SELECT serial FROM tokens WHERE serial IN {list} ORDER BY serial");
             let mut query = sqlx::query(&sql);
             for s in chunk {
                 query = query.bind(*s);

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{groups::set_user_groups, Store, StoreError};
+use super::{batch::values, groups::set_user_groups, Store, StoreError};
 
 /// A user as an import compares it.
 #[derive(Clone, Debug)]
@@ -47,19 +47,6 @@ pub struct ImportBatch {
 /// Rows per multi-row INSERT (under SQLite's parameter limit with room to spare).
 const ROWS_PER_INSERT: usize = 500;
 
-fn placeholders(rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells = (1..=cols)
-                .map(|c| format!("${}", r * cols + c))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("({cells})")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Store {
     /// Every user, briefly, for diffing an import in memory (one query, not one per row).
     pub async fn user_briefs(&self) -> Result<Vec<UserBrief>, StoreError> {
@@ -92,7 +79,7 @@ impl Store {
             let sql = format!(
                 "INSERT INTO users (id, display_name, email, status, source, created_at, updated_at) \
                  VALUES {}",
-                placeholders(chunk.len(), 7)
+                values(chunk.len(), 7, &mut 1)
             );
             let mut q = sqlx::query(&sql);
             for u in chunk {
@@ -109,7 +96,7 @@ impl Store {
             let sql = format!(
                 "INSERT INTO patterns (user_id, sealed, key_id, is_initial, expires_at, created_at) \
                  VALUES {}",
-                placeholders(chunk.len(), 6)
+                values(chunk.len(), 6, &mut 1)
             );
             let mut q = sqlx::query(&sql);
             for u in chunk {
@@ -129,7 +116,7 @@ impl Store {
             for m in memberships.chunks(ROWS_PER_INSERT) {
                 let sql = format!(
                     "INSERT INTO user_groups (user_id, group_name) VALUES {}",
-                    placeholders(m.len(), 2)
+                    values(m.len(), 2, &mut 1)
                 );
                 let mut q = sqlx::query(&sql);
                 for (u, g) in m {
@@ -139,45 +126,54 @@ impl Store {
             }
         }
         for u in &batch.updates {
-            if let Some(name) = &u.display_name {
-                sqlx::query("UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3")
-                    .bind(name)
-                    .bind(now)
-                    .bind(&u.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if let Some(email) = &u.email {
-                sqlx::query("UPDATE users SET email = $1, updated_at = $2 WHERE id = $3")
-                    .bind(email)
-                    .bind(now)
-                    .bind(&u.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if let Some(status) = &u.status {
-                sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3")
-                    .bind(status)
-                    .bind(now)
-                    .bind(&u.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if let Some(groups) = &u.groups {
-                set_user_groups(&mut tx, &u.id, groups).await?;
-            }
+            update_user_in(&mut tx, u, now).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::placeholders;
-
-    #[test]
-    fn placeholders_count_on_across_rows() {
-        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+impl Store {
+    /// Changes one user (the fields that are `Some`) in one transaction.
+    pub async fn update_user(&self, update: &UserUpdate, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        update_user_in(&mut tx, update, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
+}
+
+async fn update_user_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    u: &UserUpdate,
+    now: i64,
+) -> Result<(), StoreError> {
+    if let Some(name) = &u.display_name {
+        sqlx::query("UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3")
+            .bind(name)
+            .bind(now)
+            .bind(&u.id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some(email) = &u.email {
+        sqlx::query("UPDATE users SET email = $1, updated_at = $2 WHERE id = $3")
+            .bind(email)
+            .bind(now)
+            .bind(&u.id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some(status) = &u.status {
+        sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status)
+            .bind(now)
+            .bind(&u.id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some(groups) = &u.groups {
+        set_user_groups(tx, &u.id, groups).await?;
+    }
+    Ok(())
 }

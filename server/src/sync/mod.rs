@@ -95,13 +95,15 @@ pub fn parse_interval(text: &str) -> Result<i64, SyncError> {
     let text = text.trim();
     let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
     let n: i64 = number.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => return Err(bad()),
     };
+    // A huge number must be an error, not an overflow.
+    let secs = n.checked_mul(unit_secs).ok_or_else(bad)?;
     if !(60..=7 * 86_400).contains(&secs) {
         return Err(SyncError::Invalid(format!(
             "--interval {text}: between 1 minute and 7 days"
@@ -493,5 +495,7 @@ mod tests {
         assert!(parse_interval("15").is_err());
         assert!(parse_interval("m").is_err());
         assert!(parse_interval("15x").is_err());
+        assert!(parse_interval("9999999999999999999d").is_err());
+        assert!(parse_interval("999999999999999999d").is_err(), "overflow");
     }
 }

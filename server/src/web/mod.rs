@@ -69,6 +69,16 @@ pub struct Shared {
     pub refusal_tally: crate::auth::refusal_tally::RefusalTally,
 }
 
+impl Shared {
+    /// Where sync runs mail new users' first-login notices (none without a relay).
+    pub fn sync_notices(&self) -> Option<crate::sync::Notices> {
+        self.mailer.clone().map(|mailer| crate::sync::Notices {
+            mailer,
+            login_url: format!("{}/login", self.public_url),
+        })
+    }
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> LeptosOptions {
         state.leptos_options.clone()

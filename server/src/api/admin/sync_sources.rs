@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{access::Admin, permission_of};
 use crate::{
     error::AppError,
-    sync::{run_source, Notices, SyncError},
+    sync::{run_source, SyncError},
     web::AppState,
 };
 
@@ -61,10 +61,7 @@ pub async fn run(
         .try_job_lock(&format!("sync {name}"))
         .await?
         .ok_or(AppError::BadRequest("sync_running"))?;
-    let notices = state.mailer.clone().map(|mailer| Notices {
-        mailer,
-        login_url: format!("{}/login", state.public_url),
-    });
+    let notices = state.sync_notices();
     let result = run_source(
         &state.instance,
         &state.auth,

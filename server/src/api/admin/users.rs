@@ -359,20 +359,13 @@ pub async fn update(
     .collect();
     let now = state.instance.clock.now();
     store
-        .apply_user_import(
-            &crate::store::user_import::ImportBatch {
-                source: String::new(),
-                new_groups: Vec::new(),
-                adds: Vec::new(),
-                updates: vec![crate::store::user_import::UserUpdate {
-                    id: id.clone(),
-                    display_name: b.name,
-                    email: b.email,
-                    status: b.status,
-                    groups: b.groups,
-                }],
-                key_id: String::new(),
-                pattern_expires_at: 0,
+        .update_user(
+            &crate::store::user_import::UserUpdate {
+                id: id.clone(),
+                display_name: b.name,
+                email: b.email,
+                status: b.status,
+                groups: b.groups,
             },
             now,
         )
