@@ -49,7 +49,8 @@ pub enum MailSecurity {
     None,
 }
 
-/// Login settings until policies (issue #5) carry them per user.
+/// `[auth]`: login settings; the `default` policy and group policies override them
+/// per user (policy.rs).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthFile {
@@ -153,6 +154,11 @@ impl AuthFile {
                 "[auth] {name} = {n} is out of range (1 to 1000)"
             ))),
         };
+        let access_source = crate::auth::access_rules::AccessSource {
+            networks: self.allowed_networks.clone().unwrap_or_default(),
+            hours: self.allowed_hours.clone().unwrap_or_default(),
+            time_zone: self.time_zone.clone().unwrap_or_else(|| "UTC".into()),
+        };
         Ok(crate::auth::AuthSettings {
             challenge_ttl_secs: pick(
                 self.challenge_ttl_secs,
@@ -189,12 +195,10 @@ impl AuthFile {
             lockout: self.lockout_rule(d.lockout)?,
             rate_per_source: self.rate_limit_per_source.unwrap_or(d.rate_per_source),
             rate_per_user: self.rate_limit_per_user.unwrap_or(d.rate_per_user),
-            access: crate::auth::access_rules::AccessRules::parse(
-                self.allowed_networks.as_deref().unwrap_or_default(),
-                self.allowed_hours.as_deref().unwrap_or_default(),
-                self.time_zone.as_deref().unwrap_or("UTC"),
-            )
-            .map_err(|e| ConfigError::Invalid(format!("[auth] {e}")))?,
+            access: access_source
+                .parse()
+                .map_err(|e| ConfigError::Invalid(format!("[auth] {e}")))?,
+            access_source,
             login_protect: self.login_protect.unwrap_or(d.login_protect),
             method: self.method.unwrap_or(d.method),
             phrase: self.phrase_rule(d.phrase)?,

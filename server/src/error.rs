@@ -40,6 +40,10 @@ pub enum AppError {
     /// login protect).
     #[error("login refused: {0:?}")]
     Refused(Refusal),
+    /// A policy change that is not acceptable (the message names the key), or a
+    /// stored policy that cannot be read.
+    #[error("policy: {0}")]
+    Policy(#[from] crate::policy::PolicyError),
 }
 
 impl AppError {
@@ -67,9 +71,23 @@ impl AppError {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
             AppError::Refused(r) => (r.status(), r.code()),
-            AppError::Store(_) | AppError::Ca(_) | AppError::Seal(_) | AppError::Otp(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+            AppError::Policy(
+                crate::policy::PolicyError::NoSuchPolicy(_)
+                | crate::policy::PolicyError::NoSuchGroup(_),
+            ) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Policy(
+                crate::policy::PolicyError::GroupTaken { .. }
+                | crate::policy::PolicyError::DefaultIsImplicit,
+            ) => (StatusCode::CONFLICT, "policy_conflict"),
+            AppError::Policy(e) if e.is_input() => (StatusCode::BAD_REQUEST, "invalid_policy"),
+            AppError::Policy(crate::policy::PolicyError::Store(StoreError::Unavailable(_))) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
+            AppError::Store(_)
+            | AppError::Ca(_)
+            | AppError::Seal(_)
+            | AppError::Otp(_)
+            | AppError::Policy(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
 }
@@ -83,6 +101,10 @@ impl IntoResponse for AppError {
         }
         let body = match &self {
             AppError::InvalidRequest(reason) => json!({ "error": code, "message": reason }),
+            // Input errors only: their text names the key and value, nothing internal.
+            AppError::Policy(e) if e.is_input() => {
+                json!({ "error": code, "message": e.to_string() })
+            }
             AppError::Otp(OtpError::Rules(rules)) => json!({ "error": code, "rules": rules }),
             AppError::Refused(r) => match r.retry_after() {
                 Some(secs) => json!({ "error": code, "retry_after": secs }),

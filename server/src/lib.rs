@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod net;
 pub mod notices;
 pub mod otp;
+pub mod policy;
 pub mod store;
 pub mod sync;
 pub mod tls;

@@ -49,6 +49,30 @@ pub enum AccessRuleError {
     UnknownZone(String),
 }
 
+/// The text of access rules as configured, before parsing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessSource {
+    pub networks: Vec<String>,
+    pub hours: Vec<String>,
+    pub time_zone: String,
+}
+
+impl Default for AccessSource {
+    fn default() -> Self {
+        AccessSource {
+            networks: Vec::new(),
+            hours: Vec::new(),
+            time_zone: "UTC".into(),
+        }
+    }
+}
+
+impl AccessSource {
+    pub fn parse(&self) -> Result<AccessRules, AccessRuleError> {
+        AccessRules::parse(&self.networks, &self.hours, &self.time_zone)
+    }
+}
+
 /// Allowed networks and allowed days and hours; empty lists allow anything.
 #[derive(Clone, Debug)]
 pub struct AccessRules {

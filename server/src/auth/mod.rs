@@ -14,7 +14,8 @@ pub mod session;
 
 use app::{grid::GridShape, pattern::PatternRules};
 
-/// Login settings (policies will supply these per user; these are the defaults).
+/// Login settings: the `[auth]` configuration, and per user the same overlaid with
+/// the user's effective policy (`crate::policy::effective_policy_for`).
 #[derive(Clone, Debug)]
 pub struct AuthSettings {
     pub challenge_ttl_secs: i64,
@@ -34,6 +35,10 @@ pub struct AuthSettings {
     pub max_downloads_per_certificate: u32,
     /// The key type of certificates delivered as PKCS#12 (SPEC §2.2).
     pub certificate_key: crate::ca::client_cert::KeyType,
+    /// Validity of a new client certificate, in days (SPEC §2.2).
+    pub certificate_validity_days: i64,
+    /// The PKCS#12 encoding a download gets unless it asks for the other (SPEC §2.3).
+    pub p12_encoding: crate::ca::pkcs12::P12Encoding,
     /// Shared-terminal profiles and the users allowed on each (SPEC §2.5).
     pub shared_profiles: std::collections::BTreeMap<String, Vec<String>>,
     /// Lock-out after consecutive failures (SPEC §6.1).
@@ -43,6 +48,8 @@ pub struct AuthSettings {
     pub rate_per_user: rate_limit::Rate,
     /// Allowed networks and hours (SPEC §6.3).
     pub access: access_rules::AccessRules,
+    /// The text `access` was parsed from, so a policy can override one part of it.
+    pub access_source: access_rules::AccessSource,
     /// Logins need a window opened from a signed-in device (SPEC §1.10).
     pub login_protect: bool,
     /// Grid, TOTP or both (SPEC §4.1).
@@ -89,6 +96,8 @@ impl Default for AuthSettings {
             max_certificates_per_user: 3,
             max_downloads_per_certificate: 1,
             certificate_key: Default::default(),
+            certificate_validity_days: crate::ca::client_cert::DEFAULT_VALIDITY_DAYS,
+            p12_encoding: Default::default(),
             shared_profiles: Default::default(),
             lockout: Default::default(),
             // Generous for people (a whole office behind one NAT address signs in at
@@ -102,6 +111,7 @@ impl Default for AuthSettings {
                 per_minute: 20,
             },
             access: Default::default(),
+            access_source: Default::default(),
             login_protect: false,
             method: LoginMethod::Grid,
             phrase: Default::default(),

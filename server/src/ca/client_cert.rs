@@ -21,7 +21,7 @@ const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_P384: &str = "1.3.132.0.34";
 const OID_ED25519: &str = "1.3.101.112";
 
-/// Validity of a client certificate (SPEC §2.2 default) until policies carry it.
+/// Validity of a client certificate (SPEC §2.2 default); policies may set another.
 pub const DEFAULT_VALIDITY_DAYS: i64 = 365;
 
 /// The key a certificate delivered as PKCS#12 gets (SPEC §2.2: P-256 by default).
@@ -81,7 +81,7 @@ impl<'a> ClientProfile<'a> {
             user_id: &user.id,
             shared: false,
             email: user.email.as_deref(),
-            validity_days: DEFAULT_VALIDITY_DAYS,
+            validity_days: settings.certificate_validity_days,
             max_valid: settings.max_certificates_per_user,
             key: settings.certificate_key,
         }

@@ -12,8 +12,9 @@ use zeroize::Zeroizing;
 use super::CaError;
 
 /// Which encryption the file uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum P12Encoding {
+    #[default]
     /// PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC), HMAC-SHA256 MAC.
     Modern,
     /// PKCS#12 PBE with 3-key 3DES, HMAC-SHA1 MAC: for old Windows, macOS and Android

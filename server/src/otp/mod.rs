@@ -22,6 +22,9 @@ pub enum OtpError {
     Random,
     #[error("too many phrase checks at once; try again shortly")]
     Busy,
+    /// The user's effective policy could not be read.
+    #[error("policy: {0}")]
+    Policy(#[from] crate::policy::PolicyError),
 }
 
 /// Fills `buf` from the OS CSPRNG.

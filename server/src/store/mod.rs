@@ -15,6 +15,7 @@ pub mod login_windows;
 pub mod patterns;
 pub mod phrases;
 pub mod pickups;
+pub mod policies;
 pub mod resets;
 pub mod server_certs;
 pub mod sessions;
