@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::{
     auth::{
         cookies,
-        login::{finish_login, start_login, LoginOutcome, Started},
+        login::{finish_login, settings_for_challenge, start_login, LoginOutcome, Started},
         session::create_session,
     },
     error::AppError,
@@ -119,10 +119,13 @@ pub async fn verify(
     if !is_challenge_id(&req.challenge) {
         return Err(AppError::BadRequest("invalid_challenge"));
     }
+    let challenge = req.challenge.to_ascii_lowercase();
+    // The policy of the challenge's user decides whether a phrase comes with the OTP.
+    let settings = settings_for_challenge(&state, &challenge).await?;
     let digits_only =
         |s: &str| !s.is_empty() && s.len() <= MAX_OTP_LEN && s.bytes().all(|b| b.is_ascii_digit());
     // With an additional phrase the field also holds the phrase's characters.
-    let otp_ok = if state.auth.phrase.mode == PhraseMode::Off {
+    let otp_ok = if settings.phrase.mode == PhraseMode::Off {
         digits_only(&req.otp)
     } else {
         !req.otp.is_empty() && req.otp.len() <= 2 * MAX_OTP_LEN && req.otp.bytes().all(phrase_char)
@@ -138,7 +141,8 @@ pub async fn verify(
     let transport = Transport::of(&conn, None);
     let outcome = finish_login(
         &state,
-        &req.challenge.to_ascii_lowercase(),
+        &settings,
+        &challenge,
         &req.otp,
         req.totp.as_deref(),
         &transport.client(&flow_hash),
@@ -159,7 +163,7 @@ pub async fn verify(
             must_set_phrase,
         } => {
             let now = state.instance.clock.now();
-            let token = create_session(&state.instance.store, &state.auth, &user_id, now).await?;
+            let token = create_session(&state.instance.store, &settings, &user_id, now).await?;
             let mut res = Json(json!({
                 "ok": true,
                 "user": user_id,

@@ -54,13 +54,14 @@ pub async fn lock_state(store: &Store, login_id: &str, now: i64) -> Result<LockS
 }
 
 /// Counts a failed OTP; locks (audited, mailed by policy) on reaching the threshold.
+/// `rule` is the lock-out of the login ID's effective policy.
 pub async fn record_failure(
     state: &AppState,
+    rule: LockoutRule,
     login_id: &str,
     source: &str,
     now: i64,
-) -> Result<(), StoreError> {
-    let rule = state.auth.lockout;
+) -> Result<(), StoreError>  {
     if rule.threshold == 0 {
         return Ok(());
     }

@@ -4,7 +4,7 @@ use super::{
     access_rules::Refusal as AccessRefusal,
     lockout::{self, LockState},
     rate_limit::Decision,
-    LoginMethod,
+    AuthSettings, LoginMethod,
 };
 use crate::otp::phrase::PhraseMode;
 use crate::{
@@ -173,10 +173,24 @@ pub async fn audit_refusal_summaries(state: &AppState) {
     }
 }
 
-/// The checks that come before a grid (and again before an OTP counts), cheapest
-/// first: rate limits (memory), access rules, lock-out, login protect (database).
+/// The rate limits (memory, installation-wide): checked at a start before anything
+/// touches the database, the user's policy included.
+fn rate_refusal(state: &AppState, claimed_user: &str, client: &Client<'_>) -> Option<Refusal> {
+    let ip = client.ip?;
+    let now_ms = state.instance.clock.now_ms();
+    match state.rate_limits.check(ip, claimed_user, now_ms) {
+        Decision::Limited { retry_after_secs } => Some(Refusal::RateLimited {
+            retry_after: retry_after_secs,
+        }),
+        _ => None,
+    }
+}
+
+/// The checks of the user's policy that come before a grid (and again before an OTP
+/// counts), cheapest first: access rules, lock-out, login protect (database).
 async fn refusal_for(
     state: &AppState,
+    settings: &AuthSettings,
     claimed_user: &str,
     client: &Client<'_>,
     step: Step,
@@ -185,27 +199,12 @@ async fn refusal_for(
     let open = LockState::Open {
         had_failures: false,
     };
-    if step == Step::Start {
-        if let Some(ip) = client.ip {
-            let now_ms = state.instance.clock.now_ms();
-            if let Decision::Limited { retry_after_secs } =
-                state.rate_limits.check(ip, claimed_user, now_ms)
-            {
-                return Ok((
-                    Some(Refusal::RateLimited {
-                        retry_after: retry_after_secs,
-                    }),
-                    open,
-                ));
-            }
-        }
-    }
-    if !state.auth.access.is_open() {
+    if !settings.access.is_open() {
         // A request without a peer address (never over TCP) cannot show its network.
         let ip = client
             .ip
             .unwrap_or(std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
-        match state.auth.access.check(ip, now) {
+        match settings.access.check(ip, now) {
             Err(AccessRefusal::Network) => return Ok((Some(Refusal::Network), open)),
             Err(AccessRefusal::Time) => return Ok((Some(Refusal::Time), open)),
             Ok(()) => {}
@@ -216,7 +215,7 @@ async fn refusal_for(
         return Ok((Some(Refusal::Locked { until }), lock));
     }
     if step == Step::Start
-        && state.auth.login_protect
+        && settings.login_protect
         && !login_window_open(state, claimed_user, now).await?
     {
         return Ok((Some(Refusal::LoginProtect), lock));
@@ -265,8 +264,12 @@ async fn device_registered(
 /// reopen the way in.)
 /// (This tells such users apart from others to whoever tries IDs without a
 /// certificate; an organisation that turns auto-issue on accepts that.)
-async fn first_login_exempt(state: &AppState, user: &str) -> Result<bool, OtpError> {
-    if !state.auth.auto_issue_certificate {
+async fn first_login_exempt(
+    state: &AppState,
+    settings: &AuthSettings,
+    user: &str,
+) -> Result<bool, OtpError> {
+    if !settings.auto_issue_certificate {
         return Ok(false);
     }
     let initial = state
@@ -288,12 +291,13 @@ async fn first_login_exempt(state: &AppState, user: &str) -> Result<bool, OtpErr
 /// first-login exemption.
 async fn device_allowed(
     state: &AppState,
+    settings: &AuthSettings,
     user: &str,
     client: &Client<'_>,
     now: i64,
 ) -> Result<bool, OtpError> {
     Ok(device_registered(state, user, client, now).await?
-        || first_login_exempt(state, user).await?)
+        || first_login_exempt(state, settings, user).await?)
 }
 
 async fn audit_unregistered(state: &AppState, claimed_user: &str, client: &Client<'_>, now: i64) {
@@ -318,8 +322,12 @@ async fn audit_unregistered(state: &AppState, claimed_user: &str, client: &Clien
 
 /// What the policy asks of this user: a user without a token signs in with the grid
 /// (and is asked to enrol one); unknown IDs get what users with a token get.
-async fn login_purpose(state: &AppState, claimed_user: &str) -> Result<Purpose, OtpError> {
-    let wanted = match state.auth.method {
+async fn login_purpose(
+    state: &AppState,
+    settings: &AuthSettings,
+    claimed_user: &str,
+) -> Result<Purpose, OtpError> {
+    let wanted = match settings.method {
         LoginMethod::Grid => return Ok(Purpose::Login),
         LoginMethod::Totp => Purpose::LoginTotp,
         LoginMethod::Both => Purpose::LoginBoth,
@@ -334,6 +342,20 @@ async fn login_purpose(state: &AppState, claimed_user: &str) -> Result<Purpose, 
     })
 }
 
+/// The settings of the user a login challenge was issued for: the configuration with
+/// that user's effective policy (the default one for an unknown challenge or user),
+/// looked up once for a verify and used for all of it.
+pub async fn settings_for_challenge(
+    state: &AppState,
+    challenge_id: &str,
+) -> Result<AuthSettings, OtpError> {
+    Ok(
+        crate::policy::effective_policy_for_challenge(&state.instance.store, &state.auth, challenge_id)
+            .await?
+            .settings,
+    )
+}
+
 /// Issues a grid for `claimed_user`. Unknown and disabled users get a decoy that is
 /// made exactly the same way and fails at verification (SPEC §1.9).
 pub async fn start_login(
@@ -341,28 +363,42 @@ pub async fn start_login(
     claimed_user: &str,
     client: &Client<'_>,
 ) -> Result<Started, OtpError> {
-    let settings = &state.auth;
     let now = state.instance.clock.now();
-    if let (Some(refusal), _) = refusal_for(state, claimed_user, client, Step::Start, now).await? {
+    if let Some(refusal) = rate_refusal(state, claimed_user, client) {
+        audit_refusal(state, claimed_user, client, &refusal, now).await;
+        return Ok(Started::Refused(refusal));
+    }
+    // One query, the same for unknown IDs (they get the default policy, like a known
+    // user without a group policy: SPEC §1.9).
+    let policy =
+        crate::policy::effective_policy_for(&state.instance.store, &state.auth, claimed_user)
+            .await?;
+    let settings = &policy.settings;
+    if let (Some(refusal), _) =
+        refusal_for(state, settings, claimed_user, client, Step::Start, now).await?
+    {
         audit_refusal(state, claimed_user, client, &refusal, now).await;
         return Ok(Started::Refused(refusal));
     }
     // The same answer whether or not the user exists: the check is on the device.
-    if settings.require_certificate && !device_allowed(state, claimed_user, client, now).await? {
+    if settings.require_certificate
+        && !device_allowed(state, settings, claimed_user, client, now).await?
+    {
         audit_unregistered(state, claimed_user, client, now).await;
         return Ok(Started::DeviceNotRegistered);
     }
-    let purpose = login_purpose(state, claimed_user).await?;
+    let purpose = login_purpose(state, settings, claimed_user).await?;
     issue_challenge(
         &state.instance.store,
         purpose,
         claimed_user,
-        settings.shape,
+        // Installation-wide (see policy.rs): patterns are cells of this grid.
+        state.auth.shape,
         &Binding {
             flow_hash: client.flow_hash,
             cert_fingerprint: client.cert_fingerprint,
         },
-        settings.challenge_ttl_secs,
+        state.auth.challenge_ttl_secs,
         now,
     )
     .await
@@ -390,8 +426,11 @@ pub enum LoginOutcome {
     Refused(Refusal),
 }
 
+/// Verifies a login. `settings` are those of the challenge's user
+/// (`settings_for_challenge`), resolved by the caller, which also needs them.
 pub async fn finish_login(
     state: &AppState,
+    settings: &AuthSettings,
     challenge_id: &str,
     otp: &str,
     totp: Option<&str>,
@@ -405,7 +444,7 @@ pub async fn finish_login(
         &Answer {
             otp: otp.as_bytes(),
             totp,
-            phrase: Some((&state.phrase_hasher, state.auth.phrase)),
+            phrase: Some((&state.phrase_hasher, settings.phrase)),
         },
         &Binding {
             flow_hash: client.flow_hash,
@@ -427,7 +466,8 @@ pub async fn finish_login(
     };
     let mut had_failures = false;
     if let Some(claimed) = claimed {
-        let (refusal, lock) = refusal_for(state, claimed, client, Step::Verify, now).await?;
+        let (refusal, lock) =
+            refusal_for(state, settings, claimed, client, Step::Verify, now).await?;
         if let Some(refusal) = refusal {
             audit_refusal(state, claimed, client, &refusal, now).await;
             return Ok(LoginOutcome::Refused(refusal));
@@ -438,8 +478,8 @@ pub async fn finish_login(
         // The challenge is bound to the certificate of its start; this catches a
         // revocation in between: no session for a device that is no longer allowed.
         Verdict::Accepted { user_id, .. }
-            if state.auth.require_certificate
-                && !device_allowed(state, &user_id, client, now).await? =>
+            if settings.require_certificate
+                && !device_allowed(state, settings, &user_id, client, now).await? =>
         {
             audit_unregistered(state, &user_id, client, now).await;
             return Ok(LoginOutcome::DeviceNotRegistered);
@@ -448,9 +488,9 @@ pub async fn finish_login(
             user_id,
             initial_pattern,
         } => {
-            let must_enrol_token = state.auth.method != LoginMethod::Grid
+            let must_enrol_token = settings.method != LoginMethod::Grid
                 && state.instance.store.user_token(&user_id).await?.is_none();
-            let must_set_phrase = state.auth.phrase.mode != PhraseMode::Off
+            let must_set_phrase = settings.phrase.mode != PhraseMode::Off
                 && state.instance.store.user_phrase(&user_id).await?.is_none();
             (
                 user_id.clone(),
@@ -501,13 +541,15 @@ pub async fn finish_login(
     )
     .await;
     match &result {
-        LoginOutcome::Failed => lockout::record_failure(state, &actor, client.source, now).await?,
+        LoginOutcome::Failed => {
+            lockout::record_failure(state, settings.lockout, &actor, client.source, now).await?
+        }
         LoginOutcome::Success { .. } => {
             if had_failures {
                 state.instance.store.clear_login_failures(&actor).await?;
             }
             // One window, one sign-in.
-            if state.auth.login_protect {
+            if settings.login_protect {
                 state.instance.store.close_login_window(&actor).await?;
             }
         }

@@ -44,7 +44,9 @@ pub async fn begin_registration(
     let store = &state.instance.store;
     let key = &state.instance.master_key;
     let now = state.instance.clock.now();
-    check_new_pattern(store, key, user_id, cells, &state.auth, false).await?;
+    // The pattern rules of the user's policy.
+    let settings = state.settings_for(user_id).await?;
+    check_new_pattern(store, key, user_id, cells, &settings, false).await?;
     let sealed = seal_pattern(key, user_id, cells)?;
     store
         .put_pattern_draft(user_id, &sealed, now + DRAFT_LIFETIME_SECS, now)
@@ -99,7 +101,8 @@ pub async fn confirm_registration(
                 return Ok(RegistrationStep::Failed);
             };
             let cells = open_pattern(key, user_id, &sealed)?;
-            store_pattern(store, key, user_id, &cells, &state.auth, false, now).await?;
+            let settings = state.settings_for(user_id).await?;
+            store_pattern(store, key, user_id, &cells, &settings, false, now).await?;
             store.delete_pattern_draft(user_id).await?;
             RegistrationStep::Saved
         }

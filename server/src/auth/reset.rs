@@ -106,13 +106,14 @@ pub async fn perform_reset(
     let Some(user_id) = store.use_reset_token(&token_hash(token), now).await? else {
         return Ok(None);
     };
-    let cells = generate_initial_pattern(state.auth.shape, &state.auth.rules)?;
+    let settings = state.settings_for(&user_id).await?;
+    let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
     store_pattern(
         store,
         &state.instance.master_key,
         &user_id,
         &cells,
-        &state.auth,
+        &settings,
         true,
         now,
     )

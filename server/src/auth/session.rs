@@ -29,10 +29,10 @@ pub async fn create_session(
     Ok(token)
 }
 
-/// The user of a live session, refreshing its idle timer.
+/// The user of a live session, refreshing its idle timer (by the idle lifetime the
+/// session was created with, from its user's policy).
 pub async fn session_user(
     store: &Store,
-    settings: &AuthSettings,
     token: &str,
     now: i64,
 ) -> Result<Option<String>, OtpError> {
@@ -45,7 +45,7 @@ pub async fn session_user(
     };
     if now - session.last_seen_at >= TOUCH_EVERY_SECS {
         store
-            .touch_session(&hash, settings.session_idle_secs, now)
+            .touch_session(&hash, now)
             .await?;
     }
     Ok(Some(session.user_id))

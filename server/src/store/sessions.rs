@@ -54,19 +54,16 @@ impl Store {
         }))
     }
 
-    /// Pushes the idle expiry out (never past the absolute one).
-    pub async fn touch_session(
-        &self,
-        id_hash: &[u8],
-        idle_secs: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
+    /// Pushes the idle expiry out by the session's own idle span (set at its creation
+    /// from the user's policy), so a request needs no policy lookup to keep it.
+    pub async fn touch_session(&self, id_hash: &[u8], now: i64) -> Result<(), StoreError> {
+        // Both databases compute the SET list from the row's values before the update.
         sqlx::query(
-            "UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3 WHERE id_hash = $1",
+            "UPDATE sessions SET last_seen_at = $2, \
+             idle_expires_at = $2 + (idle_expires_at - last_seen_at) WHERE id_hash = $1",
         )
         .bind(id_hash)
         .bind(now)
-        .bind(now + idle_secs)
         .execute(self.writer())
         .await?;
         Ok(())

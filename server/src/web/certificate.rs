@@ -24,17 +24,24 @@ use crate::{
 /// The signed-in user, when they may issue themselves a certificate: only while
 /// auto-issue is on and they hold no valid certificate, so a session cannot mint
 /// certificates at will.
+/// With the user come the settings of their policy, which the certificate follows.
 async fn self_service_user(
     state: &AppState,
     user_id: &str,
     now: i64,
-) -> Result<Option<crate::store::users::User>, AppError> {
-    if !state.auth.auto_issue_certificate
+) -> Result<Option<(crate::store::users::User, crate::auth::AuthSettings)>, AppError> {
+    let settings = state.settings_for(user_id).await?;
+    if !settings.auto_issue_certificate
         || !delivery::has_no_certificate(&state.instance, user_id, now).await?
     {
         return Ok(None);
     }
-    Ok(state.instance.store.user(user_id).await?)
+    Ok(state
+        .instance
+        .store
+        .user(user_id)
+        .await?
+        .map(|user| (user, settings)))
 }
 
 fn back(code: &str) -> Response {
@@ -68,12 +75,12 @@ pub async fn issue(
         outcome,
         reason,
     };
-    let Some(user) = self_service_user(&state, user_id, now).await? else {
+    let Some((user, settings)) = self_service_user(&state, user_id, now).await? else {
         let why = "not allowed (auto-issue off, or a valid certificate exists)";
         audit(&instance.store, record("failure", why), now).await;
         return Ok(back("not_allowed"));
     };
-    let prepared = delivery::prepare(instance, &user, &state.auth, Collect::SignedIn, now).await?;
+    let prepared = delivery::prepare(instance, &user, &settings, Collect::SignedIn, now).await?;
     let token = prepared.token;
     audit(&instance.store, record("success", ""), now).await;
     Ok(Redirect::to(&format!("/me/certificate/download?t={}", token.as_str())).into_response())
@@ -128,10 +135,10 @@ pub async fn csr(
     let now = instance.clock.now();
     let user_id = &signed_in.user_id;
     let source = peer.ip().to_string();
-    let Some(user) = self_service_user(&state, user_id, now).await? else {
+    let Some((user, settings)) = self_service_user(&state, user_id, now).await? else {
         return Ok(back("not_allowed"));
     };
-    let profile = ClientProfile::for_user(&user, &state.auth);
+    let profile = ClientProfile::for_user(&user, &settings);
     let issued = instance
         .ca
         .issue_client_certificate_from_csr(&instance.store, &request, &profile, now)
@@ -216,7 +223,13 @@ async fn deliver(
     access: Access<'_>,
 ) -> Result<Response, AppError> {
     let format = match query.encoding.as_deref() {
-        None | Some("modern") => Format::Pkcs12(P12Encoding::Modern),
+        // Without a choice, the signed-in user's policy picks (SPEC §2.3); a one-time
+        // link's user is known only once it is taken: the default policy's.
+        None => Format::Pkcs12(match access {
+            Access::User(user_id) => state.settings_for(user_id).await?.p12_encoding,
+            Access::Link => state.settings_for("").await?.p12_encoding,
+        }),
+        Some("modern") => Format::Pkcs12(P12Encoding::Modern),
         Some("legacy") => Format::Pkcs12(P12Encoding::Legacy),
         Some("mobileconfig") => Format::IosProfile,
         Some(_) => return Err(AppError::BadRequest("invalid_encoding")),

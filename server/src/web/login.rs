@@ -23,7 +23,7 @@ use super::{
 use crate::{
     auth::{
         cookies::{self, SESSION_COOKIE},
-        login::{finish_login, start_login, LoginOutcome, Started},
+        login::{finish_login, settings_for_challenge, start_login, LoginOutcome, Started},
         session::{create_session, end_session},
     },
     delivery,
@@ -116,8 +116,10 @@ pub async fn verify(
     let flow_hash = request_flow_hash(&headers);
     let transport = Transport::of(&conn, Some(peer.ip()));
     let totp = normalised_otp(&form.totp);
+    let settings = settings_for_challenge(&state, &challenge).await?;
     let outcome = finish_login(
         &state,
+        &settings,
         &challenge,
         &otp,
         (!totp.is_empty()).then_some(totp.as_str()),
@@ -137,7 +139,7 @@ pub async fn verify(
             }
             let token = create_session(
                 &state.instance.store,
-                &state.auth,
+                &settings,
                 &user_id,
                 state.instance.clock.now(),
             )
@@ -145,7 +147,7 @@ pub async fn verify(
             let now = state.instance.clock.now();
             // First login with auto-issue: the certificate comes before the pattern —
             // unless this device already shows one of passgrid's (a shared terminal).
-            let next = if state.auth.auto_issue_certificate
+            let next = if settings.auto_issue_certificate
                 && !transport.has_certificate()
                 && delivery::has_no_certificate(&state.instance, &user_id, now).await?
             {
@@ -199,7 +201,7 @@ pub async fn open_login_window(
     let Some(Extension(user)) = signed_in else {
         return Ok(Redirect::to("/login").into_response());
     };
-    if !csrf_ok(&headers, &form.csrf) || !state.auth.login_protect {
+    if !csrf_ok(&headers, &form.csrf) || !state.settings_for(&user.user_id).await?.login_protect {
         return Ok(Redirect::to("/me").into_response());
     }
     let now = state.instance.clock.now();
@@ -232,7 +234,7 @@ pub async fn set_phrase(
     if !csrf_ok(&headers, &form.csrf) {
         return Ok(Redirect::to("/me/phrase?error=csrf").into_response());
     }
-    let rule = state.auth.phrase;
+    let rule = state.settings_for(&user.user_id).await?.phrase;
     let checked = rule.check(&form.phrase).and_then(|()| {
         if *form.phrase == *form.again {
             Ok(())

@@ -70,6 +70,19 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The settings for `user_id`: the configuration with the user's effective policy
+    /// (one query; unknown IDs get the default policy).
+    pub async fn settings_for(
+        &self,
+        user_id: &str,
+    ) -> Result<AuthSettings, crate::policy::PolicyError> {
+        Ok(
+            crate::policy::effective_policy_for(&self.instance.store, &self.auth, user_id)
+                .await?
+                .settings,
+        )
+    }
+
     /// Where sync runs mail new users' first-login notices (none without a relay).
     pub fn sync_notices(&self) -> Option<crate::sync::Notices> {
         self.mailer.clone().map(|mailer| crate::sync::Notices {

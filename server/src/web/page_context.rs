@@ -59,12 +59,15 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
     let store = &state.instance.store;
     let token = cookie(req.headers(), SESSION_COOKIE).map(str::to_string);
     let mut viewer = None;
+    // The signed-in user's settings (their policy), for the pages that depend on it.
+    let mut viewer_settings = None;
     if let Some(token) = token {
-        if let Some(user_id) = session_user(store, &state.auth, &token, now).await? {
+        if let Some(user_id) = session_user(store, &token, now).await? {
             if let Some(user) = store.user(&user_id).await?.filter(|u| u.status == "active") {
+                let settings = state.settings_for(&user_id).await?;
                 let must_change_pattern =
                     store.pattern(&user_id).await?.is_some_and(|p| p.is_initial);
-                let login_window_until = if state.auth.login_protect {
+                let login_window_until = if settings.login_protect {
                     store.login_window(&user_id, now).await?
                 } else {
                     None
@@ -74,10 +77,11 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                     user_id: user.id.clone(),
                     display_name: user.display_name,
                     must_change_pattern,
-                    login_protect: state.auth.login_protect,
+                    login_protect: settings.login_protect,
                     login_window_until,
-                    uses_totp: state.auth.method != crate::auth::LoginMethod::Grid,
+                    uses_totp: settings.method != crate::auth::LoginMethod::Grid,
                 });
+                viewer_settings = Some(settings);
                 req.extensions_mut().insert(SignedIn { user_id: user.id });
             }
         }
@@ -151,8 +155,10 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                 });
             }
         }
-        if let ("/me/phrase", Some(user_id)) = (path.as_str(), &signed_in) {
-            let rule = state.auth.phrase;
+        if let ("/me/phrase", Some(user_id), Some(settings)) =
+            (path.as_str(), &signed_in, &viewer_settings)
+        {
+            let rule = settings.phrase;
             req.extensions_mut().insert(app::context::PhraseState {
                 mode: phrase_mode_name(rule.mode).to_string(),
                 min_len: rule.min_len,
@@ -191,6 +197,11 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
             .map(token_hash);
         if let (Some(id), Some(flow)) = (challenge_id, flow) {
             if let Some(open) = store.open_challenge(&id, purposes, &flow, now).await? {
+                // The phrase field follows the policy of the challenge's user.
+                let phrase = crate::auth::login::settings_for_challenge(state, &id)
+                    .await?
+                    .phrase
+                    .mode;
                 let method = match open.purpose.as_str() {
                     "login-totp" => "totp",
                     "login-both" => "both",
@@ -209,7 +220,7 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                     expires_at: open.expires_at,
                     canvas_only: state.auth.grid_canvas_only,
                     method: method.to_string(),
-                    phrase: phrase_mode_name(state.auth.phrase.mode).to_string(),
+                    phrase: phrase_mode_name(phrase).to_string(),
                 });
             }
         }

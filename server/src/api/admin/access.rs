@@ -120,7 +120,7 @@ impl FromRequestParts<AppState> for Admin {
             });
         }
         let session = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthorized)?;
-        let user_id = session_user(store, &state.auth, session, now)
+        let user_id = session_user(store, session, now)
             .await?
             .ok_or(AppError::Unauthorized)?;
         let user = store

@@ -116,7 +116,9 @@ pub async fn show(
         .map(|t| json!({ "serial": t.serial, "kind": t.kind }));
     let certificates = store.client_certificates(Some(&id)).await?.len();
     let initial = store.pattern(&id).await?.map(|p| p.is_initial);
+    let policy = crate::policy::effective_policy_for(store, &state.auth, &id).await?;
     Ok(Json(json!({
+        "policy": { "name": policy.name, "reason": policy.reason() },
         "user": user,
         "groups": groups,
         "lockout": lock,
@@ -155,13 +157,15 @@ pub async fn new_initial_pattern(
     let store = &state.instance.store;
     store.user(&id).await?.ok_or(AppError::NotFound)?;
     let now = state.instance.clock.now();
-    let cells = generate_initial_pattern(state.auth.shape, &state.auth.rules)?;
+    // The pattern rules of the user's policy.
+    let settings = state.settings_for(&id).await?;
+    let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
     store_pattern(
         store,
         &state.instance.master_key,
         &id,
         &cells,
-        &state.auth,
+        &settings,
         true,
         now,
     )
@@ -292,13 +296,15 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
-    let cells = generate_initial_pattern(state.auth.shape, &state.auth.rules)?;
+    // After the memberships are stored: the groups' policy sets the pattern rules.
+    let settings = state.settings_for(&b.id).await?;
+    let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
     store_pattern(
         store,
         &state.instance.master_key,
         &b.id,
         &cells,
-        &state.auth,
+        &settings,
         true,
         now,
     )
