@@ -224,8 +224,7 @@ impl Key {
             Key::AllowedNetworks => {
                 let list = self.list(v, &[';', ','])?;
                 for net in &list {
-                    net.parse::<crate::net::Cidr>()
-                        .map_err(|e| self.bad(format!("{net:?}: {e}")))?;
+                    net.parse::<crate::net::Cidr>().map_err(|e| self.bad(e))?;
                 }
                 s.access_source.networks = list;
             }

@@ -61,7 +61,7 @@ pub async fn record_failure(
     login_id: &str,
     source: &str,
     now: i64,
-) -> Result<(), StoreError>  {
+) -> Result<(), StoreError> {
     if rule.threshold == 0 {
         return Ok(());
     }

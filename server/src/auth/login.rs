@@ -349,11 +349,13 @@ pub async fn settings_for_challenge(
     state: &AppState,
     challenge_id: &str,
 ) -> Result<AuthSettings, OtpError> {
-    Ok(
-        crate::policy::effective_policy_for_challenge(&state.instance.store, &state.auth, challenge_id)
-            .await?
-            .settings,
+    Ok(crate::policy::effective_policy_for_challenge(
+        &state.instance.store,
+        &state.auth,
+        challenge_id,
     )
+    .await?
+    .settings)
 }
 
 /// Issues a grid for `claimed_user`. Unknown and disabled users get a decoy that is

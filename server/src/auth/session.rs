@@ -44,9 +44,7 @@ pub async fn session_user(
         return Ok(None);
     };
     if now - session.last_seen_at >= TOUCH_EVERY_SECS {
-        store
-            .touch_session(&hash, now)
-            .await?;
+        store.touch_session(&hash, now).await?;
     }
     Ok(Some(session.user_id))
 }

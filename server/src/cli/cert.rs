@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::{CliError, Output};
 use crate::{
     ca::{
-        client_cert::{ClientProfile, DEFAULT_VALIDITY_DAYS},
+        client_cert::ClientProfile,
         crl::{normalize_serial, parse_reason},
         pkcs12::{self, new_password, P12Encoding},
     },
@@ -17,6 +17,7 @@ use crate::{
     mail::{certificate_link_body, Mailer},
     notices::Notice,
     otp::patterns::open_pattern,
+    policy::effective_policy_for,
     store::{client_certs::ClientCertRecord, users::User},
 };
 
@@ -92,7 +93,8 @@ pub async fn run(
                 .map_err(|e| CliError(format!("{}: {e}", csr_path.display())))?;
             let instance = Instance::open(data).await?;
             let user = existing_user(&instance, &id).await?;
-            let profile = ClientProfile::for_user(&user, auth);
+            let policy = effective_policy_for(&instance.store, auth, &user.id).await?;
+            let profile = ClientProfile::for_user(&user, &policy.settings);
             let issued = instance
                 .ca
                 .issue_client_certificate_from_csr(
@@ -138,12 +140,16 @@ pub async fn run(
             legacy,
             out: out_path,
         } => {
+            let instance = Instance::open(data).await?;
+            // The owner's policy picks the encoding unless --legacy asks for the old one
+            // (a shared certificate has no owner: the default policy's).
+            let owner_id = if shared.is_some() { "" } else { id.as_str() };
+            let policy = effective_policy_for(&instance.store, auth, owner_id).await?;
             let encoding = if legacy {
                 P12Encoding::Legacy
             } else {
-                P12Encoding::Modern
+                policy.settings.p12_encoding
             };
-            let instance = Instance::open(data).await?;
             let now = instance.clock.now();
             let user;
             let profile = match &shared {
@@ -159,14 +165,14 @@ pub async fn run(
                         user_id: name,
                         shared: true,
                         email: None,
-                        validity_days: DEFAULT_VALIDITY_DAYS,
-                        max_valid: auth.max_certificates_per_user,
-                        key: auth.certificate_key,
+                        validity_days: policy.settings.certificate_validity_days,
+                        max_valid: policy.settings.max_certificates_per_user,
+                        key: policy.settings.certificate_key,
                     }
                 }
                 None => {
                     user = existing_user(&instance, &id).await?;
-                    ClientProfile::for_user(&user, auth)
+                    ClientProfile::for_user(&user, &policy.settings)
                 }
             };
             let owner = match &shared {
@@ -256,7 +262,9 @@ pub async fn run(
                 instance.store.close().await;
                 return Err(CliError(format!("{id} has no mail address")));
             };
-            let prepared = delivery::prepare(&instance, &user, auth, Collect::Link, now).await?;
+            let policy = effective_policy_for(&instance.store, auth, &user.id).await?;
+            let prepared =
+                delivery::prepare(&instance, &user, &policy.settings, Collect::Link, now).await?;
             let link = format!("{public}/certificate?t={}", prepared.token.as_str());
             let until = date(prepared.expires_at);
             let body = certificate_link_body(&user.id, &format!("{public}/login"), &link, &until);
@@ -382,7 +390,8 @@ async fn notice_for(
         ),
         _ => None,
     };
-    let prepared = delivery::prepare(instance, user, auth, Collect::Link, now).await?;
+    let policy = effective_policy_for(&instance.store, auth, &user.id).await?;
+    let prepared = delivery::prepare(instance, user, &policy.settings, Collect::Link, now).await?;
     Ok((
         Notice {
             user_id: user.id.clone(),

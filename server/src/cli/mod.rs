@@ -6,7 +6,7 @@ pub mod audit;
 pub mod ca;
 pub mod cert;
 pub mod group;
-pub mod pending;
+pub mod policy;
 pub mod serve;
 pub mod sync;
 pub mod token;
@@ -80,7 +80,7 @@ pub enum Command {
     Group(group::GroupCommand),
     /// Policies.
     #[command(subcommand)]
-    Policy(pending::PolicyCommand),
+    Policy(policy::PolicyCommand),
     /// Hardware and software tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -190,7 +190,7 @@ pub async fn run(cli: Cli, file: FileConfig) -> Result<(), CliError> {
         Command::Cert(cmd) => cert::run(cmd, data, &file, out).await,
         Command::Ca(cmd) => ca::run(cmd, data, out).await,
         Command::Group(cmd) => group::run(cmd, data, out).await,
-        Command::Policy(_) => pending::not_yet("policy", "#5"),
+        Command::Policy(cmd) => policy::run(cmd, data, &file, out).await,
         Command::Token(cmd) => token::run(cmd, data, out).await,
         Command::Audit(cmd) => audit::run(cmd, data, out).await,
         Command::Sync(cmd) => sync::run(cmd, data, &file, out).await,

@@ -53,8 +53,7 @@ pub async fn token_state(
         .map_err(token_error)?
         .map(|v| (v.qr_svg, v.secret_base32.to_string()));
     Ok(TokenState {
-        required: token.is_none()
-            && state.settings_for(user_id).await?.method != LoginMethod::Grid,
+        required: token.is_none() && state.settings_for(user_id).await?.method != LoginMethod::Grid,
         token: token.map(|t| (t.serial, t.kind)),
         pending,
     })
