@@ -8,11 +8,12 @@ pub mod access;
 pub mod audit_log;
 pub mod dashboard;
 pub mod openapi;
+pub mod policies;
 pub mod sync_sources;
 pub mod users;
 
 use axum::{
-    routing::{get, post},
+    routing::{get, post, put},
     Router,
 };
 
@@ -154,6 +155,55 @@ pub const ROUTES: &[ApiRoute] = &[
         summary: "Run a sync source now; dry_run=true only reports",
         query: &[("dry_run", "true: report what would change, change nothing")],
     },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/policies",
+        permission: Some(Permission::ReadUsers),
+        summary: "Policies with their groups (and priorities) and how many keys each sets",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/policies/{name}",
+        permission: Some(Permission::ReadUsers),
+        summary: "One policy: every key as it takes effect, set here or inherited",
+        query: &[],
+    },
+    ApiRoute {
+        method: "put",
+        path: "/api/v1/admin/policies/{name}",
+        permission: Some(Permission::Admin),
+        summary: "Set keys {settings: {key: value or null}} (creates the policy); all or nothing",
+        query: &[],
+    },
+    ApiRoute {
+        method: "delete",
+        path: "/api/v1/admin/policies/{name}",
+        permission: Some(Permission::Admin),
+        summary: "Delete a policy and its group attachments (not default)",
+        query: &[],
+    },
+    ApiRoute {
+        method: "put",
+        path: "/api/v1/admin/policies/{name}/groups/{group}",
+        permission: Some(Permission::Admin),
+        summary: "Attach a policy to a group {priority} (higher wins), or change the priority",
+        query: &[],
+    },
+    ApiRoute {
+        method: "delete",
+        path: "/api/v1/admin/policies/{name}/groups/{group}",
+        permission: Some(Permission::Admin),
+        summary: "Detach a policy from a group",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/users/{id}/policy",
+        permission: Some(Permission::ReadUsers),
+        summary: "A user's effective policy, why it applies, and its settings",
+        query: &[],
+    },
 ];
 
 pub fn routes() -> Router<AppState> {
@@ -177,6 +227,18 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/dashboard", get(dashboard::figures))
         .route("/api/v1/admin/sync", get(sync_sources::list))
         .route("/api/v1/admin/sync/{name}/run", post(sync_sources::run))
+        .route("/api/v1/admin/policies", get(policies::list))
+        .route(
+            "/api/v1/admin/policies/{name}",
+            get(policies::show)
+                .put(policies::set)
+                .delete(policies::delete),
+        )
+        .route(
+            "/api/v1/admin/policies/{name}/groups/{group}",
+            put(policies::attach).delete(policies::detach),
+        )
+        .route("/api/v1/admin/users/{id}/policy", get(policies::for_user))
         .route("/api/openapi.json", get(openapi::document))
 }
 

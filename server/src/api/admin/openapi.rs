@@ -58,17 +58,26 @@ const PUBLIC: &[ApiRoute] = &[
     },
 ];
 
+/// The path parameters the route tables use.
+const PATH_PARAMETERS: &[(&str, &str)] = &[
+    ("id", "user ID"),
+    (
+        "name",
+        "sync source name (under /sync) or policy name (under /policies)",
+    ),
+    ("group", "group name"),
+];
+
 fn operation(route: &ApiRoute) -> Value {
     let mut parameters: Vec<Value> = route
         .query
         .iter()
         .map(|(name, doc)| json!({ "name": name, "in": "query", "required": false, "description": doc, "schema": { "type": "string" } }))
         .collect();
-    if route.path.contains("{id}") {
-        parameters.push(json!({ "name": "id", "in": "path", "required": true, "description": "user ID", "schema": { "type": "string" } }));
-    }
-    if route.path.contains("{name}") {
-        parameters.push(json!({ "name": "name", "in": "path", "required": true, "description": "sync source name", "schema": { "type": "string" } }));
+    for (name, doc) in PATH_PARAMETERS {
+        if route.path.contains(&format!("{{{name}}}")) {
+            parameters.push(json!({ "name": name, "in": "path", "required": true, "description": doc, "schema": { "type": "string" } }));
+        }
     }
     let mut op = json!({
         "summary": route.summary,
