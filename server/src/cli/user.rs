@@ -88,8 +88,16 @@ pub async fn run(cmd: UserCommand, data: DataConfig, out: Output) -> Result<(), 
                 Err(e) => return Err(e.into()),
             }
             // The initial pattern goes on the first-login notice (SPEC §1.7); this
-            // output is the only place it is ever shown.
-            let settings = AuthSettings::default();
+            // output is the only place it is ever shown. Its rules are those of the
+            // user's policy (known now that the memberships are stored); `[auth]` has
+            // no pattern keys, so the built-in base gives the same rules as the config.
+            let settings = crate::policy::effective_policy_for(
+                &instance.store,
+                &AuthSettings::default(),
+                &id,
+            )
+            .await?
+            .settings;
             let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
             store_pattern(
                 &instance.store,
