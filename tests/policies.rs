@@ -138,7 +138,7 @@ on_both_databases! {
         cli_value(&server, &["group", "add", "field"]);
         cli_value(&server, &["policy", "set", "sales", "lockout_threshold=2"]);
         cli_value(&server, &["policy", "attach", "sales", "--group", "sales", "--priority", "10"]);
-        cli_value(&server, &["policy", "set", "field", "require_certificate=true"]);
+        cli_value(&server, &["policy", "set", "field", "require_certificate=true", "session_idle_secs=600"]);
         cli_value(&server, &["policy", "attach", "field", "--group", "field", "--priority", "10"]);
         let ann: Vec<u64> = cli_value(&server, &["user", "add", "ann", "--group", "sales"])["initial_pattern"]["cells"]
             .as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect();
@@ -159,20 +159,26 @@ on_both_databases! {
 
         // The field policy wants a certificate: no grid for carl's device without one,
         // while bob (and an unknown ID, like any default-policy user) still gets a grid.
-        cli_value(&server, &["user", "add", "carl", "--group", "field"]);
+        let carl: Vec<u64> = cli_value(&server, &["user", "add", "carl", "--group", "field"])["initial_pattern"]["cells"]
+            .as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect();
         let (status, body) = start(&server, "carl", &jar, &[]);
         assert_eq!((status, body), (403, json!({"error": "device_not_registered"})));
         let (status, grid) = start(&server, "bob", &jar, &[]);
         assert_eq!((status, grid["method"].as_str()), (200, Some("grid")), "{grid}");
         let (status, grid) = start(&server, "nobody-here", &jar, &[]);
         assert_eq!((status, grid["method"].as_str()), (200, Some("grid")), "{grid}");
-        // With his own certificate, carl gets his grid.
+        // With his own certificate, carl gets his grid and a session with his policy's
+        // idle lifetime (bob's has the default 30 minutes).
         let (csr, key) = new_csr(dir.path(), "carl", "ec");
         let cert = dir.path().join("carl.pem");
         cli_value(&server, &["cert", "issue", "carl", "--csr", csr.to_str().unwrap(), "--out", cert.to_str().unwrap()]);
         let device = ["--cert", cert.to_str().unwrap(), "--key", key.to_str().unwrap()];
         let (status, grid) = start(&server, "carl", &jar, &device);
         assert_eq!(status, 200, "{grid}");
+        let (status, ok) = post_json_with(&server, "/api/v1/auth/verify", &json!({ "challenge": grid["challenge"], "otp": otp_from(&grid, &carl) }), &jar, &device);
+        assert_eq!(status, 200, "{ok}");
+        let idle = database.sql(&server.data_dir, "SELECT user_id || ' ' || (idle_expires_at - last_seen_at) FROM sessions ORDER BY user_id");
+        assert_eq!(idle.lines().collect::<Vec<_>>(), ["bob 1800", "carl 600"]);
         // Taken out of the group, carl is a default-policy user again.
         cli_value(&server, &["policy", "detach", "field", "--group", "field"]);
         let (status, grid) = start(&server, "carl", &jar, &[]);

@@ -91,13 +91,10 @@ pub async fn run(cmd: UserCommand, data: DataConfig, out: Output) -> Result<(), 
             // output is the only place it is ever shown. Its rules are those of the
             // user's policy (known now that the memberships are stored); `[auth]` has
             // no pattern keys, so the built-in base gives the same rules as the config.
-            let settings = crate::policy::effective_policy_for(
-                &instance.store,
-                &AuthSettings::default(),
-                &id,
-            )
-            .await?
-            .settings;
+            let settings =
+                crate::policy::effective_policy_for(&instance.store, &AuthSettings::default(), &id)
+                    .await?
+                    .settings;
             let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
             store_pattern(
                 &instance.store,

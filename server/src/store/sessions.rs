@@ -87,3 +87,37 @@ impl Store {
         Ok(done.rows_affected())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{scratch::scratch_store, users::NewUser};
+
+    #[tokio::test]
+    async fn a_touch_keeps_the_idle_span_the_session_was_created_with() {
+        let (_dir, store) = scratch_store().await;
+        let user = NewUser {
+            id: "ann",
+            display_name: "Ann",
+            email: None,
+            admin_role: None,
+            source: "local",
+        };
+        store.create_user(&user, 1).await.expect("user");
+        // Created with a policy's 600 s idle lifetime (not the installation's).
+        store
+            .insert_session(b"hash", "ann", 600, 3600, 1000)
+            .await
+            .expect("insert");
+        store.touch_session(b"hash", 1100).await.expect("touch");
+        assert!(store
+            .live_session(b"hash", 1699)
+            .await
+            .expect("read")
+            .is_some());
+        assert!(store
+            .live_session(b"hash", 1700)
+            .await
+            .expect("read")
+            .is_none());
+    }
+}
