@@ -6,7 +6,9 @@
 //! Installation-wide, not per policy: the grid shape (patterns are cell indices of one
 //! grid, and the login page draws the grid before anyone is known), the challenge
 //! lifetime, canvas-only grids, rate limits (they guard the door per address and ID
-//! before any user is looked up), shared-terminal profiles and first-login mail.
+//! before any user is looked up), shared-terminal profiles and first-login mail. Users
+//! made in bulk (CSV import, directory sync) get initial patterns by the `[auth]`
+//! rules, not their policy's; `user set-pattern` (an administrator's override) too.
 
 use std::collections::BTreeMap;
 

@@ -382,7 +382,9 @@ pub async fn start_login(
         audit_refusal(state, claimed_user, client, &refusal, now).await;
         return Ok(Started::Refused(refusal));
     }
-    // The same answer whether or not the user exists: the check is on the device.
+    // The check is on the device. With a group policy that requires certificates,
+    // "not registered" for an ID that would get a grid under the default tells that
+    // the ID is in such a group: SPEC §1.9 and §2.6 accept this one exception.
     if settings.require_certificate
         && !device_allowed(state, settings, claimed_user, client, now).await?
     {
