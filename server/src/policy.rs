@@ -370,9 +370,12 @@ impl PolicySettings {
     }
 
     pub fn to_json(&self) -> String {
-        let map: BTreeMap<&str, &str> =
-            self.0.iter().map(|(k, v)| (k.name(), v.as_str())).collect();
-        serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .0
+            .iter()
+            .map(|(k, v)| (k.name().to_string(), serde_json::Value::String(v.clone())))
+            .collect();
+        serde_json::Value::Object(map).to_string()
     }
 
     pub fn get(&self, key: Key) -> Option<&str> {
