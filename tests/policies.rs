@@ -1,6 +1,6 @@
 //! Policies (SPEC §7, §13): `passgrid policy …` and the admin API against the real
-//! server; a user's group policy decides their lock-out and certificate requirement
-//! while other users keep the default.
+//! server; a user's group policy decides their lock-out, certificate requirement,
+//! login method and session lifetime while other users keep the default.
 
 use std::collections::HashMap;
 
@@ -130,7 +130,7 @@ on_both_databases! {
 }
 
 on_both_databases! {
-    fn a_group_policy_decides_lockout_and_certificates_for_its_members_only(db: Db) {
+    fn a_group_policy_decides_lockout_certificates_method_and_sessions_of_its_members_only(db: Db) {
         let dir = TempDir::new("policy_login");
         let database = TestDb::new(db);
         let server = TestServer::start(&dir.path().join("data"), &database, &[]);
@@ -179,6 +179,26 @@ on_both_databases! {
         assert_eq!(status, 200, "{ok}");
         let idle = database.sql(&server.data_dir, "SELECT user_id || ' ' || (idle_expires_at - last_seen_at) FROM sessions ORDER BY user_id");
         assert_eq!(idle.lines().collect::<Vec<_>>(), ["bob 1800", "carl 600"]);
+        // A group policy's method: dora (in the group) is asked for her token's code,
+        // erin (same kind of token, default policy) gets the grid.
+        cli_value(&server, &["group", "add", "tokens"]);
+        cli_value(&server, &["policy", "set", "tokens", "method=totp"]);
+        cli_value(&server, &["policy", "attach", "tokens", "--group", "tokens", "--priority", "1"]);
+        cli_value(&server, &["user", "add", "dora", "--group", "tokens"]);
+        add_user(&server, "erin");
+        let seed = "3132333435363738393031323334353637383930";
+        let csv = dir.path().join("tokens.csv");
+        std::fs::write(&csv, format!("serial,seed,algorithm,digits,period\nT-1,{seed},SHA1,6,30\nT-2,{seed},SHA1,6,30\n")).unwrap();
+        for args in [&["token", "import", csv.to_str().unwrap()][..], &["token", "assign", "T-1", "dora"], &["token", "assign", "T-2", "erin"]] {
+            let out = server.cli(args);
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let (status, s) = start(&server, "dora", &jar, &[]);
+        assert_eq!((status, s["method"].as_str()), (200, Some("totp")), "{s}");
+        assert!(s.get("grid").is_none(), "{s}");
+        let (status, s) = start(&server, "erin", &jar, &[]);
+        assert_eq!((status, s["method"].as_str()), (200, Some("grid")), "{s}");
+
         // Taken out of the group, carl is a default-policy user again.
         cli_value(&server, &["policy", "detach", "field", "--group", "field"]);
         let (status, grid) = start(&server, "carl", &jar, &[]);
