@@ -17,7 +17,7 @@ pub struct Notice {
     pub pattern: Option<Vec<u16>>,
 }
 
-fn html(text: &str) -> String {
+pub fn html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -103,6 +103,17 @@ pub fn render(notices: &[Notice], shape: GridShape) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// A Unix time as RFC 3339 (UTC), for people and files.
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
 }
 
 #[cfg(test)]

@@ -494,7 +494,7 @@ pub fn write_users_csv<'a>(
 
 /// Prefixes `'` to a cell a spreadsheet would run as a formula (OWASP "CSV
 /// Injection"): a display name like `=HYPERLINK(…)` comes from users.
-fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}").into()
     } else {

@@ -15,8 +15,6 @@ use crate::{
     delivery::{self, Collect},
     instance::Instance,
     mail::{certificate_link_body, Mailer},
-    notices::Notice,
-    otp::patterns::open_pattern,
     policy::effective_policy_for,
     store::{client_certs::ClientCertRecord, users::User},
 };
@@ -304,13 +302,13 @@ pub async fn run(
             let mut issued: Vec<String> = Vec::new();
             let mut failure = None;
             for user in &users {
-                match notice_for(&instance, user, auth, &public, now).await {
+                match crate::bulk_certificates::notice_for(&instance, user, auth, &public, now).await {
                     Ok((notice, serial)) => {
                         notices.push(notice);
                         issued.push(serial);
                     }
                     Err(err) => {
-                        failure = Some(CliError(format!("{}: {}", user.id, err.0)));
+                        failure = Some(CliError(format!("{}: {err}", user.id)));
                         break;
                     }
                 }
@@ -373,39 +371,6 @@ pub(crate) fn public_url(file: &FileConfig) -> Result<String, CliError> {
         })
 }
 
-/// One user's notice: a certificate waiting behind a one-time link, and the initial
-/// pattern while the user still has it. Returns the notice and the serial.
-async fn notice_for(
-    instance: &Instance,
-    user: &User,
-    auth: &crate::auth::AuthSettings,
-    public: &str,
-    now: i64,
-) -> Result<(Notice, String), CliError> {
-    let pattern = match instance.store.pattern(&user.id).await? {
-        Some(p) if p.is_initial => Some(
-            open_pattern(&instance.master_key, &user.id, &p.sealed)
-                .map_err(|e| CliError(e.to_string()))?
-                .to_vec(),
-        ),
-        _ => None,
-    };
-    let policy = effective_policy_for(&instance.store, auth, &user.id).await?;
-    let prepared = delivery::prepare(instance, user, &policy.settings, Collect::Link, now).await?;
-    Ok((
-        Notice {
-            user_id: user.id.clone(),
-            display_name: user.display_name.clone(),
-            login_url: format!("{public}/login"),
-            link: format!("{public}/certificate?t={}", prepared.token.as_str()),
-            link_valid_until: date(prepared.expires_at),
-            password: prepared.password.to_string(),
-            pattern,
-        },
-        prepared.serial,
-    ))
-}
-
 async fn existing_user(instance: &Instance, id: &str) -> Result<User, CliError> {
     instance
         .store
@@ -442,11 +407,5 @@ fn state(c: &ClientCertRecord, now: i64) -> &'static str {
 }
 
 fn date(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
+    crate::notices::rfc3339(unix)
 }

@@ -156,6 +156,7 @@ pub async fn run(
             auth.rate_per_user,
         ),
         refusal_tally: Default::default(),
+        bulk_jobs: Default::default(),
     });
     tokio::spawn(prune_rate_limits(state.clone()));
     tokio::spawn(purge_expired(instance.clone()));

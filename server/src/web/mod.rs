@@ -67,6 +67,8 @@ pub struct Shared {
     pub rate_limits: crate::auth::rate_limit::RateLimits,
     /// Rate-limited attempts counted for the audit log's minute summaries.
     pub refusal_tally: crate::auth::refusal_tally::RefusalTally,
+    /// Bulk certificate jobs of this process (SPEC §2.9).
+    pub bulk_jobs: crate::bulk_certificates::BulkJobs,
 }
 
 impl Shared {

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod audit_log;
+pub mod certificates;
 pub mod dashboard;
 pub mod openapi;
 pub mod policies;
@@ -156,6 +157,27 @@ pub const ROUTES: &[ApiRoute] = &[
         query: &[("dry_run", "true: report what would change, change nothing")],
     },
     ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/cert-jobs",
+        permission: Some(Permission::WriteUsers),
+        summary: "Start a bulk certificate job {action: issue|revoke|mail|print, users: [..] | filter: {q, group, status, source}, encoding}; per user all or nothing",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/cert-jobs/{id}",
+        permission: Some(Permission::WriteUsers),
+        summary: "A bulk job's progress and per-user results (the administrator who started it)",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/cert-jobs/{id}/download",
+        permission: Some(Permission::WriteUsers),
+        summary: "A finished job's file: certificates.zip (PKCS#12 + password sheet) or notices.html",
+        query: &[],
+    },
+    ApiRoute {
         method: "get",
         path: "/api/v1/admin/policies",
         permission: Some(Permission::ReadUsers),
@@ -227,6 +249,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/dashboard", get(dashboard::figures))
         .route("/api/v1/admin/sync", get(sync_sources::list))
         .route("/api/v1/admin/sync/{name}/run", post(sync_sources::run))
+        .route("/api/v1/admin/cert-jobs", post(certificates::start))
+        .route("/api/v1/admin/cert-jobs/{id}", get(certificates::progress))
+        .route(
+            "/api/v1/admin/cert-jobs/{id}/download",
+            get(certificates::download),
+        )
         .route("/api/v1/admin/policies", get(policies::list))
         .route(
             "/api/v1/admin/policies/{name}",

@@ -37,11 +37,17 @@ fn bad_query(rejection: QueryRejection) -> AppError {
     AppError::InvalidRequest(rejection.body_text())
 }
 
-fn checked_id(id: &str) -> Result<(), AppError> {
+pub(super) fn checked_id(id: &str) -> Result<(), AppError> {
     check_user_id(id).map_err(|_| AppError::BadRequest("invalid_user_id"))
 }
 
-async fn audit_admin(state: &AppState, admin: &Admin, action: &str, target: &str, reason: &str) {
+pub(super) async fn audit_admin(
+    state: &AppState,
+    admin: &Admin,
+    action: &str,
+    target: &str,
+    reason: &str,
+) {
     audit(
         &state.instance.store,
         AuditEvent {
@@ -257,7 +263,7 @@ pub struct NewGroupBody {
     description: String,
 }
 
-fn bad_json(rejection: axum::extract::rejection::JsonRejection) -> AppError {
+pub(super) fn bad_json(rejection: axum::extract::rejection::JsonRejection) -> AppError {
     AppError::InvalidRequest(rejection.body_text())
 }
 

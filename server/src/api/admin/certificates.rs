@@ -1,0 +1,211 @@
+//! Bulk certificate work for administrators (SPEC §2.9): start a job for chosen users
+//! or for every user a filter matches, watch its progress, take its download.
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{
+    access::Admin,
+    permission_of,
+    users::{audit_admin, bad_json, checked_id},
+};
+use crate::{
+    bulk_certificates::{Action, Actor, BulkError, JobContext, MAX_USERS},
+    ca::pkcs12::P12Encoding,
+    error::AppError,
+    store::user_list::UserFilter,
+    web::AppState,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobBody {
+    action: Action,
+    /// These users…
+    users: Option<Vec<String>>,
+    /// …or every user this filter matches (the user list's filters).
+    filter: Option<FilterBody>,
+    /// PKCS#12 encoding of an issue job: modern (default) or legacy.
+    encoding: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FilterBody {
+    q: Option<String>,
+    group: Option<String>,
+    status: Option<String>,
+    source: Option<String>,
+}
+
+impl From<BulkError> for AppError {
+    fn from(err: BulkError) -> Self {
+        match err {
+            BulkError::NoUsers => AppError::BadRequest("no_users"),
+            BulkError::TooMany => AppError::BadRequest("too_many_users"),
+            BulkError::NoMailer => AppError::BadRequest("mail_not_configured"),
+            BulkError::Busy => AppError::BadRequest("too_many_jobs"),
+        }
+    }
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    admin: Admin,
+    body: Result<Json<JobBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("post", "/api/v1/admin/cert-jobs"))?;
+    let Json(body) = body.map_err(bad_json)?;
+    let encoding = match body.encoding.as_deref() {
+        None | Some("modern") => P12Encoding::Modern,
+        Some("legacy") => P12Encoding::Legacy,
+        Some(_) => return Err(AppError::BadRequest("invalid_encoding")),
+    };
+    let users = match (body.users, body.filter) {
+        (Some(users), None) => {
+            let mut seen = std::collections::HashSet::new();
+            for id in &users {
+                checked_id(id)?;
+                if !seen.insert(id.as_str()) {
+                    return Err(AppError::InvalidRequest(format!(
+                        "user {id} is listed twice"
+                    )));
+                }
+            }
+            users
+        }
+        (None, Some(filter)) => matching(&state, filter).await?,
+        _ => {
+            return Err(AppError::InvalidRequest(
+                "give either users or filter".into(),
+            ))
+        }
+    };
+    let count = users.len();
+    let action = body.action;
+    let id = state.bulk_jobs.start(
+        JobContext {
+            instance: state.instance.clone(),
+            settings: state.auth.clone(),
+            mailer: state.mailer.clone(),
+            public_url: state.public_url.clone(),
+            encoding,
+        },
+        Actor {
+            id: admin.id.clone(),
+            source: admin.source.clone(),
+        },
+        action,
+        users,
+    )?;
+    audit_admin(
+        &state,
+        &admin,
+        "cert.bulk",
+        &format!("{count} users"),
+        &format!("{} job {id} started", action_name(action)),
+    )
+    .await;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": id, "total": count })),
+    )
+        .into_response())
+}
+
+fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Issue => "issue",
+        Action::Revoke => "revoke",
+        Action::Mail => "mail",
+        Action::Print => "print",
+    }
+}
+
+/// Every user the filter matches, by keyset pages.
+async fn matching(state: &AppState, f: FilterBody) -> Result<Vec<String>, AppError> {
+    if f.status
+        .as_deref()
+        .is_some_and(|s| !matches!(s, "active" | "disabled"))
+    {
+        return Err(AppError::BadRequest("invalid_status"));
+    }
+    let mut ids = Vec::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .instance
+            .store
+            .list_users(&UserFilter {
+                q: f.q.clone(),
+                group: f.group.clone(),
+                status: f.status.clone(),
+                source: f.source.clone(),
+                after,
+                limit: 1000,
+            })
+            .await?;
+        let full = page.len() == 1000;
+        after = page.last().map(|u| u.id.clone());
+        ids.extend(page.into_iter().map(|u| u.id));
+        if ids.len() > MAX_USERS {
+            return Err(AppError::BadRequest("too_many_users"));
+        }
+        if !full {
+            return Ok(ids);
+        }
+    }
+}
+
+pub async fn progress(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("get", "/api/v1/admin/cert-jobs/{id}"))?;
+    let view = state
+        .bulk_jobs
+        .view(&id, &admin.id)
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(view).into_response())
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of(
+        "get",
+        "/api/v1/admin/cert-jobs/{id}/download",
+    ))?;
+    let file = state
+        .bulk_jobs
+        .download(&id, &admin.id)
+        .ok_or(AppError::NotFound)?;
+    audit_admin(
+        &state,
+        &admin,
+        "cert.bulk_download",
+        &format!("job {id}"),
+        file.name,
+    )
+    .await;
+    let mut res = file.bytes.as_slice().to_vec().into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.content_type),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file.name)) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
