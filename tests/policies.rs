@@ -288,5 +288,34 @@ on_both_databases! {
         assert_eq!(doc["paths"]["/api/v1/admin/policies/{name}"]["put"]["x-passgrid-roles"], json!(["admin"]));
         let params = &doc["paths"]["/api/v1/admin/policies/{name}/groups/{group}"]["put"]["parameters"];
         assert_eq!(params.as_array().map(Vec::len), Some(2), "{params}");
+
+        // Certificates follow the owner's policy: from the command line and from a bulk
+        // job, ann's (30 days) and zoe's (the default 365 days).
+        cli_value(&server, &["policy", "set", "short", "certificate_validity_days=30"]);
+        cli_value(&server, &["policy", "attach", "short", "--group", "sales", "--priority", "1"]);
+        cli_value(&server, &["user", "add", "zoe"]);
+        let (csr, _) = new_csr(dir.path(), "ann", "ec");
+        let pem = dir.path().join("ann.pem");
+        cli_value(&server, &["cert", "issue", "ann", "--csr", csr.to_str().unwrap(), "--out", pem.to_str().unwrap()]);
+        let (status, started) = send("POST", "/api/v1/admin/cert-jobs", "admin", Some(&json!({"action": "issue", "users": ["ann", "zoe"]})));
+        assert_eq!(status, 202, "{started}");
+        let job = format!("/api/v1/admin/cert-jobs/{}", started["id"].as_str().unwrap());
+        let mut finished = false;
+        for _ in 0..600 {
+            if send("GET", &job, "admin", None).1["state"] == "finished" {
+                finished = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(finished, "the job finishes");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let days_left = |user: &str| -> Vec<i64> {
+            cli_value(&server, &["cert", "list", "--user", user]).as_array().unwrap().iter()
+                .map(|c| (c["not_after"].as_i64().unwrap() - now + 43_200) / 86_400)
+                .collect()
+        };
+        assert_eq!(days_left("ann"), [30, 30]);
+        assert_eq!(days_left("zoe"), [365]);
     }
 }

@@ -151,10 +151,12 @@ pub struct BulkJobs {
 /// Everything a job needs from the server.
 pub struct JobContext {
     pub instance: Instance,
+    /// The `[auth]` configuration; each user's policy is overlaid on it.
     pub settings: Arc<AuthSettings>,
     pub mailer: Option<Arc<Mailer>>,
     pub public_url: Arc<str>,
-    pub encoding: P12Encoding,
+    /// The PKCS#12 encoding asked for; `None`: each user's policy's.
+    pub encoding: Option<P12Encoding>,
 }
 
 /// Who started a job, for the audit log.
@@ -388,8 +390,21 @@ async fn one_user(
     if action != Action::Revoke && user.status != "active" {
         return Err(format!("the user is {}", user.status));
     }
+    // Certificates follow the user's policy (validity, key, limits, encoding).
+    let settings = if action == Action::Revoke {
+        None
+    } else {
+        let policy = crate::policy::effective_policy_for(store, &ctx.settings, id)
+            .await
+            .map_err(|err| {
+                tracing::error!(error = %err, "bulk certificate job: policy");
+                "the user's policy cannot be read".to_string()
+            })?;
+        Some(policy.settings)
+    };
+    let settings = settings.as_ref().unwrap_or(&ctx.settings);
     match action {
-        Action::Issue => issue_one(ctx, &user, now).await,
+        Action::Issue => issue_one(ctx, settings, &user, now).await,
         Action::Revoke => {
             let mut serials = Vec::new();
             for cert in store
@@ -415,10 +430,9 @@ async fn one_user(
                 .clone()
                 .ok_or_else(|| "no mail address".to_string())?;
             let mailer = ctx.mailer.as_ref().ok_or("mail is not configured")?;
-            let prepared =
-                delivery::prepare(&ctx.instance, &user, &ctx.settings, Collect::Link, now)
-                    .await
-                    .map_err(ca_failure)?;
+            let prepared = delivery::prepare(&ctx.instance, &user, settings, Collect::Link, now)
+                .await
+                .map_err(ca_failure)?;
             let public = &ctx.public_url;
             let link = format!("{public}/certificate?t={}", prepared.token.as_str());
             let body = certificate_link_body(
@@ -438,10 +452,9 @@ async fn one_user(
             Ok((vec![prepared.serial], Piece::None))
         }
         Action::Print => {
-            let (notice, serial) =
-                notice_for(&ctx.instance, &user, &ctx.settings, &ctx.public_url, now)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            let (notice, serial) = notice_for(&ctx.instance, &user, settings, &ctx.public_url, now)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok((vec![serial], Piece::Notice(Box::new(notice))))
         }
     }
@@ -449,10 +462,11 @@ async fn one_user(
 
 async fn issue_one(
     ctx: &JobContext,
+    settings: &AuthSettings,
     user: &User,
     now: i64,
 ) -> Result<(Vec<String>, Piece), String> {
-    let profile = ClientProfile::for_user(user, &ctx.settings);
+    let profile = ClientProfile::for_user(user, settings);
     let made = ctx
         .instance
         .ca
@@ -467,7 +481,7 @@ async fn issue_one(
             ctx.instance.ca.cert_der(),
             &user.id,
             &password,
-            ctx.encoding,
+            ctx.encoding.unwrap_or(settings.p12_encoding),
         )
         .map(|file| (file, password))
     });

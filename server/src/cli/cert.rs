@@ -302,7 +302,17 @@ pub async fn run(
             let mut issued: Vec<String> = Vec::new();
             let mut failure = None;
             for user in &users {
-                match crate::bulk_certificates::notice_for(&instance, user, auth, &public, now).await {
+                // The certificate follows the user's policy.
+                let settings = match effective_policy_for(&instance.store, auth, &user.id).await {
+                    Ok(policy) => policy.settings,
+                    Err(err) => {
+                        failure = Some(CliError(format!("{}: {err}", user.id)));
+                        break;
+                    }
+                };
+                match crate::bulk_certificates::notice_for(&instance, user, &settings, &public, now)
+                    .await
+                {
                     Ok((notice, serial)) => {
                         notices.push(notice);
                         issued.push(serial);

@@ -31,7 +31,7 @@ pub struct JobBody {
     users: Option<Vec<String>>,
     /// …or every user this filter matches (the user list's filters).
     filter: Option<FilterBody>,
-    /// PKCS#12 encoding of an issue job: modern (default) or legacy.
+    /// PKCS#12 encoding of an issue job: modern or legacy (default: each user's policy's).
     encoding: Option<String>,
 }
 
@@ -62,9 +62,11 @@ pub async fn start(
 ) -> Result<Response, AppError> {
     admin.require(permission_of("post", "/api/v1/admin/cert-jobs"))?;
     let Json(body) = body.map_err(bad_json)?;
+    // Without a choice, each user's policy picks (SPEC §2.3).
     let encoding = match body.encoding.as_deref() {
-        None | Some("modern") => P12Encoding::Modern,
-        Some("legacy") => P12Encoding::Legacy,
+        None => None,
+        Some("modern") => Some(P12Encoding::Modern),
+        Some("legacy") => Some(P12Encoding::Legacy),
         Some(_) => return Err(AppError::BadRequest("invalid_encoding")),
     };
     let users = match (body.users, body.filter) {

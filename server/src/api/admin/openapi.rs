@@ -60,7 +60,7 @@ const PUBLIC: &[ApiRoute] = &[
 
 /// The path parameters the route tables use.
 const PATH_PARAMETERS: &[(&str, &str)] = &[
-    ("id", "user ID"),
+    ("id", "user ID (a job ID under /cert-jobs)"),
     (
         "name",
         "sync source name (under /sync) or policy name (under /policies)",
