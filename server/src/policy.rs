@@ -6,9 +6,8 @@
 //! Installation-wide, not per policy: the grid shape (patterns are cell indices of one
 //! grid, and the login page draws the grid before anyone is known), the challenge
 //! lifetime, canvas-only grids, rate limits (they guard the door per address and ID
-//! before any user is looked up), shared-terminal profiles and first-login mail. Users
-//! made in bulk (CSV import, directory sync) get initial patterns by the `[auth]`
-//! rules, not their policy's; `user set-pattern` (an administrator's override) too.
+//! before any user is looked up), shared-terminal profiles and first-login mail.
+//! `user set-pattern` (an administrator's override) checks the built-in rules.
 
 use std::collections::BTreeMap;
 
@@ -551,6 +550,49 @@ pub async fn effective_policy_for_challenge(
         base,
         &store.policy_layers_for_challenge(challenge_id).await?,
     )
+}
+
+/// Every policy and attachment, read once, to resolve many users at a time (an
+/// import gives its new users the initial patterns of their groups' policies).
+pub struct PolicyBook {
+    default: PolicySettings,
+    policies: std::collections::HashMap<String, PolicySettings>,
+    attachments: Vec<Attachment>,
+}
+
+impl PolicyBook {
+    pub async fn load(store: &Store) -> Result<PolicyBook, PolicyError> {
+        let mut policies = std::collections::HashMap::new();
+        for p in store.policies().await? {
+            let settings = PolicySettings::from_json(&p.name, &p.settings)?;
+            policies.insert(p.name, settings);
+        }
+        Ok(PolicyBook {
+            default: policies.remove(DEFAULT_POLICY).unwrap_or_default(),
+            policies,
+            attachments: store.policy_attachments().await?,
+        })
+    }
+
+    /// The settings of a member of `groups`, by the same rules as
+    /// `effective_policy_for`.
+    pub fn settings_for_groups(
+        &self,
+        base: &AuthSettings,
+        groups: &[String],
+    ) -> Result<AuthSettings, PolicyError> {
+        let candidates: Vec<Candidate> = self
+            .attachments
+            .iter()
+            .filter(|a| groups.contains(&a.group))
+            .map(|a| Candidate {
+                attachment: a.clone(),
+                settings: String::new(),
+            })
+            .collect();
+        let chosen = choose(&candidates).and_then(|c| self.policies.get(&c.attachment.policy));
+        resolve(base, &self.default, chosen)
+    }
 }
 
 /// Who changes policies, for the audit log.

@@ -262,8 +262,15 @@ pub async fn import_users(
         return Ok(report);
     }
     let mut imported = Vec::with_capacity(adds.len());
+    // New users' initial patterns follow their groups' policy (read once for all rows).
+    let book = crate::policy::PolicyBook::load(store)
+        .await
+        .map_err(OtpError::from)?;
     for row in adds {
-        let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
+        let own = book
+            .settings_for_groups(settings, row.groups.as_deref().unwrap_or_default())
+            .map_err(OtpError::from)?;
+        let cells = generate_initial_pattern(own.shape, &own.rules)?;
         report.initial_patterns.push(NewUserPattern {
             id: row.id.clone(),
             email: row.email.clone().filter(|e| !e.is_empty()),
@@ -296,4 +303,62 @@ pub async fn import_users(
         )
         .await?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::scratch::scratch_store;
+
+    fn row(line: usize, id: &str, groups: &[&str]) -> UserRow {
+        UserRow {
+            line,
+            id: id.into(),
+            display_name: None,
+            email: None,
+            groups: Some(groups.iter().map(|g| g.to_string()).collect()),
+            status: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn new_users_get_initial_patterns_by_their_groups_policy() {
+        let (_dir, store) = scratch_store().await;
+        let (key, _) = MasterKey::load_or_create(
+            std::path::Path::new("/nonexistent/master.key"),
+            Some(&"11".repeat(32)),
+        )
+        .expect("key");
+        store.create_group("long", "", 1).await.expect("group");
+        store
+            .save_policy("long", r#"{"pattern_min":"9"}"#, 1)
+            .await
+            .expect("policy");
+        store
+            .attach_policy("long", "long", 1)
+            .await
+            .expect("attach");
+        let report = import_users(
+            &store,
+            &key,
+            &AuthSettings::default(),
+            &[row(2, "ann", &["long"]), row(3, "bob", &[])],
+            &ImportScope {
+                source: "csv",
+                whole: None,
+                dry_run: false,
+                now: 10,
+            },
+        )
+        .await
+        .expect("import");
+        let len = |id: &str| {
+            report
+                .initial_patterns
+                .iter()
+                .find(|p| p.id == id)
+                .map(|p| p.cells.len())
+        };
+        assert_eq!((len("ann"), len("bob")), (Some(9), Some(6)));
+    }
 }
