@@ -59,6 +59,7 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
     let store = &state.instance.store;
     let token = cookie(req.headers(), SESSION_COOKIE).map(str::to_string);
     let mut viewer = None;
+    let mut admin_role = None;
     if let Some(token) = token {
         if let Some(user_id) = session_user(store, &state.auth, &token, now).await? {
             if let Some(user) = store.user(&user_id).await?.filter(|u| u.status == "active") {
@@ -78,6 +79,7 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                     login_window_until,
                     uses_totp: state.auth.method != crate::auth::LoginMethod::Grid,
                 });
+                admin_role = user.admin_role.clone();
                 req.extensions_mut().insert(SignedIn { user_id: user.id });
             }
         }
@@ -90,6 +92,23 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
     // Signed in with the initial pattern: registering one's own comes first (SPEC §5.2).
     if is_get && path == "/me" && viewer.as_ref().is_some_and(|v| v.must_change_pattern) {
         return Ok(Some(Redirect::to("/me/pattern").into_response()));
+    }
+    if is_get && (path == "/admin" || path.starts_with("/admin/")) {
+        match &viewer {
+            None => return Ok(Some(Redirect::to("/login").into_response())),
+            Some(v) if v.must_change_pattern => {
+                return Ok(Some(Redirect::to("/me/pattern").into_response()))
+            }
+            Some(v) => {
+                // A signed-in non-administrator gets the page's refusal (403).
+                if let Some(role) = admin_role {
+                    req.extensions_mut().insert(app::context::AdminViewer {
+                        user_id: v.user_id.clone(),
+                        role,
+                    });
+                }
+            }
+        }
     }
     let signed_in = viewer.as_ref().map(|v| v.user_id.clone());
     if let Some(v) = viewer {
