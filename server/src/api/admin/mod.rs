@@ -195,7 +195,14 @@ pub const ROUTES: &[ApiRoute] = &[
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/admin/users", get(users::list).post(users::create))
-        .route("/api/v1/admin/user-imports", post(users::import))
+        .route(
+            "/api/v1/admin/user-imports",
+            // The route's own limit is set in `web::body_limit`; the extractor's
+            // default (2 MB) must not cut it short.
+            post(users::import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::web::body_limit::MAX_IMPORT_BYTES,
+            )),
+        )
         .route("/api/v1/admin/user-exports", get(users::export))
         .route(
             "/api/v1/admin/users/{id}",
