@@ -65,6 +65,8 @@ on_both_databases! {
             ("POST", "/api/v1/admin/users/staff02/initial-pattern", &["admin", "user-admin", "operator"]),
             ("GET", "/api/v1/admin/groups", &["admin", "user-admin", "operator", "auditor"]),
             ("GET", "/api/v1/admin/audit", &["admin", "auditor"]),
+            ("GET", "/api/v1/admin/user-exports", &["admin", "user-admin", "operator", "auditor"]),
+            ("GET", "/api/v1/admin/dashboard", &["admin", "user-admin", "operator", "auditor"]),
         ];
         for (method, path, allowed) in table {
             assert_eq!(call(&server, method, path, None).0, 401, "{method} {path} without a token");
@@ -75,6 +77,15 @@ on_both_databases! {
                 assert_eq!(status, expect, "{role} {method} {path}: {body}");
             }
         }
+        // The CSV export takes the list's filters and reads back as an import.
+        let (status, csv) = call(&server, "GET", "/api/v1/admin/user-exports?q=staff0", Some(&tokens["auditor"]));
+        assert_eq!(status, 200);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 11, "{csv}");
+        assert!(lines[0].ends_with("id,name,email,groups,status,source"), "{}", lines[0]);
+        assert!(lines[1].starts_with("staff00,Staff 0,"), "{}", lines[1]);
+        assert_eq!(call(&server, "GET", "/api/v1/admin/user-exports?status=gone", Some(&tokens["admin"])).0, 400);
+
         // Delete: user admins and admins only; the others are refused and nothing goes.
         for role in ["operator", "auditor"] {
             assert_eq!(call(&server, "DELETE", "/api/v1/admin/users/staff29", Some(&tokens[role])).0, 403);

@@ -194,6 +194,17 @@ on_both_databases! {
             assert_eq!(cert_states(&server, user), vec!["valid"], "{serial}");
         }
 
+        // The user list filters by certificate state and counts valid certificates.
+        let (_, list) = send(&server, "GET", "/api/v1/admin/users?cert=valid&limit=500", &ua, None);
+        let list = json_of(&list);
+        let ids: Vec<&str> = list["users"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, (0..9).map(|i| format!("staff{i:02}")).collect::<Vec<_>>(), "{list}");
+        assert_eq!(list["users"][0]["valid_certificates"], 1);
+        let (_, list) = send(&server, "GET", "/api/v1/admin/users?cert=none&q=staff&limit=500", &ua, None);
+        let ids: Vec<String> = json_of(&list)["users"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(ids, vec!["staff09", "staff10", "staff11"]);
+        assert_eq!(send(&server, "GET", "/api/v1/admin/users?cert=maybe", &ua, None).0, 400);
+
         // Revoke by filter: every user whose ID contains "staff0" (staff00..staff09).
         let view = run_job(&server, &ua, &json!({"action": "revoke", "filter": {"q": "staff0"}}));
         assert_eq!(view["total"].as_u64(), Some(10), "{view}");

@@ -191,4 +191,55 @@ fn the_console_imports_over_the_api_with_the_same_rules() {
     let (status, done) = post(&writer, "", good);
     assert_eq!(status, 200, "{done}");
     assert_eq!(user_count(&server), 4);
+
+    // A file over the general 1 MiB body limit: imports are allowed up to 50 MiB.
+    let mut big = String::from("id,name,email\n");
+    for i in 0..30_000 {
+        big.push_str(&format!(
+            "big{i:05},Big User {i:05},big{i:05}@example.com\n"
+        ));
+    }
+    assert!(big.len() > 1024 * 1024);
+    let big_file = dir.path().join("big.csv");
+    std::fs::write(&big_file, &big).unwrap();
+    // HTTP/1.1: Debian's curl reports an early HTTP/2 answer to a body still being
+    // sent as a framing error (see bad_input.rs).
+    let upload = |file: &std::path::Path| {
+        let (status, text) = server.curl(
+            "/api/v1/admin/user-imports?dry_run=true",
+            &[
+                "--http1.1",
+                "-X",
+                "POST",
+                "-H",
+                &format!("Authorization: Bearer {writer}"),
+                "-H",
+                "Content-Type: text/csv",
+                "--data-binary",
+                &format!("@{}", file.display()),
+            ],
+        );
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default(),
+        )
+    };
+    let (status, report) = upload(&big_file);
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["report"]["adds"].as_array().unwrap().len(), 30_000);
+    // Over 50 MiB: refused before it is read, with the reason; nothing changes.
+    let huge_file = dir.path().join("huge.csv");
+    let mut huge = big.into_bytes();
+    while huge.len() <= 50 * 1024 * 1024 {
+        let again = huge.clone();
+        huge.extend_from_slice(&again[14..]);
+    }
+    std::fs::write(&huge_file, &huge).unwrap();
+    let (status, refused) = upload(&huge_file);
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (413, Some("too_large")),
+        "{refused}"
+    );
+    assert_eq!(user_count(&server), 4);
 }

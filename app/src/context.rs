@@ -174,3 +174,29 @@ pub struct ResetDone {
     pub blocks_across: u8,
     pub blocks_down: u8,
 }
+
+/// The signed-in administrator of a console page (`/admin…`); the server renders
+/// those pages for administrators only.
+#[derive(Clone, Debug)]
+pub struct AdminViewer {
+    pub user_id: String,
+    /// admin, user-admin, operator or auditor (SPEC §9.1).
+    pub role: String,
+}
+
+impl AdminViewer {
+    /// Whether the role may change users and their certificates.
+    pub fn writes_users(&self) -> bool {
+        matches!(self.role.as_str(), "admin" | "user-admin")
+    }
+
+    /// Whether the role may unlock users and hand out initial patterns.
+    pub fn operates(&self) -> bool {
+        matches!(self.role.as_str(), "admin" | "user-admin" | "operator")
+    }
+
+    /// Whether the role may read the audit log.
+    pub fn reads_audit(&self) -> bool {
+        matches!(self.role.as_str(), "admin" | "auditor")
+    }
+}

@@ -76,6 +76,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/me/pattern/confirm") view=pages::pattern::PatternConfirm />
                     <Route path=path!("/me/token") view=pages::token::TokenEnrolment />
                     <Route path=path!("/me/phrase") view=pages::phrase::PhraseSetting />
+                    <Route path=path!("/admin") view=pages::admin::AdminDashboardPage />
+                    <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage />
+                    <Route path=path!("/admin/groups") view=pages::admin::AdminGroupsPage />
+                    <Route path=path!("/admin/audit") view=pages::admin::AdminAuditPage />
                     <Route path=path!("/setup/done") view=pages::setup::SetupDone />
                     <Route path=path!("/setup/:token") view=pages::setup::Setup />
                 </Routes>

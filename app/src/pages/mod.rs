@@ -1,4 +1,5 @@
 //! One module per area of the site.
+pub mod admin;
 pub mod certificate;
 pub mod home;
 pub mod login;

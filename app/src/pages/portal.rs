@@ -19,6 +19,8 @@ pub fn Portal() -> impl IntoView {
         .as_ref()
         .map(|v| v.display_name.clone())
         .unwrap_or_default();
+    let is_admin = viewer.as_ref().is_some_and(|v| v.is_admin);
+    let console = crate::pages::admin::texts::admin_texts(request_lang()).console;
     let must_change = viewer.as_ref().is_some_and(|v| v.must_change_pattern);
     let login_protect = viewer.as_ref().is_some_and(|v| v.login_protect);
     let uses_totp = viewer.as_ref().is_some_and(|v| v.uses_totp);
@@ -41,6 +43,7 @@ pub fn Portal() -> impl IntoView {
             <p>
                 <a href="/me/pattern">{t.portal_change_pattern}</a>
             </p>
+            {is_admin.then(|| view! { <p><a class="console-link" href="/admin">{console}</a></p> })}
             {uses_totp.then(|| view! { <p><a href="/me/token">{t.token_title}</a></p> })}
             {login_protect.then(|| view! {
                 <div class="login-protect">

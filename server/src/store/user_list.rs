@@ -15,6 +15,10 @@ pub struct UserFilter {
     pub status: Option<String>,
     /// Exact source ("local", "csv", "ldap:corp"), or a kind ("ldap", "csv") for all.
     pub source: Option<String>,
+    /// `valid`: users holding a valid certificate now; `none`: users holding none.
+    pub cert: Option<String>,
+    /// Now (Unix seconds), for what "valid" means.
+    pub now: i64,
     /// Start after this ID (the `next` of the page before).
     pub after: Option<String>,
     pub limit: i64,
@@ -29,6 +33,8 @@ pub struct UserListRow {
     pub status: String,
     pub source: String,
     pub admin_role: Option<String>,
+    /// Valid (unrevoked, unexpired) certificates the user holds.
+    pub valid_certificates: i64,
 }
 
 /// `%`, `_` and `\` taken literally in a LIKE pattern.
@@ -54,7 +60,9 @@ impl Store {
             .filter(|s| !s.contains(':'))
             .map(|s| format!("{s}:%"));
         let rows = sqlx::query(
-            "SELECT u.id, u.display_name, u.email, u.status, u.source, u.admin_role FROM users u \
+            "SELECT u.id, u.display_name, u.email, u.status, u.source, u.admin_role, \
+             (SELECT COUNT(*) FROM client_certificates c WHERE c.user_id = u.id \
+              AND c.revoked_at IS NULL AND c.not_after > $9) FROM users u \
              WHERE ($1 IS NULL OR LOWER(u.id) LIKE $1 ESCAPE '\\' \
                     OR LOWER(u.display_name) LIKE $1 ESCAPE '\\' \
                     OR LOWER(COALESCE(u.email, '')) LIKE $1 ESCAPE '\\') \
@@ -63,6 +71,8 @@ impl Store {
              AND ($3 IS NULL OR u.status = $3) \
              AND ($4 IS NULL OR u.source = $4 OR u.source LIKE $5) \
              AND ($6 IS NULL OR u.id > $6) \
+             AND ($8 IS NULL OR ($8 = 'valid') = EXISTS (SELECT 1 FROM client_certificates c \
+                  WHERE c.user_id = u.id AND c.revoked_at IS NULL AND c.not_after > $9)) \
              ORDER BY u.id LIMIT $7",
         )
         .bind(q)
@@ -72,6 +82,8 @@ impl Store {
         .bind(kind)
         .bind(f.after.as_deref())
         .bind(f.limit)
+        .bind(f.cert.as_deref())
+        .bind(f.now)
         .fetch_all(self.reader())
         .await?;
         Ok(rows
@@ -83,6 +95,7 @@ impl Store {
                 status: r.get(3),
                 source: r.get(4),
                 admin_role: r.get(5),
+                valid_certificates: r.get(6),
             })
             .collect())
     }

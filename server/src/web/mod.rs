@@ -1,6 +1,7 @@
 //! The HTTP application: routes, middleware and shared state. Pages are rendered by
 //! the Leptos app; JSON routes live in `api`.
 
+pub mod body_limit;
 pub mod certificate;
 pub mod csrf;
 pub mod flow;
@@ -23,7 +24,7 @@ use axum::{
 };
 use leptos::config::LeptosOptions;
 use leptos_axum::LeptosRoutes;
-use tower_http::{limit::RequestBodyLimitLayer, services::ServeDir, trace::TraceLayer};
+use tower_http::{services::ServeDir, trace::TraceLayer};
 
 use crate::{api, auth::AuthSettings, instance::Instance, metrics::Metrics};
 
@@ -144,7 +145,12 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .layer(from_fn(csrf::issue_csrf_token))
         .layer(from_fn(middleware::select_language))
         .layer(from_fn(middleware::security_headers))
-        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(from_fn_with_state(
+            body_limit::BodyLimits {
+                default: max_body_bytes,
+            },
+            body_limit::limit_request_body,
+        ))
         .layer(from_fn(middleware::reject_malformed_cookies))
         .layer(from_fn_with_state(
             state.clone(),

@@ -61,6 +61,7 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
     let mut viewer = None;
     // The signed-in user's settings (their policy), for the pages that depend on it.
     let mut viewer_settings = None;
+    let mut admin_role = None;
     if let Some(token) = token {
         if let Some(user_id) = session_user(store, &token, now).await? {
             if let Some(user) = store.user(&user_id).await?.filter(|u| u.status == "active") {
@@ -82,6 +83,7 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                     uses_totp: settings.method != crate::auth::LoginMethod::Grid,
                 });
                 viewer_settings = Some(settings);
+                admin_role = user.admin_role.clone();
                 req.extensions_mut().insert(SignedIn { user_id: user.id });
             }
         }
@@ -94,6 +96,23 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
     // Signed in with the initial pattern: registering one's own comes first (SPEC §5.2).
     if is_get && path == "/me" && viewer.as_ref().is_some_and(|v| v.must_change_pattern) {
         return Ok(Some(Redirect::to("/me/pattern").into_response()));
+    }
+    if is_get && (path == "/admin" || path.starts_with("/admin/")) {
+        match &viewer {
+            None => return Ok(Some(Redirect::to("/login").into_response())),
+            Some(v) if v.must_change_pattern => {
+                return Ok(Some(Redirect::to("/me/pattern").into_response()))
+            }
+            Some(v) => {
+                // A signed-in non-administrator gets the page's refusal (403).
+                if let Some(role) = admin_role {
+                    req.extensions_mut().insert(app::context::AdminViewer {
+                        user_id: v.user_id.clone(),
+                        role,
+                    });
+                }
+            }
+        }
     }
     let signed_in = viewer.as_ref().map(|v| v.user_id.clone());
     if let Some(v) = viewer {

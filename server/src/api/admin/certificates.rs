@@ -42,6 +42,7 @@ pub struct FilterBody {
     group: Option<String>,
     status: Option<String>,
     source: Option<String>,
+    cert: Option<String>,
 }
 
 impl From<BulkError> for AppError {
@@ -138,6 +139,12 @@ async fn matching(state: &AppState, f: FilterBody) -> Result<Vec<String>, AppErr
     {
         return Err(AppError::BadRequest("invalid_status"));
     }
+    if f.cert
+        .as_deref()
+        .is_some_and(|s| !matches!(s, "valid" | "none"))
+    {
+        return Err(AppError::BadRequest("invalid_cert_filter"));
+    }
     let mut ids = Vec::new();
     let mut after = None;
     loop {
@@ -149,6 +156,8 @@ async fn matching(state: &AppState, f: FilterBody) -> Result<Vec<String>, AppErr
                 group: f.group.clone(),
                 status: f.status.clone(),
                 source: f.source.clone(),
+                cert: f.cert.clone(),
+                now: state.instance.clock.now(),
                 after,
                 limit: 1000,
             })

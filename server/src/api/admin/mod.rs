@@ -47,6 +47,7 @@ pub const ROUTES: &[ApiRoute] = &[
                 "source",
                 "local, csv, ldap (all LDAP sources) or e.g. ldap:corp",
             ),
+            ("cert", "valid: holds a valid certificate; none: holds none"),
             ("after", "start after this user ID"),
             ("limit", "1 to 500 (default 50)"),
         ],
@@ -66,6 +67,19 @@ pub const ROUTES: &[ApiRoute] = &[
         query: &[
             ("dry_run", "true: report adds and changes, change nothing"),
             ("encoding", "utf-8 (default) or shift_jis"),
+        ],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/user-exports",
+        permission: Some(Permission::ReadUsers),
+        summary: "Export the users the filters select as CSV (UTF-8 with BOM; formula cells neutralised)",
+        query: &[
+            ("q", "part of the ID, name or mail address"),
+            ("group", "a group name"),
+            ("status", "active or disabled"),
+            ("source", "local, csv, ldap or e.g. ldap:corp"),
+            ("cert", "valid or none"),
         ],
     },
     ApiRoute {
@@ -160,7 +174,7 @@ pub const ROUTES: &[ApiRoute] = &[
         method: "post",
         path: "/api/v1/admin/cert-jobs",
         permission: Some(Permission::WriteUsers),
-        summary: "Start a bulk certificate job {action: issue|revoke|mail|print, users: [..] | filter: {q, group, status, source}, encoding}; per user all or nothing",
+        summary: "Start a bulk certificate job {action: issue|revoke|mail|print, users: [..] | filter: {q, group, status, source, cert}, encoding}; per user all or nothing",
         query: &[],
     },
     ApiRoute {
@@ -231,7 +245,15 @@ pub const ROUTES: &[ApiRoute] = &[
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/admin/users", get(users::list).post(users::create))
-        .route("/api/v1/admin/user-imports", post(users::import))
+        .route(
+            "/api/v1/admin/user-imports",
+            // The route's own limit is set in `web::body_limit`; the extractor's
+            // default (2 MB) must not cut it short.
+            post(users::import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::web::body_limit::MAX_IMPORT_BYTES,
+            )),
+        )
+        .route("/api/v1/admin/user-exports", get(users::export))
         .route(
             "/api/v1/admin/users/{id}",
             get(users::show).delete(users::delete).patch(users::update),

@@ -29,6 +29,7 @@ pub struct ListQuery {
     group: Option<String>,
     status: Option<String>,
     source: Option<String>,
+    cert: Option<String>,
     after: Option<String>,
     limit: Option<i64>,
 }
@@ -80,6 +81,12 @@ pub async fn list(
     {
         return Err(AppError::BadRequest("invalid_status"));
     }
+    if q.cert
+        .as_deref()
+        .is_some_and(|s| !matches!(s, "valid" | "none"))
+    {
+        return Err(AppError::BadRequest("invalid_cert_filter"));
+    }
     if q.q.as_deref().is_some_and(|s| s.len() > 128) {
         return Err(AppError::BadRequest("invalid_search"));
     }
@@ -91,6 +98,8 @@ pub async fn list(
             group: q.group,
             status: q.status,
             source: q.source,
+            cert: q.cert,
+            now: state.instance.clock.now(),
             after: q.after,
             limit,
         })
@@ -476,4 +485,98 @@ pub async fn import(
         .await;
     }
     Ok(Json(json!({ "report": report })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    q: Option<String>,
+    group: Option<String>,
+    status: Option<String>,
+    source: Option<String>,
+    cert: Option<String>,
+}
+
+/// CSV export (SPEC §8.1) of the users the list's filters select, in the form the
+/// import reads back.
+pub async fn export(
+    State(state): State<AppState>,
+    admin: Admin,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("get", "/api/v1/admin/user-exports"))?;
+    let Query(q) = query.map_err(bad_query)?;
+    if q.status
+        .as_deref()
+        .is_some_and(|s| !matches!(s, "active" | "disabled"))
+    {
+        return Err(AppError::BadRequest("invalid_status"));
+    }
+    if q.cert
+        .as_deref()
+        .is_some_and(|s| !matches!(s, "valid" | "none"))
+    {
+        return Err(AppError::BadRequest("invalid_cert_filter"));
+    }
+    let store = &state.instance.store;
+    let mut users = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_users(&UserFilter {
+                q: q.q.clone(),
+                group: q.group.clone(),
+                status: q.status.clone(),
+                source: q.source.clone(),
+                cert: q.cert.clone(),
+                now: state.instance.clock.now(),
+                after,
+                limit: MAX_PAGE,
+            })
+            .await?;
+        let full = page.len() as i64 == MAX_PAGE;
+        after = page.last().map(|u| u.id.clone());
+        users.extend(page);
+        if !full {
+            break;
+        }
+    }
+    let mut groups: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (user, group) in store.all_memberships().await? {
+        groups.entry(user).or_default().push(group);
+    }
+    for list in groups.values_mut() {
+        list.sort();
+    }
+    let empty = Vec::new();
+    let rows = users.iter().map(|u| crate::user_csv::ExportRow {
+        id: &u.id,
+        display_name: &u.display_name,
+        email: u.email.as_deref(),
+        groups: groups.get(&u.id).unwrap_or(&empty),
+        status: &u.status,
+        source: &u.source,
+    });
+    let mut out = Vec::new();
+    crate::user_csv::write_users_csv(rows, &mut out)
+        .map_err(|e| AppError::InvalidRequest(format!("export: {e}")))?;
+    audit_admin(
+        &state,
+        &admin,
+        "user.export",
+        "csv",
+        &format!("{} users", users.len()),
+    )
+    .await;
+    let mut res = out.into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        axum::http::header::CONTENT_DISPOSITION,
+        axum::http::HeaderValue::from_static("attachment; filename=\"passgrid-users.csv\""),
+    );
+    Ok(res)
 }

@@ -1,0 +1,198 @@
+// The administrators' console (issue #5 acceptance), in a real browser at tablet
+// width: an administrator signs in with the grid, adds a user, imports a CSV of 500
+// users (a file with one bad row imports nothing and names the row; then the clean
+// file), filters, selects 100 users, issues their certificates in bulk with a
+// visible progress bar, downloads the ZIP (each PKCS#12 opens with openssl and the
+// password on the sheet), revokes 10, and finds all of it in the audit log.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test, expect, Page, TestInfo } from '@playwright/test';
+import { passgrid, readServerInfo, scratchDir } from '../helpers/server';
+
+const info = readServerInfo();
+const ADMIN = 'e2e-console';
+const PATTERN = [3, 17, 17, 40, 9, 26, 44];
+
+// Tablet width (SPEC: usable at tablet width).
+test.use({ ignoreHTTPSErrors: true, locale: 'en-US', viewport: { width: 768, height: 1024 } });
+
+async function signIn(page: Page, user: string, cells: number[]) {
+  await page.goto(info.url + '/login');
+  await page.getByLabel('User ID').fill(user);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.locator('.grid-box')).toHaveAttribute('data-ready', 'true');
+  let otp = '';
+  for (const c of cells) otp += (await page.locator(`[data-cell="${c}"] .digit`).innerText()).trim();
+  await page.getByLabel('One-time password').fill(otp);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+async function screenshotOnFailure(page: Page, testInfo: TestInfo) {
+  if (testInfo.status !== testInfo.expectedStatus) {
+    await page.screenshot({ path: testInfo.outputPath('failure.png'), fullPage: true }).catch(() => {});
+  }
+}
+
+function csv(rows: number, badRow?: number): string {
+  const lines = ['id,name,email,groups'];
+  for (let i = 1; i <= rows; i++) {
+    const n = String(i).padStart(4, '0');
+    const email = i === badRow ? 'not-a-mail-address' : `bulk-${n}@example.com`;
+    lines.push(`bulk-${n},Bulk User ${n},${email},${i % 2 ? 'sales' : 'support'}`);
+  }
+  return lines.join('\r\n') + '\r\n';
+}
+
+test.afterEach(async ({ page }, testInfo) => screenshotOnFailure(page, testInfo));
+
+test('console: add, import 500, filter, bulk-issue 100 with progress, ZIP, revoke 10, audit', async ({ page }) => {
+  test.setTimeout(240_000);
+  // A panic in an island (or an island the WASM lacks) shows as a page error.
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => { if (m.text().includes('Could not find WASM function')) pageErrors.push(m.text()); });
+  const dir = scratchDir('console-');
+  passgrid(info, ['admin', 'create', ADMIN, '--role', 'admin', '--name', 'Console Admin']);
+  passgrid(info, ['user', 'set-pattern', ADMIN, '--cells', PATTERN.join(',')]);
+
+  // A plain user is refused by the console and by its API.
+  const plain = JSON.parse(passgrid(info, ['--json', 'user', 'add', 'e2e-console-plain']));
+  await signIn(page, 'e2e-console-plain', plain.initial_pattern.cells);
+  passgrid(info, ['user', 'set-pattern', 'e2e-console-plain', '--cells', PATTERN.join(',')]);
+  const refused = await page.goto(info.url + '/admin/users');
+  expect(refused!.status()).toBe(403);
+  await expect(page.getByText('This page is for administrators.')).toBeVisible();
+  expect((await page.request.get(info.url + '/api/v1/admin/users')).status()).toBe(403);
+  await page.context().clearCookies();
+
+  await signIn(page, ADMIN, PATTERN);
+  await expect(page).toHaveURL(/\/me$/);
+  await page.getByRole('link', { name: 'Administration' }).click();
+  await expect(page).toHaveURL(/\/admin$/);
+  await expect(page.locator('.dashboard')).toHaveAttribute('data-loaded', 'true');
+
+  // 1. Add one user.
+  await page.getByRole('navigation').getByRole('link', { name: 'Users' }).click();
+  const console_ = page.locator('.user-console');
+  await expect(console_).toHaveAttribute('data-loaded', 'true');
+  const form = page.locator('.new-user');
+  await form.getByLabel('User ID').fill('console-new');
+  await form.getByLabel('Name').fill('Console New');
+  await form.getByLabel('Mail').fill('console-new@example.com');
+  await form.getByRole('button', { name: 'Add' }).click();
+  await expect(form.locator('.created')).toContainText('console-new');
+  await expect(form.locator('.initial-pattern')).not.toBeEmpty();
+  expect(JSON.parse(passgrid(info, ['--json', 'user', 'show', 'console-new'])).email).toBe('console-new@example.com');
+
+  // 2. A CSV of 500 with one bad row: nothing is imported and the row is named.
+  const importer = page.locator('.user-import');
+  const bad = path.join(dir, 'users-bad.csv');
+  fs.writeFileSync(bad, csv(500, 251));
+  await importer.getByLabel('CSV file').setInputFiles(bad);
+  await importer.getByRole('button', { name: 'Import' }).click();
+  await expect(importer.locator('.import-error')).toContainText('line 252');
+  expect(() => passgrid(info, ['user', 'show', 'bulk-0001'])).toThrow();
+
+  // The clean file: a dry run first (nothing changes), then the import.
+  const good = path.join(dir, 'users.csv');
+  fs.writeFileSync(good, csv(500));
+  await importer.getByLabel('CSV file').setInputFiles(good);
+  await importer.getByRole('button', { name: 'Check (dry run)' }).click();
+  await expect(importer.locator('.import-report')).toHaveAttribute('data-dry-run', 'true');
+  await expect(importer.locator('.import-report .adds')).toHaveText('500');
+  expect(() => passgrid(info, ['user', 'show', 'bulk-0001'])).toThrow();
+  await importer.getByRole('button', { name: 'Import' }).click();
+  await expect(importer.locator('.import-report')).toHaveAttribute('data-dry-run', 'false');
+  await expect(importer.locator('.import-report .adds')).toHaveText('500');
+  expect(JSON.parse(passgrid(info, ['--json', 'user', 'show', 'bulk-0500'])).display_name).toBe('Bulk User 0500');
+
+  // 3. Filter, then select 100 users: two pages of 50.
+  await console_.getByLabel('Search (ID, name, mail)').fill('bulk-');
+  await console_.getByRole('button', { name: 'Filter', exact: true }).click();
+  await expect(console_.locator('tr[data-user]')).toHaveCount(50);
+  await expect(console_.locator('tr[data-user]').first()).toHaveAttribute('data-user', 'bulk-0001');
+  await console_.getByRole('button', { name: 'Select this page' }).click();
+  await console_.getByRole('button', { name: 'Next page' }).click();
+  await expect(console_.locator('tr[data-user]').first()).toHaveAttribute('data-user', 'bulk-0051');
+  await console_.getByRole('button', { name: 'Select this page' }).click();
+  await expect(console_.locator('.selected-count')).toHaveText('100 selected');
+  // Unselect one and select it again by its own box.
+  const box = console_.getByRole('checkbox', { name: 'bulk-0060' });
+  await box.uncheck();
+  await expect(console_.locator('.selected-count')).toHaveText('99 selected');
+  await box.check();
+  await expect(console_.locator('.selected-count')).toHaveText('100 selected');
+
+  // 4. Bulk issue with a progress bar.
+  page.once('dialog', (d) => d.accept());
+  await console_.getByRole('button', { name: 'Issue (download ZIP)' }).click();
+  const job = console_.locator('.job');
+  await expect(job.locator('progress.job-progress')).toBeVisible();
+  await expect(job).toHaveAttribute('data-state', 'finished', { timeout: 120_000 });
+  await expect(job.locator('.job-count')).toHaveText('100 / 100');
+  await expect(job.locator('.job-succeeded')).toHaveText('100');
+  await expect(job.locator('.job-failed')).toHaveText('0');
+
+  // 5. The ZIP: 100 PKCS#12 files, each opened with openssl and its sheet password.
+  const downloading = page.waitForEvent('download');
+  await job.locator('a.job-download').click();
+  const zipPath = path.join(dir, 'certificates.zip');
+  await (await downloading).saveAs(zipPath);
+  const unpacked = path.join(dir, 'unzipped');
+  execFileSync('python3', ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', zipPath, unpacked]);
+  const p12s = fs.readdirSync(unpacked).filter((f) => f.endsWith('.p12'));
+  expect(p12s.length).toBe(100);
+  const sheet = fs.readFileSync(path.join(unpacked, 'passwords.html'), 'utf8');
+  const passwords = new Map<string, string>();
+  for (const m of sheet.matchAll(/<td class="user">([^<]+)<\/td>(?:<td>[^<]*<\/td>){2}<td class="password">([^<]+)<\/td>/g)) {
+    passwords.set(m[1], m[2]);
+  }
+  expect(passwords.size).toBe(100);
+  for (const user of ['bulk-0001', 'bulk-0060', 'bulk-0100']) {
+    const pem = execFileSync('openssl', [
+      'pkcs12', '-in', path.join(unpacked, `${user}.p12`), '-passin', `pass:${passwords.get(user)}`, '-nokeys', '-clcerts',
+    ], { encoding: 'utf8' });
+    expect(pem).toMatch(new RegExp(`CN ?= ?${user}`));
+  }
+  expect(p12s).not.toContain('bulk-0101.p12');
+
+  // 6. Revoke 10: everyone matching "bulk-001" (bulk-0010 … bulk-0019).
+  await console_.getByRole('button', { name: 'Clear selection' }).click();
+  await console_.getByLabel('Search (ID, name, mail)').fill('bulk-001');
+  await console_.getByRole('button', { name: 'Filter', exact: true }).click();
+  await expect(console_.locator('tr[data-user]')).toHaveCount(10);
+  await console_.getByRole('button', { name: 'Select all users matching the filter' }).click();
+  page.once('dialog', (d) => d.accept());
+  await console_.getByRole('button', { name: 'Revoke' }).click();
+  await expect(job).toHaveAttribute('data-state', 'finished', { timeout: 60_000 });
+  await expect(job.locator('.job-succeeded')).toHaveText('10');
+  const states = (u: string) => JSON.parse(passgrid(info, ['--json', 'cert', 'list', '--user', u])).map((c: any) => c.state);
+  expect(states('bulk-0015')).toEqual(['revoked']);
+  expect(states('bulk-0020')).toEqual(['valid']);
+
+  // 7. The audit log shows it all, filtered by action.
+  await page.getByRole('navigation').getByRole('link', { name: 'Audit log' }).click();
+  const audit = page.locator('.audit');
+  await expect(audit).toHaveAttribute('data-loaded', 'true');
+  await audit.getByLabel('Action').fill('cert.revoke');
+  await audit.getByRole('button', { name: 'Filter', exact: true }).click();
+  await expect(audit.locator('tbody tr')).toHaveCount(10);
+  await expect(audit.locator('tbody tr').first().locator('td').nth(1)).toHaveText(ADMIN);
+  for (const [action, count] of [['user.import', 1], ['user.create', 1], ['cert.bulk_download', 1]] as const) {
+    await audit.getByLabel('Action').fill(action);
+    await audit.getByRole('button', { name: 'Filter', exact: true }).click();
+    await expect(audit.locator('tbody tr')).toHaveCount(count);
+  }
+  await audit.getByLabel('Action').fill('cert.issue_p12');
+  await audit.getByRole('button', { name: 'Filter', exact: true }).click();
+  await expect(audit.locator('tbody tr')).toHaveCount(100);
+
+  // The console speaks Japanese too.
+  await page.goto(info.url + '/lang/ja');
+  await page.goto(info.url + '/admin/users');
+  await expect(page.getByRole('navigation').getByRole('link', { name: 'ユーザー' })).toBeVisible();
+  await expect(page.locator('.user-console h1')).toHaveText('ユーザー');
+  await page.screenshot({ path: path.join(dir, 'console-ja.png'), fullPage: true });
+  expect(pageErrors).toEqual([]);
+});
