@@ -223,14 +223,29 @@ on_both_databases! {
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(text.matches("Serial Number").count(), 9, "{text}");
 
+        // One certificate from the user's page: revoke by serial.
+        let view = run_job(&server, &ua, &json!({"action": "issue", "users": ["staff10"]}));
+        let serial = outcome_of(&view, "staff10").1["serials"][0].as_str().unwrap().to_string();
+        let (_, shown) = send(&server, "GET", "/api/v1/admin/users/staff10", &ua, None);
+        assert_eq!(json_of(&shown)["certificates"][0]["state"], "valid");
+        let path = format!("/api/v1/admin/certificates/{serial}/revoke");
+        for role in ["operator", "auditor"] {
+            assert_eq!(send(&server, "POST", &path, &tokens[role], None).0, 403, "{role}");
+        }
+        assert_eq!(send(&server, "POST", "/api/v1/admin/certificates/not-hex!/revoke", &ua, None).0, 400);
+        assert_eq!(send(&server, "POST", "/api/v1/admin/certificates/0abc/revoke", &ua, None).0, 404);
+        assert_eq!(send(&server, "POST", &path, &ua, None).0, 200);
+        assert_eq!(send(&server, "POST", &path, &ua, None).0, 409, "already revoked");
+        assert_eq!(cert_states(&server, "staff10"), vec!["revoked"]);
+
         // All of it is in the audit log, by the administrator who did it.
         let audit = server.curl_json("/api/v1/admin/audit?actor=user-admin-1&limit=1000", &["-H", &format!("Authorization: Bearer {}", tokens["admin"])]);
         let entries = audit["entries"].as_array().unwrap();
         let count = |action: &str, outcome: &str| entries.iter().filter(|e| e["action"] == action && e["outcome"] == outcome).count();
-        assert_eq!(count("cert.issue_p12", "success"), 9);
+        assert_eq!(count("cert.issue_p12", "success"), 10);
         assert_eq!(count("cert.issue_p12", "failure"), 2);
-        assert_eq!(count("cert.revoke", "success"), 9);
-        assert_eq!(count("cert.bulk", "success"), 2);
+        assert_eq!(count("cert.revoke", "success"), 10);
+        assert_eq!(count("cert.bulk", "success"), 3);
         assert_eq!(count("cert.bulk_download", "success"), 1);
     }
 }

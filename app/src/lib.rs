@@ -1,3 +1,6 @@
+// Leptos views nest deep generic types; the console's larger islands pass the default limit.
+#![recursion_limit = "256"]
+
 //! passgrid's Leptos application: pages, components, i18n, and the pure code that
 //! the server and the browser share (grid derivation from a seed).
 
@@ -78,6 +81,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/me/phrase") view=pages::phrase::PhraseSetting />
                     <Route path=path!("/admin") view=pages::admin::AdminDashboardPage />
                     <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage />
+                    <Route path=path!("/admin/users/:id") view=pages::admin::AdminUserPage />
+                    <Route path=path!("/admin/policies") view=pages::admin::AdminPoliciesPage />
+                    <Route path=path!("/admin/sync") view=pages::admin::AdminSyncPage />
                     <Route path=path!("/admin/groups") view=pages::admin::AdminGroupsPage />
                     <Route path=path!("/admin/audit") view=pages::admin::AdminAuditPage />
                     <Route path=path!("/setup/done") view=pages::setup::SetupDone />

@@ -196,3 +196,85 @@ test('console: add, import 500, filter, bulk-issue 100 with progress, ZIP, revok
   await page.screenshot({ path: path.join(dir, 'console-ja.png'), fullPage: true });
   expect(pageErrors).toEqual([]);
 });
+
+test('console: a policy with validation, attached to a group; one user edited, reset, revoked, deleted; sync run', async ({ page }) => {
+  test.setTimeout(120_000);
+  const admin = 'e2e-console2';
+  passgrid(info, ['admin', 'create', admin, '--role', 'admin']);
+  passgrid(info, ['user', 'set-pattern', admin, '--cells', PATTERN.join(',')]);
+  passgrid(info, ['group', 'add', 'e2e-pol']);
+  passgrid(info, ['user', 'add', 'e2e-pol-1', '--group', 'e2e-pol', '--name', 'Pol One']);
+  const dir = scratchDir('console2-');
+  passgrid(info, ['cert', 'issue', 'e2e-pol-1', '--out', path.join(dir, 'pol1.p12')]);
+  await signIn(page, admin, PATTERN);
+  await expect(page).toHaveURL(/\/me$/);
+
+  // Policies: create one; a bad value is refused with the key named and nothing stored.
+  await page.goto(info.url + '/admin/policies');
+  const policies = page.locator('.policies');
+  await expect(policies).toHaveAttribute('data-loaded', 'true');
+  await expect(policies.locator('.policy-editor')).toHaveAttribute('data-policy', 'default');
+  await policies.getByLabel('New policy name').fill('e2e-strict');
+  await policies.getByRole('button', { name: 'Create', exact: true }).click();
+  const editor = policies.locator('.policy-editor[data-policy="e2e-strict"]');
+  await expect(editor).toBeVisible();
+  await editor.getByLabel('lockout_threshold', { exact: true }).fill('abc');
+  await editor.getByRole('button', { name: 'Save policy' }).click();
+  await expect(policies.getByRole('alert')).toContainText('lockout_threshold');
+  const stored = () => JSON.parse(passgrid(info, ['--json', 'policy', 'show', 'e2e-strict']));
+  const origin = (view: any, key: string) => view.keys.find((k: any) => k.key === key);
+  expect(origin(stored(), 'lockout_threshold').origin).not.toBe('here');
+  await editor.getByLabel('lockout_threshold', { exact: true }).fill('2');
+  await editor.getByLabel('require_certificate', { exact: true }).fill('true');
+  await editor.getByRole('button', { name: 'Save policy' }).click();
+  await expect(editor.locator('.saved')).toBeVisible();
+  await expect(editor.locator('tr[data-key="lockout_threshold"] .origin')).toHaveText('here');
+  expect(origin(stored(), 'lockout_threshold').value).toBe('2');
+  await editor.getByLabel('Group').fill('e2e-pol');
+  await editor.getByLabel('priority').fill('10');
+  await editor.getByRole('button', { name: 'Attach to group' }).click();
+  await expect(editor.locator('.attachments')).toContainText('e2e-pol');
+
+  // One user: the effective policy and why; edit; a new initial pattern; revoke one
+  // certificate; delete.
+  await page.goto(info.url + '/admin/users');
+  await expect(page.locator('.user-console')).toHaveAttribute('data-loaded', 'true');
+  await page.locator('.user-console').getByLabel('Search (ID, name, mail)').fill('e2e-pol-1');
+  await page.locator('.user-console').getByRole('button', { name: 'Filter', exact: true }).click();
+  await page.getByRole('link', { name: 'e2e-pol-1' }).click();
+  await expect(page).toHaveURL(/\/admin\/users\/e2e-pol-1$/);
+  const detail = page.locator('.user-detail');
+  await expect(detail).toHaveAttribute('data-loaded', 'true');
+  await expect(detail.locator('.policy-name')).toHaveText('e2e-strict');
+  await expect(detail.locator('.policy-reason')).toContainText('"e2e-pol", priority 10');
+  await detail.getByLabel('Name').fill('Pol One Renamed');
+  await detail.getByRole('button', { name: 'Save' }).click();
+  await expect(detail.getByRole('status').first()).toContainText('Saved');
+  expect(JSON.parse(passgrid(info, ['--json', 'user', 'show', 'e2e-pol-1'])).display_name).toBe('Pol One Renamed');
+  page.once('dialog', (d) => d.accept());
+  await detail.getByRole('button', { name: 'New initial pattern' }).click();
+  await expect(detail.locator('.new-pattern .initial-pattern')).not.toBeEmpty();
+  await expect(detail.locator('.cert-state')).toHaveText('valid');
+  page.once('dialog', (d) => d.accept());
+  await detail.getByRole('button', { name: 'Revoke' }).click();
+  await expect(detail.locator('.cert-state')).toHaveText('revoked');
+  expect(JSON.parse(passgrid(info, ['--json', 'cert', 'list', '--user', 'e2e-pol-1']))[0].state).toBe('revoked');
+  page.once('dialog', (d) => d.dismiss());
+  await detail.getByRole('button', { name: 'Delete user' }).click();
+  expect(JSON.parse(passgrid(info, ['--json', 'user', 'show', 'e2e-pol-1'])).id).toBe('e2e-pol-1');
+  page.once('dialog', (d) => d.accept());
+  await detail.getByRole('button', { name: 'Delete user' }).click();
+  await expect(detail.getByRole('status').first()).toContainText('deleted');
+  expect(() => passgrid(info, ['user', 'show', 'e2e-pol-1'])).toThrow();
+
+  // Directory sync: a CSV folder source, run from the console.
+  const folder = path.join(dir, 'drop');
+  fs.mkdirSync(folder);
+  passgrid(info, ['sync', 'add-csv', 'e2e-drop', '--folder', folder]);
+  await page.goto(info.url + '/admin/sync');
+  const source = page.locator('.sync-source[data-source="e2e-drop"]');
+  await expect(source).toBeVisible();
+  await source.getByRole('button', { name: 'Run now' }).click();
+  await expect(page.locator('.sync-result')).toContainText('e2e-drop');
+  await expect(source.locator('.sync-runs tbody tr')).toHaveCount(1);
+});

@@ -6,7 +6,10 @@ pub mod audit;
 pub mod dashboard;
 pub mod fetch;
 pub mod groups;
+pub mod policies;
+pub mod sync;
 pub mod texts;
+pub mod user_detail;
 pub mod users;
 
 use leptos::prelude::*;
@@ -38,6 +41,8 @@ fn AdminFrame(current: &'static str, children: Children) -> impl IntoView {
                 {link("/admin", t.nav_dashboard)}
                 {link("/admin/users", t.nav_users)}
                 {link("/admin/groups", t.nav_groups)}
+                {link("/admin/policies", t.nav_policies)}
+                {(viewer.role == "admin").then(|| link("/admin/sync", t.nav_sync))}
                 {viewer.reads_audit().then(|| link("/admin/audit", t.nav_audit))}
                 <span class="console-who">
                     {viewer.user_id.clone()} " · " {t.role} ": " <span class="role">{viewer.role.clone()}</span>
@@ -94,6 +99,35 @@ pub fn AdminAuditPage() -> impl IntoView {
     view! {
         <AdminFrame current="/admin/audit">
             <audit::AuditViewer />
+        </AdminFrame>
+    }
+}
+
+#[component]
+pub fn AdminPoliciesPage() -> impl IntoView {
+    view! {
+        <AdminFrame current="/admin/policies">
+            <policies::Policies csrf=csrf_token() role=role() />
+        </AdminFrame>
+    }
+}
+
+#[component]
+pub fn AdminSyncPage() -> impl IntoView {
+    view! {
+        <AdminFrame current="/admin/sync">
+            <sync::SyncSources csrf=csrf_token() />
+        </AdminFrame>
+    }
+}
+
+#[component]
+pub fn AdminUserPage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let id = params.with_untracked(|p| p.get("id").unwrap_or_default());
+    view! {
+        <AdminFrame current="/admin/users">
+            <user_detail::UserDetail csrf=csrf_token() role=role() user_id=id />
         </AdminFrame>
     }
 }

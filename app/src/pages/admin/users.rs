@@ -167,7 +167,7 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
                         let (for_check, for_change) = (id.clone(), id.clone());
                         let (row_id, label) = (id.clone(), id.clone());
                         view! {
-                            <tr data-user=row_id>
+                            <tr data-user=row_id.clone()>
                                 <td class="pick">
                                     <input
                                         type="checkbox"
@@ -182,7 +182,7 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
                                         }
                                     />
                                 </td>
-                                <td class="user-id">{id}</td>
+                                <td class="user-id"><a href=format!("/admin/users/{row_id}")>{id}</a></td>
                                 <td>{u["display_name"].as_str().unwrap_or_default().to_string()}</td>
                                 <td class="wide">{u["email"].as_str().unwrap_or_default().to_string()}</td>
                                 <td class=format!("status {}", u["status"].as_str().unwrap_or_default())>{u["status"].as_str().unwrap_or_default().to_string()}</td>
@@ -355,7 +355,7 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
 }
 
 /// Asks before work on many users (the browser's own dialog).
-fn confirmed(question: &str) -> bool {
+pub(super) fn confirmed(question: &str) -> bool {
     #[cfg(feature = "hydrate")]
     {
         window().confirm_with_message(question).unwrap_or(false)

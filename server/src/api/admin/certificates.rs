@@ -220,3 +220,35 @@ pub async fn download(
     }
     Ok(res)
 }
+
+/// Revokes one certificate (the user detail page's button) and publishes the CRL.
+pub async fn revoke_one(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(serial): Path<String>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of(
+        "post",
+        "/api/v1/admin/certificates/{serial}/revoke",
+    ))?;
+    let serial = crate::ca::crl::normalize_serial(&serial)
+        .map_err(|_| AppError::BadRequest("invalid_serial"))?;
+    let now = state.instance.clock.now();
+    let record = state
+        .instance
+        .ca
+        .revoke(&state.instance.store, &serial, "unspecified", now)
+        .await?;
+    audit_admin(
+        &state,
+        &admin,
+        "cert.revoke",
+        &record.owner(),
+        &format!("serial {serial}"),
+    )
+    .await;
+    Ok(
+        Json(json!({ "serial": serial, "user": record.user_id, "revoked_at": record.revoked_at }))
+            .into_response(),
+    )
+}

@@ -178,6 +178,13 @@ pub const ROUTES: &[ApiRoute] = &[
         query: &[],
     },
     ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/certificates/{serial}/revoke",
+        permission: Some(Permission::WriteUsers),
+        summary: "Revoke one certificate and publish the CRL",
+        query: &[],
+    },
+    ApiRoute {
         method: "get",
         path: "/api/v1/admin/cert-jobs/{id}",
         permission: Some(Permission::WriteUsers),
@@ -273,6 +280,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/sync/{name}/run", post(sync_sources::run))
         .route("/api/v1/admin/cert-jobs", post(certificates::start))
         .route("/api/v1/admin/cert-jobs/{id}", get(certificates::progress))
+        .route(
+            "/api/v1/admin/certificates/{serial}/revoke",
+            post(certificates::revoke_one),
+        )
         .route(
             "/api/v1/admin/cert-jobs/{id}/download",
             get(certificates::download),

@@ -66,6 +66,10 @@ const PATH_PARAMETERS: &[(&str, &str)] = &[
         "sync source name (under /sync) or policy name (under /policies)",
     ),
     ("group", "group name"),
+    (
+        "serial",
+        "certificate serial (hex, as `cert list` shows it)",
+    ),
 ];
 
 fn operation(route: &ApiRoute) -> Value {

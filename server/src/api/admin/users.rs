@@ -129,7 +129,23 @@ pub async fn show(
         .user_token(&id)
         .await?
         .map(|t| json!({ "serial": t.serial, "kind": t.kind }));
-    let certificates = store.client_certificates(Some(&id)).await?.len();
+    let certificates: Vec<_> = store
+        .client_certificates(Some(&id))
+        .await?
+        .into_iter()
+        .map(|c| {
+            let state = if c.revoked_at.is_some() {
+                "revoked"
+            } else if c.not_after <= now {
+                "expired"
+            } else {
+                "valid"
+            };
+            json!({ "serial": c.serial, "state": state, "not_before": c.not_before,
+                    "not_after": c.not_after, "revoked_at": c.revoked_at,
+                    "fingerprint_sha256": c.fingerprint_sha256 })
+        })
+        .collect();
     let initial = store.pattern(&id).await?.map(|p| p.is_initial);
     let policy = crate::policy::effective_policy_for(store, &state.auth, &id).await?;
     Ok(Json(json!({
