@@ -238,14 +238,29 @@ on_both_databases! {
         assert_eq!(send(&server, "POST", &path, &ua, None).0, 409, "already revoked");
         assert_eq!(cert_states(&server, "staff10"), vec!["revoked"]);
 
+        // Delete: a valid certificate is revoked first (it stays on the CRL until it
+        // expires), then the user's certificates leave every list.
+        run_job(&server, &ua, &json!({"action": "issue", "users": ["staff05"]}));
+        assert_eq!(cert_states(&server, "staff05"), vec!["valid", "revoked"]);
+        let view = run_job(&server, &ua, &json!({"action": "delete", "users": ["staff05", "staff11"]}));
+        let (outcome, result) = outcome_of(&view, "staff05");
+        assert_eq!((outcome.as_str(), result["serials"].as_array().unwrap().len()), ("deleted", 2), "{view}");
+        assert_eq!(outcome_of(&view, "staff11").0, "skipped", "nothing to delete");
+        assert!(cert_states(&server, "staff05").is_empty());
+        let (_, crl) = send(&server, "GET", "/ca/crl.der", &ua, None);
+        std::fs::write(&crl_path, crl).unwrap();
+        let out = openssl(&["crl", "-inform", "DER", "-in", crl_path.to_str().unwrap(), "-noout", "-text"]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).matches("Serial Number").count(), 11, "9 + staff10 + staff05's second");
+
         // All of it is in the audit log, by the administrator who did it.
         let audit = server.curl_json("/api/v1/admin/audit?actor=user-admin-1&limit=1000", &["-H", &format!("Authorization: Bearer {}", tokens["admin"])]);
         let entries = audit["entries"].as_array().unwrap();
         let count = |action: &str, outcome: &str| entries.iter().filter(|e| e["action"] == action && e["outcome"] == outcome).count();
-        assert_eq!(count("cert.issue_p12", "success"), 10);
+        assert_eq!(count("cert.issue_p12", "success"), 11);
+        assert_eq!(count("cert.delete", "success"), 1);
         assert_eq!(count("cert.issue_p12", "failure"), 2);
         assert_eq!(count("cert.revoke", "success"), 10);
-        assert_eq!(count("cert.bulk", "success"), 3);
+        assert_eq!(count("cert.bulk", "success"), 5);
         assert_eq!(count("cert.bulk_download", "success"), 1);
     }
 }

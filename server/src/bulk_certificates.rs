@@ -52,6 +52,8 @@ pub enum Action {
     Issue,
     /// Revoke every valid certificate of the user.
     Revoke,
+    /// Delete every certificate of the user (valid ones are revoked first).
+    Delete,
     /// A new certificate behind a one-time link mailed to the user.
     Mail,
     /// A new certificate behind a one-time link, on a printed notice.
@@ -63,6 +65,7 @@ impl Action {
         match self {
             Action::Issue => "cert.issue_p12",
             Action::Revoke => "cert.revoke",
+            Action::Delete => "cert.delete",
             Action::Mail => "cert.mail",
             Action::Print => "cert.print",
         }
@@ -72,6 +75,7 @@ impl Action {
         match self {
             Action::Issue => "issued",
             Action::Revoke => "revoked",
+            Action::Delete => "deleted",
             Action::Mail => "mailed",
             Action::Print => "printed",
         }
@@ -336,7 +340,7 @@ async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users: Vec<String
         job.done.fetch_add(1, Ordering::Relaxed);
     }
     let now = ctx.instance.clock.now();
-    if job.action == Action::Revoke {
+    if matches!(job.action, Action::Revoke | Action::Delete) {
         // One new CRL for the whole job; logins read revocations from the database,
         // so they hold already.
         if let Err(err) = ctx.instance.ca.publish_crl(&ctx.instance.store, now).await {
@@ -366,7 +370,7 @@ async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users: Vec<String
                 .into_bytes(),
             )),
         }),
-        Action::Revoke | Action::Mail => None,
+        Action::Revoke | Action::Delete | Action::Mail => None,
     };
     let mut inner = lock(&job.inner);
     inner.download = download;
@@ -387,7 +391,7 @@ async fn one_user(
         .await
         .map_err(store_failure)?
         .ok_or_else(|| "no such user".to_string())?;
-    if action != Action::Revoke && user.status != "active" {
+    if !matches!(action, Action::Revoke | Action::Delete) && user.status != "active" {
         return Err(format!("the user is {}", user.status));
     }
     // Certificates follow the user's policy (validity, key, limits, encoding).
@@ -422,6 +426,13 @@ async fn one_user(
                     serials.push(cert.serial);
                 }
             }
+            Ok((serials, Piece::None))
+        }
+        Action::Delete => {
+            let serials = store
+                .delete_user_certificates(id, "cessationOfOperation", now)
+                .await
+                .map_err(store_failure)?;
             Ok((serials, Piece::None))
         }
         Action::Mail => {

@@ -179,8 +179,8 @@ impl Store {
         let rows = match user_id {
             Some(user) => {
                 sqlx::query(&format!(
-                    "SELECT {RECORD_COLUMNS} FROM client_certificates WHERE user_id = $1 \
-                     ORDER BY created_at DESC, serial"
+                    "SELECT {RECORD_COLUMNS} FROM client_certificates \
+                     WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, serial"
                 ))
                 .bind(user)
                 .fetch_all(self.reader())
@@ -188,13 +188,59 @@ impl Store {
             }
             None => {
                 sqlx::query(&format!(
-                "SELECT {RECORD_COLUMNS} FROM client_certificates ORDER BY created_at DESC, serial"
-            ))
+                    "SELECT {RECORD_COLUMNS} FROM client_certificates WHERE deleted_at IS NULL \
+                 ORDER BY created_at DESC, serial"
+                ))
                 .fetch_all(self.reader())
                 .await?
             }
         };
         Ok(rows.iter().map(record).collect())
+    }
+
+    /// Deletes a user's certificates (SPEC §2.9) in one transaction: the valid ones
+    /// are revoked first, so they stay on the CRL until they expire; all leave every
+    /// list, and keys still waiting for a download are destroyed. Returns the serials.
+    pub async fn delete_user_certificates(
+        &self,
+        user_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let serials: Vec<String> = sqlx::query(
+            "SELECT serial FROM client_certificates \
+             WHERE user_id = $1 AND deleted_at IS NULL ORDER BY serial",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+        sqlx::query(
+            "UPDATE client_certificates SET revoked_at = $2, revocation_reason = $3 \
+             WHERE user_id = $1 AND deleted_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE client_certificates SET deleted_at = $2 \
+             WHERE user_id = $1 AND deleted_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM certificate_pickups WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(serials)
     }
 
     /// Marks the certificate revoked. `false` when it does not exist or already was.

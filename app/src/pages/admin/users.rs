@@ -313,6 +313,7 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
                 <div class="bulk-actions">
                     <button type="button" class="bulk-issue" on:click=run("issue")>{t.bulk_issue}</button>
                     <button type="button" class="bulk-revoke" on:click=run("revoke")>{t.bulk_revoke}</button>
+                    <button type="button" class="bulk-delete" on:click=run("delete")>{t.bulk_delete}</button>
                     <button type="button" class="bulk-mail" on:click=run("mail")>{t.bulk_mail}</button>
                     <button type="button" class="bulk-print" on:click=run("print")>{t.bulk_print}</button>
                 </div>

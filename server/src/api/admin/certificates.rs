@@ -126,6 +126,7 @@ fn action_name(action: Action) -> &'static str {
     match action {
         Action::Issue => "issue",
         Action::Revoke => "revoke",
+        Action::Delete => "delete",
         Action::Mail => "mail",
         Action::Print => "print",
     }

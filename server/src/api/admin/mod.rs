@@ -174,7 +174,7 @@ pub const ROUTES: &[ApiRoute] = &[
         method: "post",
         path: "/api/v1/admin/cert-jobs",
         permission: Some(Permission::WriteUsers),
-        summary: "Start a bulk certificate job {action: issue|revoke|mail|print, users: [..] | filter: {q, group, status, source, cert}, encoding}; per user all or nothing",
+        summary: "Start a bulk certificate job {action: issue|revoke|delete|mail|print, users: [..] | filter: {q, group, status, source, cert}, encoding}; per user all or nothing",
         query: &[],
     },
     ApiRoute {
