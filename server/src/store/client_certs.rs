@@ -198,6 +198,38 @@ impl Store {
         Ok(rows.iter().map(record).collect())
     }
 
+    /// Revokes every valid certificate of a user in one transaction; the serials.
+    pub async fn revoke_user_certificates(
+        &self,
+        user_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let serials: Vec<String> = sqlx::query(
+            "SELECT serial FROM client_certificates WHERE user_id = $1 \
+             AND revoked_at IS NULL AND not_after > $2 AND deleted_at IS NULL ORDER BY serial",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+        sqlx::query(
+            "UPDATE client_certificates SET revoked_at = $2, revocation_reason = $3 \
+             WHERE user_id = $1 AND revoked_at IS NULL AND not_after > $2 AND deleted_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(serials)
+    }
+
     /// Deletes a user's certificates (SPEC §2.9) in one transaction: the valid ones
     /// are revoked first, so they stay on the CRL until they expire; all leave every
     /// list, and keys still waiting for a download are destroyed. Returns the serials.
