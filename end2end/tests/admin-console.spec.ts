@@ -179,11 +179,19 @@ test('console: add, import 500, filter, bulk-issue 100 with progress, ZIP, revok
   await audit.getByRole('button', { name: 'Filter', exact: true }).click();
   await expect(audit.locator('tbody tr')).toHaveCount(10);
   await expect(audit.locator('tbody tr').first().locator('td').nth(1)).toHaveText(ADMIN);
-  for (const [action, count] of [['user.import', 1], ['user.create', 1], ['cert.bulk_download', 1]] as const) {
+  await audit.getByLabel('Actor').fill(ADMIN);
+  for (const [action, count] of [['user.import', 2], ['user.create', 1], ['cert.bulk_download', 1]] as const) {
     await audit.getByLabel('Action').fill(action);
     await audit.getByRole('button', { name: 'Filter', exact: true }).click();
     await expect(audit.locator('tbody tr')).toHaveCount(count);
   }
+  // The refused import is there too, with the line it named.
+  await audit.getByLabel('Action').fill('user.import');
+  await audit.getByLabel('Outcome').selectOption('failure');
+  await audit.getByRole('button', { name: 'Filter', exact: true }).click();
+  await expect(audit.locator('tbody tr')).toHaveCount(1);
+  await expect(audit.locator('tbody tr .reason')).toContainText('line 252');
+  await audit.getByLabel('Outcome').selectOption('');
   await audit.getByLabel('Action').fill('cert.issue_p12');
   await audit.getByRole('button', { name: 'Filter', exact: true }).click();
   await expect(audit.locator('tbody tr')).toHaveCount(100);

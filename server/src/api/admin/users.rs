@@ -464,9 +464,17 @@ pub async fn import(
             .unwrap_or("utf-8")
             .parse()
             .map_err(|_| AppError::BadRequest("invalid_encoding"))?;
-    let rows = crate::user_csv::parse_users_csv(&body, encoding)
-        .map_err(|e| AppError::InvalidRequest(format!("{e}; nothing imported")))?;
     let now = state.instance.clock.now();
+    let rows = match crate::user_csv::parse_users_csv(&body, encoding) {
+        Ok(rows) => rows,
+        Err(e) => {
+            let reason = format!("{e}; nothing imported");
+            if !q.dry_run {
+                refused_import(&state, &admin, &reason).await;
+            }
+            return Err(AppError::InvalidRequest(reason));
+        }
+    };
     let report = crate::user_import::import_users(
         &state.instance.store,
         &state.instance.master_key,
@@ -479,12 +487,19 @@ pub async fn import(
             now,
         },
     )
-    .await
-    .map_err(|e| match e {
-        crate::user_import::ImportError::Store(s) => AppError::Store(s),
-        crate::user_import::ImportError::Otp(o) => AppError::Otp(o),
-        other => AppError::InvalidRequest(format!("{other}; nothing imported")),
-    })?;
+    .await;
+    let report = match report {
+        Ok(report) => report,
+        Err(crate::user_import::ImportError::Store(s)) => return Err(AppError::Store(s)),
+        Err(crate::user_import::ImportError::Otp(o)) => return Err(AppError::Otp(o)),
+        Err(other) => {
+            let reason = format!("{other}; nothing imported");
+            if !q.dry_run {
+                refused_import(&state, &admin, &reason).await;
+            }
+            return Err(AppError::InvalidRequest(reason));
+        }
+    };
     if !q.dry_run {
         audit_admin(
             &state,
@@ -501,6 +516,23 @@ pub async fn import(
         .await;
     }
     Ok(Json(json!({ "report": report })).into_response())
+}
+
+/// A refused import is an administrator's action too: audited with its reason.
+async fn refused_import(state: &AppState, admin: &Admin, reason: &str) {
+    audit(
+        &state.instance.store,
+        AuditEvent {
+            actor: &admin.id,
+            source: &admin.source,
+            action: "user.import",
+            target: "csv",
+            outcome: "failure",
+            reason,
+        },
+        state.instance.clock.now(),
+    )
+    .await;
 }
 
 #[derive(Deserialize)]
