@@ -101,6 +101,8 @@ test('console: add, import 500, filter, bulk-issue 100 with progress, ZIP, revok
   await importer.getByRole('button', { name: 'Check (dry run)' }).click();
   await expect(importer.locator('.import-report')).toHaveAttribute('data-dry-run', 'true');
   await expect(importer.locator('.import-report .adds')).toHaveText('500');
+  await expect(importer.locator('.adds-ids')).toContainText('bulk-0001, bulk-0002');
+  await expect(importer.locator('.adds-ids')).toContainText('(+480)');
   expect(() => passgrid(info, ['user', 'show', 'bulk-0001'])).toThrow();
   await importer.getByRole('button', { name: 'Import' }).click();
   await expect(importer.locator('.import-report')).toHaveAttribute('data-dry-run', 'false');
@@ -193,6 +195,14 @@ test('console: add, import 500, filter, bulk-issue 100 with progress, ZIP, revok
   await expect(audit.locator('tbody tr .reason')).toContainText('line 252');
   await audit.getByLabel('Outcome').selectOption('');
   await audit.getByLabel('Action').fill('cert.issue_p12');
+  await audit.getByRole('button', { name: 'Filter', exact: true }).click();
+  await expect(audit.locator('tbody tr')).toHaveCount(100);
+  // Days: nothing before 2000; today's entries from today on.
+  await audit.getByLabel('To (UTC day)').fill('2000-01-01');
+  await audit.getByRole('button', { name: 'Filter', exact: true }).click();
+  await expect(audit.locator('tbody tr')).toHaveCount(0);
+  await audit.getByLabel('To (UTC day)').fill('');
+  await audit.getByLabel('From (UTC day)').fill(new Date().toISOString().slice(0, 10));
   await audit.getByRole('button', { name: 'Filter', exact: true }).click();
   await expect(audit.locator('tbody tr')).toHaveCount(100);
 

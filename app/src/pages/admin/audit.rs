@@ -4,7 +4,7 @@
 use leptos::{prelude::*, task::spawn_local};
 use serde_json::Value;
 
-use super::fetch::{self, query, utc};
+use super::fetch::{self, day_start, query, utc};
 use super::texts::admin_texts;
 use crate::i18n::request_lang;
 
@@ -16,6 +16,9 @@ struct AuditFilter {
     action: String,
     target: String,
     outcome: String,
+    /// Date inputs (`YYYY-MM-DD`, UTC days); `to` includes its whole day.
+    from: String,
+    to: String,
 }
 
 impl AuditFilter {
@@ -25,6 +28,18 @@ impl AuditFilter {
             ("action", self.action.trim().to_string()),
             ("target", self.target.trim().to_string()),
             ("outcome", self.outcome.clone()),
+            (
+                "since",
+                day_start(&self.from)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "until",
+                day_start(&self.to)
+                    .map(|s| (s + 86_400).to_string())
+                    .unwrap_or_default(),
+            ),
         ]
     }
 }
@@ -94,6 +109,12 @@ pub fn AuditViewer() -> impl IntoView {
                         <option value="success">{t.audit_success}</option>
                         <option value="failure">{t.audit_failure}</option>
                     </select>
+                </label>
+                <label>{t.audit_from}
+                    <input type="date" name="from" on:input=move |ev| draft.update(|d| d.from = event_target_value(&ev)) />
+                </label>
+                <label>{t.audit_to}
+                    <input type="date" name="to" on:input=move |ev| draft.update(|d| d.to = event_target_value(&ev)) />
                 </label>
                 <button type="submit" class="apply-filter">{t.users_apply}</button>
                 <a class="export" href=export_href download="passgrid-audit.csv">{t.audit_export}</a>

@@ -118,6 +118,25 @@ pub fn utc(unix: i64) -> String {
     )
 }
 
+/// `YYYY-MM-DD` (a date input's value) as Unix seconds at 00:00 UTC.
+pub fn day_start(date: &str) -> Option<i64> {
+    let mut parts = date.trim().splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Howard Hinnant's days-from-civil algorithm.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +159,17 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00");
         assert_eq!(utc(1_795_000_000), "2026-11-18 11:06");
         assert_eq!(utc(951_782_400), "2000-02-29 00:00");
+    }
+
+    #[test]
+    fn dates_become_the_start_of_their_day_in_utc() {
+        assert_eq!(day_start("1970-01-01"), Some(0));
+        assert_eq!(day_start("2000-02-29"), Some(951_782_400));
+        assert_eq!(
+            day_start("2026-11-18"),
+            Some(1_795_000_000 - (11 * 3600 + 6 * 60 + 40))
+        );
+        assert_eq!(day_start("2026-13-01"), None);
+        assert_eq!(day_start("yesterday"), None);
     }
 }

@@ -486,6 +486,15 @@ pub fn UserImport(csrf: String) -> impl IntoView {
                             <span class="unchanged">{rep["unchanged"].as_u64().unwrap_or(0)}</span> " " {t.import_unchanged} ", "
                             <span class="new-groups">{count("new_groups")}</span> " " {t.import_new_groups}
                         </p>
+                        {[("adds", t.import_adds), ("changes", t.import_changes)].into_iter().filter(|(k, _)| count(k) > 0).map(|(k, label)| {
+                            let ids: Vec<String> = rep[k].as_array().map(|a| a.iter().take(20).map(|p| p["id"].as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default();
+                            let more = count(k).saturating_sub(ids.len());
+                            view! {
+                                <p class=format!("import-ids {k}-ids")>
+                                    {label} ": " {ids.join(", ")} {(more > 0).then(|| format!(" … (+{more})"))}
+                                </p>
+                            }
+                        }).collect_view()}
                     </div>
                 }
                 .into_any()
