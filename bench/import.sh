@@ -47,7 +47,8 @@ page() {
 }
 for q in "/api/v1/admin/users?limit=50" "/api/v1/admin/users?limit=50&after=user050000" \
          "/api/v1/admin/users?limit=50&q=User%200999" "/api/v1/admin/users?limit=50&group=sales" \
-         "/api/v1/admin/users?limit=50&q=nobody-matches"; do
+         "/api/v1/admin/users?limit=50&q=nobody-matches" \
+         "/api/v1/admin/users?limit=50&cert=none" "/api/v1/admin/users?limit=50&cert=valid"; do
   page "$q" > /dev/null   # warm
   best=9; for _ in 1 2 3 4 5; do t=$(page "$q"); best=$(awk "BEGIN { print ($t < $best) ? $t : $best }"); done
   echo "GET $q: best of 5 $(awk "BEGIN { printf \"%.1f\", $best * 1000 }") ms"

@@ -73,6 +73,7 @@ step "format and lint"
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p frontend --features console --target wasm32-unknown-unknown -- -D warnings
 
 step "optimised WASM (release, wasm-opt)"
 cargo xtask build-site --release

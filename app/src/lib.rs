@@ -21,8 +21,22 @@ use leptos_router::{
 
 use crate::i18n::{request_lang, texts};
 
+/// The WASM of the console's pages (all islands); other pages load the smaller one
+/// without the console (`OPTIONS.output_name`).
+pub const CONSOLE_OUTPUT_NAME: &str = "passgrid-admin";
+
 /// The HTML document around the application, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let options = {
+        let console = leptos::prelude::use_context::<http::request::Parts>()
+            .is_some_and(|p| p.uri.path() == "/admin" || p.uri.path().starts_with("/admin/"));
+        let mut options = options;
+        if console {
+            options.output_name = CONSOLE_OUTPUT_NAME.into();
+        }
+        options
+    };
     // The server's CSP names this nonce; the hydration scripts must carry it.
     #[cfg(feature = "ssr")]
     if let Some(nonce) = context::from_request::<context::CspNonce>() {

@@ -22,6 +22,12 @@ use std::{
 const WASM_OPT_CRATE_VERSION: &str = "0.116.1";
 const MIN_BINARYEN: u32 = 116;
 const OUTPUT_NAME: &str = "passgrid";
+/// The console's WASM (all islands, `frontend --features console`); the sign-in pages
+/// load the smaller one without the console.
+const CONSOLE_OUTPUT_NAME: &str = "passgrid-admin";
+
+/// The WASM modules of the site: (file name, frontend features).
+const MODULES: &[(&str, &str)] = &[(OUTPUT_NAME, ""), (CONSOLE_OUTPUT_NAME, "console")];
 
 fn main() {
     if let Err(err) = run() {
@@ -60,7 +66,7 @@ fn run() -> Result<()> {
             std::process::exit(status.code().unwrap_or(1));
         }
         "wasm-size" => {
-            report_size(&site_dir()?.join("pkg").join(format!("{OUTPUT_NAME}.wasm")))?;
+            report_sizes(&site_dir()?.join("pkg"))?;
             Ok(())
         }
         other => bail!("unknown task {other:?}"),
@@ -115,41 +121,42 @@ fn build(release: bool, with_server: bool) -> Result<PathBuf> {
     };
 
     let profile = if release { "wasm-release" } else { "dev" };
-    let t = Instant::now();
-    run_cmd(
-        cargo_command()
-            .current_dir(&root)
-            .args([
-                "build",
-                "-p",
-                "frontend",
-                "--lib",
-                "--target",
-                "wasm32-unknown-unknown",
-            ])
-            .args(["--profile", profile]),
-    )?;
-    eprintln!(
-        "xtask: frontend built in {:.0} s",
-        t.elapsed().as_secs_f64()
-    );
     let profile_dir = if release { "wasm-release" } else { "debug" };
-    let wasm_in = root
-        .join("target/wasm32-unknown-unknown")
-        .join(profile_dir)
-        .join("frontend.wasm");
-
     let pkg = site_dir()?.join("pkg");
     fs::create_dir_all(&pkg)?;
-    wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(&wasm_in)
-        .out_name(OUTPUT_NAME)
-        .web(true)?
-        .typescript(false)
-        .generate(&pkg)
-        .with_context(|| format!("wasm-bindgen on {}", wasm_in.display()))?;
-    let bg = pkg.join(format!("{OUTPUT_NAME}_bg.wasm"));
-    let final_wasm = pkg.join(format!("{OUTPUT_NAME}.wasm"));
+    // Each module: built, then bound (JS glue); optimised below.
+    for (name, features) in MODULES {
+        let t = Instant::now();
+        run_cmd(
+            cargo_command()
+                .current_dir(&root)
+                .args([
+                    "build",
+                    "-p",
+                    "frontend",
+                    "--lib",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                ])
+                .args(["--profile", profile])
+                .args(["--features", features]),
+        )?;
+        eprintln!(
+            "xtask: frontend {name} built in {:.0} s",
+            t.elapsed().as_secs_f64()
+        );
+        let wasm_in = root
+            .join("target/wasm32-unknown-unknown")
+            .join(profile_dir)
+            .join("frontend.wasm");
+        wasm_bindgen_cli_support::Bindgen::new()
+            .input_path(&wasm_in)
+            .out_name(name)
+            .web(true)?
+            .typescript(false)
+            .generate(&pkg)
+            .with_context(|| format!("wasm-bindgen on {}", wasm_in.display()))?;
+    }
 
     // Build the server while wasm-opt may still be compiling.
     if with_server {
@@ -173,40 +180,47 @@ fn build(release: bool, with_server: bool) -> Result<PathBuf> {
                 bail!("cargo install wasm-opt failed (see its output above)");
             }
         }
-        let wasm_opt = find_wasm_opt()?.context("wasm-opt is not installed")?;
-        run_cmd(
-            Command::new(wasm_opt)
-                .arg(&bg)
-                .args([
-                    "-Oz",
-                    "--enable-bulk-memory",
-                    "--enable-nontrapping-float-to-int",
-                ])
-                .args([
-                    "--enable-reference-types",
-                    "--enable-sign-ext",
-                    "--enable-mutable-globals",
-                ])
-                .arg("-o")
-                .arg(&final_wasm),
-        )?;
-        fs::remove_file(&bg)?;
-    } else {
-        fs::rename(&bg, &final_wasm)?;
+    }
+    for (name, _) in MODULES {
+        let bg = pkg.join(format!("{name}_bg.wasm"));
+        let final_wasm = pkg.join(format!("{name}.wasm"));
+        if release {
+            let wasm_opt = find_wasm_opt()?.context("wasm-opt is not installed")?;
+            run_cmd(
+                Command::new(wasm_opt)
+                    .arg(&bg)
+                    .args([
+                        "-Oz",
+                        "--enable-bulk-memory",
+                        "--enable-nontrapping-float-to-int",
+                    ])
+                    .args([
+                        "--enable-reference-types",
+                        "--enable-sign-ext",
+                        "--enable-mutable-globals",
+                    ])
+                    .arg("-o")
+                    .arg(&final_wasm),
+            )?;
+            fs::remove_file(&bg)?;
+        } else {
+            fs::rename(&bg, &final_wasm)?;
+        }
     }
 
     copy_static(&root)?;
     // Served with Content-Encoding: gzip to browsers that accept it (ServeDir's
     // precompressed_gzip), so nothing is compressed per request.
-    for name in [
-        format!("{OUTPUT_NAME}.wasm"),
-        format!("{OUTPUT_NAME}.js"),
-        format!("{OUTPUT_NAME}.css"),
-    ] {
+    let mut files = vec![format!("{OUTPUT_NAME}.css")];
+    for (name, _) in MODULES {
+        files.push(format!("{name}.wasm"));
+        files.push(format!("{name}.js"));
+    }
+    for name in files {
         let path = pkg.join(&name);
         fs::write(pkg.join(format!("{name}.gz")), gzip(&fs::read(&path)?)?)?;
     }
-    report_size(&final_wasm)?;
+    report_sizes(&pkg)?;
     let server = root
         .join("target")
         .join(if release { "release" } else { "debug" })
@@ -302,15 +316,22 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-fn report_size(wasm: &Path) -> Result<()> {
-    let bytes = fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
-    let gzipped = gzip(&bytes)?;
-    println!(
-        "WASM size: {} = {:.1} KB raw, {:.1} KB gzip",
-        wasm.display(),
-        bytes.len() as f64 / 1000.0,
-        gzipped.len() as f64 / 1000.0
-    );
+/// The sign-in pages' WASM first (what every user downloads), then the console's.
+fn report_sizes(pkg: &Path) -> Result<()> {
+    for (name, what) in [
+        (OUTPUT_NAME, "sign-in pages"),
+        (CONSOLE_OUTPUT_NAME, "console"),
+    ] {
+        let wasm = pkg.join(format!("{name}.wasm"));
+        let bytes = fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
+        let gzipped = gzip(&bytes)?;
+        println!(
+            "WASM size ({what}): {} = {:.1} KB raw, {:.1} KB gzip",
+            wasm.display(),
+            bytes.len() as f64 / 1000.0,
+            gzipped.len() as f64 / 1000.0
+        );
+    }
     Ok(())
 }
 

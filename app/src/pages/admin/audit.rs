@@ -44,7 +44,9 @@ impl AuditFilter {
     }
 }
 
-#[island]
+// Only the console's WASM carries the console's islands (see `console` in Cargo.toml).
+#[cfg_attr(any(feature = "ssr", feature = "console"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "console")), component)]
 pub fn AuditViewer() -> impl IntoView {
     let t = admin_texts(request_lang());
     let draft = RwSignal::new(AuditFilter::default());

@@ -11,7 +11,9 @@ use super::fetch;
 use super::texts::admin_texts;
 use crate::i18n::request_lang;
 
-#[island]
+// Only the console's WASM carries the console's islands (see `console` in Cargo.toml).
+#[cfg_attr(any(feature = "ssr", feature = "console"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "console")), component)]
 pub fn Policies(csrf: String, role: String) -> impl IntoView {
     let t = admin_texts(request_lang());
     let writes = role == "admin";

@@ -10,7 +10,9 @@ use super::texts::admin_texts;
 use super::users::confirmed;
 use crate::i18n::request_lang;
 
-#[island]
+// Only the console's WASM carries the console's islands (see `console` in Cargo.toml).
+#[cfg_attr(any(feature = "ssr", feature = "console"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "console")), component)]
 pub fn UserDetail(csrf: String, role: String, user_id: String) -> impl IntoView {
     let t = admin_texts(request_lang());
     let writes = matches!(role.as_str(), "admin" | "user-admin");

@@ -46,7 +46,9 @@ impl Filter {
     }
 }
 
-#[island]
+// Only the console's WASM carries the console's islands (see `console` in Cargo.toml).
+#[cfg_attr(any(feature = "ssr", feature = "console"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "console")), component)]
 pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
     let t = admin_texts(request_lang());
     let writes = matches!(role.as_str(), "admin" | "user-admin");
@@ -368,7 +370,9 @@ pub(super) fn confirmed(question: &str) -> bool {
     }
 }
 
-#[island]
+// Only the console's WASM carries the console's islands (see `console` in Cargo.toml).
+#[cfg_attr(any(feature = "ssr", feature = "console"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "console")), component)]
 pub fn NewUser(csrf: String) -> impl IntoView {
     let t = admin_texts(request_lang());
     let id = RwSignal::new(String::new());
@@ -433,7 +437,9 @@ pub fn NewUser(csrf: String) -> impl IntoView {
     }
 }
 
-#[island]
+// Only the console's WASM carries the console's islands (see `console` in Cargo.toml).
+#[cfg_attr(any(feature = "ssr", feature = "console"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "console")), component)]
 pub fn UserImport(csrf: String) -> impl IntoView {
     let t = admin_texts(request_lang());
     let encoding = RwSignal::new("utf-8".to_string());
