@@ -307,13 +307,7 @@ async fn import(
 async fn export(file: Option<PathBuf>, data: DataConfig) -> Result<(), CliError> {
     let instance = Instance::open(data).await?;
     let users = instance.store.user_briefs().await?;
-    let mut groups: std::collections::HashMap<String, Vec<String>> = Default::default();
-    for (user, group) in instance.store.all_memberships().await? {
-        groups.entry(user).or_default().push(group);
-    }
-    for list in groups.values_mut() {
-        list.sort();
-    }
+    let groups = instance.store.groups_by_user().await?;
     let now = instance.clock.now();
     let target = file
         .as_ref()

@@ -142,11 +142,16 @@ async fn checkpoint_now_and_then(readers: AnyPool) {
         if readers.is_closed() {
             return;
         }
-        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(&readers)
             .await
         {
-            tracing::warn!(error = %err, "WAL checkpoint failed; will try again");
+            Ok(_) => {}
+            // Closed between the check above and the query: the store is shutting down.
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(err) => {
+                tracing::warn!(error = %err, "WAL checkpoint failed; will try again");
+            }
         }
     }
 }

@@ -206,26 +206,7 @@ impl Store {
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
         let mut tx = self.writer().begin().await?;
-        let serials: Vec<String> = sqlx::query(
-            "SELECT serial FROM client_certificates WHERE user_id = $1 \
-             AND revoked_at IS NULL AND not_after > $2 AND deleted_at IS NULL ORDER BY serial",
-        )
-        .bind(user_id)
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-        sqlx::query(
-            "UPDATE client_certificates SET revoked_at = $2, revocation_reason = $3 \
-             WHERE user_id = $1 AND revoked_at IS NULL AND not_after > $2 AND deleted_at IS NULL",
-        )
-        .bind(user_id)
-        .bind(now)
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
+        let serials = revoke_valid_of_user(&mut tx, user_id, reason, now).await?;
         tx.commit().await?;
         Ok(serials)
     }
@@ -250,15 +231,8 @@ impl Store {
         .iter()
         .map(|r| r.get(0))
         .collect();
-        sqlx::query(
-            "UPDATE client_certificates SET revoked_at = $2, revocation_reason = $3 \
-             WHERE user_id = $1 AND deleted_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(user_id)
-        .bind(now)
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
+        // Expired ones need no revocation: they may leave the CRL anyway.
+        revoke_valid_of_user(&mut tx, user_id, reason, now).await?;
         sqlx::query(
             "UPDATE client_certificates SET deleted_at = $2 \
              WHERE user_id = $1 AND deleted_at IS NULL",
@@ -346,4 +320,34 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Revokes the valid certificates of `user_id` inside a transaction; their serials.
+async fn revoke_valid_of_user(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    const VALID: &str =
+        "user_id = $1 AND revoked_at IS NULL AND not_after > $2 AND deleted_at IS NULL";
+    let serials = sqlx::query(&format!(
+        "SELECT serial FROM client_certificates WHERE {VALID} ORDER BY serial"
+    ))
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    sqlx::query(&format!(
+        "UPDATE client_certificates SET revoked_at = $2, revocation_reason = $3 WHERE {VALID}"
+    ))
+    .bind(user_id)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(serials)
 }

@@ -70,6 +70,20 @@ impl Store {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    /// Every user's groups, sorted by name (exports).
+    pub async fn groups_by_user(
+        &self,
+    ) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError> {
+        let mut groups: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (user, group) in self.all_memberships().await? {
+            groups.entry(user).or_default().push(group);
+        }
+        for list in groups.values_mut() {
+            list.sort();
+        }
+        Ok(groups)
+    }
+
     /// Every membership, as (user, group), for diffing a whole import at once.
     pub async fn all_memberships(&self) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query("SELECT user_id, group_name FROM user_groups")

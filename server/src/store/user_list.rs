@@ -100,6 +100,31 @@ impl Store {
             .collect())
     }
 
+    /// Every user the filter matches (its `after` and `limit` are ignored), by keyset
+    /// pages; stops once more than `cap` are found (the caller sees `len() > cap`).
+    pub async fn all_users_matching(
+        &self,
+        filter: &UserFilter,
+        cap: usize,
+    ) -> Result<Vec<UserListRow>, StoreError> {
+        const PAGE: i64 = 1000;
+        let mut page_filter = UserFilter {
+            after: None,
+            limit: PAGE,
+            ..filter.clone()
+        };
+        let mut users = Vec::new();
+        loop {
+            let page = self.list_users(&page_filter).await?;
+            let full = page.len() as i64 == PAGE;
+            page_filter.after = page.last().map(|u| u.id.clone());
+            users.extend(page);
+            if !full || users.len() > cap {
+                return Ok(users);
+            }
+        }
+    }
+
     /// Deletes a user (and, by cascade, their pattern, sessions, certificates' owner
     /// link, tokens, memberships); whether there was one.
     pub async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{
     access::Admin,
     permission_of,
-    users::{audit_admin, bad_json, checked_id},
+    users::{audit_admin, bad_json, check_filter, checked_id},
 };
 use crate::{
     bulk_certificates::{Action, Actor, BulkError, JobContext, MAX_USERS},
@@ -132,47 +132,30 @@ fn action_name(action: Action) -> &'static str {
     }
 }
 
-/// Every user the filter matches, by keyset pages.
+/// Every user the filter matches (at most `MAX_USERS`).
 async fn matching(state: &AppState, f: FilterBody) -> Result<Vec<String>, AppError> {
-    if f.status
-        .as_deref()
-        .is_some_and(|s| !matches!(s, "active" | "disabled"))
-    {
-        return Err(AppError::BadRequest("invalid_status"));
-    }
-    if f.cert
-        .as_deref()
-        .is_some_and(|s| !matches!(s, "valid" | "none"))
-    {
-        return Err(AppError::BadRequest("invalid_cert_filter"));
-    }
-    let mut ids = Vec::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .instance
-            .store
-            .list_users(&UserFilter {
-                q: f.q.clone(),
-                group: f.group.clone(),
-                status: f.status.clone(),
-                source: f.source.clone(),
-                cert: f.cert.clone(),
+    check_filter(f.status.as_deref(), f.cert.as_deref())?;
+    let users = state
+        .instance
+        .store
+        .all_users_matching(
+            &UserFilter {
+                q: f.q,
+                group: f.group,
+                status: f.status,
+                source: f.source,
+                cert: f.cert,
                 now: state.instance.clock.now(),
-                after,
-                limit: 1000,
-            })
-            .await?;
-        let full = page.len() == 1000;
-        after = page.last().map(|u| u.id.clone());
-        ids.extend(page.into_iter().map(|u| u.id));
-        if ids.len() > MAX_USERS {
-            return Err(AppError::BadRequest("too_many_users"));
-        }
-        if !full {
-            return Ok(ids);
-        }
+                after: None,
+                limit: 0,
+            },
+            MAX_USERS,
+        )
+        .await?;
+    if users.len() > MAX_USERS {
+        return Err(AppError::BadRequest("too_many_users"));
     }
+    Ok(users.into_iter().map(|u| u.id).collect())
 }
 
 pub async fn progress(

@@ -38,6 +38,17 @@ fn bad_query(rejection: QueryRejection) -> AppError {
     AppError::InvalidRequest(rejection.body_text())
 }
 
+/// The user list's filters that take fixed values (list, export, bulk jobs).
+pub(super) fn check_filter(status: Option<&str>, cert: Option<&str>) -> Result<(), AppError> {
+    if status.is_some_and(|s| !matches!(s, "active" | "disabled")) {
+        return Err(AppError::BadRequest("invalid_status"));
+    }
+    if cert.is_some_and(|s| !matches!(s, "valid" | "none")) {
+        return Err(AppError::BadRequest("invalid_cert_filter"));
+    }
+    Ok(())
+}
+
 pub(super) fn checked_id(id: &str) -> Result<(), AppError> {
     check_user_id(id).map_err(|_| AppError::BadRequest("invalid_user_id"))
 }
@@ -75,18 +86,7 @@ pub async fn list(
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(AppError::BadRequest("invalid_limit"));
     }
-    if q.status
-        .as_deref()
-        .is_some_and(|s| !matches!(s, "active" | "disabled"))
-    {
-        return Err(AppError::BadRequest("invalid_status"));
-    }
-    if q.cert
-        .as_deref()
-        .is_some_and(|s| !matches!(s, "valid" | "none"))
-    {
-        return Err(AppError::BadRequest("invalid_cert_filter"));
-    }
+    check_filter(q.status.as_deref(), q.cert.as_deref())?;
     if q.q.as_deref().is_some_and(|s| s.len() > 128) {
         return Err(AppError::BadRequest("invalid_search"));
     }
@@ -554,48 +554,24 @@ pub async fn export(
 ) -> Result<Response, AppError> {
     admin.require(permission_of("get", "/api/v1/admin/user-exports"))?;
     let Query(q) = query.map_err(bad_query)?;
-    if q.status
-        .as_deref()
-        .is_some_and(|s| !matches!(s, "active" | "disabled"))
-    {
-        return Err(AppError::BadRequest("invalid_status"));
-    }
-    if q.cert
-        .as_deref()
-        .is_some_and(|s| !matches!(s, "valid" | "none"))
-    {
-        return Err(AppError::BadRequest("invalid_cert_filter"));
-    }
+    check_filter(q.status.as_deref(), q.cert.as_deref())?;
     let store = &state.instance.store;
-    let mut users = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store
-            .list_users(&UserFilter {
-                q: q.q.clone(),
-                group: q.group.clone(),
-                status: q.status.clone(),
-                source: q.source.clone(),
-                cert: q.cert.clone(),
+    let users = store
+        .all_users_matching(
+            &UserFilter {
+                q: q.q,
+                group: q.group,
+                status: q.status,
+                source: q.source,
+                cert: q.cert,
                 now: state.instance.clock.now(),
-                after,
+                after: None,
                 limit: MAX_PAGE,
-            })
-            .await?;
-        let full = page.len() as i64 == MAX_PAGE;
-        after = page.last().map(|u| u.id.clone());
-        users.extend(page);
-        if !full {
-            break;
-        }
-    }
-    let mut groups: std::collections::HashMap<String, Vec<String>> = Default::default();
-    for (user, group) in store.all_memberships().await? {
-        groups.entry(user).or_default().push(group);
-    }
-    for list in groups.values_mut() {
-        list.sort();
-    }
+            },
+            usize::MAX,
+        )
+        .await?;
+    let groups = store.groups_by_user().await?;
     let empty = Vec::new();
     let rows = users.iter().map(|u| crate::user_csv::ExportRow {
         id: &u.id,
