@@ -270,3 +270,79 @@ fn now_secs() -> u64 {
         .unwrap()
         .as_secs()
 }
+
+on_both_databases! {
+    fn the_console_imports_assigns_and_resets_tokens_over_the_api(db: Db) {
+        let dir = TempDir::new("totp-api");
+        let database = TestDb::new(db);
+        let server = TestServer::start(&dir.path().join("data"), &database, &[]);
+        add_user(&server, "hana");
+        let mut tokens = std::collections::HashMap::new();
+        for role in ["admin", "user-admin", "operator", "auditor"] {
+            let id = format!("{role}-t");
+            cli_ok(&server, &["admin", "create", &id, "--role", role]);
+            let t: Value = serde_json::from_str(&cli_ok(&server, &["--json", "admin", "token", "create", &id])).unwrap();
+            tokens.insert(role, t["token"].as_str().unwrap().to_string());
+        }
+        let file = dir.path().join("good.pskc");
+        std::fs::write(&file, pskc_figure6("Su+NvtQfmvfJzF6bmQiJqoLRExc=")).unwrap();
+        let import = |role: &str, key: Option<&str>| {
+            let auth = format!("Authorization: Bearer {}", tokens[role]);
+            let key_header = key.map(|k| format!("X-PSKC-Key: {k}"));
+            let mut args = vec!["--http1.1", "-X", "POST", "-H", auth.as_str(), "-H", "Content-Type: application/octet-stream"];
+            if let Some(h) = &key_header {
+                args.extend_from_slice(&["-H", h.as_str()]);
+            }
+            let data = format!("@{}", file.display());
+            args.extend_from_slice(&["--data-binary", data.as_str()]);
+            let (status, body) = server.curl("/api/v1/admin/token-imports", &args);
+            (status, serde_json::from_str::<Value>(&body).unwrap_or(Value::String(body)))
+        };
+        let call = |role: &str, method: &str, path: &str, body: Option<Value>| {
+            let auth = format!("Authorization: Bearer {}", tokens[role]);
+            let data = body.map(|b| b.to_string());
+            let mut args = vec!["--http1.1", "-X", method, "-H", auth.as_str(), "-H", "Content-Type: application/json"];
+            if let Some(d) = &data {
+                args.extend_from_slice(&["--data-binary", d.as_str()]);
+            }
+            let (status, text) = server.curl(path, &args);
+            (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)))
+        };
+        let key = "12345678901234567890123456789012";
+
+        // Importing seeds is for administrators; the file's key goes in a header.
+        assert_eq!(import("user-admin", Some(key)).0, 403);
+        let (status, refused) = import("admin", Some("00112233445566778899aabbccddeeff"));
+        assert_eq!(status, 400, "{refused}");
+        assert!(refused["message"].as_str().unwrap().contains("MAC"), "{refused}");
+        assert_eq!(call("admin", "GET", "/api/v1/admin/tokens", None).1["tokens"], json!([]));
+        let (status, done) = import("admin", Some(key));
+        assert_eq!(status, 201, "{done}");
+        let serial = done["imported"][0].as_str().unwrap().to_string();
+        let (status, again) = import("admin", Some(key));
+        assert_eq!(status, 400, "the same serial twice: {again}");
+
+        // Assigning: user admins and admins; unknown token or user → 404.
+        let assign = format!("/api/v1/admin/tokens/{serial}/assign");
+        assert_eq!(call("operator", "POST", &assign, Some(json!({"user": "hana"}))).0, 403);
+        assert_eq!(call("user-admin", "POST", &assign, Some(json!({"user": "nobody"}))).0, 404);
+        assert_eq!(call("user-admin", "POST", "/api/v1/admin/tokens/nope/assign", Some(json!({"user": "hana"}))).0, 404);
+        assert_eq!(call("user-admin", "POST", &assign, Some(json!({"user": "hana"}))).0, 200);
+        let (_, listed) = call("auditor", "GET", "/api/v1/admin/tokens?user=hana", None);
+        assert_eq!(listed["tokens"][0]["serial"], serial.as_str(), "{listed}");
+        assert!(!listed.to_string().contains("seed") && !listed.to_string().contains("secret"));
+        assert_eq!(call("admin", "GET", "/api/v1/admin/users/hana", None).1["token"]["serial"], serial.as_str());
+
+        // Resetting: operators and up; the token goes back to the unassigned ones.
+        assert_eq!(call("auditor", "POST", "/api/v1/admin/users/hana/token/reset", None).0, 403);
+        let (status, reset) = call("operator", "POST", "/api/v1/admin/users/hana/token/reset", None);
+        assert_eq!((status, reset["reset"].clone()), (200, json!(true)));
+        assert_eq!(call("admin", "GET", "/api/v1/admin/tokens?user=hana", None).1["tokens"], json!([]));
+        let (_, all) = call("admin", "GET", "/api/v1/admin/tokens", None);
+        assert_eq!(all["tokens"][0]["user_id"], Value::Null);
+
+        let audit = call("admin", "GET", "/api/v1/admin/audit?action=token.", None).1;
+        let actions: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, vec!["token.reset", "token.assign", "token.import"], "{audit}");
+    }
+}

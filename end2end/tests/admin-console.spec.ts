@@ -283,6 +283,28 @@ test('console: a policy with validation, attached to a group; one user edited, r
   await detail.getByRole('button', { name: 'Revoke' }).click();
   await expect(detail.locator('.cert-state')).toHaveText('revoked');
   expect(JSON.parse(passgrid(info, ['--json', 'cert', 'list', '--user', 'e2e-pol-1']))[0].state).toBe('revoked');
+  // A hardware token: imported and given to the user on the tokens page, then taken
+  // away on the user's page.
+  const seeds = path.join(dir, 'tokens.csv');
+  fs.writeFileSync(seeds, 'serial,seed\r\nE2E-HW-1,3132333435363738393031323334353637383930\r\n');
+  await page.goto(info.url + '/admin/tokens');
+  const tokens = page.locator('.tokens');
+  await expect(tokens).toHaveAttribute('data-loaded', 'true');
+  await tokens.getByLabel('Seed file (CSV or PSKC)').setInputFiles(seeds);
+  await tokens.getByRole('button', { name: 'Import tokens' }).click();
+  await expect(tokens.getByRole('status')).toContainText('1 tokens imported');
+  await expect(tokens.locator('tr[data-token="E2E-HW-1"]')).toBeVisible();
+  await tokens.locator('.assign-token').getByLabel('Serial').fill('E2E-HW-1');
+  await tokens.locator('.assign-token').getByLabel('User ID').fill('e2e-pol-1');
+  await tokens.getByRole('button', { name: 'Give a hardware token to a user' }).click();
+  await expect(tokens.locator('tr[data-token="E2E-HW-1"] .token-user')).toHaveText('e2e-pol-1');
+  await page.goto(info.url + '/admin/users/e2e-pol-1');
+  await expect(detail).toHaveAttribute('data-loaded', 'true');
+  await expect(detail.locator('.user-token')).toContainText('E2E-HW-1 (hardware)');
+  page.once('dialog', (d) => d.accept());
+  await detail.getByRole('button', { name: 'Reset token' }).click();
+  await expect(detail.locator('.user-token')).toContainText('No token.');
+
   page.once('dialog', (d) => d.dismiss());
   await detail.getByRole('button', { name: 'Delete user' }).click();
   expect(JSON.parse(passgrid(info, ['--json', 'user', 'show', 'e2e-pol-1'])).id).toBe('e2e-pol-1');

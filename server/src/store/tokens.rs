@@ -104,6 +104,17 @@ async fn release_user_token(
 }
 
 impl Store {
+    /// Takes the user's token away (a software token is deleted, a hardware one goes
+    /// back to the unassigned ones): the user enrols or gets one again. Whether the
+    /// user had one.
+    pub async fn reset_user_token(&self, user_id: &str) -> Result<bool, StoreError> {
+        let had = self.user_token(user_id).await?.is_some();
+        let mut tx = self.writer().begin().await?;
+        release_user_token(&mut tx, user_id).await?;
+        tx.commit().await?;
+        Ok(had)
+    }
+
     /// Serials among `serials` that are stored already.
     pub async fn existing_token_serials(
         &self,

@@ -17,8 +17,15 @@ use serde_json::json;
 /// The largest CSV file an import takes (the same as `passgrid user import`).
 pub const MAX_IMPORT_BYTES: usize = 50 * 1024 * 1024;
 
+/// The largest token seed file (CSV or PSKC) an import takes: tens of thousands of
+/// tokens.
+pub const MAX_TOKEN_FILE_BYTES: usize = 16 * 1024 * 1024;
+
 /// Routes that take files, and their limits.
-const FILE_ROUTES: &[(&str, usize)] = &[("/api/v1/admin/user-imports", MAX_IMPORT_BYTES)];
+const FILE_ROUTES: &[(&str, usize)] = &[
+    ("/api/v1/admin/user-imports", MAX_IMPORT_BYTES),
+    ("/api/v1/admin/token-imports", MAX_TOKEN_FILE_BYTES),
+];
 
 #[derive(Clone, Copy)]
 pub struct BodyLimits {

@@ -79,6 +79,22 @@ pub async fn post_file(url: String, csrf: String, file: web_sys::File) -> Answer
     finish(request.send().await).await
 }
 
+/// POSTs a token seed file; an encrypted PSKC file's key goes in a header, never in
+/// the address.
+#[cfg(feature = "hydrate")]
+pub async fn post_token_file(csrf: String, file: web_sys::File, psk_hex: String) -> Answer {
+    let mut request = gloo_net::http::Request::post("/api/v1/admin/token-imports")
+        .header("X-CSRF-Token", &csrf)
+        .header("Content-Type", "application/octet-stream");
+    if !psk_hex.is_empty() {
+        request = request.header("X-PSKC-Key", &psk_hex);
+    }
+    let request = request
+        .body(wasm_bindgen::JsValue::from(file))
+        .map_err(|e| e.to_string())?;
+    finish(request.send().await).await
+}
+
 /// `key=value` pairs, each value percent-encoded, for a query string.
 pub fn query(pairs: &[(&str, String)]) -> String {
     let mut out = String::new();

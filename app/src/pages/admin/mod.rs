@@ -9,6 +9,7 @@ pub mod groups;
 pub mod policies;
 pub mod sync;
 pub mod texts;
+pub mod tokens;
 pub mod user_detail;
 pub mod users;
 
@@ -42,6 +43,7 @@ fn AdminFrame(current: &'static str, children: Children) -> impl IntoView {
                 {link("/admin/users", t.nav_users)}
                 {link("/admin/groups", t.nav_groups)}
                 {link("/admin/policies", t.nav_policies)}
+                {link("/admin/tokens", t.nav_tokens)}
                 {(viewer.role == "admin").then(|| link("/admin/sync", t.nav_sync))}
                 {viewer.reads_audit().then(|| link("/admin/audit", t.nav_audit))}
                 <span class="console-who">
@@ -128,6 +130,15 @@ pub fn AdminUserPage() -> impl IntoView {
     view! {
         <AdminFrame current="/admin/users">
             <user_detail::UserDetail csrf=csrf_token() role=role() user_id=id />
+        </AdminFrame>
+    }
+}
+
+#[component]
+pub fn AdminTokensPage() -> impl IntoView {
+    view! {
+        <AdminFrame current="/admin/tokens">
+            <tokens::Tokens csrf=csrf_token() role=role() />
         </AdminFrame>
     }
 }

@@ -110,11 +110,16 @@ pub fn UserDetail(csrf: String, role: String, user_id: String) -> impl IntoView 
         let act = act.clone();
         let base = base.clone();
         let (unlock, reset, delete) = (act.clone(), act.clone(), act.clone());
+        let token_reset = act.clone();
         let (u_url, r_url, d_url) = (
             format!("{base}/unlock"),
             format!("{base}/initial-pattern"),
             base.clone(),
         );
+        let t_url = format!("{base}/token/reset");
+        let token = v["token"]["serial"]
+            .as_str()
+            .map(|s| format!("{s} ({})", v["token"]["kind"].as_str().unwrap_or_default()));
         Some(view! {
             <div class="user-facts">
                 <p class="effective-policy">
@@ -131,6 +136,15 @@ pub fn UserDetail(csrf: String, role: String, user_id: String) -> impl IntoView 
                     " "
                     {(locked && operates).then(|| view! {
                         <button type="button" class="unlock" on:click=move |_| unlock("POST", u_url.clone(), None, t.user_unlocked)>{t.dash_unlock}</button>
+                    })}
+                </p>
+                <p class="user-token">
+                    {t.user_token} ": " {token.clone().unwrap_or_else(|| t.user_no_token.to_string())} " "
+                    {(token.is_some() && operates).then(|| view! {
+                        <button type="button" class="reset-token"
+                            on:click=move |_| if confirmed(t.user_token_reset_confirm) { token_reset("POST", t_url.clone(), None, t.user_token_reset_done) }>
+                            {t.user_token_reset}
+                        </button>
                     })}
                 </p>
                 <div class="user-actions">

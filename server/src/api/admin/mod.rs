@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod openapi;
 pub mod policies;
 pub mod sync_sources;
+pub mod tokens;
 pub mod users;
 
 use axum::{
@@ -186,6 +187,34 @@ pub const ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: "get",
+        path: "/api/v1/admin/tokens",
+        permission: Some(Permission::ReadUsers),
+        summary: "TOTP tokens (never their seeds): serial, kind, user, algorithm, digits, period",
+        query: &[("user", "only this user's")],
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/token-imports",
+        permission: Some(Permission::Admin),
+        summary: "Import hardware tokens from the vendor's file (the body: CSV or PSKC; an encrypted PSKC's key in X-PSKC-Key, hex); all or none",
+        query: &[],
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/tokens/{serial}/assign",
+        permission: Some(Permission::WriteUsers),
+        summary: "Give a hardware token to a user {user} (replacing the user's token)",
+        query: &[],
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/users/{id}/token/reset",
+        permission: Some(Permission::Operate),
+        summary: "Take the user's token away (software: deleted; hardware: unassigned); the user enrols again",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
         path: "/api/v1/admin/cert-jobs/{id}",
         permission: Some(Permission::WriteUsers),
         summary: "A bulk job's progress and per-user results (the administrator who started it)",
@@ -278,6 +307,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/dashboard", get(dashboard::figures))
         .route("/api/v1/admin/sync", get(sync_sources::list))
         .route("/api/v1/admin/sync/{name}/run", post(sync_sources::run))
+        .route("/api/v1/admin/tokens", get(tokens::list))
+        .route(
+            "/api/v1/admin/token-imports",
+            post(tokens::import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::web::body_limit::MAX_TOKEN_FILE_BYTES,
+            )),
+        )
+        .route("/api/v1/admin/tokens/{serial}/assign", post(tokens::assign))
+        .route("/api/v1/admin/users/{id}/token/reset", post(tokens::reset))
         .route("/api/v1/admin/cert-jobs", post(certificates::start))
         .route("/api/v1/admin/cert-jobs/{id}", get(certificates::progress))
         .route(

@@ -1,0 +1,146 @@
+//! TOTP tokens for administrators (SPEC §4, §9.1): the list, importing a vendor's seed
+//! file, assigning a hardware token to a user, and resetting a user's token.
+
+use axum::{
+    extract::{rejection::QueryRejection, Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{
+    access::Admin,
+    permission_of,
+    users::{audit_admin, bad_json, checked_id},
+};
+use crate::{
+    error::AppError,
+    otp::tokens::{assign_token, import_token_file, TokenError},
+    web::AppState,
+};
+
+impl From<TokenError> for AppError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Otp(o) => AppError::Otp(o),
+            TokenError::NoSuchToken(_) | TokenError::NoSuchUser(_) => AppError::NotFound,
+            // The file's or the request's fault: the reason names the line or serial,
+            // never a seed.
+            other => AppError::InvalidRequest(other.to_string()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    user: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("get", "/api/v1/admin/tokens"))?;
+    let Query(q) = query.map_err(|r| AppError::InvalidRequest(r.body_text()))?;
+    if let Some(user) = &q.user {
+        checked_id(user)?;
+    }
+    let tokens = state.instance.store.tokens(q.user.as_deref()).await?;
+    Ok(Json(json!({ "tokens": tokens })).into_response())
+}
+
+/// The body is the vendor's file (CSV or PSKC); an encrypted PSKC file's pre-shared
+/// key comes in `X-PSKC-Key` (hex), never in the address, which may be logged.
+pub async fn import(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("post", "/api/v1/admin/token-imports"))?;
+    let key = headers
+        .get("x-pskc-key")
+        .map(|v| v.to_str().map_err(|_| AppError::BadRequest("invalid_key")))
+        .transpose()?;
+    let now = state.instance.clock.now();
+    let serials = import_token_file(
+        &state.instance.store,
+        &state.instance.master_key,
+        &body,
+        key,
+        now,
+    )
+    .await?;
+    audit_admin(
+        &state,
+        &admin,
+        "token.import",
+        &format!("{} tokens", serials.len()),
+        &serials.join(" "),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(json!({ "imported": serials }))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    user: String,
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(serial): Path<String>,
+    body: Result<Json<AssignBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of(
+        "post",
+        "/api/v1/admin/tokens/{serial}/assign",
+    ))?;
+    let Json(body) = body.map_err(bad_json)?;
+    checked_id(&body.user)?;
+    let now = state.instance.clock.now();
+    assign_token(&state.instance.store, &serial, &body.user, now).await?;
+    audit_admin(
+        &state,
+        &admin,
+        "token.assign",
+        &body.user,
+        &format!("serial {serial}"),
+    )
+    .await;
+    Ok(Json(json!({ "serial": serial, "user": body.user })).into_response())
+}
+
+pub async fn reset(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of(
+        "post",
+        "/api/v1/admin/users/{id}/token/reset",
+    ))?;
+    checked_id(&id)?;
+    let store = &state.instance.store;
+    store.user(&id).await?.ok_or(AppError::NotFound)?;
+    let had = store.reset_user_token(&id).await?;
+    audit_admin(
+        &state,
+        &admin,
+        "token.reset",
+        &id,
+        if had {
+            "token taken away"
+        } else {
+            "had no token"
+        },
+    )
+    .await;
+    Ok(Json(json!({ "id": id, "reset": had })).into_response())
+}
