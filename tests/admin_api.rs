@@ -421,3 +421,39 @@ fn every_documented_route_refuses_exactly_the_roles_it_does_not_name() {
     );
     assert!(!policies.contains("nothing"), "{policies}");
 }
+
+on_both_databases! {
+    fn groups_are_renamed_in_description_and_deleted_without_their_members(db: Db) {
+        let dir = TempDir::new("admingroups");
+        let database = TestDb::new(db);
+        let server = TestServer::start(&dir.path().join("data"), &database, &[]);
+        let mut tokens = HashMap::new();
+        for role in ["user-admin", "operator"] {
+            let id = format!("{role}-g");
+            cli_value(&server, &["admin", "create", &id, "--role", role]);
+            let t = cli_value(&server, &["admin", "token", "create", &id]);
+            tokens.insert(role, t["token"].as_str().unwrap().to_string());
+        }
+        cli_value(&server, &["group", "add", "ops"]);
+        cli_value(&server, &["user", "add", "olga", "--group", "ops"]);
+        assert!(server.cli(&["policy", "set", "tight", "lockout_threshold=2"]).status.success());
+        assert!(server.cli(&["policy", "attach", "tight", "--group", "ops", "--priority", "5"]).status.success());
+        assert_eq!(cli_value(&server, &["policy", "effective", "olga"])["policy"], "tight");
+
+        let change = json!({"description": "Operations"});
+        assert_eq!(send(&server, "PATCH", "/api/v1/admin/groups/ops", &tokens["operator"], &change).0, 403);
+        assert_eq!(send(&server, "PATCH", "/api/v1/admin/groups/ops", &tokens["user-admin"], &json!({"description": "bad\u{7}"})).0, 400);
+        assert_eq!(send(&server, "PATCH", "/api/v1/admin/groups/nope", &tokens["user-admin"], &change).0, 404);
+        assert_eq!(send(&server, "PATCH", "/api/v1/admin/groups/ops", &tokens["user-admin"], &change).0, 200);
+        let (_, groups) = call(&server, "GET", "/api/v1/admin/groups", Some(&tokens["operator"]));
+        assert!(groups.contains("Operations"), "{groups}");
+
+        assert_eq!(call(&server, "DELETE", "/api/v1/admin/groups/ops", Some(&tokens["operator"])).0, 403);
+        assert_eq!(call(&server, "DELETE", "/api/v1/admin/groups/ops", Some(&tokens["user-admin"])).0, 204);
+        assert_eq!(call(&server, "DELETE", "/api/v1/admin/groups/ops", Some(&tokens["user-admin"])).0, 404);
+        // The member stays, without the group and its policy.
+        let (_, olga) = call(&server, "GET", "/api/v1/admin/users/olga", Some(&tokens["operator"]));
+        let olga: Value = serde_json::from_str(&olga).unwrap();
+        assert_eq!((olga["groups"].clone(), olga["policy"]["name"].clone()), (json!([]), json!("default")), "{olga}");
+    }
+}

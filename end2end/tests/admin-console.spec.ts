@@ -313,6 +313,18 @@ test('console: a policy with validation, attached to a group; one user edited, r
   await expect(detail.getByRole('status').first()).toContainText('deleted');
   expect(() => passgrid(info, ['user', 'show', 'e2e-pol-1'])).toThrow();
 
+  // Groups: a description changed in place, then the group deleted.
+  await page.goto(info.url + '/admin/groups');
+  const groupList = page.locator('.groups');
+  await expect(groupList).toHaveAttribute('data-loaded', 'true');
+  await groupList.getByLabel('Description e2e-pol').fill('Policy test group');
+  await groupList.getByLabel('Description e2e-pol').press('Enter');
+  await expect(groupList.getByRole('status')).toContainText('e2e-pol');
+  expect(passgrid(info, ['--json', 'group', 'list'])).toContain('Policy test group');
+  page.once('dialog', (d) => d.accept());
+  await groupList.locator('tr[data-group="e2e-pol"]').getByRole('button', { name: 'Delete' }).click();
+  await expect(groupList.locator('tr[data-group="e2e-pol"]')).toHaveCount(0);
+
   // Directory sync: a CSV folder source, run from the console.
   const folder = path.join(dir, 'drop');
   fs.mkdirSync(folder);

@@ -70,6 +70,38 @@ impl Store {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    /// Changes a group's description; whether the group exists.
+    pub async fn set_group_description(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE groups SET description = $2 WHERE name = $1")
+            .bind(name)
+            .bind(description)
+            .execute(self.writer())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a group with its memberships and its policy attachment (the users
+    /// stay); whether it existed.
+    pub async fn delete_group(&self, name: &str) -> Result<bool, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        for sql in [
+            "DELETE FROM user_groups WHERE group_name = $1",
+            "DELETE FROM policy_groups WHERE group_name = $1",
+        ] {
+            sqlx::query(sql).bind(name).execute(&mut *tx).await?;
+        }
+        let done = sqlx::query("DELETE FROM groups WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Every user's groups, sorted by name (exports).
     pub async fn groups_by_user(
         &self,

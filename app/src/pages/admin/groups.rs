@@ -26,6 +26,22 @@ pub fn Groups(csrf: String, role: String) -> impl IntoView {
         })
     };
     Effect::new(move |_| load());
+    let notice = RwSignal::new(None::<String>);
+    let csrf_change = csrf.clone();
+    let change = move |method: &'static str, name: String, body: Option<Value>| {
+        let csrf = csrf_change.clone();
+        spawn_local(async move {
+            let url = format!("/api/v1/admin/groups/{name}");
+            match fetch::send(method, url, csrf, body).await {
+                Ok(_) => {
+                    error.set(None);
+                    notice.set(Some(format!("{name}: {}", t.user_saved)));
+                    load();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        })
+    };
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = json!({ "name": name.get_untracked().trim(), "description": description.get_untracked().trim() });
@@ -46,15 +62,37 @@ pub fn Groups(csrf: String, role: String) -> impl IntoView {
         <section class="card groups" data-loaded=move || list.with(Option::is_some).to_string()>
             <h1>{t.nav_groups}</h1>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{t.error_prefix} ": " {e}</p> })}
+            {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
             <table class="group-list">
-                <thead><tr><th>{t.groups_name}</th><th>{t.groups_description}</th><th>{t.groups_members}</th></tr></thead>
+                <thead><tr><th>{t.groups_name}</th><th>{t.groups_description}</th><th>{t.groups_members}</th><th></th></tr></thead>
                 <tbody>
-                    {move || list.get().unwrap_or_default().into_iter().map(|g| view! {
-                        <tr>
-                            <td>{g["name"].as_str().unwrap_or_default().to_string()}</td>
-                            <td>{g["description"].as_str().unwrap_or_default().to_string()}</td>
-                            <td class="num">{g["members"].as_i64().unwrap_or(0)}</td>
-                        </tr>
+                    {move || list.get().unwrap_or_default().into_iter().map(|g| {
+                        let name = g["name"].as_str().unwrap_or_default().to_string();
+                        let description = g["description"].as_str().unwrap_or_default().to_string();
+                        let (edit, remove) = (change.clone(), change.clone());
+                        let (for_edit, for_remove, label, row) = (name.clone(), name.clone(), name.clone(), name.clone());
+                        view! {
+                            <tr data-group=row>
+                                <td>{name}</td>
+                                <td>
+                                    {if writes {
+                                        view! {
+                                            <input type="text" aria-label=format!("{} {label}", t.groups_description) value=description
+                                                on:change=move |ev| edit("PATCH", for_edit.clone(), Some(json!({ "description": event_target_value(&ev) }))) />
+                                        }.into_any()
+                                    } else {
+                                        view! { <span>{description}</span> }.into_any()
+                                    }}
+                                </td>
+                                <td class="num">{g["members"].as_i64().unwrap_or(0)}</td>
+                                <td>{writes.then(|| view! {
+                                    <button type="button" class="delete-group"
+                                        on:click=move |_| if super::users::confirmed(t.groups_delete_confirm) { remove("DELETE", for_remove.clone(), None) }>
+                                        {t.groups_delete}
+                                    </button>
+                                })}</td>
+                            </tr>
+                        }
                     }).collect_view()}
                 </tbody>
             </table>

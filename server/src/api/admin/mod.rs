@@ -126,6 +126,20 @@ pub const ROUTES: &[ApiRoute] = &[
         query: &[],
     },
     ApiRoute {
+        method: "patch",
+        path: "/api/v1/admin/groups/{group}",
+        permission: Some(Permission::WriteUsers),
+        summary: "Change a group's description {description}",
+        query: &[],
+    },
+    ApiRoute {
+        method: "delete",
+        path: "/api/v1/admin/groups/{group}",
+        permission: Some(Permission::WriteUsers),
+        summary: "Delete a group (its members stay; they lose it and its policy)",
+        query: &[],
+    },
+    ApiRoute {
         method: "get",
         path: "/api/v1/admin/groups",
         permission: Some(Permission::ReadUsers),
@@ -302,6 +316,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/admin/groups",
             get(users::groups).post(users::create_group),
+        )
+        .route(
+            "/api/v1/admin/groups/{group}",
+            axum::routing::patch(users::update_group).delete(users::delete_group),
         )
         .route("/api/v1/admin/audit", get(audit_log::search))
         .route("/api/v1/admin/dashboard", get(dashboard::figures))

@@ -420,9 +420,7 @@ pub async fn create_group(
     let Json(b) = body.map_err(bad_json)?;
     crate::accounts::check_group_name(&b.name)
         .map_err(|_| AppError::BadRequest("invalid_group"))?;
-    if b.description.chars().count() > 256 || b.description.chars().any(char::is_control) {
-        return Err(AppError::BadRequest("invalid_description"));
-    }
+    check_description(&b.description)?;
     let now = state.instance.clock.now();
     match state
         .instance
@@ -438,6 +436,55 @@ pub async fn create_group(
     }
     audit_admin(&state, &admin, "group.create", &b.name, "").await;
     Ok((StatusCode::CREATED, Json(json!({ "name": b.name }))).into_response())
+}
+
+fn check_description(description: &str) -> Result<(), AppError> {
+    if description.chars().count() > 256 || description.chars().any(char::is_control) {
+        return Err(AppError::BadRequest("invalid_description"));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupChange {
+    description: String,
+}
+
+pub async fn update_group(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(name): Path<String>,
+    body: Result<Json<GroupChange>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("patch", "/api/v1/admin/groups/{group}"))?;
+    let Json(b) = body.map_err(bad_json)?;
+    check_description(&b.description)?;
+    if !state
+        .instance
+        .store
+        .set_group_description(&name, &b.description)
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    audit_admin(&state, &admin, "group.update", &name, &b.description).await;
+    Ok(Json(json!({ "name": name, "description": b.description })).into_response())
+}
+
+/// Deletes a group: its members stay, they lose the membership (and the group's
+/// policy, if it had one).
+pub async fn delete_group(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(name): Path<String>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("delete", "/api/v1/admin/groups/{group}"))?;
+    if !state.instance.store.delete_group(&name).await? {
+        return Err(AppError::NotFound);
+    }
+    audit_admin(&state, &admin, "group.delete", &name, "").await;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize)]
