@@ -217,3 +217,160 @@ fn dropped_files_are_applied_whole_and_filed_with_a_report() {
         404
     );
 }
+
+#[test]
+fn sources_are_added_and_changed_over_the_api_with_the_cli_checks() {
+    let dir = TempDir::new("sync-api");
+    let database = TestDb::new(Db::Sqlite);
+    let server = TestServer::start(&dir.path().join("data"), &database, &[]);
+    let token = |id: &str, role: &str| {
+        cli_value(&server, &["admin", "create", id, "--role", role]);
+        cli_value(&server, &["admin", "token", "create", id])["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let admin = token("adm", "admin");
+    let user_admin = token("ua", "user-admin");
+    let send = |token: &str, method: &str, path: &str, body: serde_json::Value| {
+        let auth = format!("Authorization: Bearer {token}");
+        let body = body.to_string();
+        let (status, text) = server.curl(
+            path,
+            &[
+                "--http1.1",
+                "-X",
+                method,
+                "-H",
+                &auth,
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                &body,
+            ],
+        );
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&text)
+                .unwrap_or(serde_json::Value::String(text)),
+        )
+    };
+    let folder = dir.path().join("drop");
+    std::fs::create_dir(&folder).unwrap();
+    let csv =
+        serde_json::json!({"name": "drop", "kind": "csv", "folder": folder, "interval": "10m"});
+    assert_eq!(
+        send(&user_admin, "POST", "/api/v1/admin/sync", csv.clone()).0,
+        403
+    );
+    let (status, err) = send(
+        &admin,
+        "POST",
+        "/api/v1/admin/sync",
+        serde_json::json!({"name": "drop", "kind": "csv", "folder": dir.path().join("nowhere")}),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        err["message"].as_str().unwrap().contains("not a directory"),
+        "{err}"
+    );
+    assert_eq!(
+        send(&admin, "POST", "/api/v1/admin/sync", csv.clone()).0,
+        201
+    );
+    let (status, err) = send(&admin, "POST", "/api/v1/admin/sync", csv);
+    assert_eq!(status, 400);
+    assert!(err["message"].as_str().unwrap().contains("exists"), "{err}");
+
+    // LDAP: every field checked before anything is stored.
+    let ldap = |extra: serde_json::Value| {
+        let mut body = serde_json::json!({"name": "corp", "kind": "ldap", "url": "ldap://127.0.0.1:1",
+            "bind_dn": "cn=reader,dc=example,dc=com", "bind_password": "s3cret-bind", "base": "dc=example,dc=com"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        send(&admin, "POST", "/api/v1/admin/sync", body)
+    };
+    for (extra, needle) in [
+        (
+            serde_json::json!({"filter": "(objectClass=person"}),
+            "filter",
+        ),
+        (serde_json::json!({"bind_password": ""}), "bind_password"),
+        (serde_json::json!({"url": "http://dc"}), "http"),
+        (serde_json::json!({"ca_pem": "not a certificate"}), "PEM"),
+        (serde_json::json!({"map": "id=uid,colour=blue"}), "colour"),
+        (serde_json::json!({"interval": "5 minutes"}), "interval"),
+    ] {
+        let (status, err) = ldap(extra.clone());
+        assert_eq!(status, 400, "{extra}: {err}");
+        assert!(err.to_string().contains(needle), "{extra}: {err}");
+    }
+    let (status, made) = ldap(serde_json::json!({"map": "id=uid", "group_attr": "memberOf"}));
+    assert_eq!(status, 201, "{made}");
+    let (_, list) = send(&admin, "GET", "/api/v1/admin/sync", serde_json::json!({}));
+    let text = list.to_string();
+    assert!(text.contains("corp") && text.contains("drop"), "{text}");
+    assert!(
+        !text.contains("s3cret-bind"),
+        "the bind password is never shown"
+    );
+
+    // Changes: interval, limit, filter (LDAP only); unknown source 404.
+    assert_eq!(
+        send(
+            &admin,
+            "PATCH",
+            "/api/v1/admin/sync/corp",
+            serde_json::json!({"interval": "1h", "max_disable_percent": 5, "filter": "(uid=*)"})
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        send(
+            &admin,
+            "PATCH",
+            "/api/v1/admin/sync/drop",
+            serde_json::json!({"filter": "(uid=*)"})
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        send(
+            &admin,
+            "PATCH",
+            "/api/v1/admin/sync/corp",
+            serde_json::json!({"max_disable_percent": 101})
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        send(
+            &admin,
+            "PATCH",
+            "/api/v1/admin/sync/nothing",
+            serde_json::json!({"interval": "1h"})
+        )
+        .0,
+        404
+    );
+    let sources = cli_value(&server, &["sync", "list"]);
+    let corp = sources
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "corp")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            corp["interval_secs"].as_i64(),
+            corp["max_disable_percent"].as_i64()
+        ),
+        (Some(3600), Some(5)),
+        "{corp}"
+    );
+}

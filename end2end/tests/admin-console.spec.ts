@@ -328,10 +328,24 @@ test('console: a policy with validation, attached to a group; one user edited, r
   // Directory sync: a CSV folder source, run from the console.
   const folder = path.join(dir, 'drop');
   fs.mkdirSync(folder);
-  passgrid(info, ['sync', 'add-csv', 'e2e-drop', '--folder', folder]);
   await page.goto(info.url + '/admin/sync');
+  const sync = page.locator('.sync');
+  await expect(sync).toHaveAttribute('data-loaded', 'true');
+  const addForm = sync.locator('.add-source');
+  await addForm.getByLabel('Name', { exact: true }).fill('e2e-drop');
+  await addForm.getByLabel('Kind').selectOption('csv');
+  await addForm.getByLabel('Folder on the server').fill(path.join(dir, 'missing'));
+  await addForm.getByRole('button', { name: 'Add a source' }).click();
+  await expect(sync.getByRole('alert')).toContainText('not a directory');
+  await addForm.getByLabel('Folder on the server').fill(folder);
+  await addForm.getByRole('button', { name: 'Add a source' }).click();
   const source = page.locator('.sync-source[data-source="e2e-drop"]');
   await expect(source).toBeVisible();
+  await source.getByLabel('Interval (e.g. 15m, 1h)').fill('1h');
+  await source.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('.sync-saved')).toBeVisible();
+  const listed = JSON.parse(passgrid(info, ['--json', 'sync', 'list'])).find((s: any) => s.name === 'e2e-drop');
+  expect(listed.interval_secs).toBe(3600);
   await source.getByRole('button', { name: 'Run now' }).click();
   await expect(page.locator('.sync-result')).toContainText('e2e-drop');
   await expect(source.locator('.sync-runs tbody tr')).toHaveCount(1);

@@ -98,34 +98,6 @@ fn read_small(path: &PathBuf, what: &str) -> Result<Zeroizing<String>, CliError>
 }
 
 /// `id=uid,name=cn,email=mail` over the AD-friendly defaults.
-fn attribute_map(map: Option<&str>) -> Result<crate::sync::ldap::AttributeMap, CliError> {
-    let mut m = crate::sync::ldap::AttributeMap::default();
-    for pair in map
-        .unwrap_or_default()
-        .split(',')
-        .filter(|p| !p.trim().is_empty())
-    {
-        let (key, attr) = pair
-            .split_once('=')
-            .map(|(k, v)| (k.trim(), v.trim()))
-            .filter(|(_, v)| {
-                !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            })
-            .ok_or_else(|| CliError(format!("--map {pair:?}: use id=ATTR,name=ATTR,email=ATTR")))?;
-        match key {
-            "id" => m.id = vec![attr.to_string()],
-            "name" => m.name = vec![attr.to_string()],
-            "email" => m.email = vec![attr.to_string()],
-            other => {
-                return Err(CliError(format!(
-                    "--map: unknown field {other:?} (id, name, email)"
-                )))
-            }
-        }
-    }
-    Ok(m)
-}
-
 pub async fn run(
     cmd: SyncCommand,
     data: DataConfig,
@@ -148,18 +120,9 @@ pub async fn run(
             timeout,
         } => {
             let interval_secs = parse_interval(&interval)?;
-            let map = attribute_map(map.as_deref())?;
+            let map = crate::sync::ldap::AttributeMap::parse(map.as_deref().unwrap_or_default())?;
             let ca_pem = match &ca_file {
-                Some(path) => {
-                    let pem = read_small(path, "--ca-file")?;
-                    if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                        return Err(CliError(format!(
-                            "--ca-file {}: no PEM certificate in it",
-                            path.display()
-                        )));
-                    }
-                    Some(pem.to_string())
-                }
+                Some(path) => Some(read_small(path, "--ca-file")?.to_string()),
                 None => None,
             };
             let password = read_small(&bind_password_file, "--bind-password-file")?;

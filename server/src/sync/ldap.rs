@@ -51,6 +51,38 @@ impl Default for AttributeMap {
     }
 }
 
+impl AttributeMap {
+    /// `id=ATTR,name=ATTR,email=ATTR` (any of them; the others keep their defaults).
+    pub fn parse(map: &str) -> Result<AttributeMap, super::SyncError> {
+        let mut m = AttributeMap::default();
+        for pair in map.split(',').filter(|p| !p.trim().is_empty()) {
+            let (key, attr) = pair
+                .split_once('=')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .filter(|(_, v)| {
+                    !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                })
+                .ok_or_else(|| {
+                    super::SyncError::Invalid(format!(
+                        "map {pair:?}: use id=ATTR,name=ATTR,email=ATTR"
+                    ))
+                })?;
+            let slot = match key {
+                "id" => &mut m.id,
+                "name" => &mut m.name,
+                "email" => &mut m.email,
+                other => {
+                    return Err(super::SyncError::Invalid(format!(
+                        "map: unknown field {other:?} (id, name, email)"
+                    )))
+                }
+            };
+            *slot = vec![attr.to_string()];
+        }
+        Ok(m)
+    }
+}
+
 /// Where and how to read the directory.
 #[derive(Clone)]
 pub struct LdapSettings {

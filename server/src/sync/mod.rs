@@ -127,6 +127,15 @@ pub async fn add_ldap_source(
 ) -> Result<(), SyncError> {
     check_source_name(name)?;
     ldap::parse_url(&settings.url)?;
+    if settings
+        .ca_pem
+        .as_deref()
+        .is_some_and(|pem| !pem.contains("-----BEGIN CERTIFICATE-----"))
+    {
+        return Err(SyncError::Invalid(
+            "CA file: no PEM certificate in it".into(),
+        ));
+    }
     if ldap3::parse_filter(&settings.filter).is_err() {
         return Err(SyncError::Invalid(format!(
             "--filter {:?}: not an LDAP search filter (RFC 4515), e.g. (objectClass=person)",

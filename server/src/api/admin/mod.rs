@@ -180,6 +180,20 @@ pub const ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: "post",
+        path: "/api/v1/admin/sync",
+        permission: Some(Permission::Admin),
+        summary: "Add a sync source {name, kind: ldap|csv, interval, url, starttls, ca_pem, bind_dn, bind_password, base, filter, map, group_attr | folder, encoding}",
+        query: &[],
+    },
+    ApiRoute {
+        method: "patch",
+        path: "/api/v1/admin/sync/{name}",
+        permission: Some(Permission::Admin),
+        summary: "Change a sync source {filter, base (LDAP), interval, max_disable_percent}",
+        query: &[],
+    },
+    ApiRoute {
+        method: "post",
         path: "/api/v1/admin/sync/{name}/run",
         permission: Some(Permission::Admin),
         summary: "Run a sync source now; dry_run=true only reports",
@@ -323,7 +337,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/admin/audit", get(audit_log::search))
         .route("/api/v1/admin/dashboard", get(dashboard::figures))
-        .route("/api/v1/admin/sync", get(sync_sources::list))
+        .route(
+            "/api/v1/admin/sync",
+            get(sync_sources::list).post(sync_sources::create),
+        )
+        .route(
+            "/api/v1/admin/sync/{name}",
+            axum::routing::patch(sync_sources::update),
+        )
         .route("/api/v1/admin/sync/{name}/run", post(sync_sources::run))
         .route("/api/v1/admin/tokens", get(tokens::list))
         .route(

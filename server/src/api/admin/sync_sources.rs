@@ -98,3 +98,148 @@ pub async fn run(
         Err(e) => Err(AppError::InvalidRequest(e.to_string())),
     }
 }
+
+/// A new source, as the console's form sends it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSource {
+    name: String,
+    /// "ldap" or "csv".
+    kind: String,
+    /// e.g. "15m" (default 15m for LDAP, 5m for a CSV folder).
+    interval: Option<String>,
+    // LDAP
+    url: Option<String>,
+    #[serde(default)]
+    starttls: bool,
+    ca_pem: Option<String>,
+    bind_dn: Option<String>,
+    bind_password: Option<String>,
+    base: Option<String>,
+    filter: Option<String>,
+    /// `id=ATTR,name=ATTR,email=ATTR`
+    map: Option<String>,
+    group_attr: Option<String>,
+    // CSV folder
+    folder: Option<String>,
+    encoding: Option<String>,
+}
+
+fn invalid(err: SyncError) -> AppError {
+    match err {
+        SyncError::Store(s) => AppError::Store(s),
+        SyncError::Exists(name) => {
+            AppError::InvalidRequest(format!("a source {name:?} exists already"))
+        }
+        other => AppError::InvalidRequest(other.to_string()),
+    }
+}
+
+fn required(value: Option<String>, field: &str) -> Result<String, AppError> {
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            AppError::InvalidRequest(format!("{field} is required for this kind of source"))
+        })
+}
+
+/// Adds a source (the same checks as `passgrid sync add-ldap / add-csv`); the bind
+/// password is sealed at once and never shown again.
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    body: Result<Json<NewSource>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    use crate::sync::{add_csv_source, add_ldap_source, ldap::AttributeMap, parse_interval};
+    admin.require(permission_of("post", "/api/v1/admin/sync"))?;
+    let Json(b) = body.map_err(super::users::bad_json)?;
+    let now = state.instance.clock.now();
+    let default_interval = if b.kind == "csv" { "5m" } else { "15m" };
+    let interval_secs =
+        parse_interval(b.interval.as_deref().unwrap_or(default_interval)).map_err(invalid)?;
+    let result = match b.kind.as_str() {
+        "ldap" => {
+            let map = AttributeMap::parse(b.map.as_deref().unwrap_or_default()).map_err(invalid)?;
+            let settings = crate::sync::LdapSourceSettings {
+                url: required(b.url, "url")?,
+                starttls: b.starttls,
+                ca_pem: b.ca_pem.filter(|p| !p.trim().is_empty()),
+                bind_dn: required(b.bind_dn, "bind_dn")?,
+                base: required(b.base, "base")?,
+                filter: b
+                    .filter
+                    .filter(|f| !f.trim().is_empty())
+                    .unwrap_or_else(|| "(objectClass=person)".into()),
+                map_id: map.id,
+                map_name: map.name,
+                map_email: map.email,
+                group_attr: b.group_attr.filter(|g| !g.trim().is_empty()),
+                timeout_secs: 30,
+            };
+            let password = zeroize::Zeroizing::new(required(b.bind_password, "bind_password")?);
+            add_ldap_source(
+                &state.instance,
+                &b.name,
+                &settings,
+                &password,
+                interval_secs,
+                now,
+            )
+            .await
+        }
+        "csv" => {
+            let settings = crate::sync::CsvSourceSettings {
+                folder: required(b.folder, "folder")?,
+                encoding: b.encoding.unwrap_or_else(|| "utf-8".into()),
+            };
+            add_csv_source(&state.instance, &b.name, &settings, interval_secs, now).await
+        }
+        _ => return Err(AppError::BadRequest("invalid_kind")),
+    };
+    result.map_err(invalid)?;
+    super::users::audit_admin(&state, &admin, "sync.add", &b.name, &b.kind).await;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(json!({ "name": b.name, "kind": b.kind, "interval_secs": interval_secs })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceChange {
+    filter: Option<String>,
+    base: Option<String>,
+    interval: Option<String>,
+    max_disable_percent: Option<i64>,
+}
+
+/// Changes a source's filter or base (LDAP), interval or disable limit.
+pub async fn update(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(name): Path<String>,
+    body: Result<Json<SourceChange>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("patch", "/api/v1/admin/sync/{name}"))?;
+    let Json(b) = body.map_err(super::users::bad_json)?;
+    let changes = crate::sync::SourceChanges {
+        filter: b.filter,
+        base: b.base,
+        interval_secs: b
+            .interval
+            .as_deref()
+            .map(crate::sync::parse_interval)
+            .transpose()
+            .map_err(invalid)?,
+        max_disable_percent: b.max_disable_percent,
+    };
+    match crate::sync::update_source(&state.instance, &name, &changes).await {
+        Ok(()) => {}
+        Err(SyncError::NoSuchSource(_)) => return Err(AppError::NotFound),
+        Err(e) => return Err(invalid(e)),
+    }
+    super::users::audit_admin(&state, &admin, "sync.set", &name, "").await;
+    Ok(Json(json!({ "name": name })).into_response())
+}
