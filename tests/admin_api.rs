@@ -351,7 +351,8 @@ fn every_documented_route_refuses_exactly_the_roles_it_does_not_name() {
                 .replace("{id}", "nobody")
                 .replace("{name}", "nothing")
                 .replace("{group}", "nogroup")
-                .replace("{serial}", "0abc");
+                .replace("{serial}", "0abc")
+                .replace("{prefix}", "0abc");
             let method = method.to_uppercase();
             assert_eq!(
                 call(&server, &method, &url, None).0,
@@ -456,4 +457,136 @@ on_both_databases! {
         let olga: Value = serde_json::from_str(&olga).unwrap();
         assert_eq!((olga["groups"].clone(), olga["policy"]["name"].clone()), (json!([]), json!("default")), "{olga}");
     }
+}
+
+#[test]
+fn api_tokens_are_made_listed_and_revoked_by_administrators() {
+    let dir = TempDir::new("apitokens");
+    let database = TestDb::new(Db::Sqlite);
+    let server = TestServer::start(&dir.path().join("data"), &database, &[]);
+    cli_value(&server, &["admin", "create", "root", "--role", "admin"]);
+    cli_value(
+        &server,
+        &["admin", "create", "helper", "--role", "user-admin"],
+    );
+    cli_value(&server, &["user", "add", "plain"]);
+    let root = cli_value(&server, &["admin", "token", "create", "root"])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let helper = cli_value(&server, &["admin", "token", "create", "helper"])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    assert_eq!(
+        call(&server, "GET", "/api/v1/admin/api-tokens", Some(&helper)).0,
+        403,
+        "user admins do not manage tokens"
+    );
+    let (status, bad) = send(
+        &server,
+        "POST",
+        "/api/v1/admin/api-tokens",
+        &root,
+        &json!({"admin": "plain"}),
+    );
+    assert_eq!(status, 400, "{bad}");
+    assert!(bad["message"]
+        .as_str()
+        .unwrap()
+        .contains("not an administrator"));
+    assert_eq!(
+        send(
+            &server,
+            "POST",
+            "/api/v1/admin/api-tokens",
+            &root,
+            &json!({"admin": "helper", "days": 0})
+        )
+        .0,
+        400
+    );
+    let (status, made) = send(
+        &server,
+        "POST",
+        "/api/v1/admin/api-tokens",
+        &root,
+        &json!({"admin": "helper", "name": "nightly export", "days": 7}),
+    );
+    assert_eq!(status, 201, "{made}");
+    let token = made["token"].as_str().unwrap().to_string();
+    let prefix = made["prefix"].as_str().unwrap().to_string();
+    assert!(token.starts_with(&format!("pgt_{prefix}_")));
+    // It works, with the role of its administrator.
+    assert_eq!(
+        call(&server, "GET", "/api/v1/admin/users", Some(&token)).0,
+        200
+    );
+    assert_eq!(
+        call(&server, "GET", "/api/v1/admin/audit", Some(&token)).0,
+        403
+    );
+    let (_, list) = call(&server, "GET", "/api/v1/admin/api-tokens", Some(&root));
+    assert!(
+        list.contains("nightly export") && list.contains(&prefix),
+        "{list}"
+    );
+    assert!(!list.contains(&token), "a listed token is never shown");
+
+    assert_eq!(
+        call(
+            &server,
+            "DELETE",
+            "/api/v1/admin/api-tokens/zz!",
+            Some(&root)
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        call(
+            &server,
+            "DELETE",
+            &format!("/api/v1/admin/api-tokens/{prefix}"),
+            Some(&helper)
+        )
+        .0,
+        403
+    );
+    assert_eq!(
+        call(
+            &server,
+            "DELETE",
+            &format!("/api/v1/admin/api-tokens/{prefix}"),
+            Some(&root)
+        )
+        .0,
+        204
+    );
+    assert_eq!(
+        call(
+            &server,
+            "DELETE",
+            &format!("/api/v1/admin/api-tokens/{prefix}"),
+            Some(&root)
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        call(&server, "GET", "/api/v1/admin/users", Some(&token)).0,
+        401,
+        "a revoked token no longer works"
+    );
+    let (_, audit) = call(
+        &server,
+        "GET",
+        "/api/v1/admin/audit?actor=root&action=admin.",
+        Some(&root),
+    );
+    assert!(
+        audit.contains("admin.token_create") && audit.contains("admin.token_revoke"),
+        "{audit}"
+    );
 }

@@ -325,6 +325,23 @@ test('console: a policy with validation, attached to a group; one user edited, r
   await groupList.locator('tr[data-group="e2e-pol"]').getByRole('button', { name: 'Delete' }).click();
   await expect(groupList.locator('tr[data-group="e2e-pol"]')).toHaveCount(0);
 
+  // An API token for this administrator: shown once, works, revoked.
+  await page.goto(info.url + '/admin/api-tokens');
+  const apiTokens = page.locator('.api-tokens');
+  await expect(apiTokens).toHaveAttribute('data-loaded', 'true');
+  await apiTokens.getByLabel('Name', { exact: true }).fill('e2e script');
+  await apiTokens.getByRole('button', { name: 'Make a token' }).click();
+  const minted = (await apiTokens.locator('.api-token').innerText()).trim();
+  expect(minted).toMatch(/^pgt_[0-9a-f]{8}_/);
+  const asScript = await page.request.get(info.url + '/api/v1/admin/users?limit=1', { headers: { Authorization: `Bearer ${minted}` } });
+  expect(asScript.status()).toBe(200);
+  const prefix = minted.split('_')[1];
+  page.once('dialog', (d) => d.accept());
+  await apiTokens.locator(`tr[data-prefix="${prefix}"]`).getByRole('button', { name: 'Revoke' }).click();
+  await expect(apiTokens.locator(`tr[data-prefix="${prefix}"]`)).toHaveCount(0);
+  const revokedCall = await page.request.get(info.url + '/api/v1/admin/users?limit=1', { headers: { Authorization: `Bearer ${minted}` } });
+  expect(revokedCall.status()).toBe(401);
+
   // Directory sync: a CSV folder source, run from the console.
   const folder = path.join(dir, 'drop');
   fs.mkdirSync(folder);

@@ -210,3 +210,67 @@ mod tests {
         );
     }
 }
+
+/// An administrators' API token just made: the token itself exists only here.
+pub struct NewAdminToken {
+    pub token: zeroize::Zeroizing<String>,
+    pub prefix: String,
+    pub admin_id: String,
+    pub role: String,
+    pub expires_at: i64,
+}
+
+/// Why a token cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminTokenError {
+    #[error("{0:?} is not an administrator")]
+    NotAdmin(String),
+    #[error("days: 1 to 3650")]
+    Days,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Otp(#[from] crate::otp::OtpError),
+}
+
+/// Makes an API token for administrator `admin_id` (SPEC §9.4): `pgt_PREFIX_SECRET`,
+/// only its SHA-256 stored; it acts with the administrator's role at each request.
+pub async fn create_admin_token(
+    store: &Store,
+    admin_id: &str,
+    name: &str,
+    days: i64,
+    now: i64,
+) -> Result<NewAdminToken, AdminTokenError> {
+    if !(1..=3650).contains(&days) {
+        return Err(AdminTokenError::Days);
+    }
+    let user = store
+        .user(admin_id)
+        .await?
+        .filter(|u| u.admin_role.is_some())
+        .ok_or_else(|| AdminTokenError::NotAdmin(admin_id.to_string()))?;
+    let mut prefix = [0u8; 4];
+    crate::otp::os_random(&mut prefix)?;
+    let prefix = hex::encode(prefix);
+    let secret = crate::auth::cookies::new_token()?;
+    let token = zeroize::Zeroizing::new(format!("pgt_{prefix}_{}", secret.as_str()));
+    let expires_at = now + days * 86_400;
+    store
+        .create_admin_token(
+            &crate::auth::cookies::token_hash(&token),
+            &prefix,
+            &user.id,
+            name,
+            expires_at,
+            now,
+        )
+        .await?;
+    Ok(NewAdminToken {
+        token,
+        prefix,
+        admin_id: user.id,
+        role: user.admin_role.unwrap_or_default(),
+        expires_at,
+    })
+}

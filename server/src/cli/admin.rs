@@ -76,45 +76,22 @@ async fn token(cmd: TokenCommand, data: DataConfig, out: Output) -> Result<(), C
     let now = instance.clock.now();
     let result = match cmd {
         TokenCommand::Create { admin, name, days } => {
-            if !(1..=3650).contains(&days) {
-                return Err(CliError("--days: 1 to 3650".into()));
-            }
-            let user = instance
-                .store
-                .user(&admin)
-                .await?
-                .filter(|u| u.admin_role.is_some())
-                .ok_or_else(|| CliError(format!("{admin:?} is not an administrator")))?;
-            let mut prefix = [0u8; 4];
-            crate::otp::os_random(&mut prefix)?;
-            let prefix = hex::encode(prefix);
-            let secret = crate::auth::cookies::new_token()?;
-            let token = zeroize::Zeroizing::new(format!("pgt_{prefix}_{}", secret.as_str()));
-            let expires_at = now + days * 86_400;
-            let stored = instance
-                .store
-                .create_admin_token(
-                    &crate::auth::cookies::token_hash(&token),
-                    &prefix,
-                    &user.id,
-                    &name,
-                    expires_at,
-                    now,
-                )
-                .await;
-            super::audit_cli(
-                &instance,
-                "admin.token_create",
-                &user.id,
-                &stored,
-                &format!("token {prefix} ({name})"),
-                now,
-            )
-            .await;
-            stored?;
+            let made =
+                accounts::create_admin_token(&instance.store, &admin, &name, days, now).await;
+            let reason = match &made {
+                Ok(t) => format!("token {} ({name})", t.prefix),
+                Err(_) => name.clone(),
+            };
+            super::audit_cli(&instance, "admin.token_create", &admin, &made, &reason, now).await;
+            let made = made.map_err(|e| CliError(e.to_string()))?;
             out.print(
-                format!("{}\n(shown once; acts as {} with role {} until it expires in {days} days)", token.as_str(), user.id, user.admin_role.unwrap_or_default()),
-                json!({ "token": token.as_str(), "prefix": prefix, "admin": user.id, "expires_at": expires_at }),
+                format!(
+                    "{}\n(shown once; acts as {} with role {} until it expires in {days} days)",
+                    made.token.as_str(),
+                    made.admin_id,
+                    made.role
+                ),
+                json!({ "token": made.token.as_str(), "prefix": made.prefix, "admin": made.admin_id, "expires_at": made.expires_at }),
             );
             Ok(())
         }

@@ -2,6 +2,7 @@
 //! work through the administrators' JSON API (`/api/v1/admin/…`), so whatever the
 //! console does, the API does, with the same role checks on the server.
 
+pub mod api_tokens;
 pub mod audit;
 pub mod dashboard;
 pub mod fetch;
@@ -45,6 +46,7 @@ fn AdminFrame(current: &'static str, children: Children) -> impl IntoView {
                 {link("/admin/policies", t.nav_policies)}
                 {link("/admin/tokens", t.nav_tokens)}
                 {(viewer.role == "admin").then(|| link("/admin/sync", t.nav_sync))}
+                {(viewer.role == "admin").then(|| link("/admin/api-tokens", t.nav_api_tokens))}
                 {viewer.reads_audit().then(|| link("/admin/audit", t.nav_audit))}
                 <span class="console-who">
                     {viewer.user_id.clone()} " · " {t.role} ": " <span class="role">{viewer.role.clone()}</span>
@@ -139,6 +141,18 @@ pub fn AdminTokensPage() -> impl IntoView {
     view! {
         <AdminFrame current="/admin/tokens">
             <tokens::Tokens csrf=csrf_token() role=role() />
+        </AdminFrame>
+    }
+}
+
+#[component]
+pub fn AdminApiTokensPage() -> impl IntoView {
+    let me = from_request::<AdminViewer>()
+        .map(|v| v.user_id)
+        .unwrap_or_default();
+    view! {
+        <AdminFrame current="/admin/api-tokens">
+            <api_tokens::ApiTokens csrf=csrf_token() me=me />
         </AdminFrame>
     }
 }

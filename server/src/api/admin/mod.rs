@@ -5,6 +5,7 @@
 //! table (plus the public routes), so the three cannot drift apart.
 
 pub mod access;
+pub mod api_tokens;
 pub mod audit_log;
 pub mod certificates;
 pub mod dashboard;
@@ -215,6 +216,27 @@ pub const ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: "get",
+        path: "/api/v1/admin/api-tokens",
+        permission: Some(Permission::Admin),
+        summary: "Administrators' API tokens: prefix, administrator, name, expiry, last use (never a token)",
+        query: &[],
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/api-tokens",
+        permission: Some(Permission::Admin),
+        summary: "Make an API token {admin, name, days (1-3650, default 90)}; the token is in the answer, once",
+        query: &[],
+    },
+    ApiRoute {
+        method: "delete",
+        path: "/api/v1/admin/api-tokens/{prefix}",
+        permission: Some(Permission::Admin),
+        summary: "Revoke an API token",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
         path: "/api/v1/admin/tokens",
         permission: Some(Permission::ReadUsers),
         summary: "TOTP tokens (never their seeds): serial, kind, user, algorithm, digits, period",
@@ -346,6 +368,14 @@ pub fn routes() -> Router<AppState> {
             axum::routing::patch(sync_sources::update),
         )
         .route("/api/v1/admin/sync/{name}/run", post(sync_sources::run))
+        .route(
+            "/api/v1/admin/api-tokens",
+            get(api_tokens::list).post(api_tokens::create),
+        )
+        .route(
+            "/api/v1/admin/api-tokens/{prefix}",
+            axum::routing::delete(api_tokens::revoke),
+        )
         .route("/api/v1/admin/tokens", get(tokens::list))
         .route(
             "/api/v1/admin/token-imports",

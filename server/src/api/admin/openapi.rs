@@ -68,8 +68,9 @@ const PATH_PARAMETERS: &[(&str, &str)] = &[
     ("group", "group name"),
     (
         "serial",
-        "certificate serial (hex, as `cert list` shows it)",
+        "certificate serial (hex, as `cert list` shows it), or a token's serial under /tokens",
     ),
+    ("prefix", "an API token's prefix (as the list shows it)"),
 ];
 
 fn operation(route: &ApiRoute) -> Value {

@@ -1,0 +1,101 @@
+//! Administrators' API tokens (SPEC §9.4) from the console: list (never a token),
+//! make one (shown once), revoke. Administrators (role admin) only.
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{
+    access::Admin,
+    permission_of,
+    users::{audit_admin, bad_json, checked_id},
+};
+use crate::{
+    accounts::{create_admin_token, AdminTokenError},
+    error::AppError,
+    web::AppState,
+};
+
+pub async fn list(State(state): State<AppState>, admin: Admin) -> Result<Response, AppError> {
+    admin.require(permission_of("get", "/api/v1/admin/api-tokens"))?;
+    let tokens = state.instance.store.admin_tokens().await?;
+    Ok(Json(json!({ "tokens": tokens })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// The administrator the token acts as.
+    admin: String,
+    name: Option<String>,
+    days: Option<i64>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    body: Result<Json<NewToken>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("post", "/api/v1/admin/api-tokens"))?;
+    let Json(b) = body.map_err(bad_json)?;
+    checked_id(&b.admin)?;
+    let name = b.name.unwrap_or_else(|| "api".into());
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(AppError::BadRequest("invalid_name"));
+    }
+    let now = state.instance.clock.now();
+    let made = create_admin_token(
+        &state.instance.store,
+        &b.admin,
+        &name,
+        b.days.unwrap_or(90),
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        AdminTokenError::Store(s) => AppError::Store(s),
+        AdminTokenError::Otp(o) => AppError::Otp(o),
+        other => AppError::InvalidRequest(other.to_string()),
+    })?;
+    audit_admin(
+        &state,
+        &admin,
+        "admin.token_create",
+        &made.admin_id,
+        &format!("token {} ({name})", made.prefix),
+    )
+    .await;
+    let mut res = (
+        StatusCode::CREATED,
+        Json(
+            json!({ "token": made.token.as_str(), "prefix": made.prefix, "admin": made.admin_id,
+                     "role": made.role, "expires_at": made.expires_at }),
+        ),
+    )
+        .into_response();
+    // The token is shown once: nothing on the way may keep it.
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(prefix): Path<String>,
+) -> Result<Response, AppError> {
+    admin.require(permission_of("delete", "/api/v1/admin/api-tokens/{prefix}"))?;
+    if prefix.len() > 16 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::BadRequest("invalid_prefix"));
+    }
+    if !state.instance.store.revoke_admin_token(&prefix).await? {
+        return Err(AppError::NotFound);
+    }
+    audit_admin(&state, &admin, "admin.token_revoke", &prefix, "").await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
