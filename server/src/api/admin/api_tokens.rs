@@ -3,7 +3,7 @@
 
 use axum::{
     extract::{Path, State},
-    http::{header, HeaderValue, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
@@ -70,7 +70,7 @@ pub async fn create(
         &format!("token {} ({name})", made.prefix),
     )
     .await;
-    let mut res = (
+    let res = (
         StatusCode::CREATED,
         Json(
             json!({ "token": made.token.as_str(), "prefix": made.prefix, "admin": made.admin_id,
@@ -78,10 +78,8 @@ pub async fn create(
         ),
     )
         .into_response();
-    // The token is shown once: nothing on the way may keep it.
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    // The token is shown once.
+    Ok(super::no_store(res))
 }
 
 pub async fn revoke(

@@ -410,6 +410,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/openapi.json", get(openapi::document))
 }
 
+/// An answer that carries a secret for one reader (an initial pattern, a new token, a
+/// file of keys): no cache on the way may keep it.
+pub(crate) fn no_store(mut res: axum::response::Response) -> axum::response::Response {
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
 /// The permission [`ROUTES`] gives a method and path (what each handler checks).
 pub fn permission_of(method: &str, path: &str) -> Permission {
     ROUTES

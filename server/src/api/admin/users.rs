@@ -209,7 +209,7 @@ pub async fn new_initial_pattern(
         "new initial pattern handed out",
     )
     .await;
-    let mut res = Json(json!({
+    let res = Json(json!({
         "id": id,
         "initial_pattern": {
             "cells": cells.to_vec(),
@@ -219,12 +219,7 @@ pub async fn new_initial_pattern(
         },
     }))
     .into_response();
-    // A secret for one reader: never cached on the way.
-    res.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    Ok(res)
+    Ok(super::no_store(res))
 }
 
 pub async fn delete(
@@ -341,7 +336,7 @@ pub async fn create(
     )
     .await?;
     audit_admin(&state, &admin, "user.create", &b.id, "").await;
-    let mut res = (
+    let res = (
         StatusCode::CREATED,
         Json(json!({
             "id": b.id,
@@ -352,11 +347,7 @@ pub async fn create(
         })),
     )
         .into_response();
-    res.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    Ok(res)
+    Ok(super::no_store(res))
 }
 
 pub async fn update(
