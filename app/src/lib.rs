@@ -25,12 +25,17 @@ use crate::i18n::{request_lang, texts};
 /// without the console (`OPTIONS.output_name`).
 pub const CONSOLE_OUTPUT_NAME: &str = "passgrid-admin";
 
+/// Whether a path is one of the administrators' console pages.
+pub fn is_console_path(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
 /// The HTML document around the application, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     let options = {
         let console = leptos::prelude::use_context::<http::request::Parts>()
-            .is_some_and(|p| p.uri.path() == "/admin" || p.uri.path().starts_with("/admin/"));
+            .is_some_and(|p| is_console_path(p.uri.path()));
         let mut options = options;
         if console {
             options.output_name = CONSOLE_OUTPUT_NAME.into();

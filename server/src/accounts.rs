@@ -227,6 +227,8 @@ pub enum AdminTokenError {
     NotAdmin(String),
     #[error("days: 1 to 3650")]
     Days,
+    #[error("a token's name is 1 to 64 characters, no control characters")]
+    Name,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -244,6 +246,9 @@ pub async fn create_admin_token(
 ) -> Result<NewAdminToken, AdminTokenError> {
     if !(1..=3650).contains(&days) {
         return Err(AdminTokenError::Days);
+    }
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(AdminTokenError::Name);
     }
     let user = store
         .user(admin_id)

@@ -11,10 +11,7 @@
 use std::{
     collections::HashMap,
     io::Write,
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc, Mutex,
-    },
+    sync::{Arc, Mutex},
 };
 
 use serde::Serialize;
@@ -94,6 +91,8 @@ pub enum BulkError {
     NoMailer,
     #[error("too many jobs on this server; wait for one to finish")]
     Busy,
+    #[error("the system's random number generator failed")]
+    Random,
 }
 
 /// One user's result.
@@ -121,6 +120,8 @@ pub struct JobView {
     pub finished_at: Option<i64>,
     /// `certificates.zip` or `notices.html`, once the job is finished.
     pub download: Option<&'static str>,
+    /// Each user's result, once the job is finished (while it runs, the counts say
+    /// enough, and a poll of a 10,000-user job stays small).
     pub results: Vec<UserResult>,
 }
 
@@ -136,7 +137,6 @@ struct Job {
     action: Action,
     total: usize,
     started_at: i64,
-    done: AtomicUsize,
     inner: Mutex<JobInner>,
 }
 
@@ -195,7 +195,7 @@ impl BulkJobs {
         }
         let now = ctx.instance.clock.now();
         let id = crate::auth::cookies::new_token()
-            .map_err(|_| BulkError::Busy)?
+            .map_err(|_| BulkError::Random)?
             .chars()
             .take(24)
             .collect::<String>();
@@ -204,7 +204,6 @@ impl BulkJobs {
             action,
             total: users.len(),
             started_at: now,
-            done: AtomicUsize::new(0),
             inner: Mutex::new(JobInner::default()),
         });
         {
@@ -239,22 +238,24 @@ impl BulkJobs {
             .iter()
             .filter(|r| r.outcome == "failed")
             .count();
+        let finished = inner.finished_at.is_some();
         Some(JobView {
             id: id.to_string(),
             action: job.action,
-            state: if inner.finished_at.is_some() {
-                "finished"
-            } else {
-                "running"
-            },
+            state: if finished { "finished" } else { "running" },
             total: job.total,
-            done: job.done.load(Ordering::Relaxed),
+            // One result per user done.
+            done: inner.results.len(),
             succeeded: inner.results.len() - failed,
             failed,
             started_at: job.started_at,
             finished_at: inner.finished_at,
             download: inner.download.as_ref().map(|d| d.name),
-            results: inner.results.clone(),
+            results: if finished {
+                inner.results.clone()
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -338,7 +339,6 @@ async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users: Vec<String
             pieces.push((id.clone(), piece));
         }
         lock(&job.inner).results.push(result);
-        job.done.fetch_add(1, Ordering::Relaxed);
     }
     let now = ctx.instance.clock.now();
     if matches!(job.action, Action::Revoke | Action::Delete) {
@@ -349,11 +349,17 @@ async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users: Vec<String
         }
     }
     let download = match job.action {
-        Action::Issue => zip_of(&pieces, now).map(|bytes| Download {
-            name: "certificates.zip",
-            content_type: "application/zip",
-            bytes: Arc::new(bytes),
-        }),
+        Action::Issue => match zip_of(&pieces, now) {
+            Some(bytes) => Some(Download {
+                name: "certificates.zip",
+                content_type: "application/zip",
+                bytes: Arc::new(bytes),
+            }),
+            None => {
+                undo_issue(&ctx, &actor, &job, &pieces, now).await;
+                None
+            }
+        },
         Action::Print => Some(Download {
             name: "notices.html",
             content_type: "text/html; charset=utf-8",
@@ -376,6 +382,51 @@ async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users: Vec<String
     let mut inner = lock(&job.inner);
     inner.download = download;
     inner.finished_at = Some(now);
+}
+
+/// The ZIP could not be built: the keys of this job's certificates would be lost, so
+/// the certificates go again and their users' results say so (nothing half done).
+async fn undo_issue(
+    ctx: &JobContext,
+    actor: &Actor,
+    job: &Job,
+    pieces: &[(String, Piece)],
+    now: i64,
+) {
+    const REASON: &str = "the download could not be built; the certificate was withdrawn";
+    tracing::error!("bulk issue: building the ZIP failed; withdrawing its certificates");
+    for (id, piece) in pieces {
+        let Piece::P12 { serial, .. } = piece else {
+            continue;
+        };
+        if let Err(err) = ctx
+            .instance
+            .store
+            .delete_undelivered_certificate(serial)
+            .await
+        {
+            tracing::error!(error = %err, serial, "could not withdraw an undelivered certificate");
+        }
+        audit(
+            &ctx.instance.store,
+            AuditEvent {
+                actor: &actor.id,
+                source: &actor.source,
+                action: job.action.audit_action(),
+                target: id,
+                outcome: "failure",
+                reason: REASON,
+            },
+            now,
+        )
+        .await;
+        let mut inner = lock(&job.inner);
+        if let Some(r) = inner.results.iter_mut().find(|r| &r.user == id) {
+            r.outcome = "failed";
+            r.serials.clear();
+            r.error = Some(REASON.to_string());
+        }
+    }
 }
 
 /// Does the action for one user: the serials touched and the piece for the download,

@@ -37,7 +37,7 @@ pub enum SyncCommand {
         bind_password_file: PathBuf,
         #[arg(long)]
         base: String,
-        #[arg(long, default_value = "(objectClass=person)")]
+        #[arg(long, default_value = crate::sync::DEFAULT_LDAP_FILTER)]
         filter: String,
         /// Attributes: id=ATTR,name=ATTR,email=ATTR (defaults: sAMAccountName or uid,
         /// displayName or cn, mail).
@@ -46,10 +46,10 @@ pub enum SyncCommand {
         /// A member-of attribute whose values (DNs or names) become passgrid groups.
         #[arg(long)]
         group_attr: Option<String>,
-        #[arg(long, default_value = "15m")]
+        #[arg(long, default_value = crate::sync::DEFAULT_LDAP_INTERVAL)]
         interval: String,
         /// Seconds to wait for the directory at each step.
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = crate::sync::DEFAULT_LDAP_TIMEOUT_SECS)]
         timeout: u64,
     },
     /// Add a CSV folder source: files dropped there are imported on the schedule.
@@ -59,7 +59,7 @@ pub enum SyncCommand {
         folder: PathBuf,
         #[arg(long, default_value = "utf-8")]
         encoding: String,
-        #[arg(long, default_value = "5m")]
+        #[arg(long, default_value = crate::sync::DEFAULT_CSV_INTERVAL)]
         interval: String,
     },
     /// Change a source: LDAP filter or base, interval, the share of its users one run

@@ -88,19 +88,19 @@ where
 async fn release_user_token(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     user_id: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM tokens WHERE user_id = $1 AND kind = 'software'")
+) -> Result<bool, StoreError> {
+    let deleted = sqlx::query("DELETE FROM tokens WHERE user_id = $1 AND kind = 'software'")
         .bind(user_id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query(
+    let released = sqlx::query(
         "UPDATE tokens SET user_id = NULL, assigned_at = NULL, last_step = NULL \
          WHERE user_id = $1",
     )
     .bind(user_id)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(deleted.rows_affected() + released.rows_affected() > 0)
 }
 
 impl Store {
@@ -108,9 +108,8 @@ impl Store {
     /// back to the unassigned ones): the user enrols or gets one again. Whether the
     /// user had one.
     pub async fn reset_user_token(&self, user_id: &str) -> Result<bool, StoreError> {
-        let had = self.user_token(user_id).await?.is_some();
         let mut tx = self.writer().begin().await?;
-        release_user_token(&mut tx, user_id).await?;
+        let had = release_user_token(&mut tx, user_id).await?;
         tx.commit().await?;
         Ok(had)
     }

@@ -70,6 +70,12 @@ pub struct CsvSourceSettings {
     pub encoding: String,
 }
 
+/// Defaults of a new source, the same from the command line and the console.
+pub const DEFAULT_LDAP_FILTER: &str = "(objectClass=person)";
+pub const DEFAULT_LDAP_INTERVAL: &str = "15m";
+pub const DEFAULT_CSV_INTERVAL: &str = "5m";
+pub const DEFAULT_LDAP_TIMEOUT_SECS: u64 = 30;
+
 /// The user source recorded on users made by a sync source.
 pub fn user_source(kind: &str, name: &str) -> String {
     format!("{kind}:{name}")

@@ -97,7 +97,7 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
     if is_get && path == "/me" && viewer.as_ref().is_some_and(|v| v.must_change_pattern) {
         return Ok(Some(Redirect::to("/me/pattern").into_response()));
     }
-    if is_get && (path == "/admin" || path.starts_with("/admin/")) {
+    if is_get && app::is_console_path(&path) {
         match &viewer {
             None => return Ok(Some(Redirect::to("/login").into_response())),
             Some(v) if v.must_change_pattern => {

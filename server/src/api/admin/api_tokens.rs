@@ -45,9 +45,6 @@ pub async fn create(
     let Json(b) = body.map_err(bad_json)?;
     checked_id(&b.admin)?;
     let name = b.name.unwrap_or_else(|| "api".into());
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(AppError::BadRequest("invalid_name"));
-    }
     let now = state.instance.clock.now();
     let made = create_admin_token(
         &state.instance.store,

@@ -52,6 +52,7 @@ impl From<BulkError> for AppError {
             BulkError::TooMany => AppError::BadRequest("too_many_users"),
             BulkError::NoMailer => AppError::BadRequest("mail_not_configured"),
             BulkError::Busy => AppError::BadRequest("too_many_jobs"),
+            BulkError::Random => AppError::Ca(crate::ca::CaError::Random),
         }
     }
 }

@@ -9,17 +9,12 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{access::Admin, permission_of};
+use super::{access::Admin, permission_of, users::bad_json};
 use crate::{
-    accounts::check_user_id,
     error::AppError,
     policy::{self, Actor, PolicyError},
     web::AppState,
 };
-
-fn bad_json(rejection: JsonRejection) -> AppError {
-    AppError::InvalidRequest(rejection.body_text())
-}
 
 fn actor(admin: &Admin) -> Actor<'_> {
     Actor {
@@ -171,9 +166,8 @@ pub async fn for_user(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     admin.require(permission_of("get", "/api/v1/admin/users/{id}/policy"))?;
-    check_user_id(&id).map_err(|_| AppError::BadRequest("invalid_user_id"))?;
+    super::users::existing_user(&state, &id).await?;
     let store = &state.instance.store;
-    store.user(&id).await?.ok_or(AppError::NotFound)?;
     let effective = policy::effective_policy_for(store, &state.auth, &id).await?;
     Ok(Json(json!({
         "user": id,

@@ -155,7 +155,11 @@ pub async fn create(
     admin.require(permission_of("post", "/api/v1/admin/sync"))?;
     let Json(b) = body.map_err(super::users::bad_json)?;
     let now = state.instance.clock.now();
-    let default_interval = if b.kind == "csv" { "5m" } else { "15m" };
+    let default_interval = if b.kind == "csv" {
+        crate::sync::DEFAULT_CSV_INTERVAL
+    } else {
+        crate::sync::DEFAULT_LDAP_INTERVAL
+    };
     let interval_secs =
         parse_interval(b.interval.as_deref().unwrap_or(default_interval)).map_err(invalid)?;
     let result = match b.kind.as_str() {
@@ -170,12 +174,12 @@ pub async fn create(
                 filter: b
                     .filter
                     .filter(|f| !f.trim().is_empty())
-                    .unwrap_or_else(|| "(objectClass=person)".into()),
+                    .unwrap_or_else(|| crate::sync::DEFAULT_LDAP_FILTER.into()),
                 map_id: map.id,
                 map_name: map.name,
                 map_email: map.email,
                 group_attr: b.group_attr.filter(|g| !g.trim().is_empty()),
-                timeout_secs: 30,
+                timeout_secs: crate::sync::DEFAULT_LDAP_TIMEOUT_SECS,
             };
             let password = zeroize::Zeroizing::new(required(b.bind_password, "bind_password")?);
             add_ldap_source(

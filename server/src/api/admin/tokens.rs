@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{
     access::Admin,
     permission_of,
-    users::{audit_admin, bad_json, checked_id},
+    users::{audit_admin, bad_json, checked_id, existing_user},
 };
 use crate::{
     error::AppError,
@@ -126,10 +126,8 @@ pub async fn reset(
         "post",
         "/api/v1/admin/users/{id}/token/reset",
     ))?;
-    checked_id(&id)?;
-    let store = &state.instance.store;
-    store.user(&id).await?.ok_or(AppError::NotFound)?;
-    let had = store.reset_user_token(&id).await?;
+    existing_user(&state, &id).await?;
+    let had = state.instance.store.reset_user_token(&id).await?;
     audit_admin(
         &state,
         &admin,

@@ -49,6 +49,48 @@ pub(super) fn check_filter(status: Option<&str>, cert: Option<&str>) -> Result<(
     Ok(())
 }
 
+/// The user an address names: a well-formed ID (400 otherwise) of a stored user (404).
+pub(super) async fn existing_user(
+    state: &AppState,
+    id: &str,
+) -> Result<crate::store::users::User, AppError> {
+    checked_id(id)?;
+    state
+        .instance
+        .store
+        .user(id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Makes and stores a new initial pattern for `id` under the rules of the user's
+/// policy (after the memberships are stored); the answer's `initial_pattern`, shown
+/// once.
+async fn hand_out_initial_pattern(
+    state: &AppState,
+    id: &str,
+    now: i64,
+) -> Result<serde_json::Value, AppError> {
+    let settings = state.settings_for(id).await?;
+    let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
+    store_pattern(
+        &state.instance.store,
+        &state.instance.master_key,
+        id,
+        &cells,
+        &settings,
+        true,
+        now,
+    )
+    .await?;
+    Ok(json!({
+        "cells": cells.to_vec(),
+        "text": text_form(&cells, settings.shape),
+        "rows": settings.shape.rows(),
+        "cols": settings.shape.cols(),
+    }))
+}
+
 pub(super) fn checked_id(id: &str) -> Result<(), AppError> {
     check_user_id(id).map_err(|_| AppError::BadRequest("invalid_user_id"))
 }
@@ -116,9 +158,8 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     admin.require(permission_of("get", "/api/v1/admin/users/{id}"))?;
-    checked_id(&id)?;
+    let user = existing_user(&state, &id).await?;
     let store = &state.instance.store;
-    let user = store.user(&id).await?.ok_or(AppError::NotFound)?;
     let now = state.instance.clock.now();
     let lock = match lock_state(store, &id, now).await? {
         LockState::Locked { until } => json!({ "locked": true, "until": until }),
@@ -166,9 +207,8 @@ pub async fn unlock(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     admin.require(permission_of("post", "/api/v1/admin/users/{id}/unlock"))?;
-    checked_id(&id)?;
+    existing_user(&state, &id).await?;
     let store = &state.instance.store;
-    store.user(&id).await?.ok_or(AppError::NotFound)?;
     let now = state.instance.clock.now();
     let was_locked = matches!(lock_state(store, &id, now).await?, LockState::Locked { .. });
     lift_lock(store, &id, &admin.id, &admin.source, now).await?;
@@ -184,23 +224,9 @@ pub async fn new_initial_pattern(
         "post",
         "/api/v1/admin/users/{id}/initial-pattern",
     ))?;
-    checked_id(&id)?;
-    let store = &state.instance.store;
-    store.user(&id).await?.ok_or(AppError::NotFound)?;
+    existing_user(&state, &id).await?;
     let now = state.instance.clock.now();
-    // The pattern rules of the user's policy.
-    let settings = state.settings_for(&id).await?;
-    let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
-    store_pattern(
-        store,
-        &state.instance.master_key,
-        &id,
-        &cells,
-        &settings,
-        true,
-        now,
-    )
-    .await?;
+    let pattern = hand_out_initial_pattern(&state, &id, now).await?;
     audit_admin(
         &state,
         &admin,
@@ -209,16 +235,7 @@ pub async fn new_initial_pattern(
         "new initial pattern handed out",
     )
     .await;
-    let res = Json(json!({
-        "id": id,
-        "initial_pattern": {
-            "cells": cells.to_vec(),
-            "text": text_form(&cells, state.auth.shape),
-            "rows": state.auth.shape.rows(),
-            "cols": state.auth.shape.cols(),
-        },
-    }))
-    .into_response();
+    let res = Json(json!({ "id": id, "initial_pattern": pattern })).into_response();
     Ok(super::no_store(res))
 }
 
@@ -323,28 +340,11 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     }
     // After the memberships are stored: the groups' policy sets the pattern rules.
-    let settings = state.settings_for(&b.id).await?;
-    let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
-    store_pattern(
-        store,
-        &state.instance.master_key,
-        &b.id,
-        &cells,
-        &settings,
-        true,
-        now,
-    )
-    .await?;
+    let pattern = hand_out_initial_pattern(&state, &b.id, now).await?;
     audit_admin(&state, &admin, "user.create", &b.id, "").await;
     let res = (
         StatusCode::CREATED,
-        Json(json!({
-            "id": b.id,
-            "initial_pattern": {
-                "cells": cells.to_vec(),
-                "text": text_form(&cells, state.auth.shape),
-            },
-        })),
+        Json(json!({ "id": b.id, "initial_pattern": pattern })),
     )
         .into_response();
     Ok(super::no_store(res))
@@ -374,8 +374,8 @@ pub async fn update(
     if let Some(groups) = &b.groups {
         check_groups(&state, groups).await?;
     }
+    existing_user(&state, &id).await?;
     let store = &state.instance.store;
-    store.user(&id).await?.ok_or(AppError::NotFound)?;
     let changed: Vec<&str> = [
         b.name.as_ref().map(|_| "name"),
         b.email.as_ref().map(|_| "email"),
