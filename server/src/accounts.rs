@@ -1,7 +1,10 @@
 //! Creating users and administrators: input rules, storage and the audit entry, shared
 //! by the command line and the web set-up page.
 
-use crate::store::{audit::AuditEvent, users::NewUser, Store, StoreError};
+use crate::{
+    audit::{record, Action, AuditEvent, Outcome},
+    store::{users::NewUser, Store, StoreError},
+};
 
 /// Administrator roles (SPEC §9.1).
 pub const ADMIN_ROLES: &[&str] = &["admin", "user-admin", "operator", "auditor"];
@@ -113,14 +116,6 @@ pub fn checked_new_user<'a>(
     })
 }
 
-/// Writes an audit entry; a failure to audit is logged loudly but does not undo the
-/// action that already happened.
-pub async fn audit(store: &Store, event: AuditEvent<'_>, now: i64) {
-    if let Err(err) = store.append_audit(&event, now).await {
-        tracing::error!(error = %err, action = event.action, "could not write the audit log");
-    }
-}
-
 /// Creates a user or administrator from the command line and audits it.
 pub async fn create_user_from_cli(
     store: &Store,
@@ -130,16 +125,16 @@ pub async fn create_user_from_cli(
 ) -> Result<(), StoreError> {
     let result = store.create_user_in_groups(user, groups, now).await;
     let (outcome, reason) = match &result {
-        Ok(()) => ("success", String::new()),
-        Err(StoreError::Conflict) => ("failure", "user exists".to_string()),
-        Err(_) => ("failure", "database error".to_string()),
+        Ok(()) => (Outcome::Success, String::new()),
+        Err(StoreError::Conflict) => (Outcome::Failure, "user exists".to_string()),
+        Err(_) => (Outcome::Failure, "database error".to_string()),
     };
     let action = if user.admin_role.is_some() {
-        "admin.create"
+        Action::AdminCreate
     } else {
-        "user.create"
+        Action::UserCreate
     };
-    audit(
+    record(
         store,
         AuditEvent {
             actor: "cli",
@@ -232,7 +227,7 @@ pub enum AdminTokenError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Otp(#[from] crate::otp::OtpError),
+    Random(#[from] crate::random::RandomError),
 }
 
 /// Makes an API token for administrator `admin_id` (SPEC §9.4): `pgt_PREFIX_SECRET`,
@@ -256,14 +251,14 @@ pub async fn create_admin_token(
         .filter(|u| u.admin_role.is_some())
         .ok_or_else(|| AdminTokenError::NotAdmin(admin_id.to_string()))?;
     let mut prefix = [0u8; 4];
-    crate::otp::os_random(&mut prefix)?;
+    crate::random::os_random(&mut prefix)?;
     let prefix = hex::encode(prefix);
-    let secret = crate::auth::cookies::new_token()?;
+    let secret = crate::random::new_token()?;
     let token = zeroize::Zeroizing::new(format!("pgt_{prefix}_{}", secret.as_str()));
     let expires_at = now + days * 86_400;
     store
         .create_admin_token(
-            &crate::auth::cookies::token_hash(&token),
+            &crate::random::token_hash(&token),
             &prefix,
             &user.id,
             name,

@@ -18,8 +18,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::{
-    accounts::audit,
-    auth::AuthSettings,
+    audit::{record, Action as AuditAction, AuditEvent, Outcome},
     ca::{
         client_cert::ClientProfile,
         pkcs12::{self, new_password, P12Encoding},
@@ -30,7 +29,8 @@ use crate::{
     mail::{certificate_link_body, Mailer},
     notices::{self, Notice},
     otp::patterns::open_pattern,
-    store::{audit::AuditEvent, users::User, StoreError},
+    policy::AuthSettings,
+    store::{users::User, StoreError},
     user_csv::neutralise_formula,
 };
 
@@ -59,13 +59,13 @@ pub enum Action {
 }
 
 impl Action {
-    fn audit_action(self) -> &'static str {
+    fn audit_action(self) -> AuditAction {
         match self {
-            Action::Issue => "cert.issue_p12",
-            Action::Revoke => "cert.revoke",
-            Action::Delete => "cert.delete",
-            Action::Mail => "cert.mail",
-            Action::Print => "cert.print",
+            Action::Issue => AuditAction::CertIssueP12,
+            Action::Revoke => AuditAction::CertRevoke,
+            Action::Delete => AuditAction::CertDelete,
+            Action::Mail => AuditAction::CertMail,
+            Action::Print => AuditAction::CertPrint,
         }
     }
 
@@ -91,8 +91,8 @@ pub enum BulkError {
     NoMailer,
     #[error("too many jobs on this server; wait for one to finish")]
     Busy,
-    #[error("the system's random number generator failed")]
-    Random,
+    #[error(transparent)]
+    Random(#[from] crate::random::RandomError),
 }
 
 /// One user's result.
@@ -194,8 +194,7 @@ impl BulkJobs {
             return Err(BulkError::NoMailer);
         }
         let now = ctx.instance.clock.now();
-        let id = crate::auth::cookies::new_token()
-            .map_err(|_| BulkError::Random)?
+        let id = crate::random::new_token()?
             .chars()
             .take(24)
             .collect::<String>();
@@ -317,7 +316,7 @@ async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users: Vec<String
                 Some(e) => e.clone(),
                 None => format!("bulk, serial {}", result.serials.join(" ")),
             };
-            audit(
+            record(
                 &ctx.instance.store,
                 AuditEvent {
                     actor: &actor.id,
@@ -325,9 +324,9 @@ async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users: Vec<String
                     action: job.action.audit_action(),
                     target: id,
                     outcome: if result.error.is_some() {
-                        "failure"
+                        Outcome::Failure
                     } else {
-                        "success"
+                        Outcome::Success
                     },
                     reason: &reason,
                 },
@@ -407,14 +406,14 @@ async fn undo_issue(
         {
             tracing::error!(error = %err, serial, "could not withdraw an undelivered certificate");
         }
-        audit(
+        record(
             &ctx.instance.store,
             AuditEvent {
                 actor: &actor.id,
                 source: &actor.source,
                 action: job.action.audit_action(),
                 target: id,
-                outcome: "failure",
+                outcome: Outcome::Failure,
                 reason: REASON,
             },
             now,

@@ -9,6 +9,8 @@ use std::{
 
 use serde::Deserialize;
 
+use crate::instance::DataConfig;
+
 /// Everything that can be set in the TOML file. Unknown keys are an error, so a typo
 /// is reported instead of silently ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -23,30 +25,7 @@ pub struct FileConfig {
     #[serde(default)]
     pub auth: AuthFile,
     #[serde(default)]
-    pub mail: MailFile,
-}
-
-/// `[mail]`: the SMTP relay passgrid sends through (none: mail is off).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MailFile {
-    pub smtp_host: Option<String>,
-    pub smtp_port: Option<u16>,
-    /// `starttls` (default), `tls` (implicit, port 465) or `none` (loopback relays).
-    pub security: Option<MailSecurity>,
-    pub from: Option<String>,
-    pub username: Option<String>,
-    /// A file holding the SMTP password (never the password itself in the config).
-    pub password_file: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum MailSecurity {
-    #[default]
-    Starttls,
-    Tls,
-    None,
+    pub mail: crate::mail::MailFile,
 }
 
 /// `[auth]`: login settings; the `default` policy and group policies override them
@@ -73,9 +52,9 @@ pub struct AuthFile {
     /// Mail the user and the administrators when a user is locked.
     pub lockout_notify: Option<bool>,
     /// Login starts from one address: `{ burst = 100, per_minute = 300 }` (0: off).
-    pub rate_limit_per_source: Option<crate::auth::rate_limit::Rate>,
+    pub rate_limit_per_source: Option<crate::policy::Rate>,
     /// Login starts for one user ID: `{ burst = 10, per_minute = 20 }` (0: off).
-    pub rate_limit_per_user: Option<crate::auth::rate_limit::Rate>,
+    pub rate_limit_per_user: Option<crate::policy::Rate>,
     /// Networks sign-in is allowed from (CIDR); empty: any.
     pub allowed_networks: Option<Vec<String>>,
     /// Days and hours sign-in is allowed, e.g. `["Mon-Fri 08:00-19:00"]`; empty: any.
@@ -85,7 +64,7 @@ pub struct AuthFile {
     /// Login protect (SPEC §1.10).
     pub login_protect: Option<bool>,
     /// `grid` (default), `totp` or `both` (SPEC §4.1).
-    pub method: Option<crate::auth::LoginMethod>,
+    pub method: Option<crate::policy::LoginMethod>,
     /// The additional phrase: `off` (default), `before` or `after` the digits.
     pub phrase: Option<crate::otp::phrase::PhraseMode>,
     pub phrase_min_len: Option<usize>,
@@ -117,8 +96,8 @@ impl AuthFile {
 
     fn lockout_rule(
         &self,
-        d: crate::auth::lockout::LockoutRule,
-    ) -> Result<crate::auth::lockout::LockoutRule, ConfigError> {
+        d: crate::policy::LockoutRule,
+    ) -> Result<crate::policy::LockoutRule, ConfigError> {
         let threshold = self.lockout_threshold.unwrap_or(d.threshold);
         if threshold > 1000 {
             return Err(ConfigError::Invalid(format!(
@@ -131,15 +110,15 @@ impl AuthFile {
                 "[auth] lockout_secs = {lock_secs} is out of range (0 to 1 year)"
             )));
         }
-        Ok(crate::auth::lockout::LockoutRule {
+        Ok(crate::policy::LockoutRule {
             threshold,
             lock_secs,
             notify: self.lockout_notify.unwrap_or(d.notify),
         })
     }
 
-    pub fn settings(&self) -> Result<crate::auth::AuthSettings, ConfigError> {
-        let d = crate::auth::AuthSettings::default();
+    pub fn settings(&self) -> Result<crate::policy::AuthSettings, ConfigError> {
+        let d = crate::policy::AuthSettings::default();
         let pick = |v: Option<i64>, default: i64, name: &str| match v {
             None => Ok(default),
             Some(s) if (1..=30 * 24 * 3600).contains(&s) => Ok(s),
@@ -154,12 +133,12 @@ impl AuthFile {
                 "[auth] {name} = {n} is out of range (1 to 1000)"
             ))),
         };
-        let access_source = crate::auth::access_rules::AccessSource {
+        let access_source = crate::policy::access_rules::AccessSource {
             networks: self.allowed_networks.clone().unwrap_or_default(),
             hours: self.allowed_hours.clone().unwrap_or_default(),
             time_zone: self.time_zone.clone().unwrap_or_else(|| "UTC".into()),
         };
-        Ok(crate::auth::AuthSettings {
+        Ok(crate::policy::AuthSettings {
             challenge_ttl_secs: pick(
                 self.challenge_ttl_secs,
                 d.challenge_ttl_secs,
@@ -263,42 +242,26 @@ impl FileConfig {
     }
 }
 
-/// Settings every data-touching subcommand needs.
-#[derive(Clone, Debug)]
-pub struct DataConfig {
-    pub data_dir: PathBuf,
-    pub database_url: String,
-}
-
-impl DataConfig {
-    pub fn resolve(
-        flag_dir: Option<PathBuf>,
-        flag_url: Option<String>,
-        file: &FileConfig,
-    ) -> DataConfig {
-        let data_dir = flag_dir
-            .or_else(|| file.data_dir.clone())
-            .unwrap_or_else(|| PathBuf::from("./data"));
-        let database_url = flag_url
-            .or_else(|| file.database_url.clone())
-            .unwrap_or_else(|| {
-                format!(
-                    "sqlite://{}?mode=rwc",
-                    data_dir.join("passgrid.db").display()
-                )
-            });
-        DataConfig {
-            data_dir,
-            database_url,
-        }
-    }
-
-    pub fn master_key_path(&self) -> PathBuf {
-        self.data_dir.join("master.key")
-    }
-
-    pub fn ca_pem_path(&self) -> PathBuf {
-        self.data_dir.join("ca.pem")
+/// The data settings every data-touching subcommand needs: flags < file < default.
+pub fn data_config(
+    flag_dir: Option<PathBuf>,
+    flag_url: Option<String>,
+    file: &FileConfig,
+) -> DataConfig {
+    let data_dir = flag_dir
+        .or_else(|| file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("./data"));
+    let database_url = flag_url
+        .or_else(|| file.database_url.clone())
+        .unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("passgrid.db").display()
+            )
+        });
+    DataConfig {
+        data_dir,
+        database_url,
     }
 }
 
@@ -314,7 +277,7 @@ pub struct ServeConfig {
     pub tls_files: Option<(PathBuf, PathBuf)>,
     pub handshake_timeout: Duration,
     pub max_body_bytes: usize,
-    pub proxy: Option<crate::web::proxy::ProxySettings>,
+    pub proxy: Option<crate::http::proxy::ProxySettings>,
 }
 
 /// The flag/env side of `serve` (clap fills it).
@@ -399,7 +362,7 @@ impl ServeConfig {
                         "[serve] client_cert_header {name:?} is not a header name"
                     ))
                 })?;
-                Some(crate::web::proxy::ProxySettings { trusted, header })
+                Some(crate::http::proxy::ProxySettings { trusted, header })
             }
         };
         Ok(ServeConfig {
@@ -494,7 +457,7 @@ mod tests {
             "data_dir = \"/srv/pg\"\n[serve]\nlisten = \"127.0.0.1:9443\"\nhostnames = [\"a.example\"]\n",
         )
         .unwrap();
-        let data = DataConfig::resolve(None, None, &file);
+        let data = data_config(None, None, &file);
         assert_eq!(data.data_dir, PathBuf::from("/srv/pg"));
         assert_eq!(data.database_url, "sqlite:///srv/pg/passgrid.db?mode=rwc");
         let serve = ServeConfig::resolve(ServeFlags::default(), &file.serve).unwrap();
@@ -507,7 +470,7 @@ mod tests {
         };
         let serve = ServeConfig::resolve(flags, &file.serve).unwrap();
         assert_eq!(serve.public_url(serve.listen), "https://b.example");
-        let data = DataConfig::resolve(Some("/x".into()), Some("postgres://h/db".into()), &file);
+        let data = data_config(Some("/x".into()), Some("postgres://h/db".into()), &file);
         assert_eq!(data.database_url, "postgres://h/db");
     }
 

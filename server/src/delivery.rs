@@ -7,10 +7,6 @@
 use zeroize::Zeroizing;
 
 use crate::{
-    auth::{
-        cookies::{new_token, token_hash},
-        AuthSettings,
-    },
     ca::{
         client_cert::ClientProfile,
         mobileconfig,
@@ -18,6 +14,8 @@ use crate::{
         CaError,
     },
     instance::Instance,
+    policy::AuthSettings,
+    random::{new_token, token_hash},
     store::{
         pickups::{Access, StoredPickup},
         users::User,

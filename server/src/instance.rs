@@ -1,15 +1,32 @@
 //! One passgrid installation as the subcommands see it: its data directory, master
 //! key, database and CA, opened (and on first use created) in one place.
 
-use std::{os::unix::fs::DirBuilderExt, sync::Arc};
+use std::{os::unix::fs::DirBuilderExt, path::PathBuf, sync::Arc};
 
 use crate::{
     ca::{CaError, CertificateAuthority},
     clock::{SharedClock, SystemClock},
-    config::DataConfig,
     master_key::{MasterKey, SealError},
     store::{Store, StoreError},
 };
+
+/// Where an installation lives: its data directory (master key, `ca.pem`, the SQLite
+/// file) and its database.
+#[derive(Clone, Debug)]
+pub struct DataConfig {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+}
+
+impl DataConfig {
+    pub fn master_key_path(&self) -> PathBuf {
+        self.data_dir.join("master.key")
+    }
+
+    pub fn ca_pem_path(&self) -> PathBuf {
+        self.data_dir.join("ca.pem")
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstanceError {

@@ -1,6 +1,37 @@
 //! passgrid: an authentication server with deviceless grid one-time passwords and a
 //! private CA for client certificates. The binary (`main.rs`) only parses the command
 //! line; everything else is here, so benchmarks and tests can call it.
+//!
+//! # Layers
+//!
+//! Each line is a layer, highest first; a module may import modules of its own layer
+//! or of a lower one, never of a higher one, and no two modules import each other
+//! (directly or around a circle). `cargo xtask layers` checks this (CI runs it).
+//!
+//! ```text
+//! layers:
+//! entry      cli config routes
+//! front      web api
+//! http       http
+//! services   auth bulk_certificates delivery sync user_import accounts
+//! install    instance mail
+//! domain     policy ca otp audit user_csv notices
+//! store      store
+//! leaves     master_key clock net random metrics tls
+//! ```
+//!
+//! - entry: the command line, the configuration loader, and the router that puts
+//!   the front ends together.
+//! - front: what speaks to people and programs (pages, the JSON API; later OIDC, SAML,
+//!   RADIUS); `http` is what the HTTP front ends share, errors mapped to answers
+//!   included (`http::error`).
+//! - services: one business step each — the login decision (`auth`), certificate
+//!   issuance and delivery, bulk jobs, sync, imports, accounts. No HTTP here.
+//! - install: an opened installation (data directory, master key, database, CA) and
+//!   the mail relay.
+//! - domain: the rules — policies and their settings, the CA, one-time passwords, the
+//!   audit log, CSV and notice formats.
+//! - store: the only place SQL lives. leaves: no imports of the crate at all.
 
 pub mod accounts;
 pub mod api;
@@ -12,7 +43,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod delivery;
-pub mod error;
+pub mod http;
 pub mod instance;
 pub mod mail;
 pub mod master_key;
@@ -21,6 +52,8 @@ pub mod net;
 pub mod notices;
 pub mod otp;
 pub mod policy;
+pub mod random;
+pub mod routes;
 pub mod store;
 pub mod sync;
 pub mod tls;

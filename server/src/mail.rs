@@ -7,7 +7,31 @@ use lettre::{
 };
 use zeroize::Zeroizing;
 
-use crate::config::{MailFile, MailSecurity};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// `[mail]`: the SMTP relay passgrid sends through (none: mail is off).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailFile {
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls` (implicit, port 465) or `none` (loopback relays).
+    pub security: Option<MailSecurity>,
+    pub from: Option<String>,
+    pub username: Option<String>,
+    /// A file holding the SMTP password (never the password itself in the config).
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MailSecurity {
+    #[default]
+    Starttls,
+    Tls,
+    None,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {

@@ -9,12 +9,12 @@ use serde::Serialize;
 
 use crate::{
     accounts::{check_display_name, check_email, check_group_name, check_user_id},
-    auth::AuthSettings,
     master_key::MasterKey,
     otp::{
         patterns::{generate_initial_pattern, seal_pattern, INITIAL_PATTERN_DAYS},
         OtpError,
     },
+    policy::AuthSettings,
     store::{
         user_import::{ImportBatch, ImportedUser, UserUpdate},
         Store, StoreError,
@@ -30,6 +30,8 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Otp(#[from] OtpError),
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
     /// The safety rule of a sync: a wrong filter or an empty OU must never lock out a
     /// company (issue #7).
     #[error(
@@ -263,13 +265,9 @@ pub async fn import_users(
     }
     let mut imported = Vec::with_capacity(adds.len());
     // New users' initial patterns follow their groups' policy (read once for all rows).
-    let book = crate::policy::PolicyBook::load(store)
-        .await
-        .map_err(OtpError::from)?;
+    let book = crate::policy::PolicyBook::load(store).await?;
     for row in adds {
-        let own = book
-            .settings_for_groups(settings, row.groups.as_deref().unwrap_or_default())
-            .map_err(OtpError::from)?;
+        let own = book.settings_for_groups(settings, row.groups.as_deref().unwrap_or_default())?;
         let cells = generate_initial_pattern(own.shape, &own.rules)?;
         report.initial_patterns.push(NewUserPattern {
             id: row.id.clone(),

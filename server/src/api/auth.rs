@@ -12,17 +12,17 @@ use serde_json::json;
 
 use crate::{
     auth::{
-        cookies,
         login::{finish_login, settings_for_challenge, start_login, LoginOutcome, Started},
         session::create_session,
     },
-    error::AppError,
-    otp::phrase::{phrase_char, PhraseMode},
-    tls::ConnectionInfo,
-    web::{
+    http::{
+        cookies,
+        error::AppError,
         flow::{flow_token_or_new, is_challenge_id, request_flow_hash, Transport},
         AppState,
     },
+    otp::phrase::{phrase_char, PhraseMode},
+    tls::ConnectionInfo,
 };
 
 /// Longest user ID accepted at the door (real IDs are at most 64 characters).
@@ -62,7 +62,7 @@ pub async fn start(
         return Err(AppError::BadRequest("invalid_user"));
     }
     let (flow, is_new) = flow_token_or_new(&headers)?;
-    let flow_hash = cookies::token_hash(&flow);
+    let flow_hash = crate::random::token_hash(&flow);
     let transport = Transport::of(&conn, None);
     let started = start_login(&state, user, &transport.client(&flow_hash)).await?;
     let issued = match started {

@@ -2,7 +2,7 @@
 
 use axum::{extract::State, http::header, response::IntoResponse};
 
-use crate::{error::AppError, web::AppState};
+use crate::{http::error::AppError, http::AppState};
 
 pub async fn ca_pem(State(state): State<AppState>) -> impl IntoResponse {
     (

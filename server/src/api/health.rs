@@ -8,7 +8,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::web::AppState;
+use crate::http::AppState;
 
 /// The process is up and serving.
 pub async fn healthz() -> impl IntoResponse {

@@ -11,7 +11,7 @@ use axum::{
     Router,
 };
 
-use crate::{error::AppError, web::AppState};
+use crate::{http::error::AppError, http::AppState};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

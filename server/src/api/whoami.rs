@@ -5,9 +5,8 @@ use axum::{extract::State, Extension, Json};
 use serde_json::{json, Value};
 
 use crate::{
-    error::AppError,
+    http::{error::AppError, AppState, SignedIn},
     tls::ConnectionInfo,
-    web::{page_context::SignedIn, AppState},
 };
 
 pub async fn whoami(

@@ -3,32 +3,12 @@
 //! answer tells nothing about which IDs exist. The counters are in the database: every
 //! server of a cluster sees the same count.
 
+use super::Authenticator;
 use crate::{
-    accounts::audit,
-    store::{audit::AuditEvent, lockouts::LOCKED_UNTIL_UNLOCKED, Store, StoreError},
-    web::AppState,
+    audit::{record, Action, AuditEvent, Outcome},
+    policy::LockoutRule,
+    store::{lockouts::LOCKED_UNTIL_UNLOCKED, Store, StoreError},
 };
-
-/// Lock-out settings (policy).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LockoutRule {
-    /// Consecutive failures that lock; 0 turns lock-out off.
-    pub threshold: u32,
-    /// How long a lock lasts; 0: until an operator unlocks.
-    pub lock_secs: i64,
-    /// Mail the user and the administrators when a user is locked.
-    pub notify: bool,
-}
-
-impl Default for LockoutRule {
-    fn default() -> Self {
-        LockoutRule {
-            threshold: 5,
-            lock_secs: 15 * 60,
-            notify: false,
-        }
-    }
-}
 
 /// Whether a login ID may try now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +36,7 @@ pub async fn lock_state(store: &Store, login_id: &str, now: i64) -> Result<LockS
 /// Counts a failed OTP; locks (audited, mailed by policy) on reaching the threshold.
 /// `rule` is the lock-out of the login ID's effective policy.
 pub async fn record_failure(
-    state: &AppState,
+    authn: &Authenticator,
     rule: LockoutRule,
     login_id: &str,
     source: &str,
@@ -70,7 +50,7 @@ pub async fn record_failure(
     } else {
         now.saturating_add(rule.lock_secs)
     };
-    let store = &state.instance.store;
+    let store = &authn.instance.store;
     let count = store
         .record_login_failure(login_id, now, i64::from(rule.threshold), lock_until)
         .await?;
@@ -89,14 +69,14 @@ pub async fn record_failure(
             rule.threshold, rule.lock_secs
         )
     };
-    audit(
+    record(
         store,
         AuditEvent {
             actor: login_id,
             source,
-            action: "auth.lockout",
+            action: Action::AuthLockout,
             target: login_id,
-            outcome: "success",
+            outcome: Outcome::Success,
             reason: &reason,
         },
         now,
@@ -105,19 +85,19 @@ pub async fn record_failure(
     if rule.notify {
         // In the background, lookups included: the failed login's answer must not wait
         // for a mail relay, nor take longer for an ID that exists.
-        let (state, login_id) = (state.clone(), login_id.to_owned());
-        tokio::spawn(async move { notify_locked(&state, &login_id, &reason).await });
+        let (authn, login_id) = (authn.clone(), login_id.to_owned());
+        tokio::spawn(async move { notify_locked(&authn, &login_id, &reason).await });
     }
     Ok(())
 }
 
 /// Mails the user (when the ID is a user with a mail address) and every administrator
 /// with one. Failures are logged, never raised: the lock stands either way.
-async fn notify_locked(state: &AppState, login_id: &str, reason: &str) {
-    let Some(mailer) = state.mailer.as_ref() else {
+async fn notify_locked(authn: &Authenticator, login_id: &str, reason: &str) {
+    let Some(mailer) = authn.mailer.as_ref() else {
         return;
     };
-    let store = &state.instance.store;
+    let store = &authn.instance.store;
     let user = match store.user(login_id).await {
         Ok(Some(user)) => user,
         // Unknown IDs are counted and locked too, but nobody is told about them.
@@ -136,7 +116,7 @@ async fn notify_locked(state: &AppState, login_id: &str, reason: &str) {
         Err(err) => tracing::warn!(error = %err, "lock-out mail: reading administrators failed"),
     }
     for (to, is_user) in recipients {
-        let body = crate::mail::lockout_body(login_id, reason, is_user, &state.public_url);
+        let body = crate::mail::lockout_body(login_id, reason, is_user, &authn.public_url);
         let subject = "passgrid: sign-in locked / サインインがロックされました";
         if let Err(err) = mailer.send(&to, subject, body).await {
             tracing::warn!(error = %err, "lock-out mail could not be sent");
@@ -154,16 +134,16 @@ pub async fn unlock(
 ) -> Result<bool, StoreError> {
     let result = store.clear_login_failures(login_id).await;
     let (outcome, reason) = match &result {
-        Ok(true) => ("success", "failures cleared"),
-        Ok(false) => ("success", "was not locked"),
-        Err(_) => ("failure", "database error"),
+        Ok(true) => (Outcome::Success, "failures cleared"),
+        Ok(false) => (Outcome::Success, "was not locked"),
+        Err(_) => (Outcome::Failure, "database error"),
     };
-    audit(
+    record(
         store,
         AuditEvent {
             actor,
             source,
-            action: "user.unlock",
+            action: Action::UserUnlock,
             target: login_id,
             outcome,
             reason,

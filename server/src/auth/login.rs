@@ -1,23 +1,20 @@
 //! Start and finish a grid login, with the audit entry for every attempt.
 
 use super::{
-    access_rules::Refusal as AccessRefusal,
     lockout::{self, LockState},
     rate_limit::Decision,
-    AuthSettings, LoginMethod,
+    AuthError, Authenticator,
 };
-use crate::otp::phrase::PhraseMode;
 use crate::{
-    accounts::audit,
+    audit::{record, Action, AuditEvent, Outcome},
     otp::{
         challenge::{
             issue_challenge, verify_challenge, Answer, Binding, Decoys, IssuedChallenge, Purpose,
             Verdict,
         },
-        OtpError,
+        phrase::PhraseMode,
     },
-    store::audit::AuditEvent,
-    web::AppState,
+    policy::{access_rules::Refusal as AccessRefusal, AuthSettings, LoginMethod},
 };
 
 /// Who is asking, as far as the transport knows.
@@ -70,25 +67,6 @@ impl Refusal {
         }
     }
 
-    /// The code the sign-in page shows a message for (`/login?error=`).
-    pub fn page_code(&self) -> &'static str {
-        match self {
-            Refusal::Locked { .. } => "locked",
-            Refusal::RateLimited { .. } => "rate_limited",
-            Refusal::Network => "network",
-            Refusal::Time => "time",
-            Refusal::LoginProtect => "login_protect",
-        }
-    }
-
-    pub fn status(&self) -> axum::http::StatusCode {
-        use axum::http::StatusCode;
-        match self {
-            Refusal::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            _ => StatusCode::FORBIDDEN,
-        }
-    }
-
     /// Seconds until trying again can help, when known.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
@@ -113,7 +91,7 @@ impl Refusal {
 }
 
 async fn audit_refusal(
-    state: &AppState,
+    authn: &Authenticator,
     claimed_user: &str,
     client: &Client<'_>,
     refusal: &Refusal,
@@ -121,18 +99,21 @@ async fn audit_refusal(
 ) {
     // A flood of rate-limited attempts is summarised (see `refusal_tally`).
     if matches!(refusal, Refusal::RateLimited { .. })
-        && !state.refusal_tally.record(client.source, claimed_user)
+        && !authn
+            .guards
+            .refusal_tally
+            .record(client.source, claimed_user)
     {
         return;
     }
-    audit(
-        &state.instance.store,
+    record(
+        &authn.instance.store,
         AuditEvent {
             actor: claimed_user,
             source: client.source,
-            action: "auth.refused",
+            action: Action::AuthRefused,
             target: claimed_user,
-            outcome: "failure",
+            outcome: Outcome::Failure,
             reason: &refusal.reason(),
         },
         now,
@@ -150,21 +131,21 @@ enum Step {
 
 /// Writes one audit row per source for the rate-limited attempts counted since the
 /// last call.
-pub async fn audit_refusal_summaries(state: &AppState) {
-    let now = state.instance.clock.now();
-    for s in state.refusal_tally.flush() {
+pub async fn audit_refusal_summaries(authn: &Authenticator) {
+    let now = authn.instance.clock.now();
+    for s in authn.guards.refusal_tally.flush() {
         let reason = format!(
             "rate limited: {} more attempts from this address in the last minute",
             s.count
         );
-        audit(
-            &state.instance.store,
+        record(
+            &authn.instance.store,
             AuditEvent {
                 actor: &s.last_user,
                 source: &s.source,
-                action: "auth.refused",
+                action: Action::AuthRefused,
                 target: &s.last_user,
-                outcome: "failure",
+                outcome: Outcome::Failure,
                 reason: &reason,
             },
             now,
@@ -175,10 +156,10 @@ pub async fn audit_refusal_summaries(state: &AppState) {
 
 /// The rate limits (memory, installation-wide): checked at a start before anything
 /// touches the database, the user's policy included.
-fn rate_refusal(state: &AppState, claimed_user: &str, client: &Client<'_>) -> Option<Refusal> {
+fn rate_refusal(authn: &Authenticator, claimed_user: &str, client: &Client<'_>) -> Option<Refusal> {
     let ip = client.ip?;
-    let now_ms = state.instance.clock.now_ms();
-    match state.rate_limits.check(ip, claimed_user, now_ms) {
+    let now_ms = authn.instance.clock.now_ms();
+    match authn.guards.rate_limits.check(ip, claimed_user, now_ms) {
         Decision::Limited { retry_after_secs } => Some(Refusal::RateLimited {
             retry_after: retry_after_secs,
         }),
@@ -189,13 +170,13 @@ fn rate_refusal(state: &AppState, claimed_user: &str, client: &Client<'_>) -> Op
 /// The checks of the user's policy that come before a grid (and again before an OTP
 /// counts), cheapest first: access rules, lock-out, login protect (database).
 async fn refusal_for(
-    state: &AppState,
+    authn: &Authenticator,
     settings: &AuthSettings,
     claimed_user: &str,
     client: &Client<'_>,
     step: Step,
     now: i64,
-) -> Result<(Option<Refusal>, LockState), OtpError> {
+) -> Result<(Option<Refusal>, LockState), AuthError> {
     let open = LockState::Open {
         had_failures: false,
     };
@@ -210,13 +191,13 @@ async fn refusal_for(
             Ok(()) => {}
         }
     }
-    let lock = lockout::lock_state(&state.instance.store, claimed_user, now).await?;
+    let lock = lockout::lock_state(&authn.instance.store, claimed_user, now).await?;
     if let LockState::Locked { until } = lock {
         return Ok((Some(Refusal::Locked { until }), lock));
     }
     if step == Step::Start
         && settings.login_protect
-        && !login_window_open(state, claimed_user, now).await?
+        && !login_window_open(authn, claimed_user, now).await?
     {
         return Ok((Some(Refusal::LoginProtect), lock));
     }
@@ -225,8 +206,8 @@ async fn refusal_for(
 
 /// Login protect: a window opened from a signed-in device, or the first login (a user
 /// who still has the initial pattern has no signed-in device to open one from).
-async fn login_window_open(state: &AppState, user: &str, now: i64) -> Result<bool, OtpError> {
-    let store = &state.instance.store;
+async fn login_window_open(authn: &Authenticator, user: &str, now: i64) -> Result<bool, AuthError> {
+    let store = &authn.instance.store;
     if store.login_window(user, now).await?.is_some() {
         return Ok(true);
     }
@@ -237,15 +218,15 @@ async fn login_window_open(state: &AppState, user: &str, now: i64) -> Result<boo
 /// unexpired now — checked in the database on every request, so a revocation holds
 /// from the next one on (SPEC §2.7) — and that belongs to `user`.
 async fn device_registered(
-    state: &AppState,
+    authn: &Authenticator,
     user: &str,
     client: &Client<'_>,
     now: i64,
-) -> Result<bool, OtpError> {
+) -> Result<bool, AuthError> {
     let (Some(serial), Some(fingerprint)) = (client.cert_serial, client.cert_fingerprint) else {
         return Ok(false);
     };
-    let Some(record) = state.instance.store.client_certificate(serial).await? else {
+    let Some(record) = authn.instance.store.client_certificate(serial).await? else {
         return Ok(false);
     };
     Ok(record.revoked_at.is_none()
@@ -255,7 +236,7 @@ async fn device_registered(
             || record
                 .shared_profile
                 .as_deref()
-                .is_some_and(|p| state.auth.shared_profile_allows(p, user))))
+                .is_some_and(|p| authn.auth.shared_profile_allows(p, user))))
 }
 
 /// First login with auto-issue on (SPEC §5.2): a user who still has the initial pattern
@@ -265,21 +246,21 @@ async fn device_registered(
 /// (This tells such users apart from others to whoever tries IDs without a
 /// certificate; an organisation that turns auto-issue on accepts that.)
 async fn first_login_exempt(
-    state: &AppState,
+    authn: &Authenticator,
     settings: &AuthSettings,
     user: &str,
-) -> Result<bool, OtpError> {
+) -> Result<bool, AuthError> {
     if !settings.auto_issue_certificate {
         return Ok(false);
     }
-    let initial = state
+    let initial = authn
         .instance
         .store
         .pattern(user)
         .await?
         .is_some_and(|p| p.is_initial);
     Ok(initial
-        && state
+        && authn
             .instance
             .store
             .client_certificates(Some(user))
@@ -290,29 +271,34 @@ async fn first_login_exempt(
 /// The device check of a certificate-gated login: the user's own certificate, or the
 /// first-login exemption.
 async fn device_allowed(
-    state: &AppState,
+    authn: &Authenticator,
     settings: &AuthSettings,
     user: &str,
     client: &Client<'_>,
     now: i64,
-) -> Result<bool, OtpError> {
-    Ok(device_registered(state, user, client, now).await?
-        || first_login_exempt(state, settings, user).await?)
+) -> Result<bool, AuthError> {
+    Ok(device_registered(authn, user, client, now).await?
+        || first_login_exempt(authn, settings, user).await?)
 }
 
-async fn audit_unregistered(state: &AppState, claimed_user: &str, client: &Client<'_>, now: i64) {
+async fn audit_unregistered(
+    authn: &Authenticator,
+    claimed_user: &str,
+    client: &Client<'_>,
+    now: i64,
+) {
     let reason = match client.cert_serial {
         Some(serial) => format!("device not registered (certificate {serial})"),
         None => "device not registered (no certificate)".to_string(),
     };
-    audit(
-        &state.instance.store,
+    record(
+        &authn.instance.store,
         AuditEvent {
             actor: claimed_user,
             source: client.source,
-            action: "auth.device",
+            action: Action::AuthDevice,
             target: claimed_user,
-            outcome: "failure",
+            outcome: Outcome::Failure,
             reason: &reason,
         },
         now,
@@ -323,16 +309,16 @@ async fn audit_unregistered(state: &AppState, claimed_user: &str, client: &Clien
 /// What the policy asks of this user: a user without a token signs in with the grid
 /// (and is asked to enrol one); unknown IDs get what users with a token get.
 async fn login_purpose(
-    state: &AppState,
+    authn: &Authenticator,
     settings: &AuthSettings,
     claimed_user: &str,
-) -> Result<Purpose, OtpError> {
+) -> Result<Purpose, AuthError> {
     let wanted = match settings.method {
         LoginMethod::Grid => return Ok(Purpose::Login),
         LoginMethod::Totp => Purpose::LoginTotp,
         LoginMethod::Both => Purpose::LoginBoth,
     };
-    let store = &state.instance.store;
+    let store = &authn.instance.store;
     if store.user_token(claimed_user).await?.is_some() {
         return Ok(wanted);
     }
@@ -346,12 +332,12 @@ async fn login_purpose(
 /// that user's effective policy (the default one for an unknown challenge or user),
 /// looked up once for a verify and used for all of it.
 pub async fn settings_for_challenge(
-    state: &AppState,
+    authn: &Authenticator,
     challenge_id: &str,
-) -> Result<AuthSettings, OtpError> {
+) -> Result<AuthSettings, AuthError> {
     Ok(crate::policy::effective_policy_for_challenge(
-        &state.instance.store,
-        &state.auth,
+        &authn.instance.store,
+        &authn.auth,
         challenge_id,
     )
     .await?
@@ -361,52 +347,53 @@ pub async fn settings_for_challenge(
 /// Issues a grid for `claimed_user`. Unknown and disabled users get a decoy that is
 /// made exactly the same way and fails at verification (SPEC §1.9).
 pub async fn start_login(
-    state: &AppState,
+    authn: &Authenticator,
     claimed_user: &str,
     client: &Client<'_>,
-) -> Result<Started, OtpError> {
-    let now = state.instance.clock.now();
-    if let Some(refusal) = rate_refusal(state, claimed_user, client) {
-        audit_refusal(state, claimed_user, client, &refusal, now).await;
+) -> Result<Started, AuthError> {
+    let now = authn.instance.clock.now();
+    if let Some(refusal) = rate_refusal(authn, claimed_user, client) {
+        audit_refusal(authn, claimed_user, client, &refusal, now).await;
         return Ok(Started::Refused(refusal));
     }
     // One query, the same for unknown IDs (they get the default policy, like a known
     // user without a group policy: SPEC §1.9).
     let policy =
-        crate::policy::effective_policy_for(&state.instance.store, &state.auth, claimed_user)
+        crate::policy::effective_policy_for(&authn.instance.store, &authn.auth, claimed_user)
             .await?;
     let settings = &policy.settings;
     if let (Some(refusal), _) =
-        refusal_for(state, settings, claimed_user, client, Step::Start, now).await?
+        refusal_for(authn, settings, claimed_user, client, Step::Start, now).await?
     {
-        audit_refusal(state, claimed_user, client, &refusal, now).await;
+        audit_refusal(authn, claimed_user, client, &refusal, now).await;
         return Ok(Started::Refused(refusal));
     }
     // The check is on the device. With a group policy that requires certificates,
     // "not registered" for an ID that would get a grid under the default tells that
     // the ID is in such a group: SPEC §1.9 and §2.6 accept this one exception.
     if settings.require_certificate
-        && !device_allowed(state, settings, claimed_user, client, now).await?
+        && !device_allowed(authn, settings, claimed_user, client, now).await?
     {
-        audit_unregistered(state, claimed_user, client, now).await;
+        audit_unregistered(authn, claimed_user, client, now).await;
         return Ok(Started::DeviceNotRegistered);
     }
-    let purpose = login_purpose(state, settings, claimed_user).await?;
+    let purpose = login_purpose(authn, settings, claimed_user).await?;
     issue_challenge(
-        &state.instance.store,
+        &authn.instance.store,
         purpose,
         claimed_user,
         // Installation-wide (see policy.rs): patterns are cells of this grid.
-        state.auth.shape,
+        authn.auth.shape,
         &Binding {
             flow_hash: client.flow_hash,
             cert_fingerprint: client.cert_fingerprint,
         },
-        state.auth.challenge_ttl_secs,
+        authn.auth.challenge_ttl_secs,
         now,
     )
     .await
     .map(Started::Grid)
+    .map_err(AuthError::from)
 }
 
 /// The result of a login attempt as the caller may tell it.
@@ -433,30 +420,30 @@ pub enum LoginOutcome {
 /// Verifies a login. `settings` are those of the challenge's user
 /// (`settings_for_challenge`), resolved by the caller, which also needs them.
 pub async fn finish_login(
-    state: &AppState,
+    authn: &Authenticator,
     settings: &AuthSettings,
     challenge_id: &str,
     otp: &str,
     totp: Option<&str>,
     client: &Client<'_>,
-) -> Result<LoginOutcome, OtpError> {
-    let now = state.instance.clock.now();
-    let verdict = verify_challenge(
-        &state.instance.store,
-        &state.instance.master_key,
+) -> Result<LoginOutcome, AuthError> {
+    let now = authn.instance.clock.now();
+    let verdict: Verdict = verify_challenge(
+        &authn.instance.store,
+        &authn.instance.master_key,
         challenge_id,
         &Answer {
             otp: otp.as_bytes(),
             totp,
-            phrase: Some((&state.phrase_hasher, settings.phrase)),
+            phrase: Some((&authn.guards.phrase_hasher, settings.phrase)),
         },
         &Binding {
             flow_hash: client.flow_hash,
             cert_fingerprint: client.cert_fingerprint,
         },
         &Decoys {
-            pattern: &state.decoy_pattern,
-            token: &state.decoy_token,
+            pattern: &authn.guards.decoy_pattern,
+            token: &authn.guards.decoy_token,
         },
         now,
     )
@@ -471,9 +458,9 @@ pub async fn finish_login(
     let mut had_failures = false;
     if let Some(claimed) = claimed {
         let (refusal, lock) =
-            refusal_for(state, settings, claimed, client, Step::Verify, now).await?;
+            refusal_for(authn, settings, claimed, client, Step::Verify, now).await?;
         if let Some(refusal) = refusal {
-            audit_refusal(state, claimed, client, &refusal, now).await;
+            audit_refusal(authn, claimed, client, &refusal, now).await;
             return Ok(LoginOutcome::Refused(refusal));
         }
         had_failures = matches!(lock, LockState::Open { had_failures: true });
@@ -483,9 +470,9 @@ pub async fn finish_login(
         // revocation in between: no session for a device that is no longer allowed.
         Verdict::Accepted { user_id, .. }
             if settings.require_certificate
-                && !device_allowed(state, settings, &user_id, client, now).await? =>
+                && !device_allowed(authn, settings, &user_id, client, now).await? =>
         {
-            audit_unregistered(state, &user_id, client, now).await;
+            audit_unregistered(authn, &user_id, client, now).await;
             return Ok(LoginOutcome::DeviceNotRegistered);
         }
         Verdict::Accepted {
@@ -493,12 +480,12 @@ pub async fn finish_login(
             initial_pattern,
         } => {
             let must_enrol_token = settings.method != LoginMethod::Grid
-                && state.instance.store.user_token(&user_id).await?.is_none();
+                && authn.instance.store.user_token(&user_id).await?.is_none();
             let must_set_phrase = settings.phrase.mode != PhraseMode::Off
-                && state.instance.store.user_phrase(&user_id).await?.is_none();
+                && authn.instance.store.user_phrase(&user_id).await?.is_none();
             (
                 user_id.clone(),
-                "success",
+                Outcome::Success,
                 if initial_pattern {
                     "initial pattern"
                 } else {
@@ -514,29 +501,29 @@ pub async fn finish_login(
         }
         Verdict::Rejected { claimed_user } => (
             claimed_user,
-            "failure",
+            Outcome::Failure,
             "otp rejected",
             LoginOutcome::Failed,
         ),
         Verdict::Expired { claimed_user } => (
             claimed_user,
-            "failure",
+            Outcome::Failure,
             "challenge expired",
             LoginOutcome::ChallengeExpired,
         ),
         Verdict::Invalid => (
             String::new(),
-            "failure",
+            Outcome::Failure,
             "unknown or used challenge",
             LoginOutcome::ChallengeInvalid,
         ),
     };
-    audit(
-        &state.instance.store,
+    record(
+        &authn.instance.store,
         AuditEvent {
             actor: &actor,
             source: client.source,
-            action: "auth.login",
+            action: Action::AuthLogin,
             target: &actor,
             outcome,
             reason,
@@ -546,15 +533,15 @@ pub async fn finish_login(
     .await;
     match &result {
         LoginOutcome::Failed => {
-            lockout::record_failure(state, settings.lockout, &actor, client.source, now).await?
+            lockout::record_failure(authn, settings.lockout, &actor, client.source, now).await?
         }
         LoginOutcome::Success { .. } => {
             if had_failures {
-                state.instance.store.clear_login_failures(&actor).await?;
+                authn.instance.store.clear_login_failures(&actor).await?;
             }
             // One window, one sign-in.
             if settings.login_protect {
-                state.instance.store.close_login_window(&actor).await?;
+                authn.instance.store.close_login_window(&actor).await?;
             }
         }
         _ => {}

@@ -2,10 +2,10 @@
 //! user may sign in elsewhere; outside one, logins for that user are refused before
 //! any OTP is checked (see `login::refusal_for`).
 
+use super::Authenticator;
 use crate::{
-    accounts::audit,
-    store::{audit::AuditEvent, StoreError},
-    web::AppState,
+    audit::{record, Action, AuditEvent, Outcome},
+    store::StoreError,
 };
 
 /// How long a window stays open.
@@ -13,27 +13,27 @@ pub const WINDOW_SECS: i64 = 60;
 
 /// Opens the window of `user_id` for [`WINDOW_SECS`]; returns until when.
 pub async fn open_window(
-    state: &AppState,
+    authn: &Authenticator,
     user_id: &str,
     source: &str,
     now: i64,
 ) -> Result<i64, StoreError> {
     let until = now + WINDOW_SECS;
-    let result = state
+    let result = authn
         .instance
         .store
         .open_login_window(user_id, until, now)
         .await;
     let (outcome, reason) = match &result {
-        Ok(()) => ("success", format!("open until {until}")),
-        Err(_) => ("failure", "database error".to_string()),
+        Ok(()) => (Outcome::Success, format!("open until {until}")),
+        Err(_) => (Outcome::Failure, "database error".to_string()),
     };
-    audit(
-        &state.instance.store,
+    record(
+        &authn.instance.store,
         AuditEvent {
             actor: user_id,
             source,
-            action: "auth.login_window",
+            action: Action::AuthLoginWindow,
             target: user_id,
             outcome,
             reason: &reason,

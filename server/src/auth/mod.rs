@@ -1,8 +1,10 @@
-//! The login state machine (SPEC §5): start (issue a grid), verify (consume it and
-//! check the OTP), sessions and the cookies that carry them.
+//! The login decision (SPEC §5, §6) and what goes with it: start (issue a grid),
+//! verify (consume it and check the OTP), lock-out, login protect, rate limits,
+//! sessions, registering one's own pattern and the self-service reset. Every front
+//! end (pages, API, and later OIDC, SAML, RADIUS) calls in here with an
+//! [`Authenticator`] and the transport's facts about the client (`login::Client`);
+//! nothing here knows about HTTP.
 
-pub mod access_rules;
-pub mod cookies;
 pub mod lockout;
 pub mod login;
 pub mod login_protect;
@@ -12,110 +14,108 @@ pub mod registration;
 pub mod reset;
 pub mod session;
 
-use app::{grid::GridShape, pattern::PatternRules};
+use std::sync::Arc;
 
-/// Login settings: the `[auth]` configuration, and per user the same overlaid with
-/// the user's effective policy (`crate::policy::effective_policy_for`).
-#[derive(Clone, Debug)]
-pub struct AuthSettings {
-    pub challenge_ttl_secs: i64,
-    pub session_idle_secs: i64,
-    pub session_absolute_secs: i64,
-    pub shape: GridShape,
-    pub rules: PatternRules,
-    /// Paint login grids into a canvas only, never as page text (SPEC §1.8).
-    pub grid_canvas_only: bool,
-    /// Only devices with a valid certificate of the user get a grid (SPEC §2.6).
-    pub require_certificate: bool,
-    /// A user without a valid certificate gets one at first login (SPEC §5.2).
-    pub auto_issue_certificate: bool,
-    /// Valid (unrevoked, unexpired) certificates a user may hold at once (SPEC §2.4).
-    pub max_certificates_per_user: u32,
-    /// Downloads of one issued certificate; its key is destroyed after the last.
-    pub max_downloads_per_certificate: u32,
-    /// The key type of certificates delivered as PKCS#12 (SPEC §2.2).
-    pub certificate_key: crate::ca::client_cert::KeyType,
-    /// Validity of a new client certificate, in days (SPEC §2.2).
-    pub certificate_validity_days: i64,
-    /// The PKCS#12 encoding a download gets unless it asks for the other (SPEC §2.3).
-    pub p12_encoding: crate::ca::pkcs12::P12Encoding,
-    /// Shared-terminal profiles and the users allowed on each (SPEC §2.5).
-    pub shared_profiles: std::collections::BTreeMap<String, Vec<String>>,
-    /// Lock-out after consecutive failures (SPEC §6.1).
-    pub lockout: lockout::LockoutRule,
-    /// Login starts per source address and per user ID (SPEC §6.2).
-    pub rate_per_source: rate_limit::Rate,
-    pub rate_per_user: rate_limit::Rate,
-    /// Allowed networks and hours (SPEC §6.3).
-    pub access: access_rules::AccessRules,
-    /// The text `access` was parsed from, so a policy can override one part of it.
-    pub access_source: access_rules::AccessSource,
-    /// Logins need a window opened from a signed-in device (SPEC §1.10).
-    pub login_protect: bool,
-    /// Grid, TOTP or both (SPEC §4.1).
-    pub method: LoginMethod,
-    /// The additional phrase (SPEC §1.3).
-    pub phrase: crate::otp::phrase::PhraseRule,
-    /// Mail users made by sync their first-login notice (SPEC §8.4).
-    pub first_login_mail: bool,
+use crate::{
+    instance::Instance,
+    mail::Mailer,
+    master_key::SealError,
+    otp::{
+        challenge::DECOY_USER,
+        patterns::{generate_initial_pattern, seal_pattern},
+        phrase::PhraseHasher,
+        OtpError,
+    },
+    policy::{effective_policy_for, AuthSettings, PolicyError},
+    random::RandomError,
+    store::StoreError,
+};
+
+/// Why a login step could not be decided (not a refusal: those are answers).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Otp(#[from] OtpError),
+    /// The user's effective policy could not be read.
+    #[error("policy: {0}")]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Token(#[from] crate::otp::tokens::TokenError),
 }
 
-/// What a login asks for (policy).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LoginMethod {
-    #[default]
-    Grid,
-    /// A TOTP code instead of the grid; users without a token yet sign in with the
-    /// grid and are asked to enrol one.
-    Totp,
-    /// The grid and a TOTP code.
-    Both,
-}
-
-impl AuthSettings {
-    /// Whether `user` may sign in with a certificate of shared-terminal profile `profile`.
-    pub fn shared_profile_allows(&self, profile: &str, user: &str) -> bool {
-        self.shared_profiles
-            .get(profile)
-            .is_some_and(|users| users.iter().any(|u| u == user))
+impl From<StoreError> for AuthError {
+    fn from(err: StoreError) -> Self {
+        AuthError::Otp(OtpError::Store(err))
     }
 }
 
-impl Default for AuthSettings {
-    fn default() -> Self {
-        AuthSettings {
-            challenge_ttl_secs: 300,
-            session_idle_secs: 30 * 60,
-            session_absolute_secs: 12 * 3600,
-            shape: GridShape::default(),
-            rules: PatternRules::default(),
-            grid_canvas_only: false,
-            require_certificate: false,
-            auto_issue_certificate: false,
-            max_certificates_per_user: 3,
-            max_downloads_per_certificate: 1,
-            certificate_key: Default::default(),
-            certificate_validity_days: crate::ca::client_cert::DEFAULT_VALIDITY_DAYS,
-            p12_encoding: Default::default(),
-            shared_profiles: Default::default(),
-            lockout: Default::default(),
-            // Generous for people (a whole office behind one NAT address signs in at
-            // 9:00), tight for a script guessing.
-            rate_per_source: rate_limit::Rate {
-                burst: 100,
-                per_minute: 300,
-            },
-            rate_per_user: rate_limit::Rate {
-                burst: 10,
-                per_minute: 20,
-            },
-            access: Default::default(),
-            access_source: Default::default(),
-            login_protect: false,
-            method: LoginMethod::Grid,
-            phrase: Default::default(),
-            first_login_mail: false,
-        }
+impl From<SealError> for AuthError {
+    fn from(err: SealError) -> Self {
+        AuthError::Otp(OtpError::Seal(err))
+    }
+}
+
+impl From<RandomError> for AuthError {
+    fn from(err: RandomError) -> Self {
+        AuthError::Otp(OtpError::Random(err))
+    }
+}
+
+/// What guards the door in this process's memory: rate limits, the tally of refused
+/// attempts, the decoys that make unknown IDs cost what real ones cost, and the
+/// bounded phrase hasher.
+pub struct LoginGuards {
+    /// Login starts per address and per ID, in this process (SPEC §6.2).
+    pub rate_limits: rate_limit::RateLimits,
+    /// Rate-limited attempts counted for the audit log's minute summaries.
+    pub refusal_tally: refusal_tally::RefusalTally,
+    /// A pattern sealed for the decoy user, opened when a login names no real user so
+    /// that both cases cost the same.
+    pub decoy_pattern: Vec<u8>,
+    /// A TOTP seed sealed likewise, for logins that name no token.
+    pub decoy_token: Vec<u8>,
+    /// Checks additional phrases, a few at a time (SPEC §1.3).
+    pub phrase_hasher: PhraseHasher,
+}
+
+impl LoginGuards {
+    /// Fresh guards for `auth` (decoys made from the OS random generator).
+    pub fn new(instance: &Instance, auth: &AuthSettings) -> Result<LoginGuards, AuthError> {
+        let decoy = generate_initial_pattern(auth.shape, &auth.rules)?;
+        Ok(LoginGuards {
+            rate_limits: rate_limit::RateLimits::new(auth.rate_per_source, auth.rate_per_user),
+            refusal_tally: Default::default(),
+            decoy_pattern: seal_pattern(&instance.master_key, DECOY_USER, &decoy)?,
+            decoy_token: crate::otp::tokens::decoy_token(&instance.master_key)?,
+            phrase_hasher: PhraseHasher::new()?,
+        })
+    }
+}
+
+/// Everything the login decision needs, built once per process and cheap to clone:
+/// the installation (store, clock, keys), the `[auth]` settings every policy
+/// overlays, the guards, and where mail goes.
+#[derive(Clone)]
+pub struct Authenticator {
+    pub instance: Instance,
+    /// The `[auth]` configuration: installation-wide values (grid shape, challenge
+    /// lifetime, rate limits) and the base of every user's policy.
+    pub auth: Arc<AuthSettings>,
+    pub guards: Arc<LoginGuards>,
+    /// The SMTP relay of `[mail]`, when one is configured (lock-out notices, reset links).
+    pub mailer: Option<Arc<Mailer>>,
+    /// The address users reach this installation at (links in mail).
+    pub public_url: Arc<str>,
+}
+
+impl Authenticator {
+    /// The settings for `user_id`: the configuration with the user's effective policy
+    /// (one query; unknown IDs get the default policy).
+    pub async fn settings_for(&self, user_id: &str) -> Result<AuthSettings, PolicyError> {
+        Ok(
+            effective_policy_for(&self.instance.store, &self.auth, user_id)
+                .await?
+                .settings,
+        )
     }
 }

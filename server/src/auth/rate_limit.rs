@@ -11,6 +11,8 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+
+use crate::policy::Rate;
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -23,15 +25,6 @@ const MAX_KEYS_PER_SHARD: usize = 16_384;
 const SWEEP_EVERY_US: i64 = 1_000_000;
 const MICROS_PER_MINUTE: i64 = 60_000_000;
 const MICROS_PER_SEC: i64 = 1_000_000;
-
-/// A limit: `burst` attempts at once, refilled at `per_minute`; zero in either turns
-/// the limit off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rate {
-    pub burst: u32,
-    pub per_minute: u32,
-}
 
 /// Whether an attempt may go ahead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

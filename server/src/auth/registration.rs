@@ -2,18 +2,16 @@
 //! rules and kept as a sealed draft; it is saved only after the user typed its OTP
 //! correctly on two fresh grids.
 
+use super::{AuthError, Authenticator};
 use crate::{
-    accounts::audit,
+    audit::{record, Action, AuditEvent, Outcome},
     otp::{
         challenge::{
             issue_challenge, verify_draft_challenge, Binding, DraftVerdict, IssuedChallenge,
             Purpose,
         },
         patterns::{check_new_pattern, open_pattern, seal_pattern, store_pattern},
-        OtpError,
     },
-    store::audit::AuditEvent,
-    web::AppState,
 };
 
 /// How many fresh grids must confirm a new pattern.
@@ -36,34 +34,34 @@ pub enum RegistrationStep {
 
 /// Checks and stores the draft, then issues the first confirmation grid.
 pub async fn begin_registration(
-    state: &AppState,
+    authn: &Authenticator,
     user_id: &str,
     cells: &[u16],
     binding: &Binding<'_>,
-) -> Result<IssuedChallenge, OtpError> {
-    let store = &state.instance.store;
-    let key = &state.instance.master_key;
-    let now = state.instance.clock.now();
+) -> Result<IssuedChallenge, AuthError> {
+    let store = &authn.instance.store;
+    let key = &authn.instance.master_key;
+    let now = authn.instance.clock.now();
     // The pattern rules of the user's policy.
-    let settings = state.settings_for(user_id).await?;
+    let settings = authn.settings_for(user_id).await?;
     check_new_pattern(store, key, user_id, cells, &settings, false).await?;
     let sealed = seal_pattern(key, user_id, cells)?;
     store
         .put_pattern_draft(user_id, &sealed, now + DRAFT_LIFETIME_SECS, now)
         .await?;
-    issue_confirmation(state, user_id, binding, now).await
+    issue_confirmation(authn, user_id, binding, now).await
 }
 
 /// A fresh grid for confirming the draft of `user_id`.
 async fn issue_confirmation(
-    state: &AppState,
+    authn: &Authenticator,
     user_id: &str,
     binding: &Binding<'_>,
     now: i64,
-) -> Result<IssuedChallenge, OtpError> {
-    let settings = &state.auth;
+) -> Result<IssuedChallenge, AuthError> {
+    let settings = &authn.auth;
     issue_challenge(
-        &state.instance.store,
+        &authn.instance.store,
         Purpose::Confirm,
         user_id,
         settings.shape,
@@ -72,19 +70,20 @@ async fn issue_confirmation(
         now,
     )
     .await
+    .map_err(AuthError::from)
 }
 
 pub async fn confirm_registration(
-    state: &AppState,
+    authn: &Authenticator,
     user_id: &str,
     challenge_id: &str,
     otp: &str,
     binding: &Binding<'_>,
     source: &str,
-) -> Result<RegistrationStep, OtpError> {
-    let store = &state.instance.store;
-    let key = &state.instance.master_key;
-    let now = state.instance.clock.now();
+) -> Result<RegistrationStep, AuthError> {
+    let store = &authn.instance.store;
+    let key = &authn.instance.master_key;
+    let now = authn.instance.clock.now();
     let verdict = verify_draft_challenge(
         store,
         key,
@@ -101,13 +100,13 @@ pub async fn confirm_registration(
                 return Ok(RegistrationStep::Failed);
             };
             let cells = open_pattern(key, user_id, &sealed)?;
-            let settings = state.settings_for(user_id).await?;
+            let settings = authn.settings_for(user_id).await?;
             store_pattern(store, key, user_id, &cells, &settings, false, now).await?;
             store.delete_pattern_draft(user_id).await?;
             RegistrationStep::Saved
         }
         DraftVerdict::Confirmed { confirmations } => RegistrationStep::Next {
-            challenge: issue_confirmation(state, user_id, binding, now).await?,
+            challenge: issue_confirmation(authn, user_id, binding, now).await?,
             done: confirmations,
         },
         DraftVerdict::Rejected | DraftVerdict::Expired | DraftVerdict::Invalid => {
@@ -116,16 +115,16 @@ pub async fn confirm_registration(
         }
     };
     let (outcome, reason) = match &step {
-        RegistrationStep::Saved => ("success", "saved"),
-        RegistrationStep::Next { .. } => ("success", "confirmed once"),
-        RegistrationStep::Failed => ("failure", "confirmation failed"),
+        RegistrationStep::Saved => (Outcome::Success, "saved"),
+        RegistrationStep::Next { .. } => (Outcome::Success, "confirmed once"),
+        RegistrationStep::Failed => (Outcome::Failure, "confirmation failed"),
     };
-    audit(
+    record(
         store,
         AuditEvent {
             actor: user_id,
             source,
-            action: "user.pattern_register",
+            action: Action::UserPatternRegister,
             target: user_id,
             outcome,
             reason,

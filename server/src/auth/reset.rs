@@ -7,15 +7,11 @@
 
 use zeroize::Zeroizing;
 
-use super::cookies::{new_token, token_hash};
+use super::{AuthError, Authenticator};
 use crate::{
-    accounts::audit,
-    otp::{
-        patterns::{generate_initial_pattern, open_pattern, store_pattern},
-        OtpError,
-    },
-    store::audit::AuditEvent,
-    web::AppState,
+    audit::{record, Action, AuditEvent, Outcome},
+    otp::patterns::{generate_initial_pattern, open_pattern, store_pattern},
+    random::{new_token, token_hash},
 };
 
 /// How long a mailed link works.
@@ -25,26 +21,26 @@ const REVEAL_SECS: i64 = 10 * 60;
 
 /// Handles a request; never tells the caller whether anything was sent.
 pub async fn request_reset(
-    state: &AppState,
+    authn: &Authenticator,
     claimed_user: &str,
     source: &str,
     now: i64,
-) -> Result<(), OtpError> {
-    let store = &state.instance.store;
+) -> Result<(), AuthError> {
+    let store = &authn.instance.store;
     let user = store.user(claimed_user).await?;
-    let (outcome, reason) = match (&user, state.mailer.as_ref()) {
-        (None, _) => ("failure", "unknown user"),
-        (Some(u), _) if u.status != "active" => ("failure", "user not active"),
-        (Some(u), _) if u.email.is_none() => ("failure", "no mail address"),
-        (Some(_), None) => ("failure", "mail not configured"),
-        (Some(_), Some(_)) => ("success", "link mailed"),
+    let (outcome, reason) = match (&user, authn.mailer.as_ref()) {
+        (None, _) => (Outcome::Failure, "unknown user"),
+        (Some(u), _) if u.status != "active" => (Outcome::Failure, "user not active"),
+        (Some(u), _) if u.email.is_none() => (Outcome::Failure, "no mail address"),
+        (Some(_), None) => (Outcome::Failure, "mail not configured"),
+        (Some(_), Some(_)) => (Outcome::Success, "link mailed"),
     };
-    audit(
+    record(
         store,
         AuditEvent {
             actor: claimed_user,
             source,
-            action: "auth.reset_request",
+            action: Action::AuthResetRequest,
             target: claimed_user,
             outcome,
             reason,
@@ -53,7 +49,7 @@ pub async fn request_reset(
     )
     .await;
     match user {
-        Some(user) if outcome == "success" => send_link(state, &user, now).await,
+        Some(user) if outcome == Outcome::Success => send_link(authn, &user, now).await,
         _ => Ok(()),
     }
 }
@@ -61,12 +57,12 @@ pub async fn request_reset(
 /// Creates the link and mails it in the background (the caller checked that the
 /// user is active, has a mail address and a relay is configured).
 async fn send_link(
-    state: &AppState,
+    authn: &Authenticator,
     user: &crate::store::users::User,
     now: i64,
-) -> Result<(), OtpError> {
-    let store = &state.instance.store;
-    let (Some(email), Some(mailer)) = (user.email.clone(), state.mailer.clone()) else {
+) -> Result<(), AuthError> {
+    let store = &authn.instance.store;
+    let (Some(email), Some(mailer)) = (user.email.clone(), authn.mailer.clone()) else {
         return Ok(());
     };
     let token = new_token()?;
@@ -75,7 +71,7 @@ async fn send_link(
         .await?;
     let link = Zeroizing::new(format!(
         "{}/login/reset?t={}",
-        state.public_url,
+        authn.public_url,
         token.as_str()
     ));
     let body = crate::mail::reset_body(&user.id, &link, LINK_SECS / 60);
@@ -97,20 +93,20 @@ async fn send_link(
 /// Uses a link: a new initial pattern for its user (who must then register their
 /// own), the lock-out count cleared. `None` when the link is unknown, used or expired.
 pub async fn perform_reset(
-    state: &AppState,
+    authn: &Authenticator,
     token: &str,
     source: &str,
     now: i64,
-) -> Result<Option<String>, OtpError> {
-    let store = &state.instance.store;
+) -> Result<Option<String>, AuthError> {
+    let store = &authn.instance.store;
     let Some(user_id) = store.use_reset_token(&token_hash(token), now).await? else {
         return Ok(None);
     };
-    let settings = state.settings_for(&user_id).await?;
+    let settings = authn.settings_for(&user_id).await?;
     let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
     store_pattern(
         store,
-        &state.instance.master_key,
+        &authn.instance.master_key,
         &user_id,
         &cells,
         &settings,
@@ -119,14 +115,14 @@ pub async fn perform_reset(
     )
     .await?;
     store.clear_login_failures(&user_id).await?;
-    audit(
+    record(
         store,
         AuditEvent {
             actor: &user_id,
             source,
-            action: "auth.reset",
+            action: Action::AuthReset,
             target: &user_id,
-            outcome: "success",
+            outcome: Outcome::Success,
             reason: "new initial pattern by mailed link",
         },
         now,
@@ -137,11 +133,11 @@ pub async fn perform_reset(
 
 /// The new initial pattern of a reset link just used, shown once: (user, cells).
 pub async fn reveal_reset_pattern(
-    state: &AppState,
+    authn: &Authenticator,
     token: &str,
     now: i64,
-) -> Result<Option<(String, Zeroizing<Vec<u16>>)>, OtpError> {
-    let store = &state.instance.store;
+) -> Result<Option<(String, Zeroizing<Vec<u16>>)>, AuthError> {
+    let store = &authn.instance.store;
     let Some(user_id) = store
         .reveal_reset(&token_hash(token), now, REVEAL_SECS)
         .await?
@@ -151,6 +147,6 @@ pub async fn reveal_reset_pattern(
     let Some(pattern) = store.pattern(&user_id).await?.filter(|p| p.is_initial) else {
         return Ok(None);
     };
-    let cells = open_pattern(&state.instance.master_key, &user_id, &pattern.sealed)?;
+    let cells = open_pattern(&authn.instance.master_key, &user_id, &pattern.sealed)?;
     Ok(Some((user_id, cells)))
 }

@@ -3,8 +3,12 @@
 
 use zeroize::Zeroizing;
 
-use super::{cookies, AuthSettings};
-use crate::{otp::OtpError, store::Store};
+use super::AuthError;
+use crate::{
+    policy::AuthSettings,
+    random::{is_token, new_token, token_hash},
+    store::Store,
+};
 
 /// Touch the idle timer at most this often, so reading pages does not write every time.
 const TOUCH_EVERY_SECS: i64 = 60;
@@ -15,11 +19,11 @@ pub async fn create_session(
     settings: &AuthSettings,
     user_id: &str,
     now: i64,
-) -> Result<Zeroizing<String>, OtpError> {
-    let token = cookies::new_token()?;
+) -> Result<Zeroizing<String>, AuthError> {
+    let token = new_token()?;
     store
         .insert_session(
-            &cookies::token_hash(&token),
+            &token_hash(&token),
             user_id,
             settings.session_idle_secs,
             settings.session_absolute_secs,
@@ -35,11 +39,11 @@ pub async fn session_user(
     store: &Store,
     token: &str,
     now: i64,
-) -> Result<Option<String>, OtpError> {
-    if !cookies::is_token(token) {
+) -> Result<Option<String>, AuthError> {
+    if !is_token(token) {
         return Ok(None);
     }
-    let hash = cookies::token_hash(token);
+    let hash = token_hash(token);
     let Some(session) = store.live_session(&hash, now).await? else {
         return Ok(None);
     };
@@ -49,9 +53,9 @@ pub async fn session_user(
     Ok(Some(session.user_id))
 }
 
-pub async fn end_session(store: &Store, token: &str) -> Result<(), OtpError> {
-    if cookies::is_token(token) {
-        store.delete_session(&cookies::token_hash(token)).await?;
+pub async fn end_session(store: &Store, token: &str) -> Result<(), AuthError> {
+    if is_token(token) {
+        store.delete_session(&token_hash(token)).await?;
     }
     Ok(())
 }

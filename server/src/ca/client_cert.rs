@@ -75,7 +75,7 @@ impl<'a> ClientProfile<'a> {
     /// The profile of a user's own certificate.
     pub fn for_user(
         user: &'a crate::store::users::User,
-        settings: &crate::auth::AuthSettings,
+        settings: &crate::policy::AuthSettings,
     ) -> Self {
         ClientProfile {
             user_id: &user.id,

@@ -4,7 +4,12 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{CliError, Output};
-use crate::{accounts, config::DataConfig, instance::Instance, store::StoreError};
+use crate::{
+    accounts,
+    audit::Action,
+    instance::{DataConfig, Instance},
+    store::StoreError,
+};
 
 #[derive(Subcommand, Debug)]
 pub enum AdminCommand {
@@ -82,7 +87,15 @@ async fn token(cmd: TokenCommand, data: DataConfig, out: Output) -> Result<(), C
                 Ok(t) => format!("token {} ({name})", t.prefix),
                 Err(_) => name.clone(),
             };
-            super::audit_cli(&instance, "admin.token_create", &admin, &made, &reason, now).await;
+            crate::audit::record_cli(
+                &instance.store,
+                Action::AdminTokenCreate,
+                &admin,
+                &made,
+                &reason,
+                now,
+            )
+            .await;
             let made = made.map_err(|e| CliError(e.to_string()))?;
             out.print(
                 format!(
@@ -112,7 +125,15 @@ async fn token(cmd: TokenCommand, data: DataConfig, out: Output) -> Result<(), C
         }
         TokenCommand::Revoke { prefix } => {
             let revoked = instance.store.revoke_admin_token(&prefix).await;
-            super::audit_cli(&instance, "admin.token_revoke", &prefix, &revoked, "", now).await;
+            crate::audit::record_cli(
+                &instance.store,
+                Action::AdminTokenRevoke,
+                &prefix,
+                &revoked,
+                "",
+                now,
+            )
+            .await;
             if !revoked? {
                 return Err(CliError(format!("no token with prefix {prefix}")));
             }

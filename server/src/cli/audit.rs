@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::{CliError, Output};
 use crate::{
-    audit::{seal_pending, verify_chain, ChainKey, ChainReport},
-    config::DataConfig,
+    audit::chain::{seal_pending, verify_chain, ChainKey, ChainReport},
+    instance::DataConfig,
     instance::Instance,
 };
 

@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 use super::{CliError, Output};
-use crate::{ca::CertificateAuthority, config::DataConfig, instance::Instance};
+use crate::{
+    audit::Action,
+    ca::CertificateAuthority,
+    instance::{DataConfig, Instance},
+};
 
 #[derive(Subcommand, Debug)]
 pub enum CaCommand {
@@ -96,7 +100,15 @@ pub async fn run(cmd: CaCommand, data: DataConfig, out: Output) -> Result<(), Cl
                 .as_ref()
                 .map(|(_, subject)| subject.clone())
                 .unwrap_or_default();
-            super::audit_cli(&instance, "ca.import", "ca", &imported, &subject, now).await;
+            crate::audit::record_cli(
+                &instance.store,
+                Action::CaImport,
+                "ca",
+                &imported,
+                &subject,
+                now,
+            )
+            .await;
             instance.store.close().await;
             let (ca, subject) = imported?;
             let ca_file = data.ca_pem_path();

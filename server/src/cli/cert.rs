@@ -6,13 +6,15 @@ use std::path::PathBuf;
 
 use super::{CliError, Output};
 use crate::{
+    audit::{record, Action, Outcome},
     ca::{
         client_cert::ClientProfile,
         crl::{normalize_serial, parse_reason},
         pkcs12::{self, new_password, P12Encoding},
     },
-    config::{DataConfig, FileConfig},
+    config::FileConfig,
     delivery::{self, Collect},
+    instance::DataConfig,
     instance::Instance,
     mail::{certificate_link_body, Mailer},
     policy::effective_policy_for,
@@ -102,14 +104,14 @@ pub async fn run(
                     instance.clock.now(),
                 )
                 .await?;
-            crate::accounts::audit(
+            record(
                 &instance.store,
-                crate::store::audit::AuditEvent {
+                crate::audit::AuditEvent {
                     actor: "cli",
                     source: "local",
-                    action: "cert.issue_csr",
+                    action: Action::CertIssueCsr,
                     target: &user.id,
-                    outcome: "success",
+                    outcome: Outcome::Success,
                     reason: &format!("serial {}", issued.record.serial),
                 },
                 instance.clock.now(),
@@ -191,14 +193,14 @@ pub async fn run(
                 encoding,
             )?;
             let serial = made.issued.record.serial.clone();
-            crate::accounts::audit(
+            record(
                 &instance.store,
-                crate::store::audit::AuditEvent {
+                crate::audit::AuditEvent {
                     actor: "cli",
                     source: "local",
-                    action: "cert.issue_p12",
+                    action: crate::audit::Action::CertIssueP12,
                     target: &owner,
-                    outcome: "success",
+                    outcome: Outcome::Success,
                     reason: &format!("serial {serial}, {}", encoding.name()),
                 },
                 now,
@@ -277,7 +279,7 @@ pub async fn run(
                     .await?;
             }
             let reason = format!("serial {}, link to {email}", prepared.serial);
-            super::audit_cli(&instance, "cert.mail", &user.id, &sent, &reason, now).await;
+            crate::audit::record_cli(&instance.store, Action::CertMail, &user.id, &sent, &reason, now).await;
             instance.store.close().await;
             sent?;
             out.print(
@@ -335,7 +337,7 @@ pub async fn run(
             }
             let reason = format!("{} notice(s), serials {}", issued.len(), issued.join(" "));
             let outcome = written.as_ref().map_err(|e| e.0.clone());
-            super::audit_cli(&instance, "cert.print", &ids.join(","), &outcome, &reason, now).await;
+            crate::audit::record_cli(&instance.store, Action::CertPrint, &ids.join(","), &outcome, &reason, now).await;
             instance.store.close().await;
             written?;
             out.print(
@@ -353,7 +355,7 @@ pub async fn run(
                 .ca
                 .revoke(&instance.store, &serial, reason, now)
                 .await;
-            super::audit_cli(&instance, "cert.revoke", &serial, &result, reason, now).await;
+            crate::audit::record_cli(&instance.store, Action::CertRevoke, &serial, &result, reason, now).await;
             instance.store.close().await;
             let record = result?;
             out.print(

@@ -3,8 +3,13 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{audit_cli, CliError, Output};
-use crate::{accounts, config::DataConfig, instance::Instance, store::StoreError};
+use super::{CliError, Output};
+use crate::{
+    accounts,
+    audit::{record_cli, Action},
+    instance::{DataConfig, Instance},
+    store::StoreError,
+};
 
 #[derive(Subcommand, Debug)]
 pub enum GroupCommand {
@@ -26,7 +31,15 @@ pub async fn run(cmd: GroupCommand, data: DataConfig, out: Output) -> Result<(),
             let instance = Instance::open(data).await?;
             let now = instance.clock.now();
             let result = instance.store.create_group(&name, &description, now).await;
-            audit_cli(&instance, "group.create", &name, &result, "", now).await;
+            record_cli(
+                &instance.store,
+                Action::GroupCreate,
+                &name,
+                &result,
+                "",
+                now,
+            )
+            .await;
             instance.store.close().await;
             match result {
                 Ok(()) => {}

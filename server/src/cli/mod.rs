@@ -17,7 +17,10 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
-use crate::config::{DataConfig, FileConfig, LogFormat};
+use crate::{
+    config::{FileConfig, LogFormat},
+    instance::DataConfig,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -143,38 +146,9 @@ impl Output {
     }
 }
 
-/// Audits an action taken on the command line: success with `reason`, or failure
-/// with the error's text.
-pub(crate) async fn audit_cli<T, E: std::fmt::Display>(
-    instance: &crate::instance::Instance,
-    action: &str,
-    target: &str,
-    result: &Result<T, E>,
-    reason: &str,
-    now: i64,
-) {
-    let (outcome, reason) = match result {
-        Ok(_) => ("success", reason.to_string()),
-        Err(err) => ("failure", err.to_string()),
-    };
-    crate::accounts::audit(
-        &instance.store,
-        crate::store::audit::AuditEvent {
-            actor: "cli",
-            source: "local",
-            action,
-            target,
-            outcome,
-            reason: &reason,
-        },
-        now,
-    )
-    .await;
-}
-
 /// Resolves the data settings shared by every data-touching subcommand.
 pub fn data_config(global: &GlobalArgs, file: &FileConfig) -> DataConfig {
-    DataConfig::resolve(global.data_dir.clone(), global.database_url.clone(), file)
+    crate::config::data_config(global.data_dir.clone(), global.database_url.clone(), file)
 }
 
 /// Runs the parsed command line.

@@ -6,7 +6,8 @@ use serde_json::json;
 
 use super::{CliError, Output};
 use crate::{
-    config::{DataConfig, FileConfig},
+    config::FileConfig,
+    instance::DataConfig,
     instance::Instance,
     policy::{self, Actor, PolicyError},
 };
@@ -64,7 +65,7 @@ pub async fn run(
 async fn run_on(
     cmd: PolicyCommand,
     instance: &Instance,
-    base: &crate::auth::AuthSettings,
+    base: &crate::policy::AuthSettings,
     out: Output,
 ) -> Result<(), CliError> {
     let store = &instance.store;

@@ -11,16 +11,15 @@ use tokio_rustls::TlsAcceptor;
 
 use super::{CliError, Output, ServeArgs};
 use crate::{
+    auth::{Authenticator, LoginGuards},
     ca::server_cert::server_names,
-    config::{DataConfig, FileConfig, ServeConfig, ServeFlags},
-    instance::Instance,
+    config::{FileConfig, ServeConfig, ServeFlags},
+    http::{AppState, Shared},
+    instance::{DataConfig, Instance},
     metrics::Metrics,
-    otp::{
-        challenge::DECOY_USER,
-        patterns::{generate_initial_pattern, seal_pattern},
-    },
+    routes,
     tls::{listener::ListenerLimits, serve_tls, server_config::server_config},
-    web::{self, redirect, setup::issue_setup_token, AppState, Shared},
+    web::{redirect, setup::issue_setup_token},
 };
 
 pub async fn run(
@@ -49,9 +48,7 @@ pub async fn run(
     };
     let instance = Instance::open(data).await?;
     let now = instance.clock.now();
-    let decoy = generate_initial_pattern(auth.shape, &auth.rules)?;
-    let decoy_pattern = seal_pattern(&instance.master_key, DECOY_USER, &decoy)?;
-    let decoy_token = crate::otp::tokens::decoy_token(&instance.master_key)?;
+    let guards = LoginGuards::new(&instance, &auth)?;
 
     let (chain, key) = match &cfg.tls_files {
         // A configured certificate that cannot be read stops the start: never fall
@@ -141,24 +138,19 @@ pub async fn run(
     }
 
     let state = AppState::new(Shared {
-        instance: instance.clone(),
+        authn: Authenticator {
+            instance: instance.clone(),
+            auth: Arc::new(auth),
+            guards: Arc::new(guards),
+            mailer,
+            public_url: public_url.clone().into(),
+        },
         metrics: Arc::new(Metrics::default()),
         leptos_options,
-        public_url: public_url.clone().into(),
-        auth: Arc::new(auth.clone()),
-        decoy_pattern: Arc::new(decoy_pattern),
-        decoy_token: Arc::new(decoy_token),
-        phrase_hasher: crate::otp::phrase::PhraseHasher::new()?,
         proxy: cfg.proxy.clone(),
-        mailer,
-        rate_limits: crate::auth::rate_limit::RateLimits::new(
-            auth.rate_per_source,
-            auth.rate_per_user,
-        ),
-        refusal_tally: Default::default(),
         bulk_jobs: Default::default(),
     });
-    tokio::spawn(prune_rate_limits(state.clone()));
+    tokio::spawn(prune_rate_limits(state.authn.clone()));
     tokio::spawn(purge_expired(instance.clone()));
     tokio::spawn(seal_audit_log(instance.clone()));
     let notices = state.sync_notices();
@@ -168,7 +160,7 @@ pub async fn run(
         notices,
     ));
     let metrics = state.metrics.clone();
-    let router = web::router(state, cfg.max_body_bytes);
+    let router = routes::router(state, cfg.max_body_bytes);
     serve_tls(
         listener,
         TlsAcceptor::from(tls),
@@ -242,23 +234,26 @@ async fn purge_expired(instance: Instance) {
 /// Forgets rate-limit keys whose buckets are full again, so memory follows the
 /// traffic of the last minutes only, and writes the minute's summary audit rows of
 /// rate-limited attempts.
-async fn prune_rate_limits(state: AppState) {
+async fn prune_rate_limits(authn: Authenticator) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        state.rate_limits.prune(state.instance.clock.now_ms());
-        crate::auth::login::audit_refusal_summaries(&state).await;
+        authn
+            .guards
+            .rate_limits
+            .prune(authn.instance.clock.now_ms());
+        crate::auth::login::audit_refusal_summaries(&authn).await;
     }
 }
 
 /// Links new audit entries into the hash chain every second (SPEC §12). One sealer
 /// at a time per database (see `store::audit`); a failed pass is retried on the next.
 async fn seal_audit_log(instance: Instance) {
-    let key = crate::audit::ChainKey::from_master(&instance.master_key);
+    let key = crate::audit::chain::ChainKey::from_master(&instance.master_key);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        if let Err(err) = crate::audit::seal_pending(&instance.store, &key).await {
+        if let Err(err) = crate::audit::chain::seal_pending(&instance.store, &key).await {
             tracing::warn!(error = %err, "sealing the audit log failed");
         }
     }

@@ -6,9 +6,11 @@ use clap::Subcommand;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::{audit_cli, CliError, Output};
+use super::{CliError, Output};
 use crate::{
-    config::{DataConfig, FileConfig},
+    audit::{record_cli, Action},
+    config::FileConfig,
+    instance::DataConfig,
     instance::Instance,
     sync::{
         add_csv_source, add_ldap_source, parse_interval, run_source, CsvSourceSettings,
@@ -144,9 +146,9 @@ pub async fn run(
             let now = instance.clock.now();
             let result =
                 add_ldap_source(&instance, &name, &settings, &password, interval_secs, now).await;
-            audit_cli(
-                &instance,
-                "sync.add",
+            record_cli(
+                &instance.store,
+                Action::SyncAdd,
                 &name,
                 &result,
                 &format!("ldap {}", settings.url),
@@ -177,9 +179,9 @@ pub async fn run(
             let instance = Instance::open(data).await?;
             let now = instance.clock.now();
             let result = add_csv_source(&instance, &name, &settings, interval_secs, now).await;
-            audit_cli(
-                &instance,
-                "sync.add",
+            record_cli(
+                &instance.store,
+                Action::SyncAdd,
                 &name,
                 &result,
                 &format!("csv {}", settings.folder),
@@ -210,9 +212,9 @@ pub async fn run(
             let instance = Instance::open(data).await?;
             let now = instance.clock.now();
             let result = crate::sync::update_source(&instance, &name, &changes).await;
-            audit_cli(
-                &instance,
-                "sync.set",
+            record_cli(
+                &instance.store,
+                Action::SyncSet,
                 &name,
                 &result,
                 &format!("{changes:?}"),

@@ -6,9 +6,10 @@ use clap::Subcommand;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::{audit_cli, CliError, Output};
+use super::{CliError, Output};
 use crate::{
-    config::DataConfig,
+    audit::{record_cli, Action},
+    instance::DataConfig,
     instance::Instance,
     otp::{
         token_files::MAX_FILE_BYTES,
@@ -72,7 +73,15 @@ pub async fn run(cmd: TokenCommand, data: DataConfig, out: Output) -> Result<(),
                 Ok(serials) => format!("{} tokens from {name}", serials.len()),
                 Err(_) => String::new(),
             };
-            audit_cli(&instance, "token.import", &name, &result, &reason, now).await;
+            record_cli(
+                &instance.store,
+                Action::TokenImport,
+                &name,
+                &result,
+                &reason,
+                now,
+            )
+            .await;
             instance.store.close().await;
             let serials = result.map_err(|e| CliError(format!("{name}: {e}; nothing imported")))?;
             out.print(
@@ -85,9 +94,9 @@ pub async fn run(cmd: TokenCommand, data: DataConfig, out: Output) -> Result<(),
             let instance = Instance::open(data).await?;
             let now = instance.clock.now();
             let result = assign_token(&instance.store, &serial, &user, now).await;
-            audit_cli(
-                &instance,
-                "token.assign",
+            record_cli(
+                &instance.store,
+                Action::TokenAssign,
                 &user,
                 &result,
                 &format!("token {serial}"),

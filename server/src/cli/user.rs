@@ -6,16 +6,17 @@ use std::path::PathBuf;
 
 use app::pattern::text_form;
 
-use super::{audit_cli, CliError, Output};
+use super::{CliError, Output};
 use crate::{
     accounts,
-    auth::AuthSettings,
-    config::DataConfig,
+    audit::{record_cli, Action, Outcome},
+    instance::DataConfig,
     instance::Instance,
     otp::{
         patterns::{generate_initial_pattern, store_pattern},
         OtpError,
     },
+    policy::AuthSettings,
     store::StoreError,
 };
 
@@ -137,15 +138,15 @@ pub async fn run(cmd: UserCommand, data: DataConfig, out: Output) -> Result<(), 
             )
             .await;
             let outcome = match &result {
-                Ok(()) => "success",
-                Err(_) => "failure",
+                Ok(()) => Outcome::Success,
+                Err(_) => Outcome::Failure,
             };
-            accounts::audit(
+            crate::audit::record(
                 &instance.store,
-                crate::store::audit::AuditEvent {
+                crate::audit::AuditEvent {
                     actor: "cli",
                     source: "local",
-                    action: "user.set_pattern",
+                    action: Action::UserSetPattern,
                     target: &id,
                     outcome,
                     reason: if initial { "initial" } else { "" },
@@ -275,7 +276,15 @@ async fn import(
             ),
             Err(_) => String::new(),
         };
-        audit_cli(&instance, "user.import", &name, &result, &reason, now).await;
+        record_cli(
+            &instance.store,
+            Action::UserImport,
+            &name,
+            &result,
+            &reason,
+            now,
+        )
+        .await;
     }
     instance.store.close().await;
     let report = result.map_err(|e| CliError(format!("{name}: {e}; nothing imported")))?;
@@ -329,9 +338,9 @@ async fn export(file: Option<PathBuf>, data: DataConfig) -> Result<(), CliError>
             .and_then(|f| crate::user_csv::write_users_csv(rows, std::io::BufWriter::new(f))),
         None => crate::user_csv::write_users_csv(rows, std::io::stdout().lock()),
     };
-    audit_cli(
-        &instance,
-        "user.export",
+    record_cli(
+        &instance.store,
+        Action::UserExport,
         &target,
         &result,
         &format!("{} users", users.len()),

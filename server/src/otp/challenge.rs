@@ -8,7 +8,8 @@ use app::{
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::{os_random, patterns::open_pattern, OtpError};
+use super::{patterns::open_pattern, OtpError};
+use crate::random::os_random;
 use crate::{
     master_key::MasterKey,
     store::{challenges::NewChallenge, Store},

@@ -18,17 +18,8 @@ pub enum OtpError {
     Rules(String),
     #[error("no user with that ID")]
     NoSuchUser,
-    #[error("the operating system's random generator failed")]
-    Random,
+    #[error(transparent)]
+    Random(#[from] crate::random::RandomError),
     #[error("too many phrase checks at once; try again shortly")]
     Busy,
-    /// The user's effective policy could not be read.
-    #[error("policy: {0}")]
-    Policy(#[from] crate::policy::PolicyError),
-}
-
-/// Fills `buf` from the OS CSPRNG.
-pub(crate) fn os_random(buf: &mut [u8]) -> Result<(), OtpError> {
-    use rand::{rngs::OsRng, TryRngCore};
-    OsRng.try_fill_bytes(buf).map_err(|_| OtpError::Random)
 }

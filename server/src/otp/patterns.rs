@@ -8,8 +8,9 @@ use app::{
 };
 use zeroize::Zeroizing;
 
-use super::{os_random, OtpError};
-use crate::{auth::AuthSettings, master_key::MasterKey, store::Store};
+use super::OtpError;
+use crate::random::os_random;
+use crate::{master_key::MasterKey, policy::AuthSettings, store::Store};
 
 /// How long an initial pattern stays valid (SPEC §1.7, policy default 14 days).
 pub const INITIAL_PATTERN_DAYS: i64 = 14;

@@ -12,7 +12,8 @@ use argon2::{
 };
 use zeroize::Zeroizing;
 
-use super::{os_random, OtpError};
+use super::OtpError;
+use crate::random::os_random;
 
 /// Where the phrase goes (policy).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
@@ -181,10 +182,11 @@ impl PhraseHasher {
 fn hash_blocking(phrase: &str) -> Result<String, OtpError> {
     let mut salt = [0u8; 16];
     os_random(&mut salt)?;
-    let salt = SaltString::encode_b64(&salt).map_err(|_| OtpError::Random)?;
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|_| OtpError::Random(crate::random::RandomError))?;
     Ok(argon2()?
         .hash_password(phrase.as_bytes(), &salt)
-        .map_err(|_| OtpError::Random)?
+        .map_err(|_| OtpError::Random(crate::random::RandomError))?
         .to_string())
 }
 

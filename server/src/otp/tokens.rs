@@ -3,13 +3,13 @@
 //! master key, bound to their token's serial; this is the only code that opens them.
 
 use super::{
-    os_random,
     token_files::{parse_token_file, TokenFileError},
     totp::{otpauth_uri, qr_svg, verify_code, TotpAlgorithm, TotpError, TotpParams, TotpSecret},
     OtpError,
 };
 use crate::{
     master_key::MasterKey,
+    random::os_random,
     store::{
         tokens::{NewToken, StoredToken},
         Store, StoreError,
@@ -271,7 +271,7 @@ pub async fn confirm_enrolment(
         return Ok(false);
     };
     let mut id = [0u8; 6];
-    os_random(&mut id)?;
+    os_random(&mut id).map_err(OtpError::from)?;
     let serial = format!("soft-{}", hex::encode(id));
     let sealed = key
         .seal(secret.as_bytes(), &seed_purpose(&serial))

@@ -6,7 +6,7 @@ use super::{
 };
 
 /// One audit entry. `reason` never holds a secret.
-pub struct AuditEvent<'a> {
+pub struct AuditInsert<'a> {
     pub actor: &'a str,
     pub source: &'a str,
     pub action: &'a str,
@@ -16,7 +16,7 @@ pub struct AuditEvent<'a> {
 }
 
 impl Store {
-    pub async fn append_audit(&self, event: &AuditEvent<'_>, now: i64) -> Result<(), StoreError> {
+    pub async fn append_audit(&self, event: &AuditInsert<'_>, now: i64) -> Result<(), StoreError> {
         self.batcher
             .write(Write::Audit(AuditRow {
                 at: now,

@@ -520,7 +520,7 @@ pub(super) fn values(rows: usize, cols: usize, next: &mut usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::values;
-    use crate::store::{audit::AuditEvent, challenges::NewChallenge, StoreError};
+    use crate::store::{audit::AuditInsert, challenges::NewChallenge, StoreError};
 
     #[test]
     fn placeholders_number_rows_after_each_other() {
@@ -577,7 +577,7 @@ mod tests {
             .insert_challenge(&challenge("dup"), 1_000)
             .await
             .expect("insert");
-        let event = AuditEvent {
+        let event = AuditInsert {
             actor: "alice",
             source: "127.0.0.1",
             action: "test",

@@ -12,8 +12,8 @@ use std::{
 
 use super::{CsvSourceSettings, SyncError};
 use crate::{
-    auth::AuthSettings,
     instance::Instance,
+    policy::AuthSettings,
     store::sync::SyncSource,
     user_csv::{parse_users_csv, CsvEncoding},
     user_import::{import_users, ImportReport, ImportScope},

@@ -12,11 +12,10 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::{
-    accounts::audit,
-    auth::AuthSettings,
+    audit::{record, Action, AuditEvent, Outcome},
     instance::Instance,
+    policy::AuthSettings,
     store::{
-        audit::AuditEvent,
         sync::{SyncRun, SyncSource},
         StoreError,
     },
@@ -403,17 +402,17 @@ pub async fn run_source(
             format!("; {}", run.report)
         }
     );
-    audit(
+    record(
         &instance.store,
         AuditEvent {
             actor: "sync",
             source: "local",
-            action: "sync.run",
+            action: Action::SyncRun,
             target: name,
             outcome: if matches!(outcome, "failed" | "refused") {
-                "failure"
+                Outcome::Failure
             } else {
-                "success"
+                Outcome::Success
             },
             reason: &reason,
         },

@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use crate::{auth::AuthSettings, instance::Instance, store::sync::SyncSource};
+use crate::{instance::Instance, policy::AuthSettings, store::sync::SyncSource};
 
 /// How often the schedule is looked at.
 const TICK: Duration = Duration::from_secs(15);

@@ -10,14 +10,13 @@ use axum::{
 use serde::Deserialize;
 use std::net::SocketAddr;
 
-use super::{csrf::csrf_ok, login::CsrfForm, page_context::SignedIn, AppState};
+use super::login::CsrfForm;
 use crate::{
-    accounts::audit,
-    auth::cookies::is_token,
+    audit::{record, Action, AuditEvent, Outcome},
     ca::{client_cert::ClientProfile, pkcs12::P12Encoding, CaError},
     delivery::{self, Collect, Format},
-    error::AppError,
-    store::audit::AuditEvent,
+    http::{csrf::csrf_ok, error::AppError, AppState, SignedIn},
+    random::is_token,
     store::pickups::Access,
 };
 
@@ -29,7 +28,7 @@ async fn self_service_user(
     state: &AppState,
     user_id: &str,
     now: i64,
-) -> Result<Option<(crate::store::users::User, crate::auth::AuthSettings)>, AppError> {
+) -> Result<Option<(crate::store::users::User, crate::policy::AuthSettings)>, AppError> {
     let settings = state.settings_for(user_id).await?;
     if !settings.auto_issue_certificate
         || !delivery::has_no_certificate(&state.instance, user_id, now).await?
@@ -67,22 +66,22 @@ pub async fn issue(
     let now = instance.clock.now();
     let user_id = &signed_in.user_id;
     let source = peer.ip().to_string();
-    let record = |outcome: &'static str, reason: &'static str| AuditEvent {
+    let event = |outcome: Outcome, reason: &'static str| AuditEvent {
         actor: user_id,
         source: &source,
-        action: "cert.auto_issue",
+        action: Action::CertAutoIssue,
         target: user_id,
         outcome,
         reason,
     };
     let Some((user, settings)) = self_service_user(&state, user_id, now).await? else {
         let why = "not allowed (auto-issue off, or a valid certificate exists)";
-        audit(&instance.store, record("failure", why), now).await;
+        record(&instance.store, event(Outcome::Failure, why), now).await;
         return Ok(back("not_allowed"));
     };
     let prepared = delivery::prepare(instance, &user, &settings, Collect::SignedIn, now).await?;
     let token = prepared.token;
-    audit(&instance.store, record("success", ""), now).await;
+    record(&instance.store, event(Outcome::Success, ""), now).await;
     Ok(Redirect::to(&format!("/me/certificate/download?t={}", token.as_str())).into_response())
 }
 
@@ -144,15 +143,15 @@ pub async fn csr(
         .issue_client_certificate_from_csr(&instance.store, &request, &profile, now)
         .await;
     let (outcome, reason) = match &issued {
-        Ok(c) => ("success", format!("serial {}", c.record.serial)),
-        Err(e) => ("failure", e.to_string()),
+        Ok(c) => (Outcome::Success, format!("serial {}", c.record.serial)),
+        Err(e) => (Outcome::Failure, e.to_string()),
     };
-    audit(
+    record(
         &instance.store,
         AuditEvent {
             actor: user_id,
             source: &source,
-            action: "cert.issue_csr",
+            action: Action::CertIssueCsr,
             target: user_id,
             outcome,
             reason: &reason,
@@ -247,14 +246,14 @@ async fn deliver(
             Access::Link => Redirect::to("/certificate?error=gone").into_response(),
         });
     };
-    audit(
+    record(
         &instance.store,
         AuditEvent {
             actor: &delivered.user_id,
             source: &peer.ip().to_string(),
-            action: "cert.download",
+            action: Action::CertDownload,
             target: &delivered.serial,
-            outcome: "success",
+            outcome: Outcome::Success,
             reason: format.name(),
         },
         now,

@@ -8,7 +8,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 #[derive(Deserialize)]
 pub struct Next {

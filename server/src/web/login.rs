@@ -11,23 +11,24 @@ use axum::{
 use serde::Deserialize;
 use std::net::SocketAddr;
 
-use super::{
-    csrf::csrf_ok,
-    flow::{
-        flow_token_or_new, is_challenge_id, normalised_otp, request_flow_hash, with_cookie,
-        Transport,
-    },
-    middleware::cookie,
-    AppState,
-};
 use crate::{
+    audit::{record, Action, Outcome},
     auth::{
-        cookies::{self, SESSION_COOKIE},
         login::{finish_login, settings_for_challenge, start_login, LoginOutcome, Started},
         session::{create_session, end_session},
     },
     delivery,
-    error::AppError,
+    http::{
+        cookies::{self, SESSION_COOKIE},
+        csrf::csrf_ok,
+        error::{refusal_page_code, AppError},
+        flow::{
+            flow_token_or_new, is_challenge_id, normalised_otp, request_flow_hash, with_cookie,
+            Transport,
+        },
+        middleware::cookie,
+        AppState, SignedIn,
+    },
     tls::ConnectionInfo,
 };
 
@@ -84,11 +85,16 @@ pub async fn start(
     }
     let (flow, fresh) = flow_token_or_new(&headers)?;
     let transport = Transport::of(&conn, Some(peer.ip()));
-    let started = start_login(&state, user, &transport.client(&cookies::token_hash(&flow))).await?;
+    let started = start_login(
+        &state,
+        user,
+        &transport.client(&crate::random::token_hash(&flow)),
+    )
+    .await?;
     let issued = match started {
         Started::Grid(issued) => issued,
         Started::DeviceNotRegistered => return Ok(back_to_login("device")),
-        Started::Refused(refusal) => return Ok(back_to_login(refusal.page_code())),
+        Started::Refused(refusal) => return Ok(back_to_login(refusal_page_code(&refusal))),
     };
     let res = Redirect::to(&format!("/login/grid?c={}", issued.id)).into_response();
     Ok(if fresh {
@@ -169,7 +175,7 @@ pub async fn verify(
         LoginOutcome::Failed => back_to_login("failed"),
         LoginOutcome::ChallengeExpired | LoginOutcome::ChallengeInvalid => back_to_login("expired"),
         LoginOutcome::DeviceNotRegistered => back_to_login("device"),
-        LoginOutcome::Refused(refusal) => back_to_login(refusal.page_code()),
+        LoginOutcome::Refused(refusal) => back_to_login(refusal_page_code(&refusal)),
     })
 }
 
@@ -194,7 +200,7 @@ pub async fn logout(
 pub async fn open_login_window(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    signed_in: Option<Extension<super::page_context::SignedIn>>,
+    signed_in: Option<Extension<SignedIn>>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
@@ -224,7 +230,7 @@ pub struct PhraseForm {
 pub async fn set_phrase(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    signed_in: Option<Extension<super::page_context::SignedIn>>,
+    signed_in: Option<Extension<SignedIn>>,
     headers: HeaderMap,
     Form(form): Form<PhraseForm>,
 ) -> Result<Response, AppError> {
@@ -245,21 +251,21 @@ pub async fn set_phrase(
     if let Err(problem) = checked {
         return Ok(Redirect::to(&format!("/me/phrase?error={}", problem.code())).into_response());
     }
-    let hash = state.phrase_hasher.hash(&form.phrase).await?;
+    let hash = state.guards.phrase_hasher.hash(&form.phrase).await?;
     let now = state.instance.clock.now();
     state
         .instance
         .store
         .set_user_phrase(&user.user_id, &hash, now)
         .await?;
-    crate::accounts::audit(
+    record(
         &state.instance.store,
-        crate::store::audit::AuditEvent {
+        crate::audit::AuditEvent {
             actor: &user.user_id,
             source: &peer.ip().to_string(),
-            action: "phrase.set",
+            action: Action::PhraseSet,
             target: &user.user_id,
-            outcome: "success",
+            outcome: Outcome::Success,
             reason: "",
         },
         now,

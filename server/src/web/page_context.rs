@@ -10,22 +10,18 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 
-use super::{middleware::cookie, AppState};
 use crate::{
-    auth::{
-        cookies::{is_token, token_hash, FLOW_COOKIE, SESSION_COOKIE},
-        session::session_user,
-    },
+    auth::session::session_user,
     delivery,
-    error::AppError,
+    http::{
+        cookies::{FLOW_COOKIE, SESSION_COOKIE},
+        error::AppError,
+        middleware::cookie,
+        AppState, SignedIn,
+    },
+    random::{is_token, token_hash},
     store::pickups::Access,
 };
-
-/// The signed-in user of a request (server side).
-#[derive(Clone, Debug)]
-pub struct SignedIn {
-    pub user_id: String,
-}
 
 /// Paths that never render a page or read the signed-in user: static files and
 /// infrastructure probes. They skip the session lookup (three queries) entirely, so a
@@ -80,7 +76,7 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                     must_change_pattern,
                     login_protect: settings.login_protect,
                     login_window_until,
-                    uses_totp: settings.method != crate::auth::LoginMethod::Grid,
+                    uses_totp: settings.method != crate::policy::LoginMethod::Grid,
                 });
                 viewer_settings = Some(settings);
                 admin_role = user.admin_role.clone();

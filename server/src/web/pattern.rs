@@ -9,21 +9,21 @@ use axum::{
 use serde::Deserialize;
 use std::net::SocketAddr;
 
-use super::{
-    csrf::csrf_ok,
-    flow::{
-        cert_fingerprint, flow_token_or_new, is_challenge_id, normalised_otp, request_flow_hash,
-        with_cookie,
-    },
-    page_context::SignedIn,
-    AppState,
-};
 use crate::{
     auth::{
-        cookies,
         registration::{begin_registration, confirm_registration, RegistrationStep},
+        AuthError,
     },
-    error::AppError,
+    http::{
+        cookies,
+        csrf::csrf_ok,
+        error::AppError,
+        flow::{
+            cert_fingerprint, flow_token_or_new, is_challenge_id, normalised_otp,
+            request_flow_hash, with_cookie,
+        },
+        AppState, SignedIn,
+    },
     otp::{challenge::Binding, OtpError},
     tls::ConnectionInfo,
 };
@@ -78,7 +78,7 @@ pub async fn draw(
     let (flow, fresh) = flow_token_or_new(&headers)?;
     let cert = cert_fingerprint(&conn);
     let binding = Binding {
-        flow_hash: &cookies::token_hash(&flow),
+        flow_hash: &crate::random::token_hash(&flow),
         cert_fingerprint: cert.as_deref(),
     };
     match begin_registration(&state, &user.user_id, &cells, &binding).await {
@@ -92,7 +92,7 @@ pub async fn draw(
             })
         }
         // The first refused rule, as the editor would have shown it.
-        Err(OtpError::Rules(codes)) => Ok(back_to_editor(
+        Err(AuthError::Otp(OtpError::Rules(codes))) => Ok(back_to_editor(
             codes.split(", ").next().unwrap_or("refused"),
         )),
         Err(e) => Err(e.into()),

@@ -9,14 +9,13 @@ use axum::{
 use serde::Deserialize;
 use std::net::SocketAddr;
 
-use super::{csrf::csrf_ok, AppState};
 use crate::{
     auth::{
-        cookies::is_token,
         rate_limit::Decision,
         reset::{perform_reset, request_reset},
     },
-    error::AppError,
+    http::{csrf::csrf_ok, error::AppError, AppState},
+    random::is_token,
 };
 
 #[derive(Deserialize)]
@@ -51,6 +50,7 @@ pub async fn forgot(
     // The same budget as sign-in starts: nobody mails a user a thousand links.
     if let Decision::Limited { .. } =
         state
+            .guards
             .rate_limits
             .check(peer.ip(), user, state.instance.clock.now_ms())
     {

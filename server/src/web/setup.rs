@@ -14,11 +14,11 @@ use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use zeroize::Zeroizing;
 
-use super::AppState;
 use crate::{
-    accounts::{audit, checked_new_user},
-    error::AppError,
-    store::{audit::AuditEvent, setup_tokens::SetupOutcome, Store, StoreError},
+    accounts::checked_new_user,
+    audit::{record, Action, AuditEvent, Outcome},
+    http::{error::AppError, AppState},
+    store::{setup_tokens::SetupOutcome, Store, StoreError},
 };
 
 /// How long a printed set-up link works.
@@ -97,24 +97,28 @@ pub async fn create_first_admin(
         .create_first_admin(&token_hash(&form.token), &admin, now)
         .await?;
     let (result, reason, response) = match outcome {
-        SetupOutcome::Created => ("success", "", Redirect::to("/setup/done").into_response()),
+        SetupOutcome::Created => (
+            Outcome::Success,
+            "",
+            Redirect::to("/setup/done").into_response(),
+        ),
         SetupOutcome::InvalidToken => (
-            "failure",
+            Outcome::Failure,
             "invalid or used set-up token",
             back_to_form(&form.token, "invalid_token"),
         ),
         SetupOutcome::UserExists => (
-            "failure",
+            Outcome::Failure,
             "user exists",
             back_to_form(&form.token, "already_exists"),
         ),
     };
-    audit(
+    record(
         store,
         AuditEvent {
             actor: "setup-link",
             source: &source,
-            action: "admin.create_first",
+            action: Action::AdminCreateFirst,
             target: user_id,
             outcome: result,
             reason,

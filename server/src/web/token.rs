@@ -10,13 +10,12 @@ use axum::{
 use serde::Deserialize;
 use std::net::SocketAddr;
 
-use super::{csrf::csrf_ok, login::CsrfForm, page_context::SignedIn, AppState};
+use super::login::CsrfForm;
 use crate::{
-    accounts::audit,
-    auth::LoginMethod,
-    error::AppError,
-    otp::tokens::{begin_enrolment, confirm_enrolment, current_enrolment, TokenError},
-    store::audit::AuditEvent,
+    audit::{record, Action, AuditEvent, Outcome},
+    http::{csrf::csrf_ok, error::AppError, AppState, SignedIn},
+    otp::tokens::{begin_enrolment, confirm_enrolment, current_enrolment},
+    policy::LoginMethod,
 };
 
 /// The name authenticator apps show next to the account.
@@ -30,16 +29,6 @@ pub struct ConfirmForm {
     code: String,
 }
 
-fn token_error(e: TokenError) -> AppError {
-    match e {
-        TokenError::Otp(o) => AppError::Otp(o),
-        other => {
-            tracing::error!(error = %other, "token enrolment failed");
-            AppError::BadRequest("token")
-        }
-    }
-}
-
 /// What the authenticator page shows for `user_id`.
 pub async fn token_state(
     state: &AppState,
@@ -49,8 +38,7 @@ pub async fn token_state(
     let store = &state.instance.store;
     let token = store.user_token(user_id).await?;
     let pending = current_enrolment(store, &state.instance.master_key, user_id, ISSUER, now)
-        .await
-        .map_err(token_error)?
+        .await?
         .map(|v| (v.qr_svg, v.secret_base32.to_string()));
     Ok(TokenState {
         required: token.is_none() && state.settings_for(user_id).await?.method != LoginMethod::Grid,
@@ -79,8 +67,7 @@ pub async fn start(
         ISSUER,
         now,
     )
-    .await
-    .map_err(token_error)?;
+    .await?;
     Ok(Redirect::to("/me/token").into_response())
 }
 
@@ -106,16 +93,19 @@ pub async fn confirm(
         &code,
         now,
     )
-    .await
-    .map_err(token_error)?;
-    audit(
+    .await?;
+    record(
         &state.instance.store,
         AuditEvent {
             actor: &user.user_id,
             source: &peer.ip().to_string(),
-            action: "token.enrol",
+            action: Action::TokenEnrol,
             target: &user.user_id,
-            outcome: if confirmed { "success" } else { "failure" },
+            outcome: if confirmed {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
             reason: if confirmed {
                 "software token"
             } else {

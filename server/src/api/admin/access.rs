@@ -11,13 +11,10 @@ use axum::{
 };
 
 use crate::{
-    auth::{
-        cookies::{token_hash, SESSION_COOKIE},
-        session::session_user,
-    },
-    error::AppError,
+    auth::session::session_user,
+    http::{cookies::SESSION_COOKIE, csrf::csrf_ok, error::AppError, middleware::cookie, AppState},
+    random::token_hash,
     tls::ConnectionInfo,
-    web::{csrf::csrf_ok, middleware::cookie, AppState},
 };
 
 /// What an administrator role may do.

@@ -15,11 +15,7 @@ use super::{
     permission_of,
     users::{audit_admin, bad_json, checked_id},
 };
-use crate::{
-    accounts::{create_admin_token, AdminTokenError},
-    error::AppError,
-    web::AppState,
-};
+use crate::{accounts::create_admin_token, audit::Action, http::error::AppError, http::AppState};
 
 pub async fn list(State(state): State<AppState>, admin: Admin) -> Result<Response, AppError> {
     admin.require(permission_of("get", "/api/v1/admin/api-tokens"))?;
@@ -53,16 +49,11 @@ pub async fn create(
         b.days.unwrap_or(90),
         now,
     )
-    .await
-    .map_err(|e| match e {
-        AdminTokenError::Store(s) => AppError::Store(s),
-        AdminTokenError::Otp(o) => AppError::Otp(o),
-        other => AppError::InvalidRequest(other.to_string()),
-    })?;
+    .await?;
     audit_admin(
         &state,
         &admin,
-        "admin.token_create",
+        Action::AdminTokenCreate,
         &made.admin_id,
         &format!("token {} ({name})", made.prefix),
     )
@@ -91,6 +82,6 @@ pub async fn revoke(
     if !state.instance.store.revoke_admin_token(&prefix).await? {
         return Err(AppError::NotFound);
     }
-    audit_admin(&state, &admin, "admin.token_revoke", &prefix, "").await;
+    audit_admin(&state, &admin, Action::AdminTokenRevoke, &prefix, "").await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{access::Admin, permission_of};
-use crate::{error::AppError, store::audit::AuditFilter, web::AppState};
+use crate::{http::error::AppError, http::AppState, store::audit::AuditFilter};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

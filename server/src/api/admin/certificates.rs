@@ -16,11 +16,11 @@ use super::{
     users::{audit_admin, bad_json, check_filter, checked_id},
 };
 use crate::{
-    bulk_certificates::{Action, Actor, BulkError, JobContext, MAX_USERS},
+    bulk_certificates::{Action, Actor, JobContext, MAX_USERS},
     ca::pkcs12::P12Encoding,
-    error::AppError,
+    http::error::AppError,
+    http::AppState,
     store::user_list::UserFilter,
-    web::AppState,
 };
 
 #[derive(Deserialize)]
@@ -43,18 +43,6 @@ pub struct FilterBody {
     status: Option<String>,
     source: Option<String>,
     cert: Option<String>,
-}
-
-impl From<BulkError> for AppError {
-    fn from(err: BulkError) -> Self {
-        match err {
-            BulkError::NoUsers => AppError::BadRequest("no_users"),
-            BulkError::TooMany => AppError::BadRequest("too_many_users"),
-            BulkError::NoMailer => AppError::BadRequest("mail_not_configured"),
-            BulkError::Busy => AppError::BadRequest("too_many_jobs"),
-            BulkError::Random => AppError::Ca(crate::ca::CaError::Random),
-        }
-    }
 }
 
 pub async fn start(
@@ -111,7 +99,7 @@ pub async fn start(
     audit_admin(
         &state,
         &admin,
-        "cert.bulk",
+        crate::audit::Action::CertBulk,
         &format!("{count} users"),
         &format!("{} job {id} started", action_name(action)),
     )
@@ -188,7 +176,7 @@ pub async fn download(
     audit_admin(
         &state,
         &admin,
-        "cert.bulk_download",
+        crate::audit::Action::CertBulkDownload,
         &format!("job {id}"),
         file.name,
     )
@@ -227,7 +215,7 @@ pub async fn revoke_one(
     audit_admin(
         &state,
         &admin,
-        "cert.revoke",
+        crate::audit::Action::CertRevoke,
         &record.owner(),
         &format!("serial {serial}"),
     )

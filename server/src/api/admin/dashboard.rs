@@ -9,7 +9,7 @@ use axum::{
 use serde_json::json;
 
 use super::{access::Admin, permission_of};
-use crate::{error::AppError, web::AppState};
+use crate::{http::error::AppError, http::AppState};
 
 pub async fn figures(State(state): State<AppState>, admin: Admin) -> Result<Response, AppError> {
     admin.require(permission_of("get", "/api/v1/admin/dashboard"))?;

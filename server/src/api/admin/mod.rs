@@ -20,7 +20,7 @@ use axum::{
     Router,
 };
 
-use crate::web::AppState;
+use crate::http::AppState;
 use access::Permission;
 
 /// One route of the API, as documented.
@@ -333,10 +333,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/users", get(users::list).post(users::create))
         .route(
             "/api/v1/admin/user-imports",
-            // The route's own limit is set in `web::body_limit`; the extractor's
+            // The route's own limit is set in `http::body_limit`; the extractor's
             // default (2 MB) must not cut it short.
             post(users::import).layer(axum::extract::DefaultBodyLimit::max(
-                crate::web::body_limit::MAX_IMPORT_BYTES,
+                crate::http::body_limit::MAX_IMPORT_BYTES,
             )),
         )
         .route("/api/v1/admin/user-exports", get(users::export))
@@ -380,7 +380,7 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/admin/token-imports",
             post(tokens::import).layer(axum::extract::DefaultBodyLimit::max(
-                crate::web::body_limit::MAX_TOKEN_FILE_BYTES,
+                crate::http::body_limit::MAX_TOKEN_FILE_BYTES,
             )),
         )
         .route("/api/v1/admin/tokens/{serial}/assign", post(tokens::assign))

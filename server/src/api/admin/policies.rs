@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 
 use super::{access::Admin, permission_of, users::bad_json};
 use crate::{
-    error::AppError,
+    http::error::AppError,
+    http::AppState,
     policy::{self, Actor, PolicyError},
-    web::AppState,
 };
 
 fn actor(admin: &Admin) -> Actor<'_> {

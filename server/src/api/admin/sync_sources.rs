@@ -11,9 +11,10 @@ use serde_json::json;
 
 use super::{access::Admin, permission_of};
 use crate::{
-    error::AppError,
+    audit::{record, Action, Outcome},
+    http::error::AppError,
+    http::AppState,
     sync::{run_source, SyncError},
-    web::AppState,
 };
 
 /// Runs shown per source.
@@ -71,14 +72,18 @@ pub async fn run(
     )
     .await;
     lock.release().await;
-    crate::accounts::audit(
+    record(
         &state.instance.store,
-        crate::store::audit::AuditEvent {
+        crate::audit::AuditEvent {
             actor: &admin.id,
             source: &admin.source,
-            action: "sync.start",
+            action: Action::SyncStart,
             target: &name,
-            outcome: if result.is_ok() { "success" } else { "failure" },
+            outcome: if result.is_ok() {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
             reason: if q.dry_run { "dry run" } else { "" },
         },
         state.instance.clock.now(),
@@ -125,16 +130,6 @@ pub struct NewSource {
     encoding: Option<String>,
 }
 
-fn invalid(err: SyncError) -> AppError {
-    match err {
-        SyncError::Store(s) => AppError::Store(s),
-        SyncError::Exists(name) => {
-            AppError::InvalidRequest(format!("a source {name:?} exists already"))
-        }
-        other => AppError::InvalidRequest(other.to_string()),
-    }
-}
-
 fn required(value: Option<String>, field: &str) -> Result<String, AppError> {
     value
         .map(|v| v.trim().to_string())
@@ -160,11 +155,10 @@ pub async fn create(
     } else {
         crate::sync::DEFAULT_LDAP_INTERVAL
     };
-    let interval_secs =
-        parse_interval(b.interval.as_deref().unwrap_or(default_interval)).map_err(invalid)?;
+    let interval_secs = parse_interval(b.interval.as_deref().unwrap_or(default_interval))?;
     let result = match b.kind.as_str() {
         "ldap" => {
-            let map = AttributeMap::parse(b.map.as_deref().unwrap_or_default()).map_err(invalid)?;
+            let map = AttributeMap::parse(b.map.as_deref().unwrap_or_default())?;
             let settings = crate::sync::LdapSourceSettings {
                 url: required(b.url, "url")?,
                 starttls: b.starttls,
@@ -201,8 +195,8 @@ pub async fn create(
         }
         _ => return Err(AppError::BadRequest("invalid_kind")),
     };
-    result.map_err(invalid)?;
-    super::users::audit_admin(&state, &admin, "sync.add", &b.name, &b.kind).await;
+    result?;
+    super::users::audit_admin(&state, &admin, Action::SyncAdd, &b.name, &b.kind).await;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(json!({ "name": b.name, "kind": b.kind, "interval_secs": interval_secs })),
@@ -235,15 +229,14 @@ pub async fn update(
             .interval
             .as_deref()
             .map(crate::sync::parse_interval)
-            .transpose()
-            .map_err(invalid)?,
+            .transpose()?,
         max_disable_percent: b.max_disable_percent,
     };
     match crate::sync::update_source(&state.instance, &name, &changes).await {
         Ok(()) => {}
         Err(SyncError::NoSuchSource(_)) => return Err(AppError::NotFound),
-        Err(e) => return Err(invalid(e)),
+        Err(e) => return Err(e.into()),
     }
-    super::users::audit_admin(&state, &admin, "sync.set", &name, "").await;
+    super::users::audit_admin(&state, &admin, Action::SyncSet, &name, "").await;
     Ok(Json(json!({ "name": name })).into_response())
 }

@@ -16,22 +16,11 @@ use super::{
     users::{audit_admin, bad_json, checked_id, existing_user},
 };
 use crate::{
-    error::AppError,
-    otp::tokens::{assign_token, import_token_file, TokenError},
-    web::AppState,
+    audit::Action,
+    http::error::AppError,
+    http::AppState,
+    otp::tokens::{assign_token, import_token_file},
 };
-
-impl From<TokenError> for AppError {
-    fn from(err: TokenError) -> Self {
-        match err {
-            TokenError::Otp(o) => AppError::Otp(o),
-            TokenError::NoSuchToken(_) | TokenError::NoSuchUser(_) => AppError::NotFound,
-            // The file's or the request's fault: the reason names the line or serial,
-            // never a seed.
-            other => AppError::InvalidRequest(other.to_string()),
-        }
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,7 +67,7 @@ pub async fn import(
     audit_admin(
         &state,
         &admin,
-        "token.import",
+        Action::TokenImport,
         &format!("{} tokens", serials.len()),
         &serials.join(" "),
     )
@@ -109,7 +98,7 @@ pub async fn assign(
     audit_admin(
         &state,
         &admin,
-        "token.assign",
+        Action::TokenAssign,
         &body.user,
         &format!("serial {serial}"),
     )
@@ -131,7 +120,7 @@ pub async fn reset(
     audit_admin(
         &state,
         &admin,
-        "token.reset",
+        Action::TokenReset,
         &id,
         if had {
             "token taken away"

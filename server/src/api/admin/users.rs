@@ -12,12 +12,12 @@ use serde_json::json;
 
 use super::{access::Admin, permission_of};
 use crate::{
-    accounts::{audit, check_user_id},
+    accounts::check_user_id,
+    audit::{record, Action, AuditEvent, Outcome},
     auth::lockout::{lock_state, unlock as lift_lock, LockState},
-    error::AppError,
+    http::{error::AppError, AppState},
     otp::patterns::{generate_initial_pattern, store_pattern},
-    store::{audit::AuditEvent, user_list::UserFilter},
-    web::AppState,
+    store::user_list::UserFilter,
 };
 
 const MAX_PAGE: i64 = 500;
@@ -98,18 +98,18 @@ pub(super) fn checked_id(id: &str) -> Result<(), AppError> {
 pub(super) async fn audit_admin(
     state: &AppState,
     admin: &Admin,
-    action: &str,
+    action: Action,
     target: &str,
     reason: &str,
 ) {
-    audit(
+    record(
         &state.instance.store,
         AuditEvent {
             actor: &admin.id,
             source: &admin.source,
             action,
             target,
-            outcome: "success",
+            outcome: Outcome::Success,
             reason,
         },
         state.instance.clock.now(),
@@ -230,7 +230,7 @@ pub async fn new_initial_pattern(
     audit_admin(
         &state,
         &admin,
-        "user.initial_pattern",
+        Action::UserInitialPattern,
         &id,
         "new initial pattern handed out",
     )
@@ -252,7 +252,7 @@ pub async fn delete(
     if !state.instance.store.delete_user(&id).await? {
         return Err(AppError::NotFound);
     }
-    audit_admin(&state, &admin, "user.delete", &id, "").await;
+    audit_admin(&state, &admin, Action::UserDelete, &id, "").await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -341,7 +341,7 @@ pub async fn create(
     }
     // After the memberships are stored: the groups' policy sets the pattern rules.
     let pattern = hand_out_initial_pattern(&state, &b.id, now).await?;
-    audit_admin(&state, &admin, "user.create", &b.id, "").await;
+    audit_admin(&state, &admin, Action::UserCreate, &b.id, "").await;
     let res = (
         StatusCode::CREATED,
         Json(json!({ "id": b.id, "initial_pattern": pattern })),
@@ -398,7 +398,7 @@ pub async fn update(
             now,
         )
         .await?;
-    audit_admin(&state, &admin, "user.update", &id, &changed.join(", ")).await;
+    audit_admin(&state, &admin, Action::UserUpdate, &id, &changed.join(", ")).await;
     show(State(state), admin, Path(id)).await
 }
 
@@ -425,7 +425,7 @@ pub async fn create_group(
         }
         Err(e) => return Err(e.into()),
     }
-    audit_admin(&state, &admin, "group.create", &b.name, "").await;
+    audit_admin(&state, &admin, Action::GroupCreate, &b.name, "").await;
     Ok((StatusCode::CREATED, Json(json!({ "name": b.name }))).into_response())
 }
 
@@ -459,7 +459,7 @@ pub async fn update_group(
     {
         return Err(AppError::NotFound);
     }
-    audit_admin(&state, &admin, "group.update", &name, &b.description).await;
+    audit_admin(&state, &admin, Action::GroupUpdate, &name, &b.description).await;
     Ok(Json(json!({ "name": name, "description": b.description })).into_response())
 }
 
@@ -474,7 +474,7 @@ pub async fn delete_group(
     if !state.instance.store.delete_group(&name).await? {
         return Err(AppError::NotFound);
     }
-    audit_admin(&state, &admin, "group.delete", &name, "").await;
+    audit_admin(&state, &admin, Action::GroupDelete, &name, "").await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -542,7 +542,7 @@ pub async fn import(
         audit_admin(
             &state,
             &admin,
-            "user.import",
+            Action::UserImport,
             "csv",
             &format!(
                 "{} added, {} changed, {} unchanged",
@@ -558,14 +558,14 @@ pub async fn import(
 
 /// A refused import is an administrator's action too: audited with its reason.
 async fn refused_import(state: &AppState, admin: &Admin, reason: &str) {
-    audit(
+    record(
         &state.instance.store,
         AuditEvent {
             actor: &admin.id,
             source: &admin.source,
-            action: "user.import",
+            action: Action::UserImport,
             target: "csv",
-            outcome: "failure",
+            outcome: Outcome::Failure,
             reason,
         },
         state.instance.clock.now(),
@@ -625,7 +625,7 @@ pub async fn export(
     audit_admin(
         &state,
         &admin,
-        "user.export",
+        Action::UserExport,
         "csv",
         &format!("{} users", users.len()),
     )

@@ -17,9 +17,8 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::AppState;
 use crate::{
-    accounts::audit,
+    audit::{record, Action, AuditEvent, Outcome},
     net::Cidr,
-    store::audit::AuditEvent,
     tls::{client_cert::ClientCertificate, ConnectionInfo},
 };
 
@@ -138,14 +137,14 @@ pub async fn forwarded_client_cert(
     }
     if let Some(reason) = refused {
         let source = peer.to_string();
-        audit(
+        record(
             &state.instance.store,
             AuditEvent {
                 actor: "",
                 source: &source,
-                action: "proxy.client_cert",
+                action: Action::ProxyClientCert,
                 target: "",
-                outcome: "failure",
+                outcome: Outcome::Failure,
                 reason: &reason,
             },
             now,

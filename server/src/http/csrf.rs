@@ -12,7 +12,7 @@ use axum::{
 use subtle::ConstantTimeEq;
 
 use super::middleware::cookie;
-use crate::auth::cookies::{is_token, new_token};
+use crate::random::{is_token, new_token};
 
 pub async fn issue_csrf_token(mut req: Request, next: Next) -> Response {
     // JSON routes take no forms: a cross-site page cannot send them a JSON body

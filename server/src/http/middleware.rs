@@ -87,7 +87,7 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
     let nonce = if req.uri().path().starts_with("/api/") {
         None
     } else {
-        match crate::auth::cookies::new_token() {
+        match crate::random::new_token() {
             Ok(token) => Some(token[..22].to_string()),
             Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         }

@@ -9,12 +9,8 @@ use axum::{
 };
 use zeroize::Zeroizing;
 
-use super::middleware::cookie;
-use crate::{
-    auth::cookies::{self, FLOW_COOKIE},
-    otp::OtpError,
-    tls::ConnectionInfo,
-};
+use super::{cookies::FLOW_COOKIE, middleware::cookie};
+use crate::{otp::OtpError, tls::ConnectionInfo};
 
 /// The fingerprint of the verified client certificate of the connection, if any.
 /// What the transport says about a request's client, owned; `client` lends it out as
@@ -68,17 +64,17 @@ pub fn cert_fingerprint(conn: &Option<Extension<ConnectionInfo>>) -> Option<Stri
 
 /// The request's flow token, or a new one; `true` when new (the response must set it).
 pub fn flow_token_or_new(headers: &HeaderMap) -> Result<(Zeroizing<String>, bool), OtpError> {
-    match cookie(headers, FLOW_COOKIE).filter(|v| cookies::is_token(v)) {
+    match cookie(headers, FLOW_COOKIE).filter(|v| crate::random::is_token(v)) {
         Some(existing) => Ok((Zeroizing::new(existing.to_string()), false)),
-        None => Ok((cookies::new_token()?, true)),
+        None => Ok((crate::random::new_token()?, true)),
     }
 }
 
 /// The hash of the request's flow token; empty (matching no challenge) without one.
 pub fn request_flow_hash(headers: &HeaderMap) -> Vec<u8> {
     cookie(headers, FLOW_COOKIE)
-        .filter(|v| cookies::is_token(v))
-        .map(cookies::token_hash)
+        .filter(|v| crate::random::is_token(v))
+        .map(crate::random::token_hash)
         .unwrap_or_default()
 }
 
@@ -127,6 +123,6 @@ mod tests {
         );
         assert!(request_flow_hash(&h).is_empty());
         let (token, fresh) = flow_token_or_new(&h).unwrap();
-        assert!(fresh && cookies::is_token(&token));
+        assert!(fresh && crate::random::is_token(&token));
     }
 }

@@ -1,0 +1,279 @@
+//! The one place where errors become HTTP answers: every domain and service error is
+//! translated here (a stable machine code, a status, and a message only where the
+//! text is the caller's own input); the sign-in pages' codes (`/login?error=`) sit
+//! next to the JSON codes. Causes of server errors are logged here, once, and never
+//! sent to the client.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::json;
+
+use crate::{
+    accounts::AdminTokenError,
+    auth::{login::Refusal, AuthError},
+    bulk_certificates::BulkError,
+    ca::CaError,
+    master_key::SealError,
+    otp::{tokens::TokenError, OtpError},
+    policy::PolicyError,
+    random::RandomError,
+    store::StoreError,
+    sync::SyncError,
+    user_import::ImportError,
+};
+
+/// Everything a request handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// A body that could not be read as the expected JSON; the text says why.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("not found")]
+    NotFound,
+    /// No (valid) administrator credentials.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Credentials whose role does not allow this.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("certificate authority: {0}")]
+    Ca(#[from] CaError),
+    #[error("sealing: {0}")]
+    Seal(#[from] SealError),
+    #[error("one-time password: {0}")]
+    Otp(#[from] OtpError),
+    /// A login refused before its OTP counted (lock-out, rate limit, access rules,
+    /// login protect).
+    #[error("login refused: {0:?}")]
+    Refused(Refusal),
+    /// A policy change that is not acceptable (the message names the key), or a
+    /// stored policy that cannot be read.
+    #[error("policy: {0}")]
+    Policy(#[from] PolicyError),
+}
+
+/// The HTTP status of a login refusal.
+pub fn refusal_status(refusal: &Refusal) -> StatusCode {
+    match refusal {
+        Refusal::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::FORBIDDEN,
+    }
+}
+
+/// The code the sign-in page shows a message for (`/login?error=`).
+pub fn refusal_page_code(refusal: &Refusal) -> &'static str {
+    match refusal {
+        Refusal::Locked { .. } => "locked",
+        Refusal::RateLimited { .. } => "rate_limited",
+        Refusal::Network => "network",
+        Refusal::Time => "time",
+        Refusal::LoginProtect => "login_protect",
+    }
+}
+
+impl AppError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::BadRequest(code) => (StatusCode::BAD_REQUEST, code),
+            AppError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            AppError::Otp(OtpError::Rules(_)) => (StatusCode::BAD_REQUEST, "pattern_refused"),
+            AppError::Otp(OtpError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            AppError::Otp(OtpError::Store(StoreError::Unavailable(_))) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            }
+            AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::Ca(CaError::BadRequest(_) | CaError::BadImport(_)) => {
+                (StatusCode::BAD_REQUEST, "invalid_request")
+            }
+            AppError::Ca(CaError::UnknownCertificate(_)) => {
+                (StatusCode::NOT_FOUND, "unknown_certificate")
+            }
+            AppError::Ca(CaError::AlreadyRevoked(_)) => (StatusCode::CONFLICT, "already_revoked"),
+            AppError::Ca(CaError::LimitReached(_)) => (StatusCode::CONFLICT, "limit_reached"),
+            AppError::Store(StoreError::Unavailable(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            }
+            AppError::Refused(r) => (refusal_status(r), r.code()),
+            AppError::Policy(PolicyError::NoSuchPolicy(_) | PolicyError::NoSuchGroup(_)) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
+            AppError::Policy(PolicyError::GroupTaken { .. } | PolicyError::DefaultIsImplicit) => {
+                (StatusCode::CONFLICT, "policy_conflict")
+            }
+            AppError::Policy(e) if e.is_input() => (StatusCode::BAD_REQUEST, "invalid_policy"),
+            AppError::Policy(PolicyError::Store(StoreError::Unavailable(_))) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            }
+            AppError::Store(_)
+            | AppError::Ca(_)
+            | AppError::Seal(_)
+            | AppError::Otp(_)
+            | AppError::Policy(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            // The cause may hold database or crypto detail: log it, never send it.
+            tracing::error!(error = %self, code, "request failed");
+        }
+        let body = match &self {
+            AppError::InvalidRequest(reason) => json!({ "error": code, "message": reason }),
+            // Input errors only: their text names the key and value, nothing internal.
+            AppError::Policy(e) if e.is_input() => {
+                json!({ "error": code, "message": e.to_string() })
+            }
+            AppError::Otp(OtpError::Rules(rules)) => json!({ "error": code, "rules": rules }),
+            AppError::Refused(r) => match r.retry_after() {
+                Some(secs) => json!({ "error": code, "retry_after": secs }),
+                None => json!({ "error": code }),
+            },
+            _ => json!({ "error": code }),
+        };
+        let mut res = (status, Json(body)).into_response();
+        let retry_after = match &self {
+            AppError::Refused(r) => r.retry_after(),
+            AppError::Otp(OtpError::Busy) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
+    }
+}
+
+impl From<AuthError> for AppError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Otp(e) => AppError::Otp(e),
+            AuthError::Policy(e) => AppError::Policy(e),
+            AuthError::Token(e) => e.into(),
+        }
+    }
+}
+
+impl From<RandomError> for AppError {
+    fn from(err: RandomError) -> Self {
+        AppError::Otp(OtpError::Random(err))
+    }
+}
+
+impl From<TokenError> for AppError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Otp(o) => AppError::Otp(o),
+            TokenError::NoSuchToken(_) | TokenError::NoSuchUser(_) => AppError::NotFound,
+            // The file's or the request's fault: the reason names the line or serial,
+            // never a seed.
+            other => AppError::InvalidRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<BulkError> for AppError {
+    fn from(err: BulkError) -> Self {
+        match err {
+            BulkError::NoUsers => AppError::BadRequest("no_users"),
+            BulkError::TooMany => AppError::BadRequest("too_many_users"),
+            BulkError::NoMailer => AppError::BadRequest("mail_not_configured"),
+            BulkError::Busy => AppError::BadRequest("too_many_jobs"),
+            BulkError::Random(e) => e.into(),
+        }
+    }
+}
+
+impl From<SyncError> for AppError {
+    fn from(err: SyncError) -> Self {
+        match err {
+            SyncError::Store(s) => AppError::Store(s),
+            SyncError::Seal(s) => AppError::Seal(s),
+            SyncError::Import(e) => e.into(),
+            SyncError::NoSuchSource(_) => AppError::NotFound,
+            // The administrator's input (a name, a filter, a map) or the directory's
+            // answer: the text says which.
+            other => AppError::InvalidRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<AdminTokenError> for AppError {
+    fn from(err: AdminTokenError) -> Self {
+        match err {
+            AdminTokenError::Store(s) => AppError::Store(s),
+            AdminTokenError::Random(r) => r.into(),
+            other => AppError::InvalidRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<ImportError> for AppError {
+    fn from(err: ImportError) -> Self {
+        match err {
+            ImportError::Store(s) => AppError::Store(s),
+            ImportError::Otp(o) => AppError::Otp(o),
+            ImportError::Policy(p) if !p.is_input() => AppError::Policy(p),
+            // A row or the whole file was refused: nothing was imported.
+            other => AppError::InvalidRequest(format!("{other}; nothing imported")),
+        }
+    }
+}
+
+/// A body or query string read as `T`, or a 400 `invalid_request` that says why: the
+/// one way handlers take JSON and query parameters.
+pub mod extract {
+    use axum::extract::{FromRequest, FromRequestParts, Request};
+    use axum::http::request::Parts;
+
+    use super::AppError;
+
+    /// A JSON body.
+    pub struct JsonBody<T>(pub T);
+
+    impl<S, T> FromRequest<S> for JsonBody<T>
+    where
+        axum::Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+        S: Send + Sync,
+    {
+        type Rejection = AppError;
+
+        async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+            axum::Json::<T>::from_request(req, state)
+                .await
+                .map(|axum::Json(value)| JsonBody(value))
+                .map_err(|rejection| AppError::InvalidRequest(rejection.body_text()))
+        }
+    }
+
+    /// Query parameters.
+    pub struct Params<T>(pub T);
+
+    impl<S, T> FromRequestParts<S> for Params<T>
+    where
+        axum::extract::Query<T>:
+            FromRequestParts<S, Rejection = axum::extract::rejection::QueryRejection>,
+        S: Send + Sync,
+    {
+        type Rejection = AppError;
+
+        async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+            axum::extract::Query::<T>::from_request_parts(parts, state)
+                .await
+                .map(|axum::extract::Query(value)| Params(value))
+                .map_err(|rejection| AppError::InvalidRequest(rejection.body_text()))
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! What the HTTP front ends (pages, JSON API, later OIDC, SAML, forward-auth) share:
+//! the state handlers see, cookies, CSRF, the client's transport, request limits,
+//! proxy headers, and the one mapping of errors to answers.
+
+pub mod body_limit;
+pub mod cookies;
+pub mod csrf;
+pub mod error;
+pub mod flow;
+pub mod middleware;
+pub mod proxy;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use crate::{auth::Authenticator, metrics::Metrics};
+
+/// State shared by every handler, built once in `serve`. Cloned for every request by
+/// each layer that needs it, hence one `Arc` around all of it.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
+    /// The sign-in services: the installation, the `[auth]` settings, the login guards.
+    pub authn: Authenticator,
+    pub metrics: Arc<Metrics>,
+    pub leptos_options: LeptosOptions,
+    /// Where forwarded client certificates may come from (none: not behind a proxy).
+    pub proxy: Option<proxy::ProxySettings>,
+    /// Bulk certificate jobs of this process (SPEC §2.9).
+    pub bulk_jobs: crate::bulk_certificates::BulkJobs,
+}
+
+/// The front ends reach the installation and the settings through the services.
+impl std::ops::Deref for Shared {
+    type Target = Authenticator;
+
+    fn deref(&self) -> &Authenticator {
+        &self.authn
+    }
+}
+
+impl Shared {
+    /// Where sync runs mail new users' first-login notices (none without a relay).
+    pub fn sync_notices(&self) -> Option<crate::sync::Notices> {
+        self.mailer.clone().map(|mailer| crate::sync::Notices {
+            mailer,
+            login_url: format!("{}/login", self.public_url),
+        })
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> LeptosOptions {
+        state.leptos_options.clone()
+    }
+}
+
+/// The signed-in user of a request, put there by the page context.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub user_id: String,
+}

@@ -1,0 +1,73 @@
+//! Every route of the HTTPS listener, assembled from the front ends, with the layers
+//! that apply to all of them.
+
+use axum::{
+    middleware::from_fn, middleware::from_fn_with_state, routing::get, routing::post, Router,
+};
+use leptos_axum::LeptosRoutes;
+use tower_http::{services::ServeDir, trace::TraceLayer};
+
+use crate::{
+    api,
+    http::{body_limit, csrf, middleware, proxy, AppState},
+    web::{certificate, lang, login, page_context, pattern, reset, setup, token},
+};
+
+/// Every route of the HTTPS listener.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let options = state.leptos_options.clone();
+    let routes = leptos_axum::generate_route_list(app::App);
+    let pkg_dir =
+        std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    Router::new()
+        .merge(api::routes())
+        .route("/lang/{code}", get(lang::switch_language))
+        .route("/setup", post(setup::create_first_admin))
+        .route("/login/start", post(login::start))
+        .route("/login/verify", post(login::verify))
+        .route("/login/forgot", post(reset::forgot))
+        .route("/login/reset", post(reset::reset))
+        .route("/logout", post(login::logout))
+        .route("/me/login-window", post(login::open_login_window))
+        .route("/me/token/new", post(token::start))
+        .route("/me/phrase", post(login::set_phrase))
+        .route("/me/token/confirm", post(token::confirm))
+        .route("/me/certificate/issue", post(certificate::issue))
+        .route("/me/certificate/file", get(certificate::file))
+        .route("/me/certificate/csr", post(certificate::csr))
+        .route("/certificate/file", get(certificate::link_file))
+        .route("/me/pattern", post(pattern::draw))
+        .route("/me/pattern/confirm", post(pattern::confirm))
+        .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())
+        .leptos_routes(&state, routes, {
+            let options = options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            page_context::attach_page_context,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            proxy::forwarded_client_cert,
+        ))
+        .layer(from_fn(csrf::issue_csrf_token))
+        .layer(from_fn(middleware::select_language))
+        .layer(from_fn(middleware::security_headers))
+        .layer(from_fn_with_state(
+            body_limit::BodyLimits {
+                default: max_body_bytes,
+            },
+            body_limit::limit_request_body,
+        ))
+        .layer(from_fn(middleware::reject_malformed_cookies))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::count_responses,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
