@@ -71,6 +71,7 @@ export TEST_PASSGRID_PG_URL="postgres://passgrid_test:${pg_password}@127.0.0.1:$
 
 step "format and lint"
 cargo fmt --all -- --check
+cargo xtask layers
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p frontend --features console --target wasm32-unknown-unknown -- -D warnings

@@ -20,7 +20,6 @@ use zeroize::Zeroizing;
 use crate::{
     audit::{record, Action as AuditAction, AuditEvent, Outcome},
     ca::{
-        client_cert::ClientProfile,
         pkcs12::{self, new_password, P12Encoding},
         CaError,
     },
@@ -516,7 +515,7 @@ async fn issue_one(
     user: &User,
     now: i64,
 ) -> Result<(Vec<String>, Piece), String> {
-    let profile = ClientProfile::for_user(user, settings);
+    let profile = settings.client_profile(user);
     let made = ctx
         .instance
         .ca

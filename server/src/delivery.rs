@@ -8,7 +8,6 @@ use zeroize::Zeroizing;
 
 use crate::{
     ca::{
-        client_cert::ClientProfile,
         mobileconfig,
         pkcs12::{self, new_password, P12Encoding},
         CaError,
@@ -118,7 +117,7 @@ pub async fn prepare(
     collect: Collect,
     now: i64,
 ) -> Result<Prepared, CaError> {
-    let profile = ClientProfile::for_user(user, settings);
+    let profile = settings.client_profile(user);
     let made = instance
         .ca
         .issue_client_certificate_with_key(&instance.store, &profile, now)

@@ -5,6 +5,9 @@
 //!     cargo xtask build-site [--release] WASM + site only (the tests build the server)
 //!     cargo xtask run [-- serve args]   release build, then `passgrid serve`
 //!     cargo xtask wasm-size             gzip size of the built WASM
+//!     cargo xtask layers                the server's imports point down its layers
+
+mod layers;
 
 use anyhow::{bail, Context, Result};
 use std::{
@@ -39,7 +42,7 @@ fn main() {
 fn run() -> Result<()> {
     let mut args: Vec<String> = env::args().skip(1).collect();
     if args.is_empty() {
-        bail!("usage: cargo xtask build [--release] | build-site [--release] | run [-- ARGS] | wasm-size");
+        bail!("usage: cargo xtask build [--release] | build-site [--release] | run [-- ARGS] | wasm-size | layers");
     }
     let task = args.remove(0);
     let release = args.iter().any(|a| a == "--release");
@@ -65,6 +68,7 @@ fn run() -> Result<()> {
             let status = cmd.args(&passthrough).status()?;
             std::process::exit(status.code().unwrap_or(1));
         }
+        "layers" => layers::run(&workspace_root()?),
         "wasm-size" => {
             report_sizes(&site_dir()?.join("pkg"))?;
             Ok(())

@@ -44,7 +44,7 @@ pub async fn begin_registration(
     let now = authn.instance.clock.now();
     // The pattern rules of the user's policy.
     let settings = authn.settings_for(user_id).await?;
-    check_new_pattern(store, key, user_id, cells, &settings, false).await?;
+    check_new_pattern(store, key, user_id, cells, settings.pattern_policy(), false).await?;
     let sealed = seal_pattern(key, user_id, cells)?;
     store
         .put_pattern_draft(user_id, &sealed, now + DRAFT_LIFETIME_SECS, now)
@@ -101,7 +101,16 @@ pub async fn confirm_registration(
             };
             let cells = open_pattern(key, user_id, &sealed)?;
             let settings = authn.settings_for(user_id).await?;
-            store_pattern(store, key, user_id, &cells, &settings, false, now).await?;
+            store_pattern(
+                store,
+                key,
+                user_id,
+                &cells,
+                settings.pattern_policy(),
+                false,
+                now,
+            )
+            .await?;
             store.delete_pattern_draft(user_id).await?;
             RegistrationStep::Saved
         }

@@ -109,7 +109,7 @@ pub async fn perform_reset(
         &authn.instance.master_key,
         &user_id,
         &cells,
-        &settings,
+        settings.pattern_policy(),
         true,
         now,
     )

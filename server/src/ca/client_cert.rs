@@ -71,23 +71,6 @@ pub struct ClientProfile<'a> {
     pub key: KeyType,
 }
 
-impl<'a> ClientProfile<'a> {
-    /// The profile of a user's own certificate.
-    pub fn for_user(
-        user: &'a crate::store::users::User,
-        settings: &crate::policy::AuthSettings,
-    ) -> Self {
-        ClientProfile {
-            user_id: &user.id,
-            shared: false,
-            email: user.email.as_deref(),
-            validity_days: settings.certificate_validity_days,
-            max_valid: settings.max_certificates_per_user,
-            key: settings.certificate_key,
-        }
-    }
-}
-
 /// A certificate just issued and recorded.
 pub struct IssuedCertificate {
     pub record: ClientCertRecord,

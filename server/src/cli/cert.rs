@@ -94,7 +94,7 @@ pub async fn run(
             let instance = Instance::open(data).await?;
             let user = existing_user(&instance, &id).await?;
             let policy = effective_policy_for(&instance.store, auth, &user.id).await?;
-            let profile = ClientProfile::for_user(&user, &policy.settings);
+            let profile = policy.settings.client_profile(&user);
             let issued = instance
                 .ca
                 .issue_client_certificate_from_csr(
@@ -172,7 +172,7 @@ pub async fn run(
                 }
                 None => {
                     user = existing_user(&instance, &id).await?;
-                    ClientProfile::for_user(&user, &policy.settings)
+                    policy.settings.client_profile(&user)
                 }
             };
             let owner = match &shared {

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use super::OtpError;
 use crate::random::os_random;
-use crate::{master_key::MasterKey, policy::AuthSettings, store::Store};
+use crate::{master_key::MasterKey, store::Store};
 
 /// How long an initial pattern stays valid (SPEC §1.7, policy default 14 days).
 pub const INITIAL_PATTERN_DAYS: i64 = 14;
@@ -75,6 +75,13 @@ pub fn generate_initial_pattern(
     ))
 }
 
+/// The pattern rules of a user's policy, on the installation's grid.
+#[derive(Clone, Copy, Debug)]
+pub struct PatternPolicy<'a> {
+    pub shape: GridShape,
+    pub rules: &'a PatternRules,
+}
+
 /// Checks `cells` against the rules and, for a user's own choice, against the
 /// current and last patterns.
 pub async fn check_new_pattern(
@@ -82,10 +89,10 @@ pub async fn check_new_pattern(
     key: &MasterKey,
     user_id: &str,
     cells: &[u16],
-    settings: &AuthSettings,
+    policy: PatternPolicy<'_>,
     is_initial: bool,
 ) -> Result<(), OtpError> {
-    let violations = check_pattern(cells, settings.shape, &settings.rules);
+    let violations = check_pattern(cells, policy.shape, policy.rules);
     if !violations.is_empty() {
         let codes: Vec<&str> = violations.iter().map(|v| v.code()).collect();
         return Err(OtpError::Rules(codes.join(", ")));
@@ -113,11 +120,11 @@ pub async fn store_pattern(
     key: &MasterKey,
     user_id: &str,
     cells: &[u16],
-    settings: &AuthSettings,
+    policy: PatternPolicy<'_>,
     is_initial: bool,
     now: i64,
 ) -> Result<(), OtpError> {
-    check_new_pattern(store, key, user_id, cells, settings, is_initial).await?;
+    check_new_pattern(store, key, user_id, cells, policy, is_initial).await?;
     let sealed = seal_pattern(key, user_id, cells)?;
     let expires_at = is_initial.then_some(now + INITIAL_PATTERN_DAYS * 24 * 3600);
     store

@@ -76,7 +76,10 @@ impl EffectivePolicy {
     }
 }
 
-pub(super) fn from_layers(base: &AuthSettings, layers: &PolicyLayers) -> Result<EffectivePolicy, PolicyError> {
+pub(super) fn from_layers(
+    base: &AuthSettings,
+    layers: &PolicyLayers,
+) -> Result<EffectivePolicy, PolicyError> {
     let default = match &layers.default {
         Some(json) => PolicySettings::from_json(DEFAULT_POLICY, json)?,
         None => PolicySettings::default(),

@@ -7,10 +7,11 @@ use app::{grid::GridShape, pattern::PatternRules};
 use super::access_rules::{AccessRules, AccessSource};
 use crate::{
     ca::{
-        client_cert::{KeyType, DEFAULT_VALIDITY_DAYS},
+        client_cert::{ClientProfile, KeyType, DEFAULT_VALIDITY_DAYS},
         pkcs12::P12Encoding,
     },
-    otp::phrase::PhraseRule,
+    otp::{patterns::PatternPolicy, phrase::PhraseRule},
+    store::users::User,
 };
 
 /// Login settings: the `[auth]` configuration, and per user the same overlaid with
@@ -78,6 +79,28 @@ impl AuthSettings {
         self.shared_profiles
             .get(profile)
             .is_some_and(|users| users.iter().any(|u| u == user))
+    }
+}
+
+impl AuthSettings {
+    /// The pattern rules on the installation's grid.
+    pub fn pattern_policy(&self) -> PatternPolicy<'_> {
+        PatternPolicy {
+            shape: self.shape,
+            rules: &self.rules,
+        }
+    }
+
+    /// The profile of `user`'s own certificate under these settings.
+    pub fn client_profile<'a>(&self, user: &'a User) -> ClientProfile<'a> {
+        ClientProfile {
+            user_id: &user.id,
+            shared: false,
+            email: user.email.as_deref(),
+            validity_days: self.certificate_validity_days,
+            max_valid: self.max_certificates_per_user,
+            key: self.certificate_key,
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use super::login::CsrfForm;
 use crate::{
     audit::{record, Action, AuditEvent, Outcome},
-    ca::{client_cert::ClientProfile, pkcs12::P12Encoding, CaError},
+    ca::{pkcs12::P12Encoding, CaError},
     delivery::{self, Collect, Format},
     http::{csrf::csrf_ok, error::AppError, AppState, SignedIn},
     random::is_token,
@@ -137,7 +137,7 @@ pub async fn csr(
     let Some((user, settings)) = self_service_user(&state, user_id, now).await? else {
         return Ok(back("not_allowed"));
     };
-    let profile = ClientProfile::for_user(&user, &settings);
+    let profile = settings.client_profile(&user);
     let issued = instance
         .ca
         .issue_client_certificate_from_csr(&instance.store, &request, &profile, now)

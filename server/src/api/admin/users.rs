@@ -78,7 +78,7 @@ async fn hand_out_initial_pattern(
         &state.instance.master_key,
         id,
         &cells,
-        &settings,
+        settings.pattern_policy(),
         true,
         now,
     )
