@@ -9,11 +9,23 @@
 
 pub mod attributes;
 pub mod authenticator;
+pub mod clients;
+pub mod duplicates;
+pub mod eap;
+pub mod eap_flow;
 pub mod mppe;
 pub mod mschapv2;
 pub mod packet;
 pub mod password;
+pub mod radsec;
+pub mod reply;
 pub mod secret;
+pub mod server;
 
+pub use clients::{Client, ClientInfo, ClientTable, IpNetwork, StaticClients, Transport};
+pub use eap_flow::{EapMschapv2, EapStep, PendingResponse, VerifiedResponse};
 pub use packet::{Attribute, Code, Packet, PacketError};
+pub use radsec::serve_stream;
+pub use reply::Reply;
 pub use secret::Secret;
+pub use server::{serve_udp, CounterSnapshot, Counters, Handler, Request, UdpServerOptions};

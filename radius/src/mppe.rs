@@ -123,7 +123,7 @@ pub fn decrypt_mppe_key(
 ) -> Option<Zeroizing<Vec<u8>>> {
     let salt = value.get(..2)?;
     let cipher = value.get(2..)?;
-    if cipher.is_empty() || cipher.len() % 16 != 0 {
+    if cipher.is_empty() || !cipher.len().is_multiple_of(16) {
         return None;
     }
     let mut plain = Zeroizing::new(Vec::with_capacity(cipher.len()));

@@ -68,7 +68,7 @@ fn des_key(seven: &[u8]) -> [u8; 8] {
     for (i, byte) in out.iter_mut().enumerate() {
         let seven_bits = ((bits >> (49 - 7 * i)) & 0x7f) as u8;
         let b = seven_bits << 1;
-        *byte = b | u8::from(b.count_ones() % 2 == 0);
+        *byte = b | u8::from(b.count_ones().is_multiple_of(2));
     }
     k.zeroize();
     out

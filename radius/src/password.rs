@@ -71,7 +71,7 @@ pub fn unhide_user_password(
     secret: &Secret,
     request_authenticator: &[u8; AUTHENTICATOR_LEN],
 ) -> Result<Secret, PasswordError> {
-    if hidden.is_empty() || hidden.len() > MAX_PASSWORD_LEN || hidden.len() % 16 != 0 {
+    if hidden.is_empty() || hidden.len() > MAX_PASSWORD_LEN || !hidden.len().is_multiple_of(16) {
         return Err(PasswordError::BadLength);
     }
     let mut plain = xor_chain(hidden, secret, request_authenticator, false);
