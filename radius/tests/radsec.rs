@@ -58,7 +58,7 @@ async fn pipelined_requests_are_answered_with_the_radsec_secret() {
     let mut both = pap_bytes.clone();
     both.extend_from_slice(&acct_bytes);
     stream.write_all(&both).await.unwrap();
-    let mut replies = vec![
+    let mut replies = [
         read_packet(&mut stream).await,
         read_packet(&mut stream).await,
     ];
