@@ -175,7 +175,7 @@ pub enum MschapV2Message {
         /// The user name that entered ChallengeHash.
         name: Vec<u8>,
     },
-    /// OpCode 3 from the server: "S=<auth> M=<message>".
+    /// OpCode 3 from the server: `S=<auth> M=<message>`.
     SuccessRequest {
         /// MS-CHAPv2-ID.
         ms_id: u8,

@@ -53,6 +53,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod attributes;
 pub mod authenticator;
 pub mod clients;

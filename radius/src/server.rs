@@ -272,7 +272,8 @@ impl Default for UdpServerOptions {
     }
 }
 
-/// Serves RADIUS on a bound UDP socket until a socket error that is not transient.
+/// Serves RADIUS on a bound UDP socket. It runs until its task is dropped or
+/// aborted: receive errors are logged and skipped, so one bad ICMP cannot stop it.
 pub async fn serve_udp<C: ClientTable, H: Handler>(
     socket: Arc<UdpSocket>,
     clients: C,
