@@ -93,6 +93,11 @@ impl PendingResponse {
         &self.identity
     }
 
+    /// The name of the RADIUS client (NAS) the conversation runs through.
+    pub fn client_name(&self) -> &str {
+        &self.client
+    }
+
     /// The name inside the MS-CHAPv2 Response (it entered the challenge hash).
     pub fn user_name(&self) -> &[u8] {
         &self.user_name

@@ -185,6 +185,47 @@ async fn challenge_round_accounting_and_status_server() {
     assert_eq!(checked_reply(&reply, &status).code, Code::AccessAccept);
 }
 
+#[test]
+fn message_authenticator_rules_per_code() {
+    use passgrid_radius::server::{authenticate_request, DropReason};
+    let secret = secret();
+    // EAP without Message-Authenticator is dropped even when not required (RFC 3579 §3.2).
+    let mut eap = access_request(EAP_USER, None, &secret);
+    eap.attributes
+        .extend(Attribute::eap_messages(&[2, 0, 0, 8, 1, b'b', b'o', b'b']));
+    let bare = eap.encode().unwrap();
+    assert_eq!(
+        authenticate_request(&bare, &secret, false),
+        Err(DropReason::MissingMessageAuthenticator)
+    );
+    let signed = encode_request(&eap, &secret).unwrap();
+    assert!(authenticate_request(&signed, &secret, true).is_ok());
+    // PAP without it passes only where the client does not require it.
+    let pap = access_request(PAP_USER, Some(PAP_PASSWORD), &secret)
+        .encode()
+        .unwrap();
+    assert!(authenticate_request(&pap, &secret, false).is_ok());
+    assert_eq!(
+        authenticate_request(&pap, &secret, true),
+        Err(DropReason::MissingMessageAuthenticator)
+    );
+    // Status-Server always needs it (RFC 5997 §3); replies are not requests.
+    let status = Packet::new(Code::StatusServer, 1, [1; 16])
+        .encode()
+        .unwrap();
+    assert_eq!(
+        authenticate_request(&status, &secret, false),
+        Err(DropReason::MissingMessageAuthenticator)
+    );
+    let accept = Packet::new(Code::AccessAccept, 1, [1; 16])
+        .encode()
+        .unwrap();
+    assert_eq!(
+        authenticate_request(&accept, &secret, false),
+        Err(DropReason::Malformed)
+    );
+}
+
 /// A tiny deterministic generator so a failure can be replayed.
 struct XorShift(u64);
 
