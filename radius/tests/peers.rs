@@ -250,6 +250,8 @@ async fn eapol_test_eap_mschapv2_success_and_failure() {
     let (ok, out) = eapol_test(server.address, "wrong-otp").await;
     assert!(!ok, "{out}");
     assert!(out.lines().any(|l| l.trim() == "FAILURE"), "{out}");
+    // The MS-CHAPv2 Failure-Request reached the peer (E=691, no retry), then the Reject.
+    assert!(out.contains("EAP-MSCHAPV2: error 691"), "{out}");
     assert!(out.contains("code=3 (Access-Reject)"), "{out}");
     assert!(
         !out.contains("MS-MPPE-Send-Key"),
