@@ -33,7 +33,7 @@
 //!         let password = request.user_password()?.ok()?;
 //!         match request.packet.state() {
 //!             None => Some(Reply::challenge(b"fresh-random-state", "Grid: ...")),
-//!             Some(_state) if password.expose() == b"123456" => Some(Reply::accept()),
+//!             Some(_state) if password.matches(b"123456") => Some(Reply::accept()),
 //!             Some(_) => Some(Reply::reject()),
 //!         }
 //!     }

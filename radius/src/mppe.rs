@@ -24,7 +24,7 @@ const SHS_PAD1: [u8; 40] = [0x00; 40];
 const SHS_PAD2: [u8; 40] = [0xf2; 40];
 
 /// The server's 128-bit MPPE keys; zeroized on drop, never printed.
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct MppeKeys {
     /// Goes in MS-MPPE-Send-Key (the NAS encrypts towards the peer with it).
     pub send: [u8; 16],

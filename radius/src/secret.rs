@@ -6,7 +6,7 @@ use std::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Secret octets: a RADIUS shared secret, a password or a password candidate.
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Secret(Vec<u8>);
 
 impl Secret {
@@ -18,6 +18,13 @@ impl Secret {
     /// The octets.
     pub fn expose(&self) -> &[u8] {
         &self.0
+    }
+
+    /// Compares with a candidate in constant time (for a PAP password vs the
+    /// expected OTP); lengths are not secret.
+    pub fn matches(&self, candidate: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.0.as_slice().ct_eq(candidate))
     }
 }
 
@@ -67,6 +74,9 @@ mod tests {
         let s = Secret::from("hunter2");
         assert_eq!(format!("{s:?}"), "[redacted]");
         assert_eq!(s.expose(), b"hunter2");
+        assert!(s.matches(b"hunter2"));
+        assert!(!s.matches(b"hunter3"));
+        assert!(!s.matches(b"hunter"));
     }
 
     #[test]

@@ -58,7 +58,7 @@ impl TestHandler {
         };
         match packet.user_name() {
             Some(name) if name == PAP_USER.as_bytes() => {
-                if password.expose() == PAP_PASSWORD.as_bytes() {
+                if password.matches(PAP_PASSWORD.as_bytes()) {
                     Reply::accept()
                         .with(Attribute::class(b"vpn-users"))
                         .with(Attribute::filter_id(b"staff"))
@@ -78,7 +78,7 @@ impl TestHandler {
                     }
                     // Single-use: removed whether the code is right or not.
                     Some(state) if states.remove(state) => {
-                        if password.expose() == CHALLENGE_CODE.as_bytes() {
+                        if password.matches(CHALLENGE_CODE.as_bytes()) {
                             Reply::accept()
                         } else {
                             Reply::reject()
