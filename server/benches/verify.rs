@@ -12,7 +12,6 @@ use app::{
 };
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use passgrid::{
-    auth::AuthSettings,
     master_key::MasterKey,
     otp::{
         challenge::{
@@ -20,6 +19,7 @@ use passgrid::{
         },
         patterns::{open_pattern, seal_pattern, store_pattern},
     },
+    policy::AuthSettings,
     store::{users::NewUser, Store},
 };
 use subtle::ConstantTimeEq;
@@ -73,9 +73,17 @@ fn with_sqlite(c: &mut Criterion) {
             source: "local",
         };
         store.create_user(&user, 0).await.expect("user");
-        store_pattern(&store, &key, "alice", &CELLS, &settings, false, 0)
-            .await
-            .expect("pattern");
+        store_pattern(
+            &store,
+            &key,
+            "alice",
+            &CELLS,
+            settings.pattern_policy(),
+            false,
+            0,
+        )
+        .await
+        .expect("pattern");
         store
     });
     let decoy = seal_pattern(&key, DECOY_USER, &[1, 2, 3, 5, 8, 13]).expect("decoy");

@@ -20,7 +20,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let pkg_dir =
         std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
     Router::new()
-        .merge(api::routes())
+        .merge(api::routes(&state))
         .route("/lang/{code}", get(lang::switch_language))
         .route("/setup", post(setup::create_first_admin))
         .route("/login/start", post(login::start))

@@ -13,7 +13,7 @@ use axum::{
 
 use crate::{http::error::AppError, http::AppState};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -23,7 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/whoami", get(whoami::whoami))
         .route("/api/v1/auth/start", post(auth::start))
         .route("/api/v1/auth/verify", post(auth::verify))
-        .merge(admin::routes())
+        .merge(admin::routes(state))
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { AppError::NotFound }),

@@ -4,18 +4,58 @@
 //! demoted administrator's tokens and sessions lose their powers at once). A session
 //! must also send the CSRF token (header `X-CSRF-Token`, the double-submit cookie's
 //! value) with every request that changes something.
+//!
+//! The check runs in the route layer, before any handler: the route's permission comes
+//! from the permission table (`route_table`), a route that is not in the table is
+//! refused, and a handler learns who acts only through [`Admin`], which exists only
+//! after the check passed.
 
 use axum::{
-    extract::FromRequestParts,
+    extract::{FromRequestParts, MatchedPath, Request, State},
     http::{request::Parts, Method},
+    middleware::Next,
+    response::{IntoResponse, Response},
 };
 
+use super::route_table::route_of;
 use crate::{
     auth::session::session_user,
     http::{cookies::SESSION_COOKIE, csrf::csrf_ok, error::AppError, middleware::cookie, AppState},
     random::token_hash,
     tls::ConnectionInfo,
 };
+
+/// An administrator role (SPEC §9.1), from the most powerful down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Admin,
+    UserAdmin,
+    Operator,
+    Auditor,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::UserAdmin => "user-admin",
+            Role::Operator => "operator",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// A stored name; `None` for anything else (such a row grants nothing).
+    pub fn parse(name: &str) -> Option<Role> {
+        Some(match name {
+            "admin" => Role::Admin,
+            "user-admin" => Role::UserAdmin,
+            "operator" => Role::Operator,
+            "auditor" => Role::Auditor,
+            _ => return None,
+        })
+    }
+}
 
 /// What an administrator role may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,34 +86,28 @@ impl Permission {
     /// The roles that hold it (SPEC §9.1: admin everything; user admin users and
     /// their certificates and tokens; operator unlock and new initial patterns;
     /// auditor read-only and the audit log).
-    pub fn roles(self) -> &'static [&'static str] {
+    pub fn roles(self) -> &'static [Role] {
         match self {
-            Permission::ReadUsers => &["admin", "user-admin", "operator", "auditor"],
-            Permission::WriteUsers => &["admin", "user-admin"],
-            Permission::Operate => &["admin", "user-admin", "operator"],
-            Permission::ReadAudit => &["admin", "auditor"],
-            Permission::Admin => &["admin"],
+            Permission::ReadUsers => &[Role::Admin, Role::UserAdmin, Role::Operator, Role::Auditor],
+            Permission::WriteUsers => &[Role::Admin, Role::UserAdmin],
+            Permission::Operate => &[Role::Admin, Role::UserAdmin, Role::Operator],
+            Permission::ReadAudit => &[Role::Admin, Role::Auditor],
+            Permission::Admin => &[Role::Admin],
         }
+    }
+
+    pub fn held_by(self, role: Role) -> bool {
+        self.roles().contains(&role)
     }
 }
 
-/// An authenticated administrator.
+/// An authenticated administrator whose role holds the route's permission.
 #[derive(Clone, Debug)]
 pub struct Admin {
     pub id: String,
-    pub role: String,
+    pub role: Role,
     /// The peer address, for the audit log.
     pub source: String,
-}
-
-impl Admin {
-    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
-        if permission.roles().contains(&self.role.as_str()) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
 }
 
 /// Tokens look like `pgt_<prefix>_<secret>`; the whole string is the credential.
@@ -85,63 +119,123 @@ pub fn is_admin_token(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// The route layer of the administrators' API: finds the route's permission in the
+/// table, authenticates the caller, checks the role, and hands the handler its
+/// [`Admin`].
+pub async fn enforce_route_permission(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let permission = req
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|p| route_of(req.method().as_str(), p.as_str()))
+        .and_then(|r| r.permission);
+    let Some(permission) = permission else {
+        // Served but not declared: nobody may call it until the table says who.
+        tracing::error!(path = %req.uri().path(), "an admin route missing from the permission table");
+        return AppError::Forbidden.into_response();
+    };
+    let (mut parts, body) = req.into_parts();
+    let refusal = match authenticate(&mut parts, &state).await {
+        Ok(admin) if permission.held_by(admin.role) => {
+            parts.extensions.insert(admin);
+            req = Request::from_parts(parts, body);
+            return next.run(req).await;
+        }
+        Ok(_) => AppError::Forbidden,
+        Err(err) => err,
+    };
+    // A small body is read before the refusal: a client still sending it would
+    // otherwise see its stream reset instead of the answer.
+    let small = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .is_some_and(|n| n <= DRAIN_BEFORE_REFUSAL);
+    if small {
+        let _ = axum::body::to_bytes(body, DRAIN_BEFORE_REFUSAL).await;
+    }
+    refusal.into_response()
+}
+
+/// Bodies up to this size are read before a refusal is sent.
+const DRAIN_BEFORE_REFUSAL: usize = 64 * 1024;
+
+/// Who calls, by bearer token or console session (with its CSRF header).
+async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Admin, AppError> {
+    let now = state.instance.clock.now();
+    let store = &state.instance.store;
+    let source = parts
+        .extensions
+        .get::<ConnectionInfo>()
+        .map(|c| c.peer.ip().to_string())
+        .unwrap_or_default();
+    let bearer = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if let Some(token) = bearer {
+        if !is_admin_token(token) {
+            return Err(AppError::Unauthorized);
+        }
+        let holder = store
+            .admin_token_holder(&token_hash(token), now)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        let role = Role::parse(&holder.role).ok_or(AppError::Forbidden)?;
+        return Ok(Admin {
+            id: holder.admin_id,
+            role,
+            source,
+        });
+    }
+    let session = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthorized)?;
+    let user_id = session_user(store, session, now)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let user = store
+        .user(&user_id)
+        .await?
+        .filter(|u| u.status == "active")
+        .ok_or(AppError::Unauthorized)?;
+    // Signed in, but not an administrator.
+    let role = user
+        .admin_role
+        .as_deref()
+        .and_then(Role::parse)
+        .ok_or(AppError::Forbidden)?;
+    let reads_only = matches!(parts.method, Method::GET | Method::HEAD);
+    if !reads_only {
+        let submitted = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !csrf_ok(&parts.headers, submitted) {
+            return Err(AppError::BadRequest("csrf"));
+        }
+    }
+    Ok(Admin {
+        id: user.id,
+        role,
+        source,
+    })
+}
+
+/// The administrator the route layer let through; a handler mounted outside that
+/// layer cannot get one and so cannot run.
 impl FromRequestParts<AppState> for Admin {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let now = state.instance.clock.now();
-        let store = &state.instance.store;
-        let source = parts
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AppError> {
+        parts
             .extensions
-            .get::<ConnectionInfo>()
-            .map(|c| c.peer.ip().to_string())
-            .unwrap_or_default();
-        let bearer = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        if let Some(token) = bearer {
-            if !is_admin_token(token) {
-                return Err(AppError::Unauthorized);
-            }
-            let holder = store
-                .admin_token_holder(&token_hash(token), now)
-                .await?
-                .ok_or(AppError::Unauthorized)?;
-            return Ok(Admin {
-                id: holder.admin_id,
-                role: holder.role,
-                source,
-            });
-        }
-        let session = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthorized)?;
-        let user_id = session_user(store, session, now)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
-        let user = store
-            .user(&user_id)
-            .await?
-            .filter(|u| u.status == "active")
-            .ok_or(AppError::Unauthorized)?;
-        // Signed in, but not an administrator.
-        let role = user.admin_role.ok_or(AppError::Forbidden)?;
-        let reads_only = matches!(parts.method, Method::GET | Method::HEAD);
-        if !reads_only {
-            let submitted = parts
-                .headers
-                .get("x-csrf-token")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            if !csrf_ok(&parts.headers, submitted) {
-                return Err(AppError::BadRequest("csrf"));
-            }
-        }
-        Ok(Admin {
-            id: user.id,
-            role,
-            source,
-        })
+            .get::<Admin>()
+            .cloned()
+            .ok_or(AppError::Forbidden)
     }
 }

@@ -8,11 +8,10 @@ use axum::{
 };
 use serde_json::json;
 
-use super::{access::Admin, permission_of};
+use super::access::Admin;
 use crate::{http::error::AppError, http::AppState};
 
-pub async fn figures(State(state): State<AppState>, admin: Admin) -> Result<Response, AppError> {
-    admin.require(permission_of("get", "/api/v1/admin/dashboard"))?;
+pub async fn figures(State(state): State<AppState>, _admin: Admin) -> Result<Response, AppError> {
     let store = &state.instance.store;
     let now = state.instance.clock.now();
     let hours = store.hourly_logins(now - 24 * 3600).await?;

@@ -1,8 +1,9 @@
 //! The administrators' REST API (SPEC §9.4), under `/api/v1/admin/…`, for bearer
-//! tokens of administrators (`passgrid admin token create`). Every route is declared
-//! once in [`ROUTES`] with the permission it needs; the handlers check that same
-//! permission, and the OpenAPI document at `/api/openapi.json` is generated from the
-//! table (plus the public routes), so the three cannot drift apart.
+//! tokens of administrators (`passgrid admin token create`) and the console's
+//! sessions. Every route is declared once in `route_table::ROUTES` with the permission
+//! it needs; the route layer (`access::enforce_route_permission`) checks it before any
+//! handler runs — a route missing from the table is refused — and the OpenAPI
+//! document at `/api/openapi.json` is generated from the same table.
 
 pub mod access;
 pub mod api_tokens;
@@ -11,324 +12,21 @@ pub mod certificates;
 pub mod dashboard;
 pub mod openapi;
 pub mod policies;
+pub mod route_table;
 pub mod sync_sources;
 pub mod tokens;
 pub mod users;
 
 use axum::{
+    middleware::from_fn_with_state,
     routing::{get, post, put},
     Router,
 };
 
 use crate::http::AppState;
-use access::Permission;
 
-/// One route of the API, as documented.
-pub struct ApiRoute {
-    pub method: &'static str,
-    pub path: &'static str,
-    /// `None` for the public routes.
-    pub permission: Option<Permission>,
-    pub summary: &'static str,
-    /// Query parameters, documented.
-    pub query: &'static [(&'static str, &'static str)],
-}
-
-/// The administrators' routes.
-pub const ROUTES: &[ApiRoute] = &[
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/users",
-        permission: Some(Permission::ReadUsers),
-        summary: "List users: search, filters, keyset paging (next = the last ID)",
-        query: &[
-            ("q", "part of the ID, name or mail address"),
-            ("group", "a group name"),
-            ("status", "active or disabled"),
-            (
-                "source",
-                "local, csv, ldap (all LDAP sources) or e.g. ldap:corp",
-            ),
-            ("cert", "valid: holds a valid certificate; none: holds none"),
-            ("after", "start after this user ID"),
-            ("limit", "1 to 500 (default 50)"),
-        ],
-    },
-    ApiRoute {
-        method: "post",
-        path: "/api/v1/admin/users",
-        permission: Some(Permission::WriteUsers),
-        summary: "Create a user {id, name, email, groups}; returns the initial pattern once",
-        query: &[],
-    },
-    ApiRoute {
-        method: "post",
-        path: "/api/v1/admin/user-imports",
-        permission: Some(Permission::WriteUsers),
-        summary: "Import users from CSV (the body): all rows or none, the bad line named",
-        query: &[
-            ("dry_run", "true: report adds and changes, change nothing"),
-            ("encoding", "utf-8 (default) or shift_jis"),
-        ],
-    },
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/user-exports",
-        permission: Some(Permission::ReadUsers),
-        summary: "Export the users the filters select as CSV (UTF-8 with BOM; formula cells neutralised)",
-        query: &[
-            ("q", "part of the ID, name or mail address"),
-            ("group", "a group name"),
-            ("status", "active or disabled"),
-            ("source", "local, csv, ldap or e.g. ldap:corp"),
-            ("cert", "valid or none"),
-        ],
-    },
-    ApiRoute {
-        method: "patch",
-        path: "/api/v1/admin/users/{id}",
-        permission: Some(Permission::WriteUsers),
-        summary: "Change a user: name, email (null clears), status (active|disabled), groups",
-        query: &[],
-    },
-    ApiRoute {
-        method: "post",
-        path: "/api/v1/admin/groups",
-        permission: Some(Permission::WriteUsers),
-        summary: "Create a group {name, description}",
-        query: &[],
-    },
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/users/{id}",
-        permission: Some(Permission::ReadUsers),
-        summary: "One user: groups, lock-out state, token and certificates",
-        query: &[],
-    },
-    ApiRoute {
-        method: "post",
-        path: "/api/v1/admin/users/{id}/unlock",
-        permission: Some(Permission::Operate),
-        summary: "Lift a lock-out",
-        query: &[],
-    },
-    ApiRoute {
-        method: "post",
-        path: "/api/v1/admin/users/{id}/initial-pattern",
-        permission: Some(Permission::Operate),
-        summary: "Hand out a new initial pattern (returned once; the user must replace it)",
-        query: &[],
-    },
-    ApiRoute {
-        method: "delete",
-        path: "/api/v1/admin/users/{id}",
-        permission: Some(Permission::WriteUsers),
-        summary: "Delete a user",
-        query: &[],
-    },
-    ApiRoute {
-        method: "patch",
-        path: "/api/v1/admin/groups/{group}",
-        permission: Some(Permission::WriteUsers),
-        summary: "Change a group's description {description}",
-        query: &[],
-    },
-    ApiRoute {
-        method: "delete",
-        path: "/api/v1/admin/groups/{group}",
-        permission: Some(Permission::WriteUsers),
-        summary: "Delete a group (its members stay; they lose it and its policy)",
-        query: &[],
-    },
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/groups",
-        permission: Some(Permission::ReadUsers),
-        summary: "Groups with their member counts",
-        query: &[],
-    },
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/audit",
-        permission: Some(Permission::ReadAudit),
-        summary: "The audit log, newest first; format=csv exports",
-        query: &[
-            ("actor", "who acted"),
-            ("action", "an action, or a family ending in '.' (auth.)"),
-            ("target", "what was acted on"),
-            ("outcome", "success or failure"),
-            ("since", "Unix seconds, inclusive"),
-            ("until", "Unix seconds, exclusive"),
-            ("before", "entries older than this id (paging)"),
-            ("limit", "1 to 1000 (default 100; CSV up to 100000)"),
-            ("format", "json (default) or csv"),
-        ],
-    },
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/dashboard",
-        permission: Some(Permission::ReadUsers),
-        summary:
-            "Logins and failures per hour (24 h), locked users, certificates expiring in 30 days",
-        query: &[],
-    },
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/sync",
-        permission: Some(Permission::Admin),
-        summary: "Sync sources (LDAP, CSV folders) with their last runs and reports",
-        query: &[],
-    },
-    ApiRoute {
-        method: "post",
-        path: "/api/v1/admin/sync",
-        permission: Some(Permission::Admin),
-        summary: "Add a sync source {name, kind: ldap|csv, interval, url, starttls, ca_pem, bind_dn, bind_password, base, filter, map, group_attr | folder, encoding}",
-        query: &[],
-    },
-    ApiRoute {
-        method: "patch",
-        path: "/api/v1/admin/sync/{name}",
-        permission: Some(Permission::Admin),
-        summary: "Change a sync source {filter, base (LDAP), interval, max_disable_percent}",
-        query: &[],
-    },
-    ApiRoute {
-        method: "post",
-        path: "/api/v1/admin/sync/{name}/run",
-        permission: Some(Permission::Admin),
-        summary: "Run a sync source now; dry_run=true only reports",
-        query: &[("dry_run", "true: report what would change, change nothing")],
-    },
-    ApiRoute {
-        method: "post",
-        path: "/api/v1/admin/cert-jobs",
-        permission: Some(Permission::WriteUsers),
-        summary: "Start a bulk certificate job {action: issue|revoke|delete|mail|print, users: [..] | filter: {q, group, status, source, cert}, encoding}; per user all or nothing",
-        query: &[],
-    },
-    ApiRoute {
-        method: "post",
-        path: "/api/v1/admin/certificates/{serial}/revoke",
-        permission: Some(Permission::WriteUsers),
-        summary: "Revoke one certificate and publish the CRL",
-        query: &[],
-    },
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/api-tokens",
-        permission: Some(Permission::Admin),
-        summary: "Administrators' API tokens: prefix, administrator, name, expiry, last use (never a token)",
-        query: &[],
-    },
-    ApiRoute {
-        method: "post",
-        path: "/api/v1/admin/api-tokens",
-        permission: Some(Permission::Admin),
-        summary: "Make an API token {admin, name, days (1-3650, default 90)}; the token is in the answer, once",
-        query: &[],
-    },
-    ApiRoute {
-        method: "delete",
-        path: "/api/v1/admin/api-tokens/{prefix}",
-        permission: Some(Permission::Admin),
-        summary: "Revoke an API token",
-        query: &[],
-    },
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/tokens",
-        permission: Some(Permission::ReadUsers),
-        summary: "TOTP tokens (never their seeds): serial, kind, user, algorithm, digits, period",
-        query: &[("user", "only this user's")],
-    },
-    ApiRoute {
-        method: "post",
-        path: "/api/v1/admin/token-imports",
-        permission: Some(Permission::Admin),
-        summary: "Import hardware tokens from the vendor's file (the body: CSV or PSKC; an encrypted PSKC's key in X-PSKC-Key, hex); all or none",
-        query: &[],
-    },
-    ApiRoute {
-        method: "post",
-        path: "/api/v1/admin/tokens/{serial}/assign",
-        permission: Some(Permission::WriteUsers),
-        summary: "Give a hardware token to a user {user} (replacing the user's token)",
-        query: &[],
-    },
-    ApiRoute {
-        method: "post",
-        path: "/api/v1/admin/users/{id}/token/reset",
-        permission: Some(Permission::Operate),
-        summary: "Take the user's token away (software: deleted; hardware: unassigned); the user enrols again",
-        query: &[],
-    },
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/cert-jobs/{id}",
-        permission: Some(Permission::WriteUsers),
-        summary: "A bulk job's progress and per-user results (the administrator who started it)",
-        query: &[],
-    },
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/cert-jobs/{id}/download",
-        permission: Some(Permission::WriteUsers),
-        summary: "A finished job's file: certificates.zip (PKCS#12 + password sheet) or notices.html",
-        query: &[],
-    },
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/policies",
-        permission: Some(Permission::ReadUsers),
-        summary: "Policies with their groups (and priorities) and how many keys each sets",
-        query: &[],
-    },
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/policies/{name}",
-        permission: Some(Permission::ReadUsers),
-        summary: "One policy: every key as it takes effect, set here or inherited",
-        query: &[],
-    },
-    ApiRoute {
-        method: "put",
-        path: "/api/v1/admin/policies/{name}",
-        permission: Some(Permission::Admin),
-        summary: "Set keys {settings: {key: value or null}} (creates the policy); all or nothing",
-        query: &[],
-    },
-    ApiRoute {
-        method: "delete",
-        path: "/api/v1/admin/policies/{name}",
-        permission: Some(Permission::Admin),
-        summary: "Delete a policy and its group attachments (not default)",
-        query: &[],
-    },
-    ApiRoute {
-        method: "put",
-        path: "/api/v1/admin/policies/{name}/groups/{group}",
-        permission: Some(Permission::Admin),
-        summary: "Attach a policy to a group {priority} (higher wins), or change the priority",
-        query: &[],
-    },
-    ApiRoute {
-        method: "delete",
-        path: "/api/v1/admin/policies/{name}/groups/{group}",
-        permission: Some(Permission::Admin),
-        summary: "Detach a policy from a group",
-        query: &[],
-    },
-    ApiRoute {
-        method: "get",
-        path: "/api/v1/admin/users/{id}/policy",
-        permission: Some(Permission::ReadUsers),
-        summary: "A user's effective policy, why it applies, and its settings",
-        query: &[],
-    },
-];
-
-pub fn routes() -> Router<AppState> {
+/// The administrators' routes, each behind the permission the table gives it.
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/admin/users", get(users::list).post(users::create))
         .route(
@@ -407,6 +105,11 @@ pub fn routes() -> Router<AppState> {
             put(policies::attach).delete(policies::detach),
         )
         .route("/api/v1/admin/users/{id}/policy", get(policies::for_user))
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            access::enforce_route_permission,
+        ))
+        // Public: added after the permission layer, which covers the routes above only.
         .route("/api/openapi.json", get(openapi::document))
 }
 
@@ -418,35 +121,4 @@ pub(crate) fn no_store(mut res: axum::response::Response) -> axum::response::Res
         axum::http::HeaderValue::from_static("no-store"),
     );
     res
-}
-
-/// The permission [`ROUTES`] gives a method and path (what each handler checks).
-pub fn permission_of(method: &str, path: &str) -> Permission {
-    ROUTES
-        .iter()
-        .find(|r| r.method == method && r.path == path)
-        .and_then(|r| r.permission)
-        // A route missing from the table is for administrators only.
-        .unwrap_or(Permission::Admin)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_admin_route_names_a_permission() {
-        for r in ROUTES {
-            assert!(r.permission.is_some(), "{} {}", r.method, r.path);
-            assert!(r.path.starts_with("/api/v1/admin/"));
-        }
-        assert_eq!(
-            permission_of("get", "/api/v1/admin/audit"),
-            Permission::ReadAudit
-        );
-        assert_eq!(
-            permission_of("get", "/api/v1/admin/nothing"),
-            Permission::Admin
-        );
-    }
 }

@@ -3,7 +3,7 @@
 use axum::{response::IntoResponse, Json};
 use serde_json::{json, Map, Value};
 
-use super::{ApiRoute, ROUTES};
+use super::route_table::{ApiRoute, ROUTES};
 
 /// The public routes (SPEC §14), documented like the administrators' ones.
 const PUBLIC: &[ApiRoute] = &[
@@ -95,7 +95,8 @@ fn operation(route: &ApiRoute) -> Value {
     if let Some(p) = route.permission {
         op["security"] = json!([{ "adminToken": [] }]);
         op["x-passgrid-permission"] = json!(p.as_str());
-        op["x-passgrid-roles"] = json!(p.roles());
+        let roles: Vec<&str> = p.roles().iter().map(|r| r.as_str()).collect();
+        op["x-passgrid-roles"] = json!(roles);
         op["responses"]["401"] = json!({ "description": "no valid administrator token" });
         op["responses"]["403"] =
             json!({ "description": "the administrator's role does not allow this" });
