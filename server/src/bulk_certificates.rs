@@ -19,12 +19,10 @@ use zeroize::Zeroizing;
 
 use crate::{
     audit::{record, Action as AuditAction, AuditEvent, Outcome},
-    ca::{
-        pkcs12::{self, new_password, P12Encoding},
-        CaError,
-    },
+    ca::{pkcs12::P12Encoding, CaError},
     delivery::{self, Collect},
     instance::Instance,
+    issuance::{issue_pkcs12, Holder, Requester},
     mail::{certificate_link_body, Mailer},
     notices::{self, Notice},
     otp::patterns::open_pattern,
@@ -169,6 +167,46 @@ pub struct Actor {
     pub source: String,
 }
 
+impl Actor {
+    fn requester(&self, action: AuditAction) -> Requester<'_> {
+        Requester {
+            actor: &self.id,
+            source: &self.source,
+            action,
+        }
+    }
+}
+
+/// Why one user's step failed, and whether the issuance already audited it.
+struct StepFailure {
+    reason: String,
+    audited: bool,
+}
+
+impl StepFailure {
+    fn audited(reason: String) -> StepFailure {
+        StepFailure {
+            reason,
+            audited: true,
+        }
+    }
+}
+
+impl From<String> for StepFailure {
+    fn from(reason: String) -> StepFailure {
+        StepFailure {
+            reason,
+            audited: false,
+        }
+    }
+}
+
+impl From<&str> for StepFailure {
+    fn from(reason: &str) -> StepFailure {
+        reason.to_string().into()
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic elsewhere while holding the lock leaves plain data; go on with it.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -272,7 +310,7 @@ impl BulkJobs {
 enum Piece {
     None,
     P12 {
-        file: Vec<u8>,
+        file: Zeroizing<Vec<u8>>,
         password: Zeroizing<String>,
         serial: String,
         not_after: i64,
@@ -285,7 +323,12 @@ async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users: Vec<String
     let mut pieces: Vec<(String, Piece)> = Vec::new();
     for id in &users {
         let now = ctx.instance.clock.now();
-        let step = one_user(&ctx, job.action, id, now).await;
+        let step = one_user(&ctx, &actor, job.action, id, now).await;
+        // Issuing steps were audited by the issuance; the rest is audited here.
+        let audited = match &step {
+            Ok(_) => matches!(job.action, Action::Issue | Action::Mail | Action::Print),
+            Err(f) => f.audited,
+        };
         let (result, piece) = match step {
             Ok((serials, piece)) => (
                 UserResult {
@@ -300,17 +343,17 @@ async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users: Vec<String
                 },
                 piece,
             ),
-            Err(reason) => (
+            Err(failure) => (
                 UserResult {
                     user: id.clone(),
                     outcome: "failed",
                     serials: Vec::new(),
-                    error: Some(reason),
+                    error: Some(failure.reason),
                 },
                 Piece::None,
             ),
         };
-        if result.outcome != "skipped" {
+        if result.outcome != "skipped" && !audited {
             let reason = match &result.error {
                 Some(e) => e.clone(),
                 None => format!("bulk, serial {}", result.serials.join(" ")),
@@ -431,18 +474,19 @@ async fn undo_issue(
 /// or why not (nothing of this user is left half done).
 async fn one_user(
     ctx: &JobContext,
+    actor: &Actor,
     action: Action,
     id: &str,
     now: i64,
-) -> Result<(Vec<String>, Piece), String> {
+) -> Result<(Vec<String>, Piece), StepFailure> {
     let store = &ctx.instance.store;
     let user = store
         .user(id)
         .await
         .map_err(store_failure)?
-        .ok_or_else(|| "no such user".to_string())?;
+        .ok_or("no such user")?;
     if !matches!(action, Action::Revoke | Action::Delete) && user.status != "active" {
-        return Err(format!("the user is {}", user.status));
+        return Err(format!("the user is {}", user.status).into());
     }
     // Certificates follow the user's policy (validity, key, limits, encoding).
     let settings = if action == Action::Revoke {
@@ -458,7 +502,7 @@ async fn one_user(
     };
     let settings = settings.as_ref().unwrap_or(&ctx.settings);
     match action {
-        Action::Issue => issue_one(ctx, settings, &user, now).await,
+        Action::Issue => issue_one(ctx, actor, settings, &user, now).await,
         Action::Revoke => {
             let serials = store
                 .revoke_user_certificates(id, "cessationOfOperation", now)
@@ -474,14 +518,19 @@ async fn one_user(
             Ok((serials, Piece::None))
         }
         Action::Mail => {
-            let email = user
-                .email
-                .clone()
-                .ok_or_else(|| "no mail address".to_string())?;
+            let email = user.email.clone().ok_or("no mail address")?;
             let mailer = ctx.mailer.as_ref().ok_or("mail is not configured")?;
-            let prepared = delivery::prepare(&ctx.instance, &user, settings, Collect::Link, now)
-                .await
-                .map_err(ca_failure)?;
+            let requester = actor.requester(AuditAction::CertMail);
+            let prepared = delivery::prepare(
+                &ctx.instance,
+                &user,
+                settings,
+                Collect::Link,
+                requester,
+                now,
+            )
+            .await
+            .map_err(|e| StepFailure::audited(ca_failure(e)))?;
             let public = &ctx.public_url;
             let link = format!("{public}/certificate?t={}", prepared.token.as_str());
             let body = certificate_link_body(
@@ -496,14 +545,22 @@ async fn one_user(
             {
                 // Not delivered: the certificate and its key go, as if never issued.
                 let _ = store.delete_undelivered_certificate(&prepared.serial).await;
-                return Err(format!("mail not sent: {err}"));
+                return Err(format!("mail not sent: {err}").into());
             }
             Ok((vec![prepared.serial], Piece::None))
         }
         Action::Print => {
-            let (notice, serial) = notice_for(&ctx.instance, &user, settings, &ctx.public_url, now)
-                .await
-                .map_err(|e| e.to_string())?;
+            let requester = actor.requester(AuditAction::CertPrint);
+            let (notice, serial) = notice_for(
+                &ctx.instance,
+                &user,
+                settings,
+                &ctx.public_url,
+                requester,
+                now,
+            )
+            .await
+            .map_err(|e| StepFailure::audited(e.to_string()))?;
             Ok((vec![serial], Piece::Notice(Box::new(notice))))
         }
     }
@@ -511,49 +568,34 @@ async fn one_user(
 
 async fn issue_one(
     ctx: &JobContext,
+    actor: &Actor,
     settings: &AuthSettings,
     user: &User,
     now: i64,
-) -> Result<(Vec<String>, Piece), String> {
-    let profile = settings.client_profile(user);
-    let made = ctx
-        .instance
-        .ca
-        .issue_client_certificate_with_key(&ctx.instance.store, &profile, now)
-        .await
-        .map_err(ca_failure)?;
-    let serial = made.issued.record.serial.clone();
-    let packed = new_password().and_then(|password| {
-        pkcs12::build(
-            &made.key_der,
-            &made.cert_der,
-            ctx.instance.ca.cert_der(),
-            &user.id,
-            &password,
-            ctx.encoding.unwrap_or(settings.p12_encoding),
-        )
-        .map(|file| (file, password))
-    });
-    match packed {
-        Ok((file, password)) => Ok((
-            vec![serial.clone()],
-            Piece::P12 {
-                file,
-                password,
-                serial,
-                not_after: made.issued.record.not_after,
-                name: user.display_name.clone(),
-            },
-        )),
-        Err(err) => {
-            let _ = ctx
-                .instance
-                .store
-                .delete_undelivered_certificate(&serial)
-                .await;
-            Err(ca_failure(err))
-        }
-    }
+) -> Result<(Vec<String>, Piece), StepFailure> {
+    let requester = actor.requester(AuditAction::CertIssueP12);
+    let holder = Holder::User(user);
+    let made = issue_pkcs12(
+        &ctx.instance,
+        settings,
+        holder,
+        &user.id,
+        ctx.encoding,
+        requester,
+        now,
+    )
+    .await
+    .map_err(|e| StepFailure::audited(ca_failure(e)))?;
+    Ok((
+        vec![made.serial.clone()],
+        Piece::P12 {
+            file: made.file,
+            password: made.password,
+            serial: made.serial,
+            not_after: made.not_after,
+            name: user.display_name.clone(),
+        },
+    ))
 }
 
 /// One user's first-login notice: a certificate behind a one-time link, and the
@@ -563,6 +605,7 @@ pub async fn notice_for(
     user: &User,
     settings: &AuthSettings,
     public: &str,
+    requester: Requester<'_>,
     now: i64,
 ) -> Result<(Notice, String), CaError> {
     let pattern = match instance.store.pattern(&user.id).await? {
@@ -573,7 +616,8 @@ pub async fn notice_for(
         ),
         _ => None,
     };
-    let prepared = delivery::prepare(instance, user, settings, Collect::Link, now).await?;
+    let prepared =
+        delivery::prepare(instance, user, settings, Collect::Link, requester, now).await?;
     Ok((
         Notice {
             user_id: user.id.clone(),

@@ -13,6 +13,7 @@ use crate::{
         CaError,
     },
     instance::Instance,
+    issuance::{issue_with_key, Holder, Requester},
     policy::AuthSettings,
     random::{new_token, token_hash},
     store::{
@@ -109,19 +110,17 @@ pub enum Collect {
 /// How long a mailed or printed one-time link stays valid.
 pub const LINK_TTL_SECS: i64 = 72 * 3600;
 
-/// Issues a certificate for `user` and leaves it for its downloads; returns the token.
+/// Issues a certificate for `user` (audited as `requester` asks) and leaves it for its
+/// downloads; returns the token.
 pub async fn prepare(
     instance: &Instance,
     user: &User,
     settings: &AuthSettings,
     collect: Collect,
+    requester: Requester<'_>,
     now: i64,
 ) -> Result<Prepared, CaError> {
-    let profile = settings.client_profile(user);
-    let made = instance
-        .ca
-        .issue_client_certificate_with_key(&instance.store, &profile, now)
-        .await?;
+    let made = issue_with_key(instance, settings, Holder::User(user), requester, now).await?;
     let serial = made.issued.record.serial;
     let password = new_password()?;
     let token = new_token().map_err(|_| CaError::Random)?;

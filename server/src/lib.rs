@@ -13,7 +13,7 @@
 //! entry      cli config routes
 //! front      web api
 //! http       http
-//! services   auth bulk_certificates delivery sync user_import accounts
+//! services   bulk_certificates delivery sync user_import accounts auth issuance
 //! install    instance mail
 //! domain     policy ca otp audit user_csv notices
 //! store      store
@@ -45,6 +45,7 @@ pub mod config;
 pub mod delivery;
 pub mod http;
 pub mod instance;
+pub mod issuance;
 pub mod mail;
 pub mod master_key;
 pub mod metrics;

@@ -6,16 +6,16 @@ use std::path::PathBuf;
 
 use super::{CliError, Output};
 use crate::{
-    audit::{record, Action, Outcome},
+    audit::Action,
     ca::{
-        client_cert::ClientProfile,
         crl::{normalize_serial, parse_reason},
-        pkcs12::{self, new_password, P12Encoding},
+        pkcs12::P12Encoding,
     },
     config::FileConfig,
     delivery::{self, Collect},
     instance::DataConfig,
     instance::Instance,
+    issuance::{issue_from_csr, issue_pkcs12, Holder, Requester},
     mail::{certificate_link_body, Mailer},
     policy::effective_policy_for,
     store::{client_certs::ClientCertRecord, users::User},
@@ -94,29 +94,15 @@ pub async fn run(
             let instance = Instance::open(data).await?;
             let user = existing_user(&instance, &id).await?;
             let policy = effective_policy_for(&instance.store, auth, &user.id).await?;
-            let profile = policy.settings.client_profile(&user);
-            let issued = instance
-                .ca
-                .issue_client_certificate_from_csr(
-                    &instance.store,
-                    &csr,
-                    &profile,
-                    instance.clock.now(),
-                )
-                .await?;
-            record(
-                &instance.store,
-                crate::audit::AuditEvent {
-                    actor: "cli",
-                    source: "local",
-                    action: Action::CertIssueCsr,
-                    target: &user.id,
-                    outcome: Outcome::Success,
-                    reason: &format!("serial {}", issued.record.serial),
-                },
+            let issued = issue_from_csr(
+                &instance,
+                &policy.settings,
+                &user,
+                &csr,
+                Requester::cli(Action::CertIssueCsr),
                 instance.clock.now(),
             )
-            .await;
+            .await?;
             instance.store.close().await;
             std::fs::write(&out_path, &issued.cert_pem)
                 .map_err(|e| CliError(format!("{}: {e}", out_path.display())))?;
@@ -152,7 +138,7 @@ pub async fn run(
             };
             let now = instance.clock.now();
             let user;
-            let profile = match &shared {
+            let holder = match &shared {
                 // A shared-terminal certificate names its profile; ID labels the
                 // terminal (the file's friendly name).
                 Some(name) => {
@@ -161,51 +147,28 @@ pub async fn run(
                             "no shared-terminal profile {name:?} (define it under [auth.shared_profiles])"
                         )));
                     }
-                    ClientProfile {
-                        user_id: name,
-                        shared: true,
-                        email: None,
-                        validity_days: policy.settings.certificate_validity_days,
-                        max_valid: policy.settings.max_certificates_per_user,
-                        key: policy.settings.certificate_key,
-                    }
+                    Holder::Shared(name)
                 }
                 None => {
                     user = existing_user(&instance, &id).await?;
-                    policy.settings.client_profile(&user)
+                    Holder::User(&user)
                 }
             };
             let owner = match &shared {
                 Some(name) => format!("shared:{name} (terminal {id})"),
                 None => id.clone(),
             };
-            let made = instance
-                .ca
-                .issue_client_certificate_with_key(&instance.store, &profile, now)
-                .await?;
-            let password = new_password()?;
-            let p12 = pkcs12::build(
-                &made.key_der,
-                &made.cert_der,
-                instance.ca.cert_der(),
+            let made = issue_pkcs12(
+                &instance,
+                &policy.settings,
+                holder,
                 &id,
-                &password,
-                encoding,
-            )?;
-            let serial = made.issued.record.serial.clone();
-            record(
-                &instance.store,
-                crate::audit::AuditEvent {
-                    actor: "cli",
-                    source: "local",
-                    action: crate::audit::Action::CertIssueP12,
-                    target: &owner,
-                    outcome: Outcome::Success,
-                    reason: &format!("serial {serial}, {}", encoding.name()),
-                },
+                Some(encoding),
+                Requester::cli(Action::CertIssueP12),
                 now,
             )
-            .await;
+            .await?;
+            let (serial, p12, password) = (made.serial, made.file, made.password);
             instance.store.close().await;
             write_private(&out_path, &p12)?;
             out.print(
@@ -217,7 +180,7 @@ pub async fn run(
                     encoding.name(),
                     password.as_str()
                 ),
-                json!({ "serial": serial, "user": shared.is_none().then_some(&id), "shared_profile": &shared, "path": out_path, "encoding": encoding.name(), "password": password.as_str(), "not_after": made.issued.record.not_after }),
+                json!({ "serial": serial, "user": shared.is_none().then_some(&id), "shared_profile": &shared, "path": out_path, "encoding": encoding.name(), "password": password.as_str(), "not_after": made.not_after }),
             );
             Ok(())
         }
@@ -264,7 +227,15 @@ pub async fn run(
             };
             let policy = effective_policy_for(&instance.store, auth, &user.id).await?;
             let prepared =
-                delivery::prepare(&instance, &user, &policy.settings, Collect::Link, now).await?;
+                delivery::prepare(
+                    &instance,
+                    &user,
+                    &policy.settings,
+                    Collect::Link,
+                    Requester::cli(Action::CertMail),
+                    now,
+                )
+                .await?;
             let link = format!("{public}/certificate?t={}", prepared.token.as_str());
             let until = date(prepared.expires_at);
             let body = certificate_link_body(&user.id, &format!("{public}/login"), &link, &until);
@@ -312,7 +283,14 @@ pub async fn run(
                         break;
                     }
                 };
-                match crate::bulk_certificates::notice_for(&instance, user, &settings, &public, now)
+                match crate::bulk_certificates::notice_for(
+                    &instance,
+                    user,
+                    &settings,
+                    &public,
+                    Requester::cli(Action::CertPrint),
+                    now,
+                )
                     .await
                 {
                     Ok((notice, serial)) => {

@@ -16,6 +16,7 @@ use crate::{
     ca::{pkcs12::P12Encoding, CaError},
     delivery::{self, Collect, Format},
     http::{csrf::csrf_ok, error::AppError, AppState, SignedIn},
+    issuance::{issue_from_csr, Requester},
     random::is_token,
     store::pickups::Access,
 };
@@ -79,9 +80,21 @@ pub async fn issue(
         record(&instance.store, event(Outcome::Failure, why), now).await;
         return Ok(back("not_allowed"));
     };
-    let prepared = delivery::prepare(instance, &user, &settings, Collect::SignedIn, now).await?;
+    let requester = Requester {
+        actor: user_id,
+        source: &source,
+        action: Action::CertAutoIssue,
+    };
+    let prepared = delivery::prepare(
+        instance,
+        &user,
+        &settings,
+        Collect::SignedIn,
+        requester,
+        now,
+    )
+    .await?;
     let token = prepared.token;
-    record(&instance.store, event(Outcome::Success, ""), now).await;
     Ok(Redirect::to(&format!("/me/certificate/download?t={}", token.as_str())).into_response())
 }
 
@@ -137,28 +150,12 @@ pub async fn csr(
     let Some((user, settings)) = self_service_user(&state, user_id, now).await? else {
         return Ok(back("not_allowed"));
     };
-    let profile = settings.client_profile(&user);
-    let issued = instance
-        .ca
-        .issue_client_certificate_from_csr(&instance.store, &request, &profile, now)
-        .await;
-    let (outcome, reason) = match &issued {
-        Ok(c) => (Outcome::Success, format!("serial {}", c.record.serial)),
-        Err(e) => (Outcome::Failure, e.to_string()),
+    let requester = Requester {
+        actor: user_id,
+        source: &source,
+        action: Action::CertIssueCsr,
     };
-    record(
-        &instance.store,
-        AuditEvent {
-            actor: user_id,
-            source: &source,
-            action: Action::CertIssueCsr,
-            target: user_id,
-            outcome,
-            reason: &reason,
-        },
-        now,
-    )
-    .await;
+    let issued = issue_from_csr(instance, &settings, &user, &request, requester, now).await;
     let issued = match issued {
         Ok(issued) => issued,
         Err(CaError::BadRequest(_)) => return Ok(back("csr")),
