@@ -1,0 +1,137 @@
+//! Turning search result entries into directory entries by the attribute map.
+
+use ldap3::asn1::{StructureTag, PL};
+use ldap3::ResultEntry;
+
+use super::client::CheckedSettings;
+use super::*;
+
+/// A search result entry as DN and attributes; values that are not UTF-8 are
+/// dropped (none of the mapped attributes is binary).
+struct RawEntry {
+    dn: String,
+    attrs: Vec<(String, Vec<String>)>,
+}
+
+/// Decodes an entry without panicking (ldap3's `SearchEntry::construct` would).
+fn decode_entry(entry: ResultEntry) -> Result<RawEntry, LdapError> {
+    let malformed = |what: &str| LdapError::MalformedEntry(what.to_string());
+    let mut parts = entry
+        .0
+        .match_id(4)
+        .and_then(StructureTag::expect_constructed)
+        .ok_or_else(|| malformed("not a search result entry"))?
+        .into_iter();
+    let dn = parts
+        .next()
+        .and_then(StructureTag::expect_primitive)
+        .and_then(|dn| String::from_utf8(dn).ok())
+        .ok_or_else(|| malformed("no DN"))?;
+    let attr_list = parts
+        .next()
+        .and_then(StructureTag::expect_constructed)
+        .ok_or_else(|| LdapError::MalformedEntry(format!("{dn}: no attribute list")))?;
+    let mut attrs = Vec::with_capacity(attr_list.len());
+    for attr in attr_list {
+        let bad = || LdapError::MalformedEntry(format!("{dn}: malformed attribute"));
+        let mut pair = attr.expect_constructed().ok_or_else(bad)?.into_iter();
+        let name = pair
+            .next()
+            .and_then(StructureTag::expect_primitive)
+            .and_then(|n| String::from_utf8(n).ok())
+            .ok_or_else(bad)?;
+        let values = match pair.next().map(|set| set.payload) {
+            Some(PL::C(values)) => values,
+            _ => return Err(bad()),
+        };
+        let values = values
+            .into_iter()
+            .filter_map(StructureTag::expect_primitive)
+            .filter_map(|v| String::from_utf8(v).ok())
+            .collect();
+        attrs.push((name, values));
+    }
+    Ok(RawEntry { dn, attrs })
+}
+
+impl RawEntry {
+    /// The values of the first of `names` the entry has (names compare
+    /// case-insensitively, as LDAP's do).
+    fn first_present(&self, names: &[String]) -> Result<Option<&[String]>, LdapError> {
+        for name in names {
+            if let Some(values) = self.values(name)? {
+                if values.iter().any(|v| !v.trim().is_empty()) {
+                    return Ok(Some(values));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn values(&self, name: &str) -> Result<Option<&[String]>, LdapError> {
+        for (attr, values) in &self.attrs {
+            if attr.eq_ignore_ascii_case(name) {
+                return Ok(Some(values));
+            }
+            // AD sends `member;range=0-1499` when an attribute has too many values.
+            let ranged = attr
+                .split_once(';')
+                .filter(|(base, option)| {
+                    base.eq_ignore_ascii_case(name)
+                        && option
+                            .get(..6)
+                            .is_some_and(|o| o.eq_ignore_ascii_case("range="))
+                })
+                .is_some();
+            if ranged {
+                return Err(LdapError::RangedAttribute {
+                    dn: self.dn.clone(),
+                    attr: name.to_string(),
+                });
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn first_value(values: Option<&[String]>) -> Option<String> {
+    values?
+        .iter()
+        .map(|v| v.trim())
+        .find(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+pub(super) fn map_entry(
+    settings: &CheckedSettings,
+    raw: ResultEntry,
+) -> Result<DirectoryEntry, LdapError> {
+    let raw = decode_entry(raw)?;
+    let id =
+        first_value(raw.first_present(&settings.map.id)?).ok_or_else(|| LdapError::MissingId {
+            dn: raw.dn.clone(),
+            attrs: settings.map.id.clone(),
+        })?;
+    let display_name =
+        first_value(raw.first_present(&settings.map.name)?).unwrap_or_else(|| id.clone());
+    let email = first_value(raw.first_present(&settings.map.email)?);
+    let mut groups: Vec<String> = match &settings.group_attr {
+        Some(attr) => raw
+            .values(attr)?
+            .unwrap_or_default()
+            .iter()
+            .map(|v| group_name(v))
+            .filter(|g| !g.is_empty())
+            .collect(),
+        None => Vec::new(),
+    };
+    groups.sort();
+    groups.dedup();
+    Ok(DirectoryEntry {
+        dn: raw.dn,
+        id,
+        display_name,
+        email,
+        groups,
+    })
+}
