@@ -2,7 +2,7 @@
 
 use app::grid::digits_from_seed;
 use axum::{
-    extract::{rejection::JsonRejection, State},
+    extract::State,
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Extension, Json,
@@ -10,6 +10,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::http::error::extract::JsonBody;
 use crate::{
     auth::{
         login::{finish_login, settings_for_challenge, start_login, LoginOutcome, Started},
@@ -46,17 +47,13 @@ pub struct VerifyRequest {
     totp: Option<String>,
 }
 
-fn bad_json(rejection: JsonRejection) -> AppError {
-    AppError::InvalidRequest(rejection.body_text())
-}
-
 pub async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
     conn: Option<Extension<ConnectionInfo>>,
-    payload: Result<Json<StartRequest>, JsonRejection>,
+    JsonBody(payload): JsonBody<StartRequest>,
 ) -> Result<Response, AppError> {
-    let Json(req) = payload.map_err(bad_json)?;
+    let req = payload;
     let user = req.user.trim();
     if user.is_empty() || user.len() > MAX_USER_LEN || user.chars().any(char::is_control) {
         return Err(AppError::BadRequest("invalid_user"));
@@ -113,9 +110,9 @@ pub async fn verify(
     State(state): State<AppState>,
     headers: HeaderMap,
     conn: Option<Extension<ConnectionInfo>>,
-    payload: Result<Json<VerifyRequest>, JsonRejection>,
+    JsonBody(payload): JsonBody<VerifyRequest>,
 ) -> Result<Response, AppError> {
-    let Json(req) = payload.map_err(bad_json)?;
+    let req = payload;
     if !is_challenge_id(&req.challenge) {
         return Err(AppError::BadRequest("invalid_challenge"));
     }

@@ -166,6 +166,13 @@ impl From<AuthError> for AppError {
     }
 }
 
+/// A multipart form that could not be read; the text says why.
+impl From<axum::extract::multipart::MultipartError> for AppError {
+    fn from(err: axum::extract::multipart::MultipartError) -> Self {
+        AppError::InvalidRequest(err.body_text())
+    }
+}
+
 impl From<RandomError> for AppError {
     fn from(err: RandomError) -> Self {
         AppError::Otp(OtpError::Random(err))

@@ -115,23 +115,11 @@ pub async fn csr(
         return Ok(Redirect::to("/login").into_response());
     };
     let (mut csrf, mut request) = (String::new(), Vec::new());
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| AppError::InvalidRequest(e.body_text()))?
-    {
+    while let Some(field) = form.next_field().await? {
         match field.name() {
-            Some("csrf") => {
-                csrf = field
-                    .text()
-                    .await
-                    .map_err(|e| AppError::InvalidRequest(e.body_text()))?
-            }
+            Some("csrf") => csrf = field.text().await?,
             Some("csr") => {
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| AppError::InvalidRequest(e.body_text()))?;
+                let bytes = field.bytes().await?;
                 if bytes.len() > MAX_CSR_BYTES {
                     return Ok(back("csr"));
                 }

@@ -10,10 +10,8 @@ use axum::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{
-    access::Admin,
-    users::{audit_admin, bad_json, checked_id},
-};
+use super::{access::Admin, audit_admin, checked_id};
+use crate::http::error::extract::JsonBody;
 use crate::{accounts::create_admin_token, audit::Action, http::error::AppError, http::AppState};
 
 pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Response, AppError> {
@@ -33,9 +31,9 @@ pub struct NewToken {
 pub async fn create(
     State(state): State<AppState>,
     admin: Admin,
-    body: Result<Json<NewToken>, axum::extract::rejection::JsonRejection>,
+    JsonBody(body): JsonBody<NewToken>,
 ) -> Result<Response, AppError> {
-    let Json(b) = body.map_err(bad_json)?;
+    let b = body;
     checked_id(&b.admin)?;
     let name = b.name.unwrap_or_else(|| "api".into());
     let now = state.instance.clock.now();

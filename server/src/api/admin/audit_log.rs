@@ -1,7 +1,7 @@
 //! The audit log for administrators (SPEC §12): filters, paging, CSV export.
 
 use axum::{
-    extract::{rejection::QueryRejection, Query, State},
+    extract::State,
     http::{header, HeaderValue},
     response::{IntoResponse, Response},
     Json,
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::access::Admin;
+use crate::http::error::extract::Params;
 use crate::{http::error::AppError, http::AppState, store::audit::AuditFilter};
 
 #[derive(Deserialize)]
@@ -41,9 +42,9 @@ fn csv_cell(text: &str) -> String {
 pub async fn search(
     State(state): State<AppState>,
     _admin: Admin,
-    query: Result<Query<AuditQuery>, QueryRejection>,
+    Params(query): Params<AuditQuery>,
 ) -> Result<Response, AppError> {
-    let Query(q) = query.map_err(|r| AppError::InvalidRequest(r.body_text()))?;
+    let q = query;
     let csv = match q.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,

@@ -10,14 +10,11 @@ use axum::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{
-    access::Admin,
-    users::{audit_admin, bad_json, check_filter, checked_id},
-};
+use super::{access::Admin, audit_admin, check_filter, checked_id};
 use crate::{
     bulk_certificates::{Action, Actor, JobContext, MAX_USERS},
     ca::pkcs12::P12Encoding,
-    http::error::AppError,
+    http::error::{extract::JsonBody, AppError},
     http::AppState,
     store::user_list::UserFilter,
 };
@@ -47,9 +44,8 @@ pub struct FilterBody {
 pub async fn start(
     State(state): State<AppState>,
     admin: Admin,
-    body: Result<Json<JobBody>, axum::extract::rejection::JsonRejection>,
+    JsonBody(body): JsonBody<JobBody>,
 ) -> Result<Response, AppError> {
-    let Json(body) = body.map_err(bad_json)?;
     // Without a choice, each user's policy picks (SPEC §2.3).
     let encoding = match body.encoding.as_deref() {
         None => None,

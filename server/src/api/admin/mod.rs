@@ -10,11 +10,13 @@ pub mod api_tokens;
 pub mod audit_log;
 pub mod certificates;
 pub mod dashboard;
+pub mod groups;
 pub mod openapi;
 pub mod policies;
 pub mod route_table;
 pub mod sync_sources;
 pub mod tokens;
+pub mod user_files;
 pub mod users;
 
 use axum::{
@@ -23,7 +25,16 @@ use axum::{
     Router,
 };
 
-use crate::http::AppState;
+use app::pattern::text_form;
+use serde_json::json;
+
+use crate::{
+    accounts::check_user_id,
+    audit::{record, Action, AuditEvent, Outcome},
+    http::{error::AppError, AppState},
+    otp::patterns::{generate_initial_pattern, store_pattern},
+};
+use access::Admin;
 
 /// The administrators' routes, each behind the permission the table gives it.
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -33,11 +44,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/admin/user-imports",
             // The route's own limit is set in `http::body_limit`; the extractor's
             // default (2 MB) must not cut it short.
-            post(users::import).layer(axum::extract::DefaultBodyLimit::max(
+            post(user_files::import).layer(axum::extract::DefaultBodyLimit::max(
                 crate::http::body_limit::MAX_IMPORT_BYTES,
             )),
         )
-        .route("/api/v1/admin/user-exports", get(users::export))
+        .route("/api/v1/admin/user-exports", get(user_files::export))
         .route(
             "/api/v1/admin/users/{id}",
             get(users::show).delete(users::delete).patch(users::update),
@@ -49,11 +60,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/api/v1/admin/groups",
-            get(users::groups).post(users::create_group),
+            get(groups::groups).post(groups::create_group),
         )
         .route(
             "/api/v1/admin/groups/{group}",
-            axum::routing::patch(users::update_group).delete(users::delete_group),
+            axum::routing::patch(groups::update_group).delete(groups::delete_group),
         )
         .route("/api/v1/admin/audit", get(audit_log::search))
         .route("/api/v1/admin/dashboard", get(dashboard::figures))
@@ -121,4 +132,85 @@ pub(crate) fn no_store(mut res: axum::response::Response) -> axum::response::Res
         axum::http::HeaderValue::from_static("no-store"),
     );
     res
+}
+
+// Shared by the handlers of the users, groups, files, tokens and certificates routes.
+
+/// The user list's filters that take fixed values (list, export, bulk jobs).
+pub(crate) fn check_filter(status: Option<&str>, cert: Option<&str>) -> Result<(), AppError> {
+    if status.is_some_and(|s| !matches!(s, "active" | "disabled")) {
+        return Err(AppError::BadRequest("invalid_status"));
+    }
+    if cert.is_some_and(|s| !matches!(s, "valid" | "none")) {
+        return Err(AppError::BadRequest("invalid_cert_filter"));
+    }
+    Ok(())
+}
+
+/// The user an address names: a well-formed ID (400 otherwise) of a stored user (404).
+pub(crate) async fn existing_user(
+    state: &AppState,
+    id: &str,
+) -> Result<crate::store::users::User, AppError> {
+    checked_id(id)?;
+    state
+        .instance
+        .store
+        .user(id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Makes and stores a new initial pattern for `id` under the rules of the user's
+/// policy (after the memberships are stored); the answer's `initial_pattern`, shown
+/// once.
+pub(crate) async fn hand_out_initial_pattern(
+    state: &AppState,
+    id: &str,
+    now: i64,
+) -> Result<serde_json::Value, AppError> {
+    let settings = state.settings_for(id).await?;
+    let cells = generate_initial_pattern(settings.shape, &settings.rules)?;
+    store_pattern(
+        &state.instance.store,
+        &state.instance.master_key,
+        id,
+        &cells,
+        settings.pattern_policy(),
+        true,
+        now,
+    )
+    .await?;
+    Ok(json!({
+        "cells": cells.to_vec(),
+        "text": text_form(&cells, settings.shape),
+        "rows": settings.shape.rows(),
+        "cols": settings.shape.cols(),
+    }))
+}
+
+pub(crate) fn checked_id(id: &str) -> Result<(), AppError> {
+    check_user_id(id).map_err(|_| AppError::BadRequest("invalid_user_id"))
+}
+
+pub(crate) async fn audit_admin(
+    state: &AppState,
+    admin: &Admin,
+    action: Action,
+    target: &str,
+    reason: &str,
+) {
+    record(
+        &state.instance.store,
+        AuditEvent {
+            actor: &admin.id,
+            source: &admin.source,
+            action,
+            target,
+            outcome: Outcome::Success,
+            reason,
+        },
+        state.instance.clock.now(),
+    )
+    .await;
 }

@@ -2,16 +2,16 @@
 //! detach from groups, and a user's effective policy. The rules live in `crate::policy`.
 
 use axum::{
-    extract::{rejection::JsonRejection, Path, State},
+    extract::{Path, State},
     response::{IntoResponse, Response},
     Json,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{access::Admin, users::bad_json};
+use super::access::Admin;
 use crate::{
-    http::error::AppError,
+    http::error::{extract::JsonBody, AppError},
     http::AppState,
     policy::{self, Actor, PolicyError},
 };
@@ -54,10 +54,9 @@ pub async fn set(
     State(state): State<AppState>,
     admin: Admin,
     Path(name): Path<String>,
-    body: Result<Json<SetBody>, JsonRejection>,
+    JsonBody(body): JsonBody<SetBody>,
 ) -> Result<Response, AppError> {
     checked_name(&name)?;
-    let Json(body) = body.map_err(bad_json)?;
     let changes = body
         .settings
         .into_iter()
@@ -113,11 +112,10 @@ pub async fn attach(
     State(state): State<AppState>,
     admin: Admin,
     Path((name, group)): Path<(String, String)>,
-    body: Result<Json<AttachBody>, JsonRejection>,
+    JsonBody(body): JsonBody<AttachBody>,
 ) -> Result<Response, AppError> {
     checked_name(&name)?;
     crate::accounts::check_group_name(&group).map_err(|_| AppError::BadRequest("invalid_group"))?;
-    let Json(body) = body.map_err(bad_json)?;
     let now = state.instance.clock.now();
     policy::attach_policy(
         &state.instance.store,
@@ -153,7 +151,7 @@ pub async fn for_user(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    super::users::existing_user(&state, &id).await?;
+    super::existing_user(&state, &id).await?;
     let store = &state.instance.store;
     let effective = policy::effective_policy_for(store, &state.auth, &id).await?;
     Ok(Json(json!({

@@ -2,7 +2,7 @@
 //! start a run (the console's "Run now").
 
 use axum::{
-    extract::{rejection::QueryRejection, Path, Query, State},
+    extract::{Path, State},
     response::{IntoResponse, Response},
     Json,
 };
@@ -12,7 +12,10 @@ use serde_json::json;
 use super::access::Admin;
 use crate::{
     audit::{record, Action, Outcome},
-    http::error::AppError,
+    http::error::{
+        extract::{JsonBody, Params},
+        AppError,
+    },
     http::AppState,
     sync::{run_source, SyncError},
 };
@@ -51,9 +54,9 @@ pub async fn run(
     State(state): State<AppState>,
     admin: Admin,
     Path(name): Path<String>,
-    query: Result<Query<RunQuery>, QueryRejection>,
+    Params(query): Params<RunQuery>,
 ) -> Result<Response, AppError> {
-    let Query(q) = query.map_err(|r| AppError::InvalidRequest(r.body_text()))?;
+    let q = query;
     let lock = state
         .instance
         .store
@@ -142,10 +145,10 @@ fn required(value: Option<String>, field: &str) -> Result<String, AppError> {
 pub async fn create(
     State(state): State<AppState>,
     admin: Admin,
-    body: Result<Json<NewSource>, axum::extract::rejection::JsonRejection>,
+    JsonBody(body): JsonBody<NewSource>,
 ) -> Result<Response, AppError> {
     use crate::sync::{add_csv_source, add_ldap_source, ldap::AttributeMap, parse_interval};
-    let Json(b) = body.map_err(super::users::bad_json)?;
+    let b = body;
     let now = state.instance.clock.now();
     let default_interval = if b.kind == "csv" {
         crate::sync::DEFAULT_CSV_INTERVAL
@@ -193,7 +196,7 @@ pub async fn create(
         _ => return Err(AppError::BadRequest("invalid_kind")),
     };
     result?;
-    super::users::audit_admin(&state, &admin, Action::SyncAdd, &b.name, &b.kind).await;
+    super::audit_admin(&state, &admin, Action::SyncAdd, &b.name, &b.kind).await;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(json!({ "name": b.name, "kind": b.kind, "interval_secs": interval_secs })),
@@ -215,9 +218,9 @@ pub async fn update(
     State(state): State<AppState>,
     admin: Admin,
     Path(name): Path<String>,
-    body: Result<Json<SourceChange>, axum::extract::rejection::JsonRejection>,
+    JsonBody(body): JsonBody<SourceChange>,
 ) -> Result<Response, AppError> {
-    let Json(b) = body.map_err(super::users::bad_json)?;
+    let b = body;
     let changes = crate::sync::SourceChanges {
         filter: b.filter,
         base: b.base,
@@ -233,6 +236,6 @@ pub async fn update(
         Err(SyncError::NoSuchSource(_)) => return Err(AppError::NotFound),
         Err(e) => return Err(e.into()),
     }
-    super::users::audit_admin(&state, &admin, Action::SyncSet, &name, "").await;
+    super::audit_admin(&state, &admin, Action::SyncSet, &name, "").await;
     Ok(Json(json!({ "name": name })).into_response())
 }

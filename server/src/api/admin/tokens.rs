@@ -2,7 +2,7 @@
 //! file, assigning a hardware token to a user, and resetting a user's token.
 
 use axum::{
-    extract::{rejection::QueryRejection, Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -10,13 +10,13 @@ use axum::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{
-    access::Admin,
-    users::{audit_admin, bad_json, checked_id, existing_user},
-};
+use super::{access::Admin, audit_admin, checked_id, existing_user};
 use crate::{
     audit::Action,
-    http::error::AppError,
+    http::error::{
+        extract::{JsonBody, Params},
+        AppError,
+    },
     http::AppState,
     otp::tokens::{assign_token, import_token_file},
 };
@@ -30,9 +30,9 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     _admin: Admin,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    Params(query): Params<ListQuery>,
 ) -> Result<Response, AppError> {
-    let Query(q) = query.map_err(|r| AppError::InvalidRequest(r.body_text()))?;
+    let q = query;
     if let Some(user) = &q.user {
         checked_id(user)?;
     }
@@ -82,9 +82,8 @@ pub async fn assign(
     State(state): State<AppState>,
     admin: Admin,
     Path(serial): Path<String>,
-    body: Result<Json<AssignBody>, axum::extract::rejection::JsonRejection>,
+    JsonBody(body): JsonBody<AssignBody>,
 ) -> Result<Response, AppError> {
-    let Json(body) = body.map_err(bad_json)?;
     checked_id(&body.user)?;
     let now = state.instance.clock.now();
     assign_token(&state.instance.store, &serial, &body.user, now).await?;
