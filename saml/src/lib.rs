@@ -1,0 +1,13 @@
+//! SAML 2.0 protocol and XML-security layer of passgrid's identity provider.
+//!
+//! It knows nothing of passgrid's sign-in: it parses and checks what service
+//! providers send (hardened parser, HTTP-Redirect and HTTP-POST bindings,
+//! signature verification resistant to signature wrapping), and builds and signs
+//! what the IdP sends (Responses with Assertions, logout messages, metadata).
+
+pub mod c14n;
+pub mod error;
+pub mod names;
+pub mod parse;
+
+pub use error::{Result, SamlError, SignatureError};
