@@ -7,7 +7,11 @@
 
 pub mod c14n;
 pub mod error;
+pub mod ids;
+pub mod keys;
 pub mod names;
 pub mod parse;
+pub mod timestamps;
+mod writer;
 
 pub use error::{Result, SamlError, SignatureError};
