@@ -6,6 +6,8 @@
 //! what the IdP sends (Responses with Assertions, logout messages, metadata).
 
 pub mod c14n;
+mod dsig_sign;
+pub mod dsig_verify;
 pub mod error;
 pub mod ids;
 pub mod keys;
