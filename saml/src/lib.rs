@@ -5,6 +5,7 @@
 //! signature verification resistant to signature wrapping), and builds and signs
 //! what the IdP sends (Responses with Assertions, logout messages, metadata).
 
+pub mod bindings;
 pub mod c14n;
 mod dsig_sign;
 pub mod dsig_verify;
