@@ -107,7 +107,12 @@ fn open_element(
         if !p.is_empty() && p != "xml" {
             utilized.push(p);
         }
-        attributes.push((attr.namespace().unwrap_or(""), attr.name(), aq, attr.value()));
+        attributes.push((
+            attr.namespace().unwrap_or(""),
+            attr.name(),
+            aq,
+            attr.value(),
+        ));
     }
     // InclusiveNamespaces PrefixList: those prefixes are handled as in inclusive
     // C14N, i.e. rendered whenever in scope, utilized or not (exc-c14n §3).
@@ -168,7 +173,11 @@ fn open_element(
 
 /// The namespace URI bound to `prefix` ("" for the default) in scope at `node`.
 fn lookup<'a>(node: Node<'a, '_>, prefix: &str) -> Option<&'a str> {
-    node.lookup_namespace_uri(if prefix.is_empty() { None } else { Some(prefix) })
+    node.lookup_namespace_uri(if prefix.is_empty() {
+        None
+    } else {
+        Some(prefix)
+    })
 }
 
 fn prefix_of(qname: &str) -> &str {
@@ -299,7 +308,8 @@ mod tests {
 
     #[test]
     fn excluded_subtree_is_left_out() {
-        let xml = r#"<a ID="x"><i>1</i><ds:Signature xmlns:ds="urn:ds"><ds:v/></ds:Signature><j/></a>"#;
+        let xml =
+            r#"<a ID="x"><i>1</i><ds:Signature xmlns:ds="urn:ds"><ds:v/></ds:Signature><j/></a>"#;
         let doc = parse_document(xml, &Limits::REQUEST).unwrap();
         let sig = doc
             .descendants()

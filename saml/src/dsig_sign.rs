@@ -9,9 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Result, SamlError};
 use crate::keys::IdpSigningKey;
-use crate::names::{
-    ALG_ENVELOPED, ALG_EXC_C14N, ALG_RSA_SHA256, ALG_SHA256, NS_DSIG,
-};
+use crate::names::{ALG_ENVELOPED, ALG_EXC_C14N, ALG_RSA_SHA256, ALG_SHA256, NS_DSIG};
 use crate::writer::El;
 
 fn ds(local: &'static str) -> El {
@@ -50,9 +48,10 @@ pub(crate) fn sign_enveloped(el: &mut El, key: &IdpSigningKey) -> Result<()> {
     let signature = ds("Signature")
         .child(signed_info)
         .child(ds("SignatureValue").text(b64.encode(value)))
-        .child(ds("KeyInfo").child(
-            ds("X509Data").child(ds("X509Certificate").text(key.certificate_base64())),
-        ));
+        .child(
+            ds("KeyInfo")
+                .child(ds("X509Data").child(ds("X509Certificate").text(key.certificate_base64()))),
+        );
     el.insert_after_issuer(signature);
     Ok(())
 }

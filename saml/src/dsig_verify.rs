@@ -63,8 +63,7 @@ pub fn verify_enveloped(
         false => sha2::Sha256::digest(canonical.as_bytes()).to_vec(),
         true => sha1::Sha1::digest(canonical.as_bytes()).to_vec(),
     };
-    if digest.len() != parts.digest_value.len() || !bool::from(digest.ct_eq(&parts.digest_value))
-    {
+    if digest.len() != parts.digest_value.len() || !bool::from(digest.ct_eq(&parts.digest_value)) {
         return Err(SignatureError::Digest);
     }
 
@@ -72,10 +71,13 @@ pub fn verify_enveloped(
     let si_prefixes: Vec<&str> = parts.signed_info_prefixes.split_whitespace().collect();
     let signed_info = canonicalize(parts.signed_info, None, &si_prefixes)
         .map_err(|_| SignatureError::Malformed("canonicalization failed"))?;
-    if certs
-        .iter()
-        .any(|c| c.verify(parts.algorithm, signed_info.as_bytes(), &parts.signature_value))
-    {
+    if certs.iter().any(|c| {
+        c.verify(
+            parts.algorithm,
+            signed_info.as_bytes(),
+            &parts.signature_value,
+        )
+    }) {
         Ok(())
     } else {
         Err(SignatureError::Value)
@@ -89,7 +91,9 @@ fn refuse_wrapping(doc: &Document<'_>, root: Node<'_, '_>) -> Outcome<()> {
     let mut ids = HashSet::new();
     for node in doc.descendants().filter(Node::is_element) {
         if node != root && node.tag_name() == root_name {
-            return Err(SignatureError::Wrapping("a second element named like the root"));
+            return Err(SignatureError::Wrapping(
+                "a second element named like the root",
+            ));
         }
         for attr in node.attributes() {
             // SAML's ID, XML-DSig's Id, SAML 1's AssertionID and xml:id are all IDs
@@ -118,8 +122,13 @@ struct SignatureParts<'a, 'i> {
 
 fn ds_children<'a, 'i>(node: Node<'a, 'i>) -> Outcome<Vec<Node<'a, 'i>>> {
     let kids: Vec<_> = child_elements(node).collect();
-    if kids.iter().any(|k| k.tag_name().namespace() != Some(NS_DSIG)) {
-        return Err(SignatureError::Malformed("an element outside the ds namespace"));
+    if kids
+        .iter()
+        .any(|k| k.tag_name().namespace() != Some(NS_DSIG))
+    {
+        return Err(SignatureError::Malformed(
+            "an element outside the ds namespace",
+        ));
     }
     Ok(kids)
 }
@@ -146,7 +155,9 @@ fn text(node: Node<'_, '_>) -> String {
 /// ("" when none); any other child is refused.
 fn exc_c14n_prefixes<'a>(method: Node<'a, '_>) -> Outcome<&'a str> {
     if method.attribute("Algorithm") != Some(ALG_EXC_C14N) {
-        return Err(SignatureError::Algorithm("canonicalization other than exc-c14n"));
+        return Err(SignatureError::Algorithm(
+            "canonicalization other than exc-c14n",
+        ));
     }
     let kids: Vec<_> = child_elements(method).collect();
     match kids.as_slice() {
@@ -154,7 +165,9 @@ fn exc_c14n_prefixes<'a>(method: Node<'a, '_>) -> Outcome<&'a str> {
         [inc] if is_element(inc, ALG_EXC_C14N, "InclusiveNamespaces") => {
             Ok(inc.attribute("PrefixList").unwrap_or(""))
         }
-        _ => Err(SignatureError::Malformed("unexpected child of a c14n method")),
+        _ => Err(SignatureError::Malformed(
+            "unexpected child of a c14n method",
+        )),
     }
 }
 
@@ -192,11 +205,9 @@ impl<'a, 'i> SignatureParts<'a, 'i> {
             // HMACOutputLength and friends have no place with RSA.
             return Err(SignatureError::Malformed("SignatureMethod children"));
         }
-        let algorithm = SignatureAlgorithm::from_uri(
-            method.attribute("Algorithm").unwrap_or(""),
-            allow_sha1,
-        )
-        .map_err(|_| SignatureError::Algorithm("signature method"))?;
+        let algorithm =
+            SignatureAlgorithm::from_uri(method.attribute("Algorithm").unwrap_or(""), allow_sha1)
+                .map_err(|_| SignatureError::Algorithm("signature method"))?;
 
         let expected_uri = format!("#{root_id}");
         if reference.attribute("URI") != Some(expected_uri.as_str()) {

@@ -50,7 +50,10 @@ fn comments_and_unused_namespaces_do_not_change_the_digest() {
             "<samlp:AuthnRequest xmlns:samlp",
             "<samlp:AuthnRequest xmlns:unused=\"urn:unused\" xmlns:samlp",
         )
-        .replace("https://sp.example</saml:Issuer>", "https://sp.<!-- c -->example</saml:Issuer>");
+        .replace(
+            "https://sp.example</saml:Issuer>",
+            "https://sp.<!-- c -->example</saml:Issuer>",
+        );
     assert_eq!(verify(&xml), Ok(()));
 }
 
@@ -66,10 +69,17 @@ fn tampered_signed_info_fails_value() {
     let digest_start = xml.find("<ds:DigestValue>").unwrap() + "<ds:DigestValue>".len();
     let mut bytes = xml.into_bytes();
     // Flip one base64 character of the digest: SignedInfo no longer matches.
-    bytes[digest_start] = if bytes[digest_start] == b'A' { b'B' } else { b'A' };
+    bytes[digest_start] = if bytes[digest_start] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
     let xml = String::from_utf8(bytes).unwrap();
     let err = verify(&xml).unwrap_err();
-    assert!(matches!(err, SignatureError::Digest | SignatureError::Value), "{err:?}");
+    assert!(
+        matches!(err, SignatureError::Digest | SignatureError::Value),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -80,7 +90,10 @@ fn other_key_fails() {
         verify_enveloped(&doc, &[certificate(2)], false),
         Err(SignatureError::Value)
     );
-    assert_eq!(verify_enveloped(&doc, &[], false), Err(SignatureError::NoKey));
+    assert_eq!(
+        verify_enveloped(&doc, &[], false),
+        Err(SignatureError::NoKey)
+    );
 }
 
 #[test]
@@ -99,7 +112,9 @@ fn second_authn_request_inside_is_wrapping() {
     );
     assert_eq!(
         verify(&xml),
-        Err(SignatureError::Wrapping("a second element named like the root"))
+        Err(SignatureError::Wrapping(
+            "a second element named like the root"
+        ))
     );
 }
 

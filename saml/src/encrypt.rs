@@ -96,7 +96,10 @@ pub(crate) fn encrypt_assertion(assertion_xml: &str, enc: &Encryption<'_>) -> Re
         .child(
             xenc("EncryptionMethod")
                 .attr("Algorithm", ALG_RSA_OAEP_MGF1P)
-                .child(El::new("ds", NS_DSIG, "DigestMethod").attr("Algorithm", crate::names::ALG_SHA1)),
+                .child(
+                    El::new("ds", NS_DSIG, "DigestMethod")
+                        .attr("Algorithm", crate::names::ALG_SHA1),
+                ),
         )
         .child(xenc("CipherData").child(xenc("CipherValue").text(b64.encode(wrapped))));
     let data = xenc("EncryptedData")

@@ -51,7 +51,9 @@ pub enum SamlError {
         limit: usize,
     },
     /// A DOCTYPE (hence entities, XXE, XML bombs) was present.
-    #[error("document type declarations are refused (no DTD, no entities, no external references)")]
+    #[error(
+        "document type declarations are refused (no DTD, no entities, no external references)"
+    )]
     DtdRefused,
     /// The XML is not well-formed (the parser's reason, with position).
     #[error("XML is not well-formed: {0}")]

@@ -112,12 +112,22 @@ impl InboundMessage {
 
     /// Reads an AuthnRequest (a `SAMLRequest`) under `policy`.
     pub fn authn_request(&self, policy: &SignaturePolicy<'_>) -> Result<Verified<AuthnRequest>> {
-        self.read(policy, MessageKind::Request, "AuthnRequest", AuthnRequest::from_root)
+        self.read(
+            policy,
+            MessageKind::Request,
+            "AuthnRequest",
+            AuthnRequest::from_root,
+        )
     }
 
     /// Reads a LogoutRequest (a `SAMLRequest`) under `policy`.
     pub fn logout_request(&self, policy: &SignaturePolicy<'_>) -> Result<Verified<LogoutRequest>> {
-        self.read(policy, MessageKind::Request, "LogoutRequest", LogoutRequest::from_root)
+        self.read(
+            policy,
+            MessageKind::Request,
+            "LogoutRequest",
+            LogoutRequest::from_root,
+        )
     }
 
     /// Reads a LogoutResponse (a `SAMLResponse`) under `policy`.
@@ -125,7 +135,12 @@ impl InboundMessage {
         &self,
         policy: &SignaturePolicy<'_>,
     ) -> Result<Verified<LogoutResponse>> {
-        self.read(policy, MessageKind::Response, "LogoutResponse", LogoutResponse::from_root)
+        self.read(
+            policy,
+            MessageKind::Response,
+            "LogoutResponse",
+            LogoutResponse::from_root,
+        )
     }
 
     fn read<T>(

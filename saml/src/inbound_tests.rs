@@ -59,7 +59,11 @@ fn post_unsigned_request_only_when_not_required() {
     let msg = InboundMessage::from_post_form(MessageKind::Request, &encode_post_field(&xml), None)
         .unwrap();
     let certs = [certificate(1)];
-    assert!(!msg.authn_request(&policy(&certs, false)).unwrap().signature_verified);
+    assert!(
+        !msg.authn_request(&policy(&certs, false))
+            .unwrap()
+            .signature_verified
+    );
     assert!(matches!(
         msg.authn_request(&policy(&certs, true)),
         Err(SamlError::Signature(SignatureError::Missing))
@@ -89,8 +93,7 @@ fn redirect_signed_query_verifies() {
 #[test]
 fn redirect_with_embedded_signature_is_refused() {
     let xml = request().to_xml(Some(&idp_key(1))).unwrap();
-    let url =
-        encode_redirect("https://idp/sso", MessageKind::Request, &xml, None, None).unwrap();
+    let url = encode_redirect("https://idp/sso", MessageKind::Request, &xml, None, None).unwrap();
     let msg = InboundMessage::from_redirect_query(query(&url)).unwrap();
     let certs = [certificate(1)];
     assert!(matches!(
@@ -118,8 +121,8 @@ fn wrong_message_type_or_parameter_is_refused() {
 fn xml_bomb_and_xxe_by_post_are_refused() {
     let bomb = "<!DOCTYPE r [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;\">]>\
                 <samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">&b;</samlp:AuthnRequest>";
-    let msg =
-        InboundMessage::from_post_form(MessageKind::Request, &encode_post_field(bomb), None).unwrap();
+    let msg = InboundMessage::from_post_form(MessageKind::Request, &encode_post_field(bomb), None)
+        .unwrap();
     assert!(matches!(
         msg.authn_request(&policy(&[], false)),
         Err(SamlError::DtdRefused)

@@ -4,6 +4,12 @@
 //! providers send (hardened parser, HTTP-Redirect and HTTP-POST bindings,
 //! signature verification resistant to signature wrapping), and builds and signs
 //! what the IdP sends (Responses with Assertions, logout messages, metadata).
+//!
+//! The flow for SP-initiated SSO: [`InboundMessage::from_redirect_query`] or
+//! [`InboundMessage::from_post_form`], [`InboundMessage::peek_issuer`] to find the
+//! SP, [`InboundMessage::authn_request`] with the SP's [`SignaturePolicy`],
+//! [`SpMetadata::acs_for`] for the ACS URL, then [`build_response`] and
+//! [`post_form_html`].
 
 pub mod bindings;
 pub mod c14n;
@@ -21,4 +27,22 @@ pub mod parse;
 pub mod timestamps;
 mod writer;
 
+pub use bindings::post::{post_form_html, post_form_script_csp_source, POST_FORM_SCRIPT};
+pub use bindings::redirect::encode_redirect;
+pub use bindings::{Binding, MessageKind};
+pub use encrypt::ContentCipher;
 pub use error::{Result, SamlError, SignatureError};
+pub use ids::new_id;
+pub use inbound::{InboundMessage, SignaturePolicy, Verified};
+/// The time types of the API (`Timestamp`, `SignedDuration`).
+pub use jiff;
+pub use keys::{IdpSigningKey, SpCertificate};
+pub use messages::assertion::{AssertionContent, Attribute};
+pub use messages::authn_request::{AuthnRequest, NameIdPolicy, RequestedAuthnContext};
+pub use messages::logout::{LogoutRequest, LogoutResponse};
+pub use messages::response::{
+    build_error_response, build_response, BuiltResponse, Encryption, ResponseOptions, SignParts,
+};
+pub use messages::{NameId, Status, StatusCode, SubStatusCode};
+pub use metadata::idp::IdpMetadata;
+pub use metadata::sp::{Endpoint, IndexedEndpoint, SpMetadata};

@@ -141,7 +141,8 @@ pub fn describe(node: &Node<'_, '_>) -> String {
 
 /// Element children of `node` (text, comments and PIs skipped).
 pub fn child_elements<'a, 'i>(node: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
-    node.children().filter(|n| n.node_type() == NodeType::Element)
+    node.children()
+        .filter(|n| n.node_type() == NodeType::Element)
 }
 
 /// The first child element `{ns}local`, if any.
@@ -201,7 +202,12 @@ pub fn required_attr<'a>(
 }
 
 /// Parses an `xs:boolean` ("true", "false", "1", "0"); absent is `default`.
-pub fn bool_attr(node: &Node<'_, '_>, name: &str, what: &'static str, default: bool) -> Result<bool> {
+pub fn bool_attr(
+    node: &Node<'_, '_>,
+    name: &str,
+    what: &'static str,
+    default: bool,
+) -> Result<bool> {
     match node.attribute(name).map(str::trim) {
         None => Ok(default),
         Some("true") | Some("1") => Ok(true),

@@ -29,12 +29,20 @@ pub fn check_window(
     skew: SignedDuration,
 ) -> Result<()> {
     if let Some(nb) = not_before {
-        if now.saturating_add(skew).map_err(|_| SamlError::Time("time overflow"))? < nb {
+        if now
+            .saturating_add(skew)
+            .map_err(|_| SamlError::Time("time overflow"))?
+            < nb
+        {
             return Err(SamlError::Time("not yet valid (NotBefore in the future)"));
         }
     }
     if let Some(na) = not_on_or_after {
-        if now.saturating_sub(skew).map_err(|_| SamlError::Time("time overflow"))? >= na {
+        if now
+            .saturating_sub(skew)
+            .map_err(|_| SamlError::Time("time overflow"))?
+            >= na
+        {
             return Err(SamlError::Time("expired (NotOnOrAfter passed)"));
         }
     }

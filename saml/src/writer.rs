@@ -96,25 +96,6 @@ impl El {
         self.children.insert(at, Child::El(child));
     }
 
-    /// Mutable access to the first child element named `local`.
-    pub(crate) fn child_mut(&mut self, local: &str) -> Option<&mut El> {
-        self.children.iter_mut().find_map(|c| match c {
-            Child::El(e) if e.local == local => Some(e),
-            _ => None,
-        })
-    }
-
-    /// Replaces the first child element named `local` with `with`.
-    pub(crate) fn replace_child(&mut self, local: &str, with: El) -> bool {
-        for c in self.children.iter_mut() {
-            if matches!(c, Child::El(e) if e.local == local) {
-                *c = Child::El(with);
-                return true;
-            }
-        }
-        false
-    }
-
     /// The canonical form of this element as the apex of a subtree.
     pub(crate) fn render(&self) -> String {
         let mut out = String::with_capacity(1024);

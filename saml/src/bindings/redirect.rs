@@ -209,7 +209,10 @@ pub fn encode_redirect(
     }
     if let Some(key) = key {
         query.push_str("&SigAlg=");
-        query.extend(utf8_percent_encode(crate::names::ALG_RSA_SHA256, QUERY_VALUE));
+        query.extend(utf8_percent_encode(
+            crate::names::ALG_RSA_SHA256,
+            QUERY_VALUE,
+        ));
         let sig = key.sign_sha256(query.as_bytes());
         query.push_str("&Signature=");
         query.extend(utf8_percent_encode(&b64.encode(sig), QUERY_VALUE));
@@ -244,7 +247,10 @@ mod tests {
         assert_eq!(msg.relay_state.as_deref(), Some("state 1/2+3"));
         assert!(msg.is_signed());
         assert_eq!(msg.verify(&[certificate(0)], false), Ok(()));
-        assert_eq!(msg.verify(&[certificate(1)], false), Err(SignatureError::Value));
+        assert_eq!(
+            msg.verify(&[certificate(1)], false),
+            Err(SignatureError::Value)
+        );
     }
 
     #[test]
@@ -260,19 +266,29 @@ mod tests {
         assert!(url.starts_with("https://sp.example/slo?x=1&SAMLResponse="));
         let tampered = query_of(&url).replace("RelayState=s", "RelayState=t");
         let msg = RedirectMessage::decode(&tampered).unwrap();
-        assert_eq!(msg.verify(&[certificate(0)], false), Err(SignatureError::Value));
+        assert_eq!(
+            msg.verify(&[certificate(0)], false),
+            Err(SignatureError::Value)
+        );
         // Dropping RelayState changes the signed octets too.
         let dropped = query_of(&url).replace("&RelayState=s", "");
         let msg = RedirectMessage::decode(&dropped).unwrap();
-        assert_eq!(msg.verify(&[certificate(0)], false), Err(SignatureError::Value));
+        assert_eq!(
+            msg.verify(&[certificate(0)], false),
+            Err(SignatureError::Value)
+        );
     }
 
     #[test]
     fn sha1_sigalg_needs_permission_and_unsigned_is_missing() {
-        let url = encode_redirect("https://sp/x", MessageKind::Request, "<a/>", None, None).unwrap();
+        let url =
+            encode_redirect("https://sp/x", MessageKind::Request, "<a/>", None, None).unwrap();
         let msg = RedirectMessage::decode(query_of(&url)).unwrap();
         assert!(!msg.is_signed());
-        assert_eq!(msg.verify(&[certificate(0)], false), Err(SignatureError::Missing));
+        assert_eq!(
+            msg.verify(&[certificate(0)], false),
+            Err(SignatureError::Missing)
+        );
         let q = format!(
             "{}&SigAlg={}&Signature=AAAA",
             query_of(&url),
@@ -283,7 +299,10 @@ mod tests {
             msg.verify(&[certificate(0)], false),
             Err(SignatureError::Algorithm("SigAlg"))
         );
-        assert_eq!(msg.verify(&[certificate(0)], true), Err(SignatureError::Value));
+        assert_eq!(
+            msg.verify(&[certificate(0)], true),
+            Err(SignatureError::Value)
+        );
     }
 
     #[test]
@@ -303,7 +322,8 @@ mod tests {
         assert!(RedirectMessage::decode("RelayState=x").is_err());
         assert!(RedirectMessage::decode("SAMLRequest=AA&SAMLRequest=AA").is_err());
         assert!(RedirectMessage::decode("SAMLRequest=AA&SAMLResponse=AA").is_err());
-        let url = encode_redirect("https://sp/x", MessageKind::Request, "<a/>", None, None).unwrap();
+        let url =
+            encode_redirect("https://sp/x", MessageKind::Request, "<a/>", None, None).unwrap();
         let q = format!("{}&SigAlg=x", query_of(&url));
         assert!(RedirectMessage::decode(&q).is_err());
         assert!(RedirectMessage::decode("SAMLRequest=%%%").is_err());

@@ -104,9 +104,8 @@ pub(crate) fn assertion_el(id: &str, content: &AssertionContent, v: Validity) ->
             content.session_not_on_or_after.map(format_instant),
         )
         .child(
-            saml("AuthnContext").child(
-                saml("AuthnContextClassRef").text(content.authn_context_class_ref.clone()),
-            ),
+            saml("AuthnContext")
+                .child(saml("AuthnContextClassRef").text(content.authn_context_class_ref.clone())),
         );
     let mut assertion = saml("Assertion")
         .attr("ID", id)

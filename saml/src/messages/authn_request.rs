@@ -76,7 +76,11 @@ impl AuthnRequest {
             what: "Issuer",
         })?;
         let acs_index = u16_attr(&root, "AssertionConsumerServiceIndex")?;
-        let acs_url = opt_attr(&root, "AssertionConsumerServiceURL", "AssertionConsumerServiceURL")?;
+        let acs_url = opt_attr(
+            &root,
+            "AssertionConsumerServiceURL",
+            "AssertionConsumerServiceURL",
+        )?;
         let protocol_binding = opt_attr(&root, "ProtocolBinding", "ProtocolBinding")?;
         // Core §3.4.1: the index is mutually exclusive with URL and binding.
         if acs_index.is_some() && (acs_url.is_some() || protocol_binding.is_some()) {
@@ -84,15 +88,16 @@ impl AuthnRequest {
                 what: "AssertionConsumerServiceIndex together with a URL or ProtocolBinding",
             });
         }
-        let name_id_policy = single_child(root, NS_PROTOCOL, "NameIDPolicy", "NameIDPolicy (repeated)")?
-            .map(|p| -> Result<NameIdPolicy> {
-                Ok(NameIdPolicy {
-                    format: opt_attr(&p, "Format", "NameIDPolicy Format")?,
-                    sp_name_qualifier: opt_attr(&p, "SPNameQualifier", "SPNameQualifier")?,
-                    allow_create: bool_attr(&p, "AllowCreate", "AllowCreate", false)?,
+        let name_id_policy =
+            single_child(root, NS_PROTOCOL, "NameIDPolicy", "NameIDPolicy (repeated)")?
+                .map(|p| -> Result<NameIdPolicy> {
+                    Ok(NameIdPolicy {
+                        format: opt_attr(&p, "Format", "NameIDPolicy Format")?,
+                        sp_name_qualifier: opt_attr(&p, "SPNameQualifier", "SPNameQualifier")?,
+                        allow_create: bool_attr(&p, "AllowCreate", "AllowCreate", false)?,
+                    })
                 })
-            })
-            .transpose()?;
+                .transpose()?;
         let requested_authn_context = single_child(
             root,
             NS_PROTOCOL,
@@ -138,7 +143,10 @@ impl AuthnRequest {
         max_age: SignedDuration,
         skew: SignedDuration,
     ) -> Result<()> {
-        let oldest = self.issue_instant.saturating_add(max_age).map_err(|_| SamlError::Time("overflow"))?;
+        let oldest = self
+            .issue_instant
+            .saturating_add(max_age)
+            .map_err(|_| SamlError::Time("overflow"))?;
         crate::timestamps::check_window(now, Some(self.issue_instant), Some(oldest), skew)
             .map_err(|_| SamlError::Time("IssueInstant outside the accepted window"))
     }
@@ -153,11 +161,15 @@ impl AuthnRequest {
             .attr("IssueInstant", format_instant(self.issue_instant))
             .attr_opt("Destination", self.destination.clone())
             .attr_opt("AssertionConsumerServiceURL", self.acs_url.clone())
-            .attr_opt("AssertionConsumerServiceIndex", self.acs_index.map(|i| i.to_string()))
+            .attr_opt(
+                "AssertionConsumerServiceIndex",
+                self.acs_index.map(|i| i.to_string()),
+            )
             .attr_opt("ProtocolBinding", self.protocol_binding.clone())
             .attr_opt(
                 "AttributeConsumingServiceIndex",
-                self.attribute_consuming_service_index.map(|i| i.to_string()),
+                self.attribute_consuming_service_index
+                    .map(|i| i.to_string()),
             )
             .attr_opt("ProviderName", self.provider_name.clone())
             .attr_opt("ForceAuthn", flag(self.force_authn))
@@ -187,7 +199,11 @@ impl AuthnRequest {
 
 fn u16_attr(node: &Node<'_, '_>, name: &'static str) -> Result<Option<u16>> {
     node.attribute(name)
-        .map(|v| v.trim().parse::<u16>().map_err(|_| SamlError::Invalid { what: name }))
+        .map(|v| {
+            v.trim()
+                .parse::<u16>()
+                .map_err(|_| SamlError::Invalid { what: name })
+        })
         .transpose()
 }
 
@@ -223,7 +239,12 @@ mod tests {
 
     fn parse(xml: &str) -> Result<AuthnRequest> {
         let doc = parse_document(xml, &Limits::REQUEST)?;
-        AuthnRequest::from_root(expect_root(&doc, NS_PROTOCOL, "AuthnRequest", "AuthnRequest")?)
+        AuthnRequest::from_root(expect_root(
+            &doc,
+            NS_PROTOCOL,
+            "AuthnRequest",
+            "AuthnRequest",
+        )?)
     }
 
     #[test]
@@ -236,7 +257,10 @@ mod tests {
     fn index_and_url_together_are_refused() {
         let mut req = sample();
         req.acs_index = Some(1);
-        assert!(matches!(parse(&req.to_xml(None).unwrap()), Err(SamlError::Invalid { .. })));
+        assert!(matches!(
+            parse(&req.to_xml(None).unwrap()),
+            Err(SamlError::Invalid { .. })
+        ));
     }
 
     #[test]
@@ -245,7 +269,10 @@ mod tests {
         let start = xml.find("<saml:Issuer").unwrap();
         let end = xml.find("</saml:Issuer>").unwrap() + "</saml:Issuer>".len();
         let no_issuer = format!("{}{}", &xml[..start], &xml[end..]);
-        assert!(matches!(parse(&no_issuer), Err(SamlError::Missing { what: "Issuer", .. })));
+        assert!(matches!(
+            parse(&no_issuer),
+            Err(SamlError::Missing { what: "Issuer", .. })
+        ));
         let v1 = xml.replace("Version=\"2.0\"", "Version=\"1.1\"");
         assert!(parse(&v1).is_err());
     }

@@ -90,7 +90,11 @@ impl LogoutRequest {
                     what: "NameID",
                 });
             }
-            (Some(_), Some(_)) => return Err(SamlError::Invalid { what: "NameID (repeated)" }),
+            (Some(_), Some(_)) => {
+                return Err(SamlError::Invalid {
+                    what: "NameID (repeated)",
+                })
+            }
         };
         let session_indexes = children(root, NS_PROTOCOL, "SessionIndex")
             .map(|s| bounded(text_of(s), "SessionIndex"))
@@ -144,10 +148,11 @@ impl LogoutResponse {
     pub(crate) fn from_root(root: Node<'_, '_>) -> Result<Self> {
         const E: &str = "LogoutResponse";
         let (id, issue_instant, issuer) = common(root, E)?;
-        let status_node = crate::parse::child(root, NS_PROTOCOL, "Status").ok_or(SamlError::Missing {
-            element: E,
-            what: "Status",
-        })?;
+        let status_node =
+            crate::parse::child(root, NS_PROTOCOL, "Status").ok_or(SamlError::Missing {
+                element: E,
+                what: "Status",
+            })?;
         Ok(LogoutResponse {
             id,
             in_response_to: opt_attr(&root, "InResponseTo", "InResponseTo")?,
@@ -229,8 +234,12 @@ mod tests {
         let key = crate::keys::test_keys::idp_key(0);
         let xml = resp.to_xml(Some(&key)).unwrap();
         let doc = parse_document(&xml, &Limits::REQUEST).unwrap();
-        crate::dsig_verify::verify_enveloped(&doc, &[crate::keys::test_keys::certificate(0)], false)
-            .unwrap();
+        crate::dsig_verify::verify_enveloped(
+            &doc,
+            &[crate::keys::test_keys::certificate(0)],
+            false,
+        )
+        .unwrap();
         assert_eq!(LogoutResponse::from_root(doc.root_element()).unwrap(), resp);
     }
 }

@@ -98,7 +98,11 @@ pub(crate) fn bounded(value: String, what: &'static str) -> Result<String> {
 }
 
 /// An optional attribute, bounded in length.
-pub(crate) fn opt_attr(node: &Node<'_, '_>, name: &str, what: &'static str) -> Result<Option<String>> {
+pub(crate) fn opt_attr(
+    node: &Node<'_, '_>,
+    name: &str,
+    what: &'static str,
+) -> Result<Option<String>> {
     node.attribute(name)
         .map(|v| bounded(v.to_owned(), what))
         .transpose()

@@ -22,7 +22,11 @@ pub(crate) fn content() -> AssertionContent {
         authn_context_class_ref: authn_context::PASSWORD_PROTECTED_TRANSPORT.into(),
         session_not_on_or_after: None,
         attributes: vec![
-            Attribute::new("IDPEmail", attrname::UNSPECIFIED, vec!["a@example.com".into()]),
+            Attribute::new(
+                "IDPEmail",
+                attrname::UNSPECIFIED,
+                vec!["a@example.com".into()],
+            ),
             Attribute::new(
                 "groups",
                 attrname::BASIC,
@@ -54,7 +58,10 @@ fn every_sign_choice_verifies_and_is_canonical() {
     for sign in [SignParts::Assertion, SignParts::Response, SignParts::Both] {
         let built = build_response(&content(), &options(sign), &key).unwrap();
         let doc = parse_document(&built.xml, &Limits::REQUEST).unwrap();
-        assert_eq!(canonicalize(doc.root_element(), None, &[]).unwrap(), built.xml);
+        assert_eq!(
+            canonicalize(doc.root_element(), None, &[]).unwrap(),
+            built.xml
+        );
         let assertion = assertion_xml(&built.xml);
         let node = doc
             .descendants()
@@ -136,14 +143,18 @@ fn error_response_carries_the_status() {
     assert!(!built.xml.contains("Assertion"));
     let doc = parse_document(&built.xml, &Limits::REQUEST).unwrap();
     assert_eq!(verify_enveloped(&doc, &[certificate(0)], false), Ok(()));
-    let status_node = crate::parse::child(
-        doc.root_element(),
-        crate::names::NS_PROTOCOL,
-        "Status",
-    )
-    .unwrap();
+    let status_node =
+        crate::parse::child(doc.root_element(), crate::names::NS_PROTOCOL, "Status").unwrap();
     assert_eq!(Status::from_node(status_node).unwrap(), status);
-    assert!(build_error_response("i", "d", None, &Status::success(), Timestamp::UNIX_EPOCH, None).is_err());
+    assert!(build_error_response(
+        "i",
+        "d",
+        None,
+        &Status::success(),
+        Timestamp::UNIX_EPOCH,
+        None
+    )
+    .is_err());
 }
 
 #[test]

@@ -113,9 +113,11 @@ impl Status {
         if let Some(sub) = self.sub_code.filter(|s| *s != SubStatusCode::Other) {
             code = code.child(samlp("StatusCode").attr("Value", format!("{PREFIX}{}", sub.name())));
         }
-        samlp("Status")
-            .child(code)
-            .child_opt(self.message.as_ref().map(|m| samlp("StatusMessage").text(m.clone())))
+        samlp("Status").child(code).child_opt(
+            self.message
+                .as_ref()
+                .map(|m| samlp("StatusMessage").text(m.clone())),
+        )
     }
 
     pub(crate) fn from_node(status: Node<'_, '_>) -> Result<Self> {

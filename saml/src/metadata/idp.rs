@@ -38,7 +38,11 @@ impl IdpMetadata {
             .attr("protocolSupportEnumeration", NS_PROTOCOL)
             .attr(
                 "WantAuthnRequestsSigned",
-                if self.want_authn_requests_signed { "true" } else { "false" },
+                if self.want_authn_requests_signed {
+                    "true"
+                } else {
+                    "false"
+                },
             );
         // Schema order: KeyDescriptor*, SingleLogoutService*, NameIDFormat*,
         // SingleSignOnService+ (RoleDescriptorType, SSODescriptorType, §2.4.3).

@@ -182,7 +182,12 @@ impl SpMetadata {
 
         Ok(SpMetadata {
             entity_id,
-            authn_requests_signed: bool_attr(&sp, "AuthnRequestsSigned", "AuthnRequestsSigned", false)?,
+            authn_requests_signed: bool_attr(
+                &sp,
+                "AuthnRequestsSigned",
+                "AuthnRequestsSigned",
+                false,
+            )?,
             want_assertions_signed: bool_attr(
                 &sp,
                 "WantAssertionsSigned",
@@ -193,7 +198,9 @@ impl SpMetadata {
             single_logout_services,
             signing_certificates,
             encryption_certificates,
-            name_id_formats: children(sp, NS_METADATA, "NameIDFormat").map(text_of).collect(),
+            name_id_formats: children(sp, NS_METADATA, "NameIDFormat")
+                .map(text_of)
+                .collect(),
             valid_until: entity
                 .attribute("validUntil")
                 .map(|v| parse_instant(v, "validUntil"))
@@ -245,7 +252,9 @@ impl SpMetadata {
 
     /// The first SingleLogoutService with `binding`.
     pub fn slo_endpoint(&self, binding: &str) -> Option<&Endpoint> {
-        self.single_logout_services.iter().find(|e| e.binding == binding)
+        self.single_logout_services
+            .iter()
+            .find(|e| e.binding == binding)
     }
 }
 

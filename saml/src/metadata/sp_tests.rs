@@ -43,7 +43,10 @@ fn parses_every_field() {
     assert_eq!(md.default_acs().unwrap().index, 1);
     assert_eq!(md.signing_certificates.len(), 2);
     assert_eq!(md.encryption_certificates.len(), 1);
-    assert_eq!(md.encryption_certificates[0].der(), key_material(2).1.as_slice());
+    assert_eq!(
+        md.encryption_certificates[0].der(),
+        key_material(2).1.as_slice()
+    );
     assert_eq!(
         md.slo_endpoint(BINDING_REDIRECT).unwrap().location,
         "https://sp.example/mellon/logout"
@@ -76,7 +79,10 @@ fn acs_only_from_metadata() {
     )))
     .unwrap();
     let by_url = md
-        .acs_for(&request(Some("https://sp.example/mellon/postResponse"), None))
+        .acs_for(&request(
+            Some("https://sp.example/mellon/postResponse"),
+            None,
+        ))
         .unwrap();
     assert_eq!(by_url.index, 0);
     assert_eq!(md.acs_for(&request(None, Some(1))).unwrap().index, 1);
@@ -85,7 +91,10 @@ fn acs_only_from_metadata() {
         .acs_for(&request(Some("https://evil.example/acs"), None))
         .is_err());
     assert!(md
-        .acs_for(&request(Some("https://sp.example/mellon/postResponse/"), None))
+        .acs_for(&request(
+            Some("https://sp.example/mellon/postResponse/"),
+            None
+        ))
         .is_err());
     assert!(md.acs_for(&request(None, Some(7))).is_err());
     assert!(md.acs_for(&request(None, Some(2))).is_err(), "redirect ACS");
@@ -117,10 +126,16 @@ fn bad_metadata_is_refused_with_reason() {
     let no_acs = sample("").replace("AssertionConsumerService", "ArtifactResolutionService");
     assert!(matches!(
         SpMetadata::parse(&no_acs),
-        Err(SamlError::Missing { what: "AssertionConsumerService", .. })
+        Err(SamlError::Missing {
+            what: "AssertionConsumerService",
+            ..
+        })
     ));
     let bad_cert = sample("").replace(&cert_b64(2), "AAAA");
-    assert!(matches!(SpMetadata::parse(&bad_cert), Err(SamlError::Key(_))));
+    assert!(matches!(
+        SpMetadata::parse(&bad_cert),
+        Err(SamlError::Key(_))
+    ));
     let saml1 = sample("").replace(
         "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"",
         "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:1.1:protocol\"",
