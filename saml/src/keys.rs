@@ -46,7 +46,9 @@ impl SignatureAlgorithm {
 
 /// The IdP's RSA signing key with its X.509 certificate.
 pub struct IdpSigningKey {
-    key: RsaPrivateKey,
+    // Built once: signing then needs no copy of the private key (which zeroizes
+    // on drop, as SigningKey does).
+    signer: SigningKey<sha2::Sha256>,
     certificate_der: Vec<u8>,
 }
 
@@ -72,7 +74,7 @@ impl IdpSigningKey {
             ));
         }
         Ok(IdpSigningKey {
-            key,
+            signer: SigningKey::<sha2::Sha256>::new(key),
             certificate_der,
         })
     }
@@ -89,15 +91,14 @@ impl IdpSigningKey {
 
     /// RSA-SHA256 signature of `data` (blinded, so timing does not leak the key).
     pub(crate) fn sign_sha256(&self, data: &[u8]) -> Vec<u8> {
-        let signer = SigningKey::<sha2::Sha256>::new(self.key.clone());
         let mut rng = rsa::rand_core::OsRng;
-        signer.sign_with_rng(&mut rng, data).to_vec()
+        self.signer.sign_with_rng(&mut rng, data).to_vec()
     }
 
     /// The RSA private key, for decrypting in tests only.
     #[cfg(test)]
     pub(crate) fn private_key(&self) -> &RsaPrivateKey {
-        &self.key
+        self.signer.as_ref()
     }
 }
 

@@ -11,6 +11,8 @@
 //! [`SpMetadata::acs_for`] for the ACS URL, then [`build_response`] and
 //! [`post_form_html`].
 
+#![warn(missing_docs)]
+
 pub mod bindings;
 pub mod c14n;
 mod dsig_sign;
@@ -43,6 +45,6 @@ pub use messages::logout::{LogoutRequest, LogoutResponse};
 pub use messages::response::{
     build_error_response, build_response, BuiltResponse, Encryption, ResponseOptions, SignParts,
 };
-pub use messages::{NameId, Status, StatusCode, SubStatusCode};
+pub use messages::{check_destination, NameId, Status, StatusCode, SubStatusCode};
 pub use metadata::idp::IdpMetadata;
 pub use metadata::sp::{Endpoint, IndexedEndpoint, SpMetadata};

@@ -107,3 +107,25 @@ pub(crate) fn opt_attr(
         .map(|v| bounded(v.to_owned(), what))
         .transpose()
 }
+
+/// Checks a message's `Destination`, when present, is the endpoint it arrived at
+/// (Core §3.2.1: a recipient MUST refuse one that differs). Signed messages carry
+/// it so a message meant for another IdP cannot be replayed here.
+pub fn check_destination(destination: Option<&str>, endpoint: &str) -> Result<()> {
+    match destination {
+        Some(d) if d != endpoint => Err(SamlError::Invalid {
+            what: "Destination (not this endpoint)",
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn destination_must_match_when_present() {
+        assert!(super::check_destination(None, "https://idp/sso").is_ok());
+        assert!(super::check_destination(Some("https://idp/sso"), "https://idp/sso").is_ok());
+        assert!(super::check_destination(Some("https://other/sso"), "https://idp/sso").is_err());
+    }
+}
