@@ -44,7 +44,7 @@ pub(crate) fn sign_enveloped(el: &mut El, key: &IdpSigningKey) -> Result<()> {
         );
     // SignedInfo is canonicalized as its own apex (XML-DSig §4.3.1), which is
     // exactly its rendering: it declares xmlns:ds itself.
-    let value = key.sign_sha256(signed_info.render().as_bytes());
+    let value = key.sign_sha256(signed_info.render().as_bytes())?;
     let signature = ds("Signature")
         .child(signed_info)
         .child(ds("SignatureValue").text(b64.encode(value)))

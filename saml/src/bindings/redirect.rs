@@ -213,7 +213,7 @@ pub fn encode_redirect(
             crate::names::ALG_RSA_SHA256,
             QUERY_VALUE,
         ));
-        let sig = key.sign_sha256(query.as_bytes());
+        let sig = key.sign_sha256(query.as_bytes())?;
         query.push_str("&Signature=");
         query.extend(utf8_percent_encode(&b64.encode(sig), QUERY_VALUE));
     }
