@@ -15,9 +15,9 @@ use std::process::{Command, Stdio};
 use common::{have, have_xmlsec1, scratch, skip_without, KeyFiles};
 use passgrid_saml::jiff::{SignedDuration, Timestamp};
 use passgrid_saml::{
-    build_response, names, AssertionContent, Attribute, ContentCipher, Encryption, IdpMetadata,
-    IdpSigningKey, InboundMessage, MessageKind, NameId, ResponseOptions, SignParts,
-    SignaturePolicy, SpCertificate,
+    build_error_response, build_response, names, AssertionContent, Attribute, ContentCipher,
+    Encryption, IdpMetadata, IdpSigningKey, InboundMessage, MessageKind, NameId, ResponseOptions,
+    SignParts, SignaturePolicy, SpCertificate, Status, StatusCode, SubStatusCode,
 };
 use serde_json::{json, Value};
 
@@ -228,6 +228,49 @@ fn pysaml2_requests_verify_and_pysaml2_accepts_our_response() {
     )
     .unwrap();
     assert_eq!(respond(&s, &built.xml, &[req_id], json!({}))["ok"], false);
+}
+
+#[test]
+fn pysaml2_idp_initiated_and_error_responses() {
+    if skip_without("python3-pysaml2", have_pysaml2()) {
+        return;
+    }
+    let s = setup("pysaml2-unsolicited");
+    // IdP-initiated: no InResponseTo; an SP that allows unsolicited Responses
+    // accepts it, one that does not refuses it.
+    let mut c = content("_unused");
+    c.in_response_to = None;
+    let built = build_response(
+        &c,
+        &options(Timestamp::now(), SignParts::Assertion),
+        &s.idp_key,
+    )
+    .unwrap();
+    let out = respond(&s, &built.xml, &[], json!({"allow_unsolicited": true}));
+    assert_eq!(out["ok"], true, "{out}");
+    assert_eq!(out["in_response_to"], Value::Null);
+    assert_eq!(respond(&s, &built.xml, &[], json!({}))["ok"], false);
+
+    // An error Response (a user outside the SP's groups) reaches the SP as such.
+    let status = Status::error(StatusCode::Requester, SubStatusCode::RequestDenied);
+    let err = build_error_response(
+        IDP,
+        ACS,
+        Some("_req7"),
+        &status,
+        Timestamp::now(),
+        Some(&s.idp_key),
+    )
+    .unwrap();
+    let out = respond(&s, &err.xml, &["_req7"], json!({}));
+    assert_eq!(out["ok"], false);
+    assert!(
+        out["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("RequestDenied"),
+        "{out}"
+    );
 }
 
 #[test]

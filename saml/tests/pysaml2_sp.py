@@ -39,7 +39,7 @@ def client(args):
                 "authn_requests_signed": True,
                 "want_assertions_signed": args.get("want_assertions_signed", True),
                 "want_response_signed": args.get("want_response_signed", False),
-                "allow_unsolicited": False,
+                "allow_unsolicited": args.get("allow_unsolicited", False),
             }
         },
     }
