@@ -16,7 +16,10 @@ step "system packages"
 # chromium: the e2e browser; libnss3-tools: certutil/pk12util for the browser's
 # certificate store; postgresql: the second database; nodejs/npm: Playwright;
 # openssl and python3-cryptography read the PKCS#12 files passgrid makes.
-packages=(chromium libnss3-tools postgresql curl openssl sqlite3 oathtool slapd ldap-utils)
+# freeradius-utils, eapoltest: radclient and eapol_test, the RADIUS peers; xmlsec1 and
+# python3-pysaml2: an independent XML-DSig checker and a SAML service provider.
+packages=(chromium libnss3-tools postgresql curl openssl sqlite3 oathtool slapd ldap-utils
+  freeradius-utils eapoltest xmlsec1 python3-pysaml2)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # Node may come from another source than Debian (whose nodejs conflicts with some
