@@ -14,6 +14,8 @@ use crate::{
     },
     instance::Instance,
     issuance::{issue_with_key, Holder, Requester},
+    notices::{self, Notice},
+    otp::patterns::open_pattern,
     policy::AuthSettings,
     random::{new_token, token_hash},
     store::{
@@ -275,6 +277,39 @@ pub(crate) fn file_safe(id: &str) -> String {
             }
         })
         .collect()
+}
+
+/// One user's first-login notice: a certificate behind a one-time link, and the
+/// initial pattern while the user still has it. Returns the notice and the serial.
+pub async fn notice_for(
+    instance: &Instance,
+    user: &User,
+    settings: &AuthSettings,
+    public: &str,
+    requester: Requester<'_>,
+    now: i64,
+) -> Result<(Notice, String), CaError> {
+    let pattern = match instance.store.pattern(&user.id).await? {
+        Some(p) if p.is_initial => Some(
+            open_pattern(&instance.master_key, &user.id, &p.sealed)
+                .map_err(|e| CaError::Corrupt(e.to_string()))?
+                .to_vec(),
+        ),
+        _ => None,
+    };
+    let prepared = prepare(instance, user, settings, Collect::Link, requester, now).await?;
+    Ok((
+        Notice {
+            user_id: user.id.clone(),
+            display_name: user.display_name.clone(),
+            login_url: format!("{public}/login"),
+            link: format!("{public}/certificate?t={}", prepared.token.as_str()),
+            link_valid_until: notices::rfc3339(prepared.expires_at),
+            password: prepared.password.to_string(),
+            pattern,
+        },
+        prepared.serial,
+    ))
 }
 
 #[cfg(test)]

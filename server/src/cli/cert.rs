@@ -283,7 +283,7 @@ pub async fn run(
                         break;
                     }
                 };
-                match crate::bulk_certificates::notice_for(
+                match crate::delivery::notice_for(
                     &instance,
                     user,
                     &settings,
