@@ -32,3 +32,24 @@ impl Clock for SystemClock {
 }
 
 pub type SharedClock = Arc<dyn Clock>;
+
+/// A clock that stands still until moved: tests of expiry, lock-out and TOTP steps.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    pub fn at(now: i64) -> ManualClock {
+        ManualClock(std::sync::atomic::AtomicI64::new(now))
+    }
+
+    /// Moves the clock `secs` seconds on.
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

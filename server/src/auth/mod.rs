@@ -119,3 +119,6 @@ impl Authenticator {
         )
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -222,6 +222,14 @@ pub(crate) mod scratch {
         }
     }
 
+    /// A store in memory only (no file anywhere), shared by its pools' connections.
+    pub async fn memory_store() -> Store {
+        let name = format!("passgrid-mem-{}", hex::encode(rand::random::<[u8; 8]>()));
+        Store::connect(&format!("sqlite:file:{name}?mode=memory"))
+            .await
+            .expect("in-memory store")
+    }
+
     pub async fn scratch_store() -> (Scratch, Store) {
         let dir = std::env::temp_dir().join(format!(
             "passgrid-store-{}",
