@@ -2,8 +2,6 @@
 //! (a role that may not gets 403; no token 401), users, the audit log and its CSV
 //! export, and the OpenAPI document generated from the same route table.
 
-use std::collections::HashMap;
-
 use integration_tests::*;
 use serde_json::{json, Value};
 
@@ -43,13 +41,7 @@ on_both_databases! {
         let dir = TempDir::new("adminapi");
         let database = TestDb::new(db);
         let server = TestServer::start(&dir.path().join("data"), &database, &[]);
-        let mut tokens = HashMap::new();
-        for role in ["admin", "user-admin", "operator", "auditor"] {
-            let id = format!("{role}-1");
-            cli_value(&server, &["admin", "create", &id, "--role", role]);
-            let t = cli_value(&server, &["admin", "token", "create", &id]);
-            tokens.insert(role, t["token"].as_str().unwrap().to_string());
-        }
+        let tokens = admin_tokens(&server, "1", &["admin", "user-admin", "operator", "auditor"]);
         // A plain user gets no token.
         cli_value(&server, &["user", "add", "plain"]);
         assert!(!server.cli(&["admin", "token", "create", "plain"]).status.success());
@@ -194,14 +186,7 @@ fn the_dashboard_counts_logins_failures_and_locked_users() {
     let config = dir.path().join("passgrid.toml");
     std::fs::write(&config, "[auth]\nlockout_threshold = 2\n").unwrap();
     let server = TestServer::start_with_config(&dir.path().join("data"), &database, &config, &[]);
-    cli_value(
-        &server,
-        &["admin", "create", "watcher", "--role", "auditor"],
-    );
-    let token = cli_value(&server, &["admin", "token", "create", "watcher"])["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = admin_token(&server, "watcher", "auditor");
     let jar = dir.path().join("jar.txt");
     let ok_cells = add_user(&server, "good");
     add_user(&server, "unlucky");
@@ -333,13 +318,11 @@ fn every_documented_route_refuses_exactly_the_roles_it_does_not_name() {
     let dir = TempDir::new("adminroles");
     let database = TestDb::new(Db::Sqlite);
     let server = TestServer::start(&dir.path().join("data"), &database, &[]);
-    let mut tokens = HashMap::new();
-    for role in ["admin", "user-admin", "operator", "auditor"] {
-        let id = format!("{role}-r");
-        cli_value(&server, &["admin", "create", &id, "--role", role]);
-        let t = cli_value(&server, &["admin", "token", "create", &id]);
-        tokens.insert(role, t["token"].as_str().unwrap().to_string());
-    }
+    let tokens = admin_tokens(
+        &server,
+        "r",
+        &["admin", "user-admin", "operator", "auditor"],
+    );
     let doc = server.curl_json("/api/openapi.json", &[]);
     let mut checked = 0;
     for (path, methods) in doc["paths"].as_object().unwrap() {
@@ -428,13 +411,7 @@ on_both_databases! {
         let dir = TempDir::new("admingroups");
         let database = TestDb::new(db);
         let server = TestServer::start(&dir.path().join("data"), &database, &[]);
-        let mut tokens = HashMap::new();
-        for role in ["user-admin", "operator"] {
-            let id = format!("{role}-g");
-            cli_value(&server, &["admin", "create", &id, "--role", role]);
-            let t = cli_value(&server, &["admin", "token", "create", &id]);
-            tokens.insert(role, t["token"].as_str().unwrap().to_string());
-        }
+        let tokens = admin_tokens(&server, "g", &["user-admin", "operator"]);
         cli_value(&server, &["group", "add", "ops"]);
         cli_value(&server, &["user", "add", "olga", "--group", "ops"]);
         assert!(server.cli(&["policy", "set", "tight", "lockout_threshold=2"]).status.success());
@@ -464,20 +441,9 @@ fn api_tokens_are_made_listed_and_revoked_by_administrators() {
     let dir = TempDir::new("apitokens");
     let database = TestDb::new(Db::Sqlite);
     let server = TestServer::start(&dir.path().join("data"), &database, &[]);
-    cli_value(&server, &["admin", "create", "root", "--role", "admin"]);
-    cli_value(
-        &server,
-        &["admin", "create", "helper", "--role", "user-admin"],
-    );
+    let root = admin_token(&server, "root", "admin");
+    let helper = admin_token(&server, "helper", "user-admin");
     cli_value(&server, &["user", "add", "plain"]);
-    let root = cli_value(&server, &["admin", "token", "create", "root"])["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let helper = cli_value(&server, &["admin", "token", "create", "helper"])["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
 
     assert_eq!(
         call(&server, "GET", "/api/v1/admin/api-tokens", Some(&helper)).0,

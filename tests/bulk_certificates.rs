@@ -107,12 +107,7 @@ on_both_databases! {
         let dir = TempDir::new("bulkcert");
         let database = TestDb::new(db);
         let server = TestServer::start(&dir.path().join("data"), &database, &[]);
-        let mut tokens = std::collections::HashMap::new();
-        for role in ["admin", "user-admin", "operator", "auditor"] {
-            let id = format!("{role}-1");
-            cli_value(&server, &["admin", "create", &id, "--role", role]);
-            tokens.insert(role, cli_value(&server, &["admin", "token", "create", &id])["token"].as_str().unwrap().to_string());
-        }
+        let tokens = admin_tokens(&server, "1", &["admin", "user-admin", "operator", "auditor"]);
         let ua = tokens["user-admin"].clone();
         for i in 0..12 {
             cli_value(&server, &["user", "add", &format!("staff{i:02}"), "--name", &format!("=Staff {i}")]);
@@ -286,11 +281,7 @@ fn mail_through_a_dead_relay_leaves_no_certificate() {
     let data = dir.path().join("data");
     write_config(dead);
     let server = TestServer::start_with_config(&data, &database, &config, &[]);
-    cli_value(&server, &["admin", "create", "ua", "--role", "user-admin"]);
-    let token = cli_value(&server, &["admin", "token", "create", "ua"])["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = admin_token(&server, "ua", "user-admin");
     for id in ["mia", "noah"] {
         cli_value(
             &server,

@@ -16,10 +16,6 @@ fn cli(data: &Path, database: &TestDb, args: &[&str]) -> Output {
         .expect("run passgrid")
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
-
 /// A CA made by openssl: (certificate, PKCS#8 key).
 fn openssl_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let (cert, key) = (

@@ -13,10 +13,6 @@ fn passgrid(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     cmd.output().unwrap()
 }
 
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
-
 #[test]
 fn help_lists_the_contract() {
     let out = passgrid(&["--help"], &[]);

@@ -103,10 +103,6 @@ fn password_in(text: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
-
 on_both_databases! {
     fn the_limits_of_certificates_and_downloads_hold(db: Db) {
         let dir = TempDir::new("limits");

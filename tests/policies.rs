@@ -211,13 +211,7 @@ on_both_databases! {
         let dir = TempDir::new("policy_api");
         let database = TestDb::new(db);
         let server = TestServer::start(&dir.path().join("data"), &database, &[]);
-        let mut tokens = HashMap::new();
-        for role in ["admin", "auditor"] {
-            let id = format!("{role}-1");
-            cli_value(&server, &["admin", "create", &id, "--role", role]);
-            let t = cli_value(&server, &["admin", "token", "create", &id]);
-            tokens.insert(role, t["token"].as_str().unwrap().to_string());
-        }
+        let tokens = admin_tokens(&server, "1", &["admin", "auditor"]);
         cli_value(&server, &["group", "add", "sales"]);
         cli_value(&server, &["user", "add", "ann", "--group", "sales"]);
         let send = |method: &str, path: &str, role: &str, body: Option<&Value>| -> (u16, Value) {

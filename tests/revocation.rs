@@ -61,10 +61,6 @@ fn serial_of(cert: &Path) -> String {
         .to_string()
 }
 
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
-
 on_both_databases! {
     fn a_revoked_certificate_is_refused_at_once_and_listed_in_a_signed_crl(db: Db) {
         let dir = TempDir::new("revocation");

@@ -156,15 +156,7 @@ fn dropped_files_are_applied_whole_and_filed_with_a_report() {
 
     // The same from the administrators' API: sources with their runs, and "run now"
     // for administrators only.
-    let token = |id: &str, role: &str| {
-        assert!(server
-            .cli(&["admin", "create", id, "--role", role])
-            .status
-            .success());
-        let out = server.cli(&["--json", "admin", "token", "create", id]);
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["token"].as_str().unwrap().to_string()
-    };
+    let token = |id: &str, role: &str| admin_token(&server, id, role);
     let admin = token("boss", "admin");
     let operator = token("op", "operator");
     let (status, body) = server.curl(
@@ -223,13 +215,7 @@ fn sources_are_added_and_changed_over_the_api_with_the_cli_checks() {
     let dir = TempDir::new("sync-api");
     let database = TestDb::new(Db::Sqlite);
     let server = TestServer::start(&dir.path().join("data"), &database, &[]);
-    let token = |id: &str, role: &str| {
-        cli_value(&server, &["admin", "create", id, "--role", role]);
-        cli_value(&server, &["admin", "token", "create", id])["token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let token = |id: &str, role: &str| admin_token(&server, id, role);
     let admin = token("adm", "admin");
     let user_admin = token("ua", "user-admin");
     let send = |token: &str, method: &str, path: &str, body: serde_json::Value| {

@@ -277,13 +277,7 @@ on_both_databases! {
         let database = TestDb::new(db);
         let server = TestServer::start(&dir.path().join("data"), &database, &[]);
         add_user(&server, "hana");
-        let mut tokens = std::collections::HashMap::new();
-        for role in ["admin", "user-admin", "operator", "auditor"] {
-            let id = format!("{role}-t");
-            cli_ok(&server, &["admin", "create", &id, "--role", role]);
-            let t: Value = serde_json::from_str(&cli_ok(&server, &["--json", "admin", "token", "create", &id])).unwrap();
-            tokens.insert(role, t["token"].as_str().unwrap().to_string());
-        }
+        let tokens = admin_tokens(&server, "t", &["admin", "user-admin", "operator", "auditor"]);
         let file = dir.path().join("good.pskc");
         std::fs::write(&file, pskc_figure6("Su+NvtQfmvfJzF6bmQiJqoLRExc=")).unwrap();
         let import = |role: &str, key: Option<&str>| {

@@ -147,13 +147,7 @@ fn the_console_imports_over_the_api_with_the_same_rules() {
     let dir = TempDir::new("import-api");
     let database = TestDb::new(Db::Sqlite);
     let server = TestServer::start(&dir.path().join("data"), &database, &[]);
-    let token = |id: &str, role: &str| {
-        cli_value(&server, &["admin", "create", id, "--role", role]);
-        cli_value(&server, &["admin", "token", "create", id])["token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let token = |id: &str, role: &str| admin_token(&server, id, role);
     let writer = token("ua", "user-admin");
     let reader = token("au", "auditor");
     let post = |token: &str, query: &str, body: &str| {

@@ -53,3 +53,37 @@ impl Clock for ManualClock {
         self.0.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// The system clock moved on by the number of seconds written in a file (read at every
+/// call). Only debug builds (the ones the integration tests boot) honour it, through
+/// `PASSGRID_TEST_CLOCK_FILE`: tests age links, sessions and locks through the clock
+/// the server uses, on both databases, instead of editing rows.
+#[cfg(debug_assertions)]
+pub struct OffsetFileClock(pub std::path::PathBuf);
+
+#[cfg(debug_assertions)]
+impl Clock for OffsetFileClock {
+    fn now(&self) -> i64 {
+        self.now_ms() / 1000
+    }
+
+    fn now_ms(&self) -> i64 {
+        let offset = std::fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|text| text.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        SystemClock
+            .now_ms()
+            .saturating_add(offset.saturating_mul(1000))
+    }
+}
+
+/// The clock of this process: the system's, or in a debug build the test clock of
+/// `PASSGRID_TEST_CLOCK_FILE` when that is set.
+pub fn process_clock() -> SharedClock {
+    #[cfg(debug_assertions)]
+    if let Some(path) = std::env::var_os("PASSGRID_TEST_CLOCK_FILE") {
+        return Arc::new(OffsetFileClock(path.into()));
+    }
+    Arc::new(SystemClock)
+}

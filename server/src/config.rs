@@ -424,6 +424,8 @@ fn default_site_root() -> PathBuf {
 /// Environment variables passgrid reads; any other `PASSGRID_*` is probably a typo.
 pub const KNOWN_ENV: &[&str] = &[
     "PASSGRID_CONFIG",
+    // Debug builds only (see clock::process_clock).
+    "PASSGRID_TEST_CLOCK_FILE",
     "PASSGRID_DATA_DIR",
     "PASSGRID_DATABASE_URL",
     "PASSGRID_LOG_FORMAT",

@@ -5,7 +5,7 @@ use std::{os::unix::fs::DirBuilderExt, path::PathBuf, sync::Arc};
 
 use crate::{
     ca::{CaError, CertificateAuthority},
-    clock::{SharedClock, SystemClock},
+    clock::SharedClock,
     master_key::{MasterKey, SealError},
     store::{Store, StoreError},
 };
@@ -75,7 +75,7 @@ impl Instance {
         let (master_key, key_created) =
             MasterKey::load_or_create(&data.master_key_path(), env_key.as_deref())?;
         let store = Store::connect(&data.database_url).await?;
-        let clock: SharedClock = Arc::new(SystemClock);
+        let clock = crate::clock::process_clock();
         let (ca, ca_created) =
             CertificateAuthority::load_or_create(&store, &master_key, clock.now()).await?;
         std::fs::write(data.ca_pem_path(), ca.cert_pem())

@@ -13,6 +13,9 @@ use std::{
 
 use serde_json::Value;
 
+mod admin;
+pub use admin::{admin_token, admin_tokens, api};
+
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Db {
@@ -52,6 +55,16 @@ fn unique(prefix: &str) -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// The file a debug server reads its clock offset from (`PASSGRID_TEST_CLOCK_FILE`).
+fn clock_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("test-clock-offset")
+}
+
+/// A command's standard error, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
 }
 
 /// The server binary under test (built by the test command before `cargo test`).
@@ -235,6 +248,7 @@ impl TestServer {
             .arg(data_dir)
             .args(db.args())
             .args(["--json", "serve", "--listen", "127.0.0.1:0"])
+            .env("PASSGRID_TEST_CLOCK_FILE", clock_file(data_dir))
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(log_file)
@@ -313,15 +327,28 @@ impl TestServer {
             .unwrap_or_else(|e| panic!("GET {path} is not JSON ({e}): {body}"))
     }
 
-    /// Runs a passgrid subcommand on this server's installation.
+    /// Runs a passgrid subcommand on this server's installation (on the server's
+    /// clock).
     pub fn cli(&self, args: &[&str]) -> Output {
         Command::new(passgrid_bin())
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(&self.db_args)
             .args(args)
+            .env("PASSGRID_TEST_CLOCK_FILE", clock_file(&self.data_dir))
             .output()
             .expect("run passgrid")
+    }
+
+    /// Moves the clock of this server (and of its `cli` runs) `secs` seconds on: the
+    /// one way tests age links, sessions and locks, on either database.
+    pub fn advance_clock(&self, secs: i64) {
+        let file = clock_file(&self.data_dir);
+        let now: i64 = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0);
+        std::fs::write(&file, (now + secs).to_string()).expect("clock file");
     }
 
     pub fn server_log(&self) -> String {
