@@ -125,6 +125,7 @@ fn with_sqlite(c: &mut Criterion) {
                             pattern: &decoy,
                             token: &[],
                         },
+                        None,
                         now,
                     ))
                     .expect("verify")

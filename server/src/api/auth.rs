@@ -160,7 +160,14 @@ pub async fn verify(
             must_set_phrase,
         } => {
             let now = state.instance.clock.now();
-            let token = create_session(&state.instance.store, &settings, &user_id, now).await?;
+            let token = create_session(
+                &state.instance.store,
+                &settings,
+                &user_id,
+                transport.fingerprint(),
+                now,
+            )
+            .await?;
             let mut res = Json(json!({
                 "ok": true,
                 "user": user_id,

@@ -7,7 +7,10 @@ use super::Authenticator;
 use crate::{
     audit::{record, Action, AuditEvent, Outcome},
     policy::LockoutRule,
-    store::{lockouts::LOCKED_UNTIL_UNLOCKED, Store, StoreError},
+    store::{
+        lockouts::{Claim, LOCKED_UNTIL_UNLOCKED},
+        Store, StoreError,
+    },
 };
 
 /// Whether a login ID may try now.
@@ -33,31 +36,28 @@ pub async fn lock_state(store: &Store, login_id: &str, now: i64) -> Result<LockS
     })
 }
 
-/// Counts a failed OTP; locks (audited, mailed by policy) on reaching the threshold.
-/// `rule` is the lock-out of the login ID's effective policy.
-pub async fn record_failure(
+/// What an attempt under `rule` takes from its ID's budget (none when lock-out is
+/// off): counted before the answer is checked (see `store::lockouts::claim_statement`).
+pub fn claim(rule: LockoutRule, now: i64) -> Option<Claim> {
+    (rule.threshold > 0).then(|| Claim {
+        threshold: i64::from(rule.threshold),
+        lock_until: if rule.lock_secs == 0 {
+            LOCKED_UNTIL_UNLOCKED
+        } else {
+            now.saturating_add(rule.lock_secs)
+        },
+    })
+}
+
+/// The failure that reached the threshold locked its ID (the lock was set when it was
+/// counted): audited, and mailed by policy.
+pub async fn report_lock(
     authn: &Authenticator,
     rule: LockoutRule,
     login_id: &str,
     source: &str,
     now: i64,
-) -> Result<(), StoreError> {
-    if rule.threshold == 0 {
-        return Ok(());
-    }
-    let lock_until = if rule.lock_secs == 0 {
-        LOCKED_UNTIL_UNLOCKED
-    } else {
-        now.saturating_add(rule.lock_secs)
-    };
-    let store = &authn.instance.store;
-    let count = store
-        .record_login_failure(login_id, now, i64::from(rule.threshold), lock_until)
-        .await?;
-    // Exactly the failure that reached the threshold reports the lock.
-    if count.failures != i64::from(rule.threshold) {
-        return Ok(());
-    }
+) {
     let reason = if rule.lock_secs == 0 {
         format!(
             "{} consecutive failures; locked until unlocked",
@@ -70,7 +70,7 @@ pub async fn record_failure(
         )
     };
     record(
-        store,
+        &authn.instance.store,
         AuditEvent {
             actor: login_id,
             source,
@@ -88,7 +88,6 @@ pub async fn record_failure(
         let (authn, login_id) = (authn.clone(), login_id.to_owned());
         tokio::spawn(async move { notify_locked(&authn, &login_id, &reason).await });
     }
-    Ok(())
 }
 
 /// Mails the user (when the ID is a user with a mail address) and every administrator

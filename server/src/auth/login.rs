@@ -121,14 +121,6 @@ async fn audit_refusal(
     .await;
 }
 
-/// Which step a refusal check is for: a start also spends rate-limit budget and needs
-/// the login-protect window; a verify re-checks what may have changed since.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Start,
-    Verify,
-}
-
 /// Writes one audit row per source for the rate-limited attempts counted since the
 /// last call.
 pub async fn audit_refusal_summaries(authn: &Authenticator) {
@@ -167,41 +159,43 @@ fn rate_refusal(authn: &Authenticator, claimed_user: &str, client: &Client<'_>) 
     }
 }
 
-/// The checks of the user's policy that come before a grid (and again before an OTP
-/// counts), cheapest first: access rules, lock-out, login protect (database).
-async fn refusal_for(
+/// The access rules (memory): networks and hours.
+fn access_refusal(settings: &AuthSettings, client: &Client<'_>, now: i64) -> Option<Refusal> {
+    if settings.access.is_open() {
+        return None;
+    }
+    // A request without a peer address (never over TCP) cannot show its network.
+    let ip = client
+        .ip
+        .unwrap_or(std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+    match settings.access.check(ip, now) {
+        Err(AccessRefusal::Network) => Some(Refusal::Network),
+        Err(AccessRefusal::Time) => Some(Refusal::Time),
+        Ok(()) => None,
+    }
+}
+
+/// The checks of the user's policy that come before a grid, cheapest first: access
+/// rules, lock-out, login protect (database).
+async fn start_refusal(
     authn: &Authenticator,
     settings: &AuthSettings,
     claimed_user: &str,
     client: &Client<'_>,
-    step: Step,
     now: i64,
-) -> Result<(Option<Refusal>, LockState), AuthError> {
-    let open = LockState::Open {
-        had_failures: false,
-    };
-    if !settings.access.is_open() {
-        // A request without a peer address (never over TCP) cannot show its network.
-        let ip = client
-            .ip
-            .unwrap_or(std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
-        match settings.access.check(ip, now) {
-            Err(AccessRefusal::Network) => return Ok((Some(Refusal::Network), open)),
-            Err(AccessRefusal::Time) => return Ok((Some(Refusal::Time), open)),
-            Ok(()) => {}
-        }
+) -> Result<Option<Refusal>, AuthError> {
+    if let Some(refusal) = access_refusal(settings, client, now) {
+        return Ok(Some(refusal));
     }
-    let lock = lockout::lock_state(&authn.instance.store, claimed_user, now).await?;
-    if let LockState::Locked { until } = lock {
-        return Ok((Some(Refusal::Locked { until }), lock));
-    }
-    if step == Step::Start
-        && settings.login_protect
-        && !login_window_open(authn, claimed_user, now).await?
+    if let LockState::Locked { until } =
+        lockout::lock_state(&authn.instance.store, claimed_user, now).await?
     {
-        return Ok((Some(Refusal::LoginProtect), lock));
+        return Ok(Some(Refusal::Locked { until }));
     }
-    Ok((None, lock))
+    if settings.login_protect && !login_window_open(authn, claimed_user, now).await? {
+        return Ok(Some(Refusal::LoginProtect));
+    }
+    Ok(None)
 }
 
 /// Login protect: a window opened from a signed-in device, or the first login (a user
@@ -362,9 +356,7 @@ pub async fn start_login(
         crate::policy::effective_policy_for(&authn.instance.store, &authn.auth, claimed_user)
             .await?;
     let settings = &policy.settings;
-    if let (Some(refusal), _) =
-        refusal_for(authn, settings, claimed_user, client, Step::Start, now).await?
-    {
+    if let Some(refusal) = start_refusal(authn, settings, claimed_user, client, now).await? {
         audit_refusal(authn, claimed_user, client, &refusal, now).await;
         return Ok(Started::Refused(refusal));
     }
@@ -428,6 +420,9 @@ pub async fn finish_login(
     client: &Client<'_>,
 ) -> Result<LoginOutcome, AuthError> {
     let now = authn.instance.clock.now();
+    // Counted before the answer is checked, in the step that consumes the grid: N
+    // guesses at once take N places of the lock-out budget (SPEC §6.1).
+    let claim = lockout::claim(settings.lockout, now);
     let verdict: Verdict = verify_challenge(
         &authn.instance.store,
         &authn.instance.master_key,
@@ -445,27 +440,32 @@ pub async fn finish_login(
             pattern: &authn.guards.decoy_pattern,
             token: &authn.guards.decoy_token,
         },
+        claim,
         now,
     )
     .await?;
-    // A lock (or another refusal) that came after the grid was given wins over the
-    // OTP, right or wrong, and is not counted.
+    // Rules that may have changed since the grid was given (the network, the hour)
+    // win over the answer, right or wrong.
     let claimed = match &verdict {
         Verdict::Accepted { user_id, .. } => Some(user_id.as_str()),
-        Verdict::Rejected { claimed_user } => Some(claimed_user.as_str()),
+        Verdict::Rejected { claimed_user, .. } => Some(claimed_user.as_str()),
         _ => None,
     };
-    let mut had_failures = false;
     if let Some(claimed) = claimed {
-        let (refusal, lock) =
-            refusal_for(authn, settings, claimed, client, Step::Verify, now).await?;
-        if let Some(refusal) = refusal {
+        if let Some(refusal) = access_refusal(settings, client, now) {
             audit_refusal(authn, claimed, client, &refusal, now).await;
             return Ok(LoginOutcome::Refused(refusal));
         }
-        had_failures = matches!(lock, LockState::Open { had_failures: true });
     }
     let (actor, outcome, reason, result) = match verdict {
+        Verdict::Locked {
+            claimed_user,
+            until,
+        } => {
+            let refusal = Refusal::Locked { until };
+            audit_refusal(authn, &claimed_user, client, &refusal, now).await;
+            return Ok(LoginOutcome::Refused(refusal));
+        }
         // The challenge is bound to the certificate of its start; this catches a
         // revocation in between: no session for a device that is no longer allowed.
         Verdict::Accepted { user_id, .. }
@@ -499,12 +499,21 @@ pub async fn finish_login(
                 },
             )
         }
-        Verdict::Rejected { claimed_user } => (
+        Verdict::Rejected {
             claimed_user,
-            Outcome::Failure,
-            "otp rejected",
-            LoginOutcome::Failed,
-        ),
+            locked_now,
+        } => {
+            if locked_now {
+                lockout::report_lock(authn, settings.lockout, &claimed_user, client.source, now)
+                    .await;
+            }
+            (
+                claimed_user,
+                Outcome::Failure,
+                "otp rejected",
+                LoginOutcome::Failed,
+            )
+        }
         Verdict::Expired { claimed_user } => (
             claimed_user,
             Outcome::Failure,
@@ -531,20 +540,19 @@ pub async fn finish_login(
         now,
     )
     .await;
-    match &result {
-        LoginOutcome::Failed => {
-            lockout::record_failure(authn, settings.lockout, &actor, client.source, now).await?
+    if let LoginOutcome::Success { .. } = &result {
+        // The attempt was counted as a failure before its answer was checked.
+        if claim.is_some() {
+            authn
+                .instance
+                .store
+                .clear_failures_after_success(&actor)
+                .await?;
         }
-        LoginOutcome::Success { .. } => {
-            if had_failures {
-                authn.instance.store.clear_login_failures(&actor).await?;
-            }
-            // One window, one sign-in.
-            if settings.login_protect {
-                authn.instance.store.close_login_window(&actor).await?;
-            }
+        // One window, one sign-in.
+        if settings.login_protect {
+            authn.instance.store.close_login_window(&actor).await?;
         }
-        _ => {}
     }
     Ok(result)
 }

@@ -525,3 +525,51 @@ async fn the_certificate_gate_shows_no_grid_without_the_users_valid_certificate(
     ));
     assert!(fx.audit("auth.device", "failure").await >= 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_never_get_more_answers_checked_than_the_threshold() {
+    let fx = Arc::new(
+        fixture(|s| {
+            s.lockout.threshold = 5;
+            // Twelve starts for one ID: over the shipped per-ID budget, off here.
+            s.rate_per_user = Rate {
+                burst: 0,
+                per_minute: 0,
+            };
+        })
+        .await,
+    );
+    fx.add_user("ann").await;
+    let c = client("192.0.2.1");
+    // Twelve grids fetched, then eleven wrong answers and one right one sent at once.
+    let mut grids = Vec::new();
+    for _ in 0..12 {
+        grids.push(fx.grid("ann", &c).await);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, issued) in grids.into_iter().enumerate() {
+        let fx = fx.clone();
+        tasks.spawn(async move {
+            let answer = if i == 11 {
+                right_otp(&issued)
+            } else {
+                wrong_otp(&issued)
+            };
+            fx.finish(&issued.id, &answer, None, &client("192.0.2.1"))
+                .await
+        });
+    }
+    let (mut checked, mut locked) = (0, 0);
+    while let Some(done) = tasks.join_next().await {
+        match done.expect("task") {
+            LoginOutcome::Failed | LoginOutcome::Success { .. } => checked += 1,
+            LoginOutcome::Refused(Refusal::Locked { .. }) => locked += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(
+        checked <= 5,
+        "{checked} answers checked with a threshold of 5"
+    );
+    assert_eq!(checked + locked, 12);
+}

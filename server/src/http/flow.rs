@@ -45,6 +45,11 @@ impl Transport {
         }
     }
 
+    /// The fingerprint of the connection's verified client certificate, if any.
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.cert_fingerprint.as_deref()
+    }
+
     pub fn has_certificate(&self) -> bool {
         self.cert_serial.is_some()
     }
@@ -54,6 +59,15 @@ pub fn cert_serial(conn: &Option<Extension<ConnectionInfo>>) -> Option<String> {
     conn.as_ref()
         .and_then(|c| c.client_certificate.as_ref())
         .map(|c| c.serial.clone())
+}
+
+/// The fingerprint of the request's verified client certificate (from the TLS layer,
+/// or from a trusted proxy's header once re-verified), if any.
+pub fn fingerprint_in(extensions: &axum::http::Extensions) -> Option<String> {
+    extensions
+        .get::<ConnectionInfo>()
+        .and_then(|c| c.client_certificate.as_ref())
+        .map(|c| c.fingerprint_sha256.clone())
 }
 
 pub fn cert_fingerprint(conn: &Option<Extension<ConnectionInfo>>) -> Option<String> {

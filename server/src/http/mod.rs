@@ -76,4 +76,13 @@ impl FromRef<AppState> for LeptosOptions {
 #[derive(Clone, Debug)]
 pub struct SignedIn {
     pub user_id: String,
+    /// When the user last proved who they are (see `auth::session::FRESH_PROOF_SECS`).
+    pub proved_at: i64,
+}
+
+impl SignedIn {
+    /// Whether the sign-in is recent enough for a change that needs a fresh proof.
+    pub fn freshly_proved(&self, now: i64) -> bool {
+        now - self.proved_at <= crate::auth::session::FRESH_PROOF_SECS
+    }
 }

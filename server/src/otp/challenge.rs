@@ -9,10 +9,14 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::{patterns::open_pattern, OtpError};
-use crate::random::os_random;
 use crate::{
     master_key::MasterKey,
-    store::{challenges::NewChallenge, Store},
+    random::os_random,
+    store::{
+        challenges::NewChallenge,
+        lockouts::{Claim, LOCKED_UNTIL_UNLOCKED},
+        Store,
+    },
 };
 
 /// A challenge just issued.
@@ -33,7 +37,17 @@ pub enum Verdict {
         initial_pattern: bool,
     },
     /// Wrong OTP, unknown user, no pattern, expired pattern: one answer for all.
-    Rejected { claimed_user: String },
+    /// `locked_now`: this failure was the one that reached the lock-out threshold.
+    Rejected {
+        claimed_user: String,
+        locked_now: bool,
+    },
+    /// The claimed ID is locked, or the attempts in flight for it took the rest of its
+    /// lock-out budget: the answer was not checked.
+    Locked {
+        claimed_user: String,
+        until: Option<i64>,
+    },
     /// The challenge existed but had expired (consumed now all the same).
     Expired { claimed_user: String },
     /// No such challenge, consumed before, or not this client's.
@@ -143,8 +157,11 @@ pub struct Decoys<'a> {
     pub token: &'a [u8],
 }
 
-/// Consumes the challenge and checks the answer against the claimed user's pattern
-/// and/or token, as the challenge's purpose says.
+/// Consumes the challenge (only for the flow and certificate it was drawn for; with
+/// `claim`, counting the attempt toward the claimed ID's lock-out in the same step)
+/// and checks the answer against the claimed user's pattern and/or token, as the
+/// challenge's purpose says — unless the count says the ID is locked.
+#[allow(clippy::too_many_arguments)]
 pub async fn verify_challenge(
     store: &Store,
     key: &MasterKey,
@@ -152,15 +169,22 @@ pub async fn verify_challenge(
     answer: &Answer<'_>,
     binding: &Binding<'_>,
     decoys: &Decoys<'_>,
+    claim: Option<Claim>,
     now: i64,
 ) -> Result<Verdict, OtpError> {
-    let Some(c) = store.consume_challenge(challenge_id, now).await? else {
+    let consumed = store
+        .consume_challenge(
+            challenge_id,
+            binding.flow_hash,
+            binding.cert_fingerprint,
+            claim,
+            now,
+        )
+        .await?;
+    let Some((c, attempt)) = consumed else {
         return Ok(Verdict::Invalid);
     };
-    let same_flow: bool = c.flow_hash.as_slice().ct_eq(binding.flow_hash).into();
-    let same_cert = c.cert_fingerprint.as_deref() == binding.cert_fingerprint;
-    let purpose = Purpose::of_login(&c.purpose);
-    let Some(purpose) = purpose.filter(|_| same_flow && same_cert) else {
+    let Some(purpose) = Purpose::of_login(&c.purpose) else {
         return Ok(Verdict::Invalid);
     };
     if c.expires_at <= now {
@@ -168,6 +192,16 @@ pub async fn verify_challenge(
             claimed_user: c.claimed_user,
         });
     }
+    let locked_now = match (claim, attempt) {
+        (Some(claim), Some(attempt)) if attempt.count > claim.threshold => {
+            return Ok(Verdict::Locked {
+                claimed_user: c.claimed_user,
+                until: attempt.locked_until.filter(|&t| t != LOCKED_UNTIL_UNLOCKED),
+            });
+        }
+        (Some(claim), Some(attempt)) => attempt.count == claim.threshold,
+        _ => false,
+    };
     let (Ok(seed), Some(shape)) = (
         <Seed>::try_from(c.seed.as_slice()),
         GridShape::new(c.blocks_across as u8, c.blocks_down as u8),
@@ -245,6 +279,7 @@ pub async fn verify_challenge(
     } else {
         Ok(Verdict::Rejected {
             claimed_user: c.claimed_user,
+            locked_now,
         })
     }
 }
@@ -275,15 +310,19 @@ pub async fn verify_draft_challenge(
     user_id: &str,
     now: i64,
 ) -> Result<DraftVerdict, OtpError> {
-    let Some(c) = store.consume_challenge(challenge_id, now).await? else {
+    let consumed = store
+        .consume_challenge(
+            challenge_id,
+            binding.flow_hash,
+            binding.cert_fingerprint,
+            None,
+            now,
+        )
+        .await?;
+    let Some((c, _)) = consumed else {
         return Ok(DraftVerdict::Invalid);
     };
-    let same_flow: bool = c.flow_hash.as_slice().ct_eq(binding.flow_hash).into();
-    if !same_flow
-        || c.cert_fingerprint.as_deref() != binding.cert_fingerprint
-        || c.purpose != Purpose::Confirm.as_str()
-        || c.claimed_user != user_id
-    {
+    if c.purpose != Purpose::Confirm.as_str() || c.claimed_user != user_id {
         return Ok(DraftVerdict::Invalid);
     }
     if c.expires_at <= now {

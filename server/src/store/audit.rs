@@ -1,8 +1,8 @@
 //! The audit log: every administrative action and authentication attempt.
 
 use super::{
-    batch::{AuditRow, Write},
-    Store, StoreError,
+    batch::{values_rows, Step, Value},
+    Backend, Store, StoreError,
 };
 
 /// One audit entry. `reason` never holds a secret.
@@ -15,21 +15,74 @@ pub struct AuditInsert<'a> {
     pub reason: &'a str,
 }
 
-impl Store {
-    pub async fn append_audit(&self, event: &AuditInsert<'_>, now: i64) -> Result<(), StoreError> {
-        self.batcher
-            .write(Write::Audit(AuditRow {
-                at: now,
-                actor: event.actor.to_owned(),
-                source: event.source.to_owned(),
-                action: event.action.to_owned(),
-                target: event.target.to_owned(),
-                outcome: event.outcome.to_owned(),
-                reason: event.reason.to_owned(),
-            }))
-            .await?;
-        Ok(())
+/// An audit row on its way to the group-committed insert.
+pub(crate) struct AuditRow {
+    pub at: i64,
+    pub actor: String,
+    pub source: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub reason: String,
+}
+
+impl AuditRow {
+    pub(crate) fn new(event: &AuditInsert<'_>, now: i64) -> AuditRow {
+        AuditRow {
+            at: now,
+            actor: event.actor.to_owned(),
+            source: event.source.to_owned(),
+            action: event.action.to_owned(),
+            target: event.target.to_owned(),
+            outcome: event.outcome.to_owned(),
+            reason: event.reason.to_owned(),
+        }
     }
+}
+
+/// The statement that appends `rows`, in their order (one statement for all).
+pub(crate) fn insert_statement(step: &mut Step, rows: &[&AuditRow]) {
+    let sql = match step.backend {
+        Backend::Sqlite => {
+            let json: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|a| {
+                    serde_json::json!([
+                        a.at, a.actor, a.source, a.action, a.target, a.outcome, a.reason
+                    ])
+                })
+                .collect();
+            let p = step.bind(Value::Text(serde_json::Value::Array(json).to_string()));
+            // json_each walks the array in order, so entries keep their order.
+            format!(
+                "INSERT INTO audit_log (at, actor, source, action, target, outcome, reason) \
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
+                 value ->> 5, value ->> 6 FROM json_each({p}) ORDER BY key"
+            )
+        }
+        Backend::Postgres => {
+            let values = rows
+                .iter()
+                .map(|a| {
+                    vec![
+                        Value::Int(a.at),
+                        Value::Text(a.actor.clone()),
+                        Value::Text(a.source.clone()),
+                        Value::Text(a.action.clone()),
+                        Value::Text(a.target.clone()),
+                        Value::Text(a.outcome.clone()),
+                        Value::Text(a.reason.clone()),
+                    ]
+                })
+                .collect();
+            format!(
+                "INSERT INTO audit_log (at, actor, source, action, target, outcome, reason) \
+                 VALUES {}",
+                values_rows(step, values)
+            )
+        }
+    };
+    step.push(sql);
 }
 
 /// An audit entry as stored, with its place in the hash chain once sealed.

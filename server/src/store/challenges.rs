@@ -1,10 +1,10 @@
 //! Login challenges: one grid seed per attempt, consumed by the first verification.
 
-use sqlx::Row;
+use sqlx::{any::AnyRow, Row};
 
 use super::{
-    batch::{ChallengeRow, Write, Written},
-    Store, StoreError,
+    batch::{values_rows, Step, Value},
+    Backend, Store, StoreError,
 };
 
 /// A challenge to store.
@@ -21,7 +21,9 @@ pub struct NewChallenge<'a> {
 }
 
 /// A challenge as it was when consumed.
+#[derive(Debug)]
 pub struct ConsumedChallenge {
+    pub id: String,
     pub purpose: String,
     pub flow_hash: Vec<u8>,
     pub cert_fingerprint: Option<String>,
@@ -41,46 +43,172 @@ pub struct OpenChallenge {
     pub purpose: String,
 }
 
-impl Store {
-    pub async fn insert_challenge(&self, c: &NewChallenge<'_>, now: i64) -> Result<(), StoreError> {
-        self.batcher
-            .write(Write::Challenge(ChallengeRow {
-                id: c.id.to_owned(),
-                purpose: c.purpose.to_owned(),
-                flow_hash: c.flow_hash.to_vec(),
-                cert_fingerprint: c.cert_fingerprint.map(str::to_owned),
-                claimed_user: c.claimed_user.to_owned(),
-                seed: c.seed.to_vec(),
-                blocks_across: i64::from(c.blocks_across),
-                blocks_down: i64::from(c.blocks_down),
-                expires_at: c.expires_at,
-                created_at: now,
-            }))
-            .await?;
-        Ok(())
-    }
+/// A challenge row on its way to the group-committed insert.
+pub(crate) struct ChallengeRow {
+    pub id: String,
+    pub purpose: String,
+    pub flow_hash: Vec<u8>,
+    pub cert_fingerprint: Option<String>,
+    pub claimed_user: String,
+    pub seed: Vec<u8>,
+    pub blocks_across: i64,
+    pub blocks_down: i64,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
 
-    /// Marks the challenge consumed and returns it — or `None` when it does not exist
-    /// or was consumed before. One statement, so of two concurrent callers only one
-    /// gets the challenge, on SQLite and PostgreSQL alike.
-    pub async fn consume_challenge(
-        &self,
-        id: &str,
-        now: i64,
-    ) -> Result<Option<ConsumedChallenge>, StoreError> {
-        match self
-            .batcher
-            .write(Write::Consume {
-                id: id.to_owned(),
-                now,
-            })
-            .await?
-        {
-            Written::Consumed(found) => Ok(found),
-            Written::Stored => Ok(None),
+impl ChallengeRow {
+    pub(crate) fn new(c: &NewChallenge<'_>, now: i64) -> ChallengeRow {
+        ChallengeRow {
+            id: c.id.to_owned(),
+            purpose: c.purpose.to_owned(),
+            flow_hash: c.flow_hash.to_vec(),
+            cert_fingerprint: c.cert_fingerprint.map(str::to_owned),
+            claimed_user: c.claimed_user.to_owned(),
+            seed: c.seed.to_vec(),
+            blocks_across: i64::from(c.blocks_across),
+            blocks_down: i64::from(c.blocks_down),
+            expires_at: c.expires_at,
+            created_at: now,
         }
     }
+}
 
+/// Who asks to consume a challenge: it is consumed only for the flow and the client
+/// certificate it was drawn for, so a stranger's guess cannot burn the owner's grid.
+pub(crate) struct ConsumeRequest {
+    pub id: String,
+    pub flow_hash: Vec<u8>,
+    pub cert_fingerprint: Option<String>,
+}
+
+const CONSUMED_COLUMNS: &str = "id, flow_hash, cert_fingerprint, claimed_user, seed, \
+                                blocks_across, blocks_down, expires_at, purpose";
+
+/// The statement that stores `rows` (one statement for all).
+pub(crate) fn insert_statement(step: &mut Step, rows: &[&ChallengeRow]) {
+    let sql = match step.backend {
+        Backend::Sqlite => {
+            let json: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|c| {
+                    serde_json::json!([
+                        c.id,
+                        hex::encode(&c.flow_hash),
+                        c.cert_fingerprint,
+                        c.claimed_user,
+                        hex::encode(&c.seed),
+                        c.blocks_across,
+                        c.blocks_down,
+                        c.expires_at,
+                        c.created_at,
+                        c.purpose
+                    ])
+                })
+                .collect();
+            let p = step.bind(Value::Text(serde_json::Value::Array(json).to_string()));
+            format!(
+                "INSERT INTO challenges (id, flow_hash, cert_fingerprint, claimed_user, seed, \
+                 blocks_across, blocks_down, expires_at, created_at, purpose) \
+                 SELECT value ->> 0, unhex(value ->> 1), value ->> 2, value ->> 3, \
+                 unhex(value ->> 4), value ->> 5, value ->> 6, value ->> 7, value ->> 8, \
+                 value ->> 9 FROM json_each({p})"
+            )
+        }
+        Backend::Postgres => {
+            let values = rows
+                .iter()
+                .map(|c| {
+                    vec![
+                        Value::Text(c.id.clone()),
+                        Value::Blob(c.flow_hash.clone()),
+                        Value::MaybeText(c.cert_fingerprint.clone()),
+                        Value::Text(c.claimed_user.clone()),
+                        Value::Blob(c.seed.clone()),
+                        Value::Int(c.blocks_across),
+                        Value::Int(c.blocks_down),
+                        Value::Int(c.expires_at),
+                        Value::Int(c.created_at),
+                        Value::Text(c.purpose.clone()),
+                    ]
+                })
+                .collect();
+            format!(
+                "INSERT INTO challenges (id, flow_hash, cert_fingerprint, claimed_user, seed, \
+                 blocks_across, blocks_down, expires_at, created_at, purpose) VALUES {}",
+                values_rows(step, values)
+            )
+        }
+    };
+    step.push(sql);
+}
+
+/// The statement that consumes `requests` at `now` and returns each challenge it
+/// consumed: one UPDATE … RETURNING for all, so a challenge is returned at most once,
+/// however many ask for it, in this batch or any other.
+pub(crate) fn consume_statement(step: &mut Step, requests: &[&ConsumeRequest], now: i64) {
+    let sql = match step.backend {
+        Backend::Sqlite => {
+            let at = step.bind(Value::Int(now));
+            let json: Vec<serde_json::Value> = requests
+                .iter()
+                .map(|r| serde_json::json!([r.id, hex::encode(&r.flow_hash), r.cert_fingerprint]))
+                .collect();
+            let p = step.bind(Value::Text(serde_json::Value::Array(json).to_string()));
+            // `id IN` lets SQLite find the rows by key; the binding is checked per row.
+            format!(
+                "UPDATE challenges SET consumed_at = CAST({at} AS INTEGER) \
+                 WHERE consumed_at IS NULL AND id IN (SELECT value ->> 0 FROM json_each({p})) \
+                 AND EXISTS (SELECT 1 FROM json_each({p}) AS r WHERE r.value ->> 0 = challenges.id \
+                   AND unhex(r.value ->> 1) = challenges.flow_hash \
+                   AND challenges.cert_fingerprint IS (r.value ->> 2)) \
+                 RETURNING {CONSUMED_COLUMNS}"
+            )
+        }
+        Backend::Postgres => {
+            let at = step.bind(Value::Int(now));
+            let values = requests
+                .iter()
+                .map(|r| {
+                    vec![
+                        Value::Text(r.id.clone()),
+                        Value::Blob(r.flow_hash.clone()),
+                        Value::MaybeText(r.cert_fingerprint.clone()),
+                    ]
+                })
+                .collect();
+            let rows = values_rows(step, values);
+            format!(
+                "UPDATE challenges AS c SET consumed_at = {at} \
+                 FROM (VALUES {rows}) AS r (id, flow_hash, cert_fingerprint) \
+                 WHERE c.consumed_at IS NULL AND c.id = r.id AND c.flow_hash = r.flow_hash \
+                 AND c.cert_fingerprint IS NOT DISTINCT FROM r.cert_fingerprint \
+                 RETURNING c.id, c.flow_hash, c.cert_fingerprint, c.claimed_user, c.seed, \
+                 c.blocks_across, c.blocks_down, c.expires_at, c.purpose"
+            )
+        }
+    };
+    step.push(sql);
+}
+
+impl ConsumedChallenge {
+    /// A row the consume statement returned.
+    pub(crate) fn from_row(r: &AnyRow) -> Result<ConsumedChallenge, StoreError> {
+        Ok(ConsumedChallenge {
+            id: r.try_get(0)?,
+            flow_hash: r.try_get(1)?,
+            cert_fingerprint: r.try_get(2)?,
+            claimed_user: r.try_get(3)?,
+            seed: r.try_get(4)?,
+            blocks_across: r.try_get(5)?,
+            blocks_down: r.try_get(6)?,
+            expires_at: r.try_get(7)?,
+            purpose: r.try_get(8)?,
+        })
+    }
+}
+
+impl Store {
     /// The seed, shape and purpose of an unconsumed, unexpired challenge of this flow
     /// whose purpose is one of `purposes` (to show the grid page again after a reload).
     pub async fn open_challenge(

@@ -256,6 +256,7 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.writer().begin().await?;
         let done = sqlx::query(
             "UPDATE client_certificates SET revoked_at = $2, revocation_reason = $3 \
              WHERE serial = $1 AND revoked_at IS NULL",
@@ -263,9 +264,14 @@ impl Store {
         .bind(serial)
         .bind(now)
         .bind(reason)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            end_sessions_of_certificate(&mut tx, serial).await?;
+        }
+        tx.commit().await?;
+        Ok(revoked)
     }
 
     /// Revoked certificates that have not expired yet (expired ones may leave the CRL,
@@ -331,7 +337,7 @@ async fn revoke_valid_of_user(
 ) -> Result<Vec<String>, StoreError> {
     const VALID: &str =
         "user_id = $1 AND revoked_at IS NULL AND not_after > $2 AND deleted_at IS NULL";
-    let serials = sqlx::query(&format!(
+    let serials: Vec<String> = sqlx::query(&format!(
         "SELECT serial FROM client_certificates WHERE {VALID} ORDER BY serial"
     ))
     .bind(user_id)
@@ -349,5 +355,23 @@ async fn revoke_valid_of_user(
     .bind(reason)
     .execute(&mut **tx)
     .await?;
+    for serial in &serials {
+        end_sessions_of_certificate(tx, serial).await?;
+    }
     Ok(serials)
+}
+
+/// A revoked certificate's device is signed out at once: its sessions go with it.
+async fn end_sessions_of_certificate(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    serial: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM sessions WHERE cert_fingerprint IN \
+         (SELECT fingerprint_sha256 FROM client_certificates WHERE serial = $1)",
+    )
+    .bind(serial)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -1,8 +1,11 @@
 //! Consecutive login failures and lock-outs, per claimed login ID (SPEC §6.1).
 
-use sqlx::Row;
+use sqlx::{any::AnyRow, Row};
 
-use super::{Store, StoreError};
+use super::{
+    batch::{values_rows, Step, Value},
+    Backend, Store, StoreError,
+};
 
 /// `locked_until` of a lock that only an operator lifts.
 pub const LOCKED_UNTIL_UNLOCKED: i64 = i64::MAX;
@@ -13,6 +16,138 @@ pub struct FailureCount {
     pub failures: i64,
     /// Set while locked (it may lie in the past: the lock has then run out).
     pub locked_until: Option<i64>,
+}
+
+/// What a login attempt takes from its ID's lock-out budget, before its answer is
+/// checked: the policy's threshold and when a lock reached now would end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub threshold: i64,
+    pub lock_until: i64,
+}
+
+/// `attempts` attempts of one login ID to count at once, under `claim`.
+pub(crate) struct ClaimRow<'a> {
+    pub login_id: &'a str,
+    pub attempts: i64,
+    pub claim: Claim,
+}
+
+/// The statement that counts every attempt as a failure before its answer is
+/// checked, in one statement for all IDs of a batch: so N attempts in flight at once
+/// take N places of the budget, and no more than `threshold` of them can ever have
+/// their answer checked. A count that reaches the threshold locks at once; a success
+/// clears the count (and that lock) again. A lock that has run out starts the count
+/// over. Returns (login_id, failures, locked_until) per ID.
+pub(crate) fn claim_statement(step: &mut Step, rows: &[ClaimRow<'_>], now: i64) {
+    // The per-ID threshold and lock end, looked up from the batch's own rows.
+    let (source, per_id) = match step.backend {
+        Backend::Sqlite => {
+            let json: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!([
+                        r.login_id,
+                        r.attempts,
+                        r.claim.threshold,
+                        r.claim.lock_until
+                    ])
+                })
+                .collect();
+            let p = step.bind(Value::Text(serde_json::Value::Array(json).to_string()));
+            (
+                format!(
+                    "SELECT value ->> 0 AS id, value ->> 1 AS k, value ->> 2 AS t, \
+                     value ->> 3 AS l FROM json_each({p})"
+                ),
+                p,
+            )
+        }
+        Backend::Postgres => {
+            let values = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        Value::Text(r.login_id.to_owned()),
+                        Value::Int(r.attempts),
+                        Value::Int(r.claim.threshold),
+                        Value::Int(r.claim.lock_until),
+                    ]
+                })
+                .collect();
+            let v = values_rows(step, values);
+            (
+                format!("SELECT id, k, t, l FROM (VALUES {v}) AS v (id, k, t, l)"),
+                v,
+            )
+        }
+    };
+    let now = step.bind(Value::Int(now));
+    let lookup = |col: &str| match step.backend {
+        Backend::Sqlite => format!(
+            "(SELECT j.value ->> {col} FROM json_each({per_id}) AS j \
+             WHERE j.value ->> 0 = login_failures.login_id)"
+        ),
+        Backend::Postgres => format!(
+            "(SELECT v.{col} FROM (VALUES {per_id}) AS v (id, k, t, l) \
+             WHERE v.id = login_failures.login_id)"
+        ),
+    };
+    let (threshold, lock_until) = match step.backend {
+        Backend::Sqlite => (lookup("2"), lookup("3")),
+        Backend::Postgres => (lookup("t"), lookup("l")),
+    };
+    // The count after this batch: over again after a lock that ran out.
+    let counted = format!(
+        "(CASE WHEN login_failures.locked_until IS NOT NULL \
+         AND login_failures.locked_until <= {now} THEN excluded.failures \
+         ELSE login_failures.failures + excluded.failures END)"
+    );
+    // SQLite needs `WHERE true` to read ON CONFLICT after a SELECT as the upsert's.
+    let filter = match step.backend {
+        Backend::Sqlite => " WHERE true",
+        Backend::Postgres => "",
+    };
+    step.push(format!(
+        "INSERT INTO login_failures (login_id, failures, locked_until, last_failure_at) \
+         SELECT s.id, s.k, CASE WHEN s.k >= s.t THEN s.l END, {now} FROM ({source}) AS s{filter} \
+         ON CONFLICT (login_id) DO UPDATE SET \
+           locked_until = CASE \
+             WHEN login_failures.locked_until > {now} THEN login_failures.locked_until \
+             WHEN {counted} >= {threshold} THEN {lock_until} \
+             ELSE NULL END, \
+           failures = {counted}, \
+           last_failure_at = {now} \
+         RETURNING login_id, failures, locked_until"
+    ));
+}
+
+/// A row the claim statement returned: (login_id, failures, locked_until).
+pub(crate) fn claimed_from_row(r: &AnyRow) -> Result<(String, i64, Option<i64>), StoreError> {
+    Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
+}
+
+/// The statement that forgets the counts of `login_ids` (signed in).
+pub(crate) fn clear_statement(step: &mut Step, login_ids: &[&str]) {
+    let sql = match step.backend {
+        Backend::Sqlite => {
+            let p = step.bind(Value::Text(serde_json::json!(login_ids).to_string()));
+            format!(
+                "DELETE FROM login_failures WHERE login_id IN (SELECT value FROM json_each({p}))"
+            )
+        }
+        Backend::Postgres => {
+            let ids: Vec<String> = login_ids
+                .iter()
+                .map(|id| step.bind(Value::Text((*id).to_owned())))
+                .collect();
+            format!(
+                "DELETE FROM login_failures WHERE login_id IN ({})",
+                ids.join(", ")
+            )
+        }
+    };
+    step.push(sql);
 }
 
 /// A locked login ID, for operators.

@@ -12,6 +12,7 @@ pub mod groups;
 pub mod job_locks;
 pub mod lockouts;
 pub mod login_windows;
+pub mod login_writes;
 pub mod patterns;
 pub mod phrases;
 pub mod pickups;
@@ -83,7 +84,7 @@ pub struct Store {
     reader: AnyPool,
     writer: AnyPool,
     /// Group commit for the login path's writes (see `batch`).
-    batcher: batch::Batcher,
+    batcher: login_writes::LoginBatcher,
     backend: Backend,
 }
 
@@ -159,8 +160,12 @@ impl Store {
                 // Readers open after the migrations so that they never see a half-made
                 // schema.
                 let reader = open_pool(url, backend, SQLITE_READERS, Role::Read).await?;
-                let batcher = batch::Batcher::start(writer.clone(), backend, Some(reader.clone()))
-                    .map_err(StoreError::WriterStart)?;
+                let batcher = login_writes::LoginBatcher::start(
+                    writer.clone(),
+                    backend,
+                    Some(reader.clone()),
+                )
+                .map_err(StoreError::WriterStart)?;
                 Ok(Store {
                     reader,
                     writer,
@@ -171,7 +176,7 @@ impl Store {
             Backend::Postgres => {
                 let pool = open_pool(url, backend, POSTGRES_CONNECTIONS, Role::Write).await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
-                let batcher = batch::Batcher::start(pool.clone(), backend, None)
+                let batcher = login_writes::LoginBatcher::start(pool.clone(), backend, None)
                     .map_err(StoreError::WriterStart)?;
                 Ok(Store {
                     reader: pool.clone(),

@@ -4,36 +4,81 @@
 use sqlx::Row;
 
 use super::{
-    batch::{SessionRow, Write},
-    Store, StoreError,
+    batch::{values_rows, Step, Value},
+    Backend, Store, StoreError,
 };
+
+/// A session row on its way to the group-committed insert.
+pub struct SessionRow {
+    pub id_hash: Vec<u8>,
+    pub user_id: String,
+    pub created_at: i64,
+    pub idle_expires_at: i64,
+    pub absolute_expires_at: i64,
+    /// The client certificate the session was made with: it is valid on connections
+    /// presenting that certificate only.
+    pub cert_fingerprint: Option<String>,
+}
+
+/// The statement that stores `rows` (one statement for all).
+pub(crate) fn insert_statement(step: &mut Step, rows: &[&SessionRow]) {
+    let sql = match step.backend {
+        Backend::Sqlite => {
+            let json: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|s| {
+                    serde_json::json!([
+                        hex::encode(&s.id_hash),
+                        s.user_id,
+                        s.created_at,
+                        s.idle_expires_at,
+                        s.absolute_expires_at,
+                        s.cert_fingerprint
+                    ])
+                })
+                .collect();
+            let p = step.bind(Value::Text(serde_json::Value::Array(json).to_string()));
+            format!(
+                "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, proved_at, \
+                 idle_expires_at, absolute_expires_at, cert_fingerprint) \
+                 SELECT unhex(value ->> 0), value ->> 1, value ->> 2, value ->> 2, value ->> 2, \
+                 value ->> 3, value ->> 4, value ->> 5 FROM json_each({p})"
+            )
+        }
+        Backend::Postgres => {
+            let values = rows
+                .iter()
+                .map(|s| {
+                    vec![
+                        Value::Blob(s.id_hash.clone()),
+                        Value::Text(s.user_id.clone()),
+                        Value::Int(s.created_at),
+                        Value::Int(s.created_at),
+                        Value::Int(s.created_at),
+                        Value::Int(s.idle_expires_at),
+                        Value::Int(s.absolute_expires_at),
+                        Value::MaybeText(s.cert_fingerprint.clone()),
+                    ]
+                })
+                .collect();
+            format!(
+                "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, proved_at, \
+                 idle_expires_at, absolute_expires_at, cert_fingerprint) VALUES {}",
+                values_rows(step, values)
+            )
+        }
+    };
+    step.push(sql);
+}
 
 pub struct StoredSession {
     pub user_id: String,
     pub last_seen_at: i64,
+    pub proved_at: i64,
+    pub cert_fingerprint: Option<String>,
 }
 
 impl Store {
-    pub async fn insert_session(
-        &self,
-        id_hash: &[u8],
-        user_id: &str,
-        idle_secs: i64,
-        absolute_secs: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        self.batcher
-            .write(Write::Session(SessionRow {
-                id_hash: id_hash.to_vec(),
-                user_id: user_id.to_owned(),
-                created_at: now,
-                idle_expires_at: now + idle_secs,
-                absolute_expires_at: now + absolute_secs,
-            }))
-            .await?;
-        Ok(())
-    }
-
     /// The live session with this token hash, if any.
     pub async fn live_session(
         &self,
@@ -41,7 +86,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<StoredSession>, StoreError> {
         let row = sqlx::query(
-            "SELECT user_id, last_seen_at FROM sessions \
+            "SELECT user_id, last_seen_at, proved_at, cert_fingerprint FROM sessions \
              WHERE id_hash = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2",
         )
         .bind(id_hash)
@@ -51,6 +96,8 @@ impl Store {
         Ok(row.map(|r| StoredSession {
             user_id: r.get(0),
             last_seen_at: r.get(1),
+            proved_at: r.get(2),
+            cert_fingerprint: r.get(3),
         }))
     }
 
@@ -105,7 +152,14 @@ mod tests {
         store.create_user(&user, 1).await.expect("user");
         // Created with a policy's 600 s idle lifetime (not the installation's).
         store
-            .insert_session(b"hash", "ann", 600, 3600, 1000)
+            .insert_session(super::SessionRow {
+                id_hash: b"hash".to_vec(),
+                user_id: "ann".into(),
+                created_at: 1000,
+                idle_expires_at: 1600,
+                absolute_expires_at: 4600,
+                cert_fingerprint: None,
+            })
             .await
             .expect("insert");
         store.touch_session(b"hash", 1100).await.expect("touch");

@@ -147,6 +147,7 @@ pub async fn verify(
                 &state.instance.store,
                 &settings,
                 &user_id,
+                transport.fingerprint(),
                 state.instance.clock.now(),
             )
             .await?;

@@ -11,11 +11,12 @@ use axum::{
 };
 
 use crate::{
-    auth::session::session_user,
+    auth::session::{session_user, unfinished_step, Unfinished},
     delivery,
     http::{
         cookies::{FLOW_COOKIE, SESSION_COOKIE},
         error::AppError,
+        flow::fingerprint_in,
         middleware::cookie,
         AppState, SignedIn,
     },
@@ -58,12 +59,15 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
     // The signed-in user's settings (their policy), for the pages that depend on it.
     let mut viewer_settings = None;
     let mut admin_role = None;
+    let mut unfinished = None;
     if let Some(token) = token {
-        if let Some(user_id) = session_user(store, &token, now).await? {
+        let fingerprint = fingerprint_in(req.extensions());
+        if let Some(live) = session_user(store, &token, fingerprint.as_deref(), now).await? {
+            let user_id = live.user_id.clone();
             if let Some(user) = store.user(&user_id).await?.filter(|u| u.status == "active") {
                 let settings = state.settings_for(&user_id).await?;
-                let must_change_pattern =
-                    store.pattern(&user_id).await?.is_some_and(|p| p.is_initial);
+                unfinished = unfinished_step(store, &settings, &user_id).await?;
+                let must_change_pattern = unfinished == Some(Unfinished::Pattern);
                 let login_window_until = if settings.login_protect {
                     store.login_window(&user_id, now).await?
                 } else {
@@ -80,7 +84,10 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                 });
                 viewer_settings = Some(settings);
                 admin_role = user.admin_role.clone();
-                req.extensions_mut().insert(SignedIn { user_id: user.id });
+                req.extensions_mut().insert(SignedIn {
+                    user_id: user.id,
+                    proved_at: live.proved_at,
+                });
             }
         }
     }
@@ -89,16 +96,16 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
     if is_get && (path == "/me" || path.starts_with("/me/")) && viewer.is_none() {
         return Ok(Some(Redirect::to("/login").into_response()));
     }
-    // Signed in with the initial pattern: registering one's own comes first (SPEC §5.2).
-    if is_get && path == "/me" && viewer.as_ref().is_some_and(|v| v.must_change_pattern) {
-        return Ok(Some(Redirect::to("/me/pattern").into_response()));
+    // A first sign-in not finished (own pattern, phrase, token): that comes first
+    // (SPEC §5.2), before the portal and the console.
+    if let (true, Some(step)) = (is_get, unfinished) {
+        if path == "/me" || app::is_console_path(&path) {
+            return Ok(Some(Redirect::to(step.page()).into_response()));
+        }
     }
     if is_get && app::is_console_path(&path) {
         match &viewer {
             None => return Ok(Some(Redirect::to("/login").into_response())),
-            Some(v) if v.must_change_pattern => {
-                return Ok(Some(Redirect::to("/me/pattern").into_response()))
-            }
             Some(v) => {
                 // A signed-in non-administrator gets the page's refusal (403).
                 if let Some(role) = admin_role {

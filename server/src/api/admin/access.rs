@@ -19,8 +19,11 @@ use axum::{
 
 use super::route_table::route_of;
 use crate::{
-    auth::session::session_user,
-    http::{cookies::SESSION_COOKIE, csrf::csrf_ok, error::AppError, middleware::cookie, AppState},
+    auth::session::{session_user, unfinished_step},
+    http::{
+        cookies::SESSION_COOKIE, csrf::csrf_ok, error::AppError, flow::fingerprint_in,
+        middleware::cookie, AppState,
+    },
     random::token_hash,
     tls::ConnectionInfo,
 };
@@ -194,11 +197,12 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Admin, AppE
         });
     }
     let session = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthorized)?;
-    let user_id = session_user(store, session, now)
+    let fingerprint = fingerprint_in(&parts.extensions);
+    let live = session_user(store, session, fingerprint.as_deref(), now)
         .await?
         .ok_or(AppError::Unauthorized)?;
     let user = store
-        .user(&user_id)
+        .user(&live.user_id)
         .await?
         .filter(|u| u.status == "active")
         .ok_or(AppError::Unauthorized)?;
@@ -208,6 +212,11 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Admin, AppE
         .as_deref()
         .and_then(Role::parse)
         .ok_or(AppError::Forbidden)?;
+    // A sign-in that still owes its own pattern, phrase or token is good for that only.
+    let settings = state.settings_for(&user.id).await?;
+    if unfinished_step(store, &settings, &user.id).await?.is_some() {
+        return Err(AppError::Forbidden);
+    }
     let reads_only = matches!(parts.method, Method::GET | Method::HEAD);
     if !reads_only {
         let submitted = parts
