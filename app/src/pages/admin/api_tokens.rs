@@ -103,7 +103,7 @@ pub fn ApiTokens(csrf: String, me: String) -> impl IntoView {
             })}
             <div class="table-wrap">
                 <table class="api-token-list">
-                    <thead><tr><th>{t.api_tokens_prefix}</th><th>{t.users_id}</th><th>{t.sync_name}</th><th>{t.api_tokens_expires}</th><th class="wide">{t.api_tokens_last_used}</th><th></th></tr></thead>
+                    <thead><tr><th>{t.api_tokens_prefix}</th><th>{t.users_id}</th><th>{t.sync_name}</th><th>{t.api_tokens_expires}</th><th class="wide">{t.api_tokens_last_used}</th><th><span class="visually-hidden">{t.actions}</span></th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
             </div>

@@ -9,13 +9,15 @@ use serde_json::{json, Map, Value};
 
 use super::fetch;
 use super::texts::admin_texts;
+use super::values::{self, policy_key, Kind};
 use crate::i18n::request_lang;
 
 // Only the console's WASM carries the console's islands (see `console` in Cargo.toml).
 #[cfg_attr(any(feature = "ssr", feature = "console"), island)]
 #[cfg_attr(not(any(feature = "ssr", feature = "console")), component)]
 pub fn Policies(csrf: String, role: String) -> impl IntoView {
-    let t = admin_texts(request_lang());
+    let lang = request_lang();
+    let t = admin_texts(lang);
     let writes = role == "admin";
     let list = RwSignal::new(None::<Vec<Value>>);
     let shown = RwSignal::new(None::<Value>);
@@ -214,13 +216,16 @@ pub fn Policies(csrf: String, role: String) -> impl IntoView {
                                     let initial = if here { value.clone() } else { String::new() };
                                     let label = key.clone();
                                     let key_attr = key.clone();
+                                    let meaning = policy_key(lang, &key).unwrap_or_default();
+                                    let shown = if matches!(value.as_str(), "true" | "false") { values::label(lang, Kind::Boolean, &value) } else { value.clone() };
+                                    let origin = k["origin"].as_str().unwrap_or_default().to_string();
                                     view! {
                                         <tr data-key=key_attr>
-                                            <td><code>{key}</code></td>
-                                            <td class="value">{value.clone()}</td>
-                                            <td class="wide origin">{k["origin"].as_str().unwrap_or_default().to_string()}</td>
+                                            <td><code>{key}</code><br /><span class="muted key-meaning">{meaning}</span></td>
+                                            <td class="value" data-value=value.clone()>{shown}</td>
+                                            <td class="wide origin" data-origin=origin.clone()>{values::label(lang, Kind::Origin, &origin)}</td>
                                             <td>
-                                                <input type="text" aria-label=label prop:disabled=!writes placeholder=value value=initial
+                                                <input type="text" aria-label=format!("{label}: {meaning}") prop:disabled=!writes placeholder=value value=initial
                                                     on:input=move |ev| {
                                                         let typed = event_target_value(&ev);
                                                         let key = for_input.clone();

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod policies;
 pub mod sync_sources;
 pub mod tokens;
+pub mod user_counts;
 pub mod users;
 
 use axum::{
@@ -52,6 +53,19 @@ pub const ROUTES: &[ApiRoute] = &[
             ("cert", "valid: holds a valid certificate; none: holds none"),
             ("after", "start after this user ID"),
             ("limit", "1 to 500 (default 50)"),
+        ],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/user-counts",
+        permission: Some(Permission::ReadUsers),
+        summary: "How many users the list's filters match: {total, administrators, includes_self} (the caller among them)",
+        query: &[
+            ("q", "part of the ID, name or mail address"),
+            ("group", "a group name"),
+            ("status", "active or disabled"),
+            ("source", "local, csv, ldap or e.g. ldap:corp"),
+            ("cert", "valid or none"),
         ],
     },
     ApiRoute {
@@ -340,6 +354,7 @@ pub fn routes() -> Router<AppState> {
             )),
         )
         .route("/api/v1/admin/user-exports", get(users::export))
+        .route("/api/v1/admin/user-counts", get(user_counts::count))
         .route(
             "/api/v1/admin/users/{id}",
             get(users::show).delete(users::delete).patch(users::update),
