@@ -82,7 +82,7 @@ step "Rust unit and integration tests (SQLite and PostgreSQL)"
 # The integration tests boot this binary; cargo test does not build another
 # package's binary by itself.
 cargo build -p passgrid
-export TEST_PASSGRID_BIN="$ROOT/target/debug/passgrid"
+export TEST_PASSGRID_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/passgrid"
 cargo test
 
 step "end-to-end tests in Chromium"

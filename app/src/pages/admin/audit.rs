@@ -124,7 +124,7 @@ pub fn AuditViewer() -> impl IntoView {
                 <a class="export" href=export_href download="passgrid-audit.csv">{t.audit_export}</a>
             </form>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{t.error_prefix} ": " {e}</p> })}
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table class="audit-log">
                     <thead>
                         <tr>

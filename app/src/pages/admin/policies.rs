@@ -204,7 +204,7 @@ pub fn Policies(csrf: String, role: String) -> impl IntoView {
                     }).collect_view()}
                 </ul>
                 <form class="policy-keys" on:submit=save.clone()>
-                    <div class="table-wrap">
+                    <div class="table-wrap" tabindex="0">
                         <table>
                             <thead><tr><th>{t.policy_key}</th><th>{t.policy_value}</th><th class="wide">{t.policy_origin}</th><th>{t.policy_new_value}</th></tr></thead>
                             <tbody>

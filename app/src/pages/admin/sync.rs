@@ -115,7 +115,7 @@ pub fn SyncSources(csrf: String) -> impl IntoView {
                         })}
                         <button type="submit" class="save-source">{t.user_save}</button>
                     </form>
-                    <div class="table-wrap">
+                    <div class="table-wrap" tabindex="0">
                         <table class="sync-runs">
                             <thead><tr><th>{t.audit_at}</th><th>{t.audit_outcome}</th><th class="num">{t.import_adds}</th><th class="num">{t.import_changes}</th><th class="num">{t.sync_disabled}</th><th class="wide">{t.audit_reason}</th></tr></thead>
                             <tbody>

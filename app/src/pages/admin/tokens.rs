@@ -125,7 +125,7 @@ pub fn Tokens(csrf: String, role: String) -> impl IntoView {
                 </label>
                 <button type="submit" class="apply-filter">{t.users_apply}</button>
             </form>
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table class="token-list">
                     <thead><tr><th>{t.user_serial}</th><th>{t.tokens_kind}</th><th>{t.users_id}</th><th class="wide">{t.tokens_params}</th><th class="wide">{t.tokens_assigned}</th></tr></thead>
                     <tbody>{rows}</tbody>

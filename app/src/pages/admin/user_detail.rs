@@ -168,7 +168,7 @@ pub fn UserDetail(csrf: String, role: String, user_id: String) -> impl IntoView 
                     view! { <p class="muted">{t.user_no_certificates}</p> }.into_any()
                 } else {
                     view! {
-                        <div class="table-wrap">
+                        <div class="table-wrap" tabindex="0">
                             <table class="certificates">
                                 <thead><tr><th>{t.user_serial}</th><th>{t.users_status}</th><th>{t.user_not_after}</th><th><span class="visually-hidden">{t.actions}</span></th></tr></thead>
                                 <tbody>

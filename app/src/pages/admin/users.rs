@@ -390,7 +390,7 @@ pub fn UserConsole(csrf: String, role: String, me: String) -> impl IntoView {
             <p class="match-count" role="status">{move || counts.get().map(|c| match_text(t, c.total))}</p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{t.error_prefix} ": " {e}</p> })}
             {selection}
-            <div class="table-wrap">{table}</div>
+            <div class="table-wrap" tabindex="0">{table}</div>
             <div class="pager">
                 <button type="button" class="first-page" disabled=move || after.get().is_none()
                     on:click=move |_| { after.set(None); load(); }>{t.users_prev}</button>
@@ -412,7 +412,7 @@ pub(super) fn pattern_rows(t: &'static super::texts::AdminTexts, p: &Value) -> i
         .map(|shape| crate::pattern::text_rows(&cells, shape).join("\n"))
         .unwrap_or_else(|| p["text"].as_str().unwrap_or_default().to_string());
     view! {
-        <pre class="initial-pattern" aria-label=t.new_user_pattern>{rows}</pre>
+        <pre class="initial-pattern">{rows}</pre>
         <p class="muted pattern-note">{t.pattern_rows_note}</p>
     }
 }
