@@ -15,8 +15,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 step "system packages"
 # chromium: the e2e browser; libnss3-tools: certutil/pk12util for the browser's
 # certificate store; postgresql: the second database; nodejs/npm: Playwright;
-# openssl and python3-cryptography read the PKCS#12 files passgrid makes.
-packages=(chromium libnss3-tools postgresql curl openssl sqlite3 oathtool slapd ldap-utils)
+# openssl and python3-cryptography read the PKCS#12 files passgrid makes;
+# fonts-ipafont-gothic: Japanese glyphs in the screenshots of the Japanese pages.
+packages=(chromium libnss3-tools postgresql curl openssl sqlite3 oathtool slapd ldap-utils fonts-ipafont-gothic)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # Node may come from another source than Debian (whose nodejs conflicts with some

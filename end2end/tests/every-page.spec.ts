@@ -29,7 +29,9 @@ for (const lang of ['en', 'ja'] as const) {
     passgrid(info, ['user', 'set-pattern', admin, '--cells', PATTERN.join(',')]);
     passgrid(info, ['user', 'add', `${admin}-cert`, '--name', 'Cert Holder']);
     const sheet = path.join(scratchDir('pages-'), 'notices.html');
-    passgrid(info, ['cert', 'print', `${admin}-cert`, '--out', sheet]);
+    const cfg = path.join(scratchDir('cfg-'), 'passgrid.toml');
+    fs.writeFileSync(cfg, `[serve]\npublic_url = "${info.url}"\n`);
+    passgrid(info, ['--config', cfg, 'cert', 'print', `${admin}-cert`, '--out', sheet]);
     const token = fs.readFileSync(sheet, 'utf8').match(/<dd class="link">[^<]*t=([A-Za-z0-9_-]{43})<\/dd>/)![1];
 
     await page.goto(info.url + `/lang/${lang}`);

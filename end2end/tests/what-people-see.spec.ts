@@ -28,12 +28,19 @@ async function setLang(page: Page, lang: 'en' | 'ja') {
 
 /** The text of the browser's confirm dialog after `click`, dismissed. */
 async function confirmText(page: Page, click: () => Promise<void>): Promise<string> {
-  const shown = page.waitForEvent('dialog');
+  // The handler must answer while the click is pending: the dialog blocks the page.
+  let text = '';
+  page.once('dialog', (d) => { text = d.message(); void d.dismiss(); });
   await click();
-  const dialog = await shown;
-  const text = dialog.message();
-  await dialog.dismiss();
+  await expect.poll(() => text).not.toBe('');
   return text;
+}
+
+/** A configuration naming the public address (printed notices carry links to it). */
+function withPublicUrl(): string[] {
+  const file = path.join(scratchDir('cfg-'), 'passgrid.toml');
+  fs.writeFileSync(file, `[serve]\npublic_url = "${info.url}"\n`);
+  return ['--config', file];
 }
 
 test('1. a bulk action names how many users it hits, the action, and the administrators among them', async ({ page }) => {
@@ -130,7 +137,7 @@ test('3. the language switch keeps the sign-in and the certificate download', as
   // A printed one-time certificate link: the page survives the switch (both ways).
   passgrid(info, ['user', 'add', 'switch-cert']);
   const sheet = path.join(scratchDir('switch-'), 'notices.html');
-  passgrid(info, ['cert', 'print', 'switch-cert', '--out', sheet]);
+  passgrid(info, [...withPublicUrl(), 'cert', 'print', 'switch-cert', '--out', sheet]);
   const html = fs.readFileSync(sheet, 'utf8');
   const token = html.match(/<dd class="link">[^<]*t=([A-Za-z0-9_-]{43})<\/dd>/)![1];
   const password = html.match(/<dd class="secret password">([^<]+)<\/dd>/)![1];
@@ -187,7 +194,7 @@ test('4. the console in Japanese shows no English values', async ({ page }) => {
     const text = await page.locator('.console').evaluate((el) => {
       const clone = el.cloneNode(true) as HTMLElement;
       // Audit reasons and sync reports of other tests' flows are checked below, filtered.
-      clone.querySelectorAll('code, .user-id, td.target, td.action, td.reason, [data-user] td:nth-child(2), [data-user] td:nth-child(3), [data-user] td:nth-child(4), .console-who, .policy-name, td:first-child, input, select, pre').forEach((n) => n.remove());
+      clone.querySelectorAll('code, .user-id, td.target, td.action, td.reason, td.actor, td.source-address, [data-user] td:nth-child(2), [data-user] td:nth-child(3), [data-user] td:nth-child(4), .console-who, .policy-name, td:first-child, input, select, pre').forEach((n) => n.remove());
       return clone.innerText;
     });
     expect(text, url).not.toMatch(ENGLISH_VALUES);
@@ -204,7 +211,7 @@ test('4. the console in Japanese shows no English values', async ({ page }) => {
   await page.locator('.audit button.apply-filter').click();
   await expect(page.locator('.audit td.reason', { hasText: 'ワンタイムパスワードが不一致' })).toHaveCount(1);
   await expect(page.locator('.audit td.reason', { hasText: '初期パターンでログイン' })).toHaveCount(1);
-  const reasons = await page.locator('.audit tbody').innerText();
+  const reasons = (await page.locator('.audit td.reason, .audit td.outcome, .audit td.source-address').allInnerTexts()).join('\n');
   expect(reasons).not.toMatch(ENGLISH_VALUES);
   await expect(page.locator('.audit td.outcome', { hasText: '失敗' }).first()).toBeVisible();
   await page.goto(info.url + '/admin/policies');

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::fetch::{self, day_start, query, utc};
 use super::texts::admin_texts;
-use super::values::{label, reason, Kind};
+use super::values::{self, label, reason, Kind};
 use crate::i18n::request_lang;
 
 const PAGE: usize = 100;
@@ -138,8 +138,8 @@ pub fn AuditViewer() -> impl IntoView {
                             view! {
                                 <tr class=format!("outcome-{}", s("outcome"))>
                                     <td>{utc(e["at"].as_i64().unwrap_or(0))}</td>
-                                    <td>{s("actor")}</td>
-                                    <td class="wide">{s("source")}</td>
+                                    <td class="actor">{values::label(lang, Kind::Actor, &s("actor"))}</td>
+                                    <td class="wide source-address">{values::label(lang, Kind::AuditSource, &s("source"))}</td>
                                     <td class="action">{s("action")}</td>
                                     <td class="target">{s("target")}</td>
                                     <td class="outcome" data-outcome=s("outcome")>{label(lang, Kind::Outcome, &s("outcome"))}</td>

@@ -19,6 +19,10 @@ pub enum Kind {
     Origin,
     Boolean,
     JobOutcome,
+    /// Who acted, when it was not a person (the command line, a set-up link).
+    Actor,
+    /// Where an audited request came from, when not from an address.
+    AuditSource,
 }
 
 /// (kind, code, English, Japanese).
@@ -55,6 +59,9 @@ pub const VALUES: &[(Kind, &str, &str, &str)] = &[
     (Kind::JobOutcome, "done", "done", "完了"),
     (Kind::JobOutcome, "failed", "failed", "失敗"),
     (Kind::JobOutcome, "skipped", "skipped", "対象外"),
+    (Kind::Actor, "cli", "command line", "コマンドライン"),
+    (Kind::Actor, "setup-link", "set-up link", "セットアップリンク"),
+    (Kind::AuditSource, "local", "this machine", "このマシン"),
 ];
 
 /// The code in the reader's language (the code itself when it is not in the table).
@@ -243,6 +250,8 @@ mod tests {
             (Kind::Origin, &["here", "default", "config"]),
             (Kind::Boolean, &["true", "false"]),
             (Kind::JobOutcome, &["done", "failed", "skipped"]),
+            (Kind::Actor, &["cli", "setup-link"]),
+            (Kind::AuditSource, &["local"]),
         ];
         for (kind, codes) in shown {
             for code in *codes {
