@@ -294,7 +294,10 @@ mod cookie_tests {
     fn login_ids_survive_the_cookie() {
         for id in ["alice", "a.b-c_d@example.com", "山田 太郎", "x;y=z%"] {
             let enc = super::percent_encode_id(id);
-            assert!(enc.bytes().all(|b| b.is_ascii_graphic() && b != b';'), "{enc}");
+            assert!(
+                enc.bytes().all(|b| b.is_ascii_graphic() && b != b';'),
+                "{enc}"
+            );
             assert_eq!(super::percent_decode(&enc).as_deref(), Some(id));
         }
         assert_eq!(super::percent_decode("%4"), None);

@@ -258,11 +258,21 @@ fn name_by_content(pkg: &Path) -> Result<()> {
         // One hash for both: the page names them by one output name.
         let hash = short_hash(&[&js, &wasm]);
         let stem = format!("{name}.{hash}");
-        fs::rename(pkg.join(format!("{name}.js")), pkg.join(format!("{stem}.js")))?;
-        fs::rename(pkg.join(format!("{name}.wasm")), pkg.join(format!("{stem}.wasm")))?;
+        fs::rename(
+            pkg.join(format!("{name}.js")),
+            pkg.join(format!("{stem}.js")),
+        )?;
+        fs::rename(
+            pkg.join(format!("{name}.wasm")),
+            pkg.join(format!("{stem}.wasm")),
+        )?;
         hashed_files.push(format!("{stem}.js"));
         hashed_files.push(format!("{stem}.wasm"));
-        let key = if *name == OUTPUT_NAME { "main" } else { "console" };
+        let key = if *name == OUTPUT_NAME {
+            "main"
+        } else {
+            "console"
+        };
         manifest.push((key, stem));
     }
     let css = fs::read(pkg.join(format!("{OUTPUT_NAME}.css")))?;
@@ -291,7 +301,10 @@ fn short_hash(parts: &[&[u8]]) -> String {
     for p in parts {
         h.update(p);
     }
-    h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The manifest's value for `key` ("main", "console", "css").
@@ -299,7 +312,10 @@ fn asset_name(pkg: &Path, key: &str) -> Result<String> {
     let text = fs::read_to_string(pkg.join("assets.json")).context("reading pkg/assets.json")?;
     let needle = format!("\"{key}\": \"");
     let start = text.find(&needle).context("assets.json lacks a name")? + needle.len();
-    let end = text[start..].find('"').context("assets.json is malformed")? + start;
+    let end = text[start..]
+        .find('"')
+        .context("assets.json is malformed")?
+        + start;
     Ok(text[start..end].to_string())
 }
 

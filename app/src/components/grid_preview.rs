@@ -41,7 +41,14 @@ pub fn GridPreview() -> impl IntoView {
             .replace("{row}", &(row + 1).to_string())
             .replace("{col}", &(col + 1).to_string())
             .replace("{digit}", &digit.to_string());
-        pick_cell_button(picker, cell as u16, col, label, t.editor_cell_picked, Some(digit))
+        pick_cell_button(
+            picker,
+            cell as u16,
+            col,
+            label,
+            t.editor_cell_picked,
+            Some(digit),
+        )
     });
 
     view! {

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 
 use crate::components::grid_view::GridView;
 use crate::components::otp_form::{AttemptGone, OtpForm, QueryError};
-use crate::context::{csrf_token, from_request, login_id_hint, GridChallenge, SiteFeatures, CSRF_FIELD};
+use crate::context::{
+    csrf_token, from_request, login_id_hint, GridChallenge, SiteFeatures, CSRF_FIELD,
+};
 use crate::i18n::{request_lang, texts};
 
 #[component]

@@ -19,11 +19,10 @@ pub struct UserCounts {
 impl Store {
     /// Counts the users `f` matches (its `after` and `limit` are ignored).
     pub async fn count_users(&self, f: &UserFilter, me: &str) -> Result<UserCounts, StoreError> {
-        let q = f
-            .q
-            .as_deref()
-            .filter(|q| !q.is_empty())
-            .map(super::user_list::like_escape);
+        let q =
+            f.q.as_deref()
+                .filter(|q| !q.is_empty())
+                .map(super::user_list::like_escape);
         let kind = f
             .source
             .as_deref()

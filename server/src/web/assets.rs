@@ -133,7 +133,7 @@ impl Predicate for NotSecret {
 }
 
 /// Brotli or gzip for dynamic answers, as the browser accepts.
-pub fn compression() -> CompressionLayer<impl Predicate + Clone> {
+pub fn compression() -> CompressionLayer<impl Predicate> {
     CompressionLayer::new()
         .br(true)
         .gzip(true)

@@ -62,9 +62,7 @@ pub fn csrf_ok(headers: &HeaderMap, submitted: &str) -> bool {
     } else {
         unmask(submitted)
     };
-    plain.is_some_and(|p| {
-        p.len() == expected.len() && bool::from(expected.as_bytes().ct_eq(&p))
-    })
+    plain.is_some_and(|p| p.len() == expected.len() && bool::from(expected.as_bytes().ct_eq(&p)))
 }
 
 /// `hex(mask || token XOR mask)` with a fresh random mask.

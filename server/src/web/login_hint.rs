@@ -22,6 +22,9 @@ mod tests {
     #[test]
     fn the_value_is_a_safe_cookie_value() {
         let c = super::remember("a b;c=d");
-        assert!(c.starts_with("passgrid_login_id=a%20b%3Bc%3Dd; Path=/login;"), "{c}");
+        assert!(
+            c.starts_with("passgrid_login_id=a%20b%3Bc%3Dd; Path=/login;"),
+            "{c}"
+        );
     }
 }

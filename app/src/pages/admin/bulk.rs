@@ -54,7 +54,11 @@ pub fn confirm_text(t: &AdminTexts, action: &str, reach: &Reach, me: &str) -> St
         }
     }
     if reach.includes_self {
-        text.push_str(if reach.administrators > 0 { " " } else { "\n\n" });
+        text.push_str(if reach.administrators > 0 {
+            " "
+        } else {
+            "\n\n"
+        });
         text.push_str(&t.bulk_warn_self.replace("{id}", me));
     }
     text
@@ -84,13 +88,30 @@ mod tests {
             includes_self: true,
         };
         let q = confirm_text(en, "revoke", &reach, "boss");
-        assert!(q.starts_with("Revoke every valid certificate of 1,017 users?"), "{q}");
+        assert!(
+            q.starts_with("Revoke every valid certificate of 1,017 users?"),
+            "{q}"
+        );
         assert!(q.contains("3 of them are administrators."), "{q}");
         assert!(q.contains("This includes you (boss)."), "{q}");
-        let one = confirm_text(en, "delete", &Reach { total: 1, ..Reach::default() }, "boss");
-        assert_eq!(one, "Delete every certificate of 1 user? Valid ones are revoked first.");
+        let one = confirm_text(
+            en,
+            "delete",
+            &Reach {
+                total: 1,
+                ..Reach::default()
+            },
+            "boss",
+        );
+        assert_eq!(
+            one,
+            "Delete every certificate of 1 user? Valid ones are revoked first."
+        );
         let ja = confirm_text(texts_for(Lang::Ja), "revoke", &reach, "boss");
-        assert!(ja.contains("1,017 人") && ja.contains("3 人は管理者") && ja.contains("boss"), "{ja}");
+        assert!(
+            ja.contains("1,017 人") && ja.contains("3 人は管理者") && ja.contains("boss"),
+            "{ja}"
+        );
         assert!(!ja.contains("Select all"), "{ja}");
     }
 }

@@ -119,9 +119,16 @@ pub fn UserDetail(csrf: String, role: String, user_id: String) -> impl IntoView 
             base.clone(),
         );
         let t_url = format!("{base}/token/reset");
-        let token = v["token"]["serial"]
-            .as_str()
-            .map(|s| format!("{s} ({})", label(lang, Kind::TokenKind, v["token"]["kind"].as_str().unwrap_or_default())));
+        let token = v["token"]["serial"].as_str().map(|s| {
+            format!(
+                "{s} ({})",
+                label(
+                    lang,
+                    Kind::TokenKind,
+                    v["token"]["kind"].as_str().unwrap_or_default()
+                )
+            )
+        });
         Some(view! {
             <div class="user-facts">
                 <p class="effective-policy">

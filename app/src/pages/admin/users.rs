@@ -241,7 +241,11 @@ pub fn UserConsole(csrf: String, role: String, me: String) -> impl IntoView {
         let ids: Vec<(String, bool)> = rows
             .get_untracked()
             .iter()
-            .filter_map(|u| u["id"].as_str().map(|id| (id.to_string(), u["admin_role"].is_string())))
+            .filter_map(|u| {
+                u["id"]
+                    .as_str()
+                    .map(|id| (id.to_string(), u["admin_role"].is_string()))
+            })
             .collect();
         selected.update(|s| s.extend(ids));
     };
@@ -406,11 +410,18 @@ pub fn UserConsole(csrf: String, role: String, me: String) -> impl IntoView {
 pub(super) fn pattern_rows(t: &'static super::texts::AdminTexts, p: &Value) -> impl IntoView {
     let cells: Vec<u16> = p["cells"]
         .as_array()
-        .map(|a| a.iter().filter_map(|c| c.as_u64().and_then(|c| u16::try_from(c).ok())).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_u64().and_then(|c| u16::try_from(c).ok()))
+                .collect()
+        })
         .unwrap_or_default();
-    let rows = crate::pattern::shape_of(p["rows"].as_u64().unwrap_or(0), p["cols"].as_u64().unwrap_or(0))
-        .map(|shape| crate::pattern::text_rows(&cells, shape).join("\n"))
-        .unwrap_or_else(|| p["text"].as_str().unwrap_or_default().to_string());
+    let rows = crate::pattern::shape_of(
+        p["rows"].as_u64().unwrap_or(0),
+        p["cols"].as_u64().unwrap_or(0),
+    )
+    .map(|shape| crate::pattern::text_rows(&cells, shape).join("\n"))
+    .unwrap_or_else(|| p["text"].as_str().unwrap_or_default().to_string());
     view! {
         <pre class="initial-pattern">{rows}</pre>
         <p class="muted pattern-note">{t.pattern_rows_note}</p>
