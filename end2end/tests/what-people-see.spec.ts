@@ -273,6 +273,14 @@ test('6. the pattern editor is a keyboard grid with labelled cells and targets b
   await expect(grid.locator('button[tabindex="0"]')).toHaveCount(1);
   const outline = await grid.locator('button:focus').evaluate((el) => getComputedStyle(el).outlineStyle);
   expect(outline).not.toBe('none');
+  // Strength in plain words with the reason.
+  await editor.getByRole('button', { name: 'Clear' }).click();
+  for (const c of [0, 13, 26, 39, 8]) await editor.locator(`[data-cell="${c}"]`).click();
+  await expect(editor.locator('.strength')).toHaveAttribute('data-strength', 'weak');
+  await expect(editor.locator('.strength-text')).toContainText('Weak: someone who watched you sign in once would have only about 6,017 patterns left');
+  for (const c of [21, 34, 47]) await editor.locator(`[data-cell="${c}"]`).click();
+  await expect(editor.locator('.strength')).toHaveAttribute('data-strength', 'strong');
+  await expect(editor.locator('.strength-text')).toContainText('Strong:');
   // Touch targets at 360 px: at least 24 px wide, 44 px high.
   const boxes = await grid.locator('button.cell').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => [r.width, r.height]));
   for (const [w, h] of boxes) {
