@@ -64,6 +64,16 @@ impl Strength {
     }
 }
 
+/// A count rounded to two significant digits ("about 34,000"): more digits would
+/// claim a precision the estimate does not have.
+pub fn rounded(n: f64) -> u64 {
+    if n < 100.0 {
+        return n.round().max(0.0) as u64;
+    }
+    let scale = 10f64.powi(n.log10().floor() as i32 - 1);
+    ((n / scale).round() * scale) as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +123,14 @@ mod tests {
     fn repeated_cells_leave_more_candidates_than_estimated() {
         let exact = brute_force(16, &[3, 3, 12], 1);
         assert!(exact > expected_candidates(16, 3, 1), "{exact}");
+    }
+
+    #[test]
+    fn rounded_to_two_digits() {
+        assert_eq!(rounded(6016.9), 6000);
+        assert_eq!(rounded(34_296.0), 34_000);
+        assert_eq!(rounded(195_489.6), 200_000);
+        assert_eq!(rounded(57.4), 57);
     }
 
     #[test]

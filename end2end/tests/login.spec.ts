@@ -81,7 +81,7 @@ test('first login forces pattern registration; the new pattern works on the next
   await expect(editor.locator('.rule')).toHaveCount(0);
   // Strength in words with the reason, not in powers of two.
   await expect(editor.locator('.strength')).toHaveAttribute('data-strength', 'fair');
-  await expect(editor.locator('.strength-text')).toContainText('Fair: someone who watched you sign in once would still face about 195,489');
+  await expect(editor.locator('.strength-text')).toContainText('Fair: someone who watched you sign in once would still face about 200,000 possible patterns');
   await expect(editor.locator('.strength-text')).not.toContainText('2^');
   await editor.getByRole('button', { name: /confirm on two grids/ }).click();
 

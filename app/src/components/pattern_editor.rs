@@ -10,7 +10,7 @@ use crate::context::CSRF_FIELD;
 use crate::grid::GridShape;
 use crate::i18n::{grouped, request_lang, rule_message, texts};
 use crate::pattern::{check_pattern, PatternRules};
-use crate::strength::{expected_candidates, Strength};
+use crate::strength::{expected_candidates, rounded, Strength};
 
 #[island]
 #[allow(clippy::too_many_arguments)]
@@ -58,7 +58,7 @@ pub fn PatternEditor(
     };
     let strength = move || {
         let len = picked.get().len();
-        let after_one = expected_candidates(shape.cells(), len, 1).round() as u64;
+        let after_one = rounded(expected_candidates(shape.cells(), len, 1));
         level().map(|l| {
             let text = match l {
                 Strength::Weak => t.strength_weak,

@@ -216,16 +216,17 @@ pub fn Policies(csrf: String, role: String) -> impl IntoView {
                                     let initial = if here { value.clone() } else { String::new() };
                                     let label = key.clone();
                                     let key_attr = key.clone();
+                                    let meaning_id = format!("meaning-{key}");
                                     let meaning = policy_key(lang, &key).unwrap_or_default();
                                     let shown = if matches!(value.as_str(), "true" | "false") { values::label(lang, Kind::Boolean, &value) } else { value.clone() };
                                     let origin = k["origin"].as_str().unwrap_or_default().to_string();
                                     view! {
                                         <tr data-key=key_attr>
-                                            <td><code>{key}</code><br /><span class="muted key-meaning">{meaning}</span></td>
+                                            <td><code>{key}</code><br /><span class="muted key-meaning" id=meaning_id.clone()>{meaning}</span></td>
                                             <td class="value" data-value=value.clone()>{shown}</td>
                                             <td class="wide origin" data-origin=origin.clone()>{values::label(lang, Kind::Origin, &origin)}</td>
                                             <td>
-                                                <input type="text" aria-label=format!("{label}: {meaning}") prop:disabled=!writes placeholder=value value=initial
+                                                <input type="text" aria-label=label.clone() aria-describedby=meaning_id prop:disabled=!writes placeholder=value value=initial
                                                     on:input=move |ev| {
                                                         let typed = event_target_value(&ev);
                                                         let key = for_input.clone();
