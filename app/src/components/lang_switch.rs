@@ -25,11 +25,16 @@ pub fn LangSwitch() -> impl IntoView {
         }
         format!("/lang/{}?next={}", other.code(), percent_encode(&here))
     };
-    view! {
-        <a class="lang-switch" href=href hreflang=other.code() lang=other.code()>
-            {texts(lang).switch_to_other}
-        </a>
-    }
+    // A page that shows its content once (a reset's new pattern) cannot come back:
+    // no switch there, rather than a switch that loses what it shows.
+    let once = location.pathname.get_untracked() == "/login/reset/done";
+    (!once).then(|| {
+        view! {
+            <a class="lang-switch" href=href hreflang=other.code() lang=other.code()>
+                {texts(lang).switch_to_other}
+            </a>
+        }
+    })
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters and `/`.
