@@ -274,7 +274,7 @@ pub fn Policies(csrf: String, role: String) -> impl IntoView {
             <p class="muted">{t.policy_intro}</p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{t.error_prefix} ": " {e}</p> })}
             <table class="policy-list">
-                <thead><tr><th>{t.policy_title}</th><th>{t.nav_groups}</th><th>{t.policy_settings}</th></tr></thead>
+                <thead><tr><th>{t.policy_title}</th><th>{t.nav_groups}</th><th class="num">{t.policy_settings}</th></tr></thead>
                 <tbody>{table}</tbody>
             </table>
             {writes.then(|| view! {
