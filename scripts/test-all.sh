@@ -15,11 +15,12 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 step "system packages"
 # chromium: the e2e browser; libnss3-tools: certutil/pk12util for the browser's
 # certificate store; postgresql: the second database; nodejs/npm: Playwright;
-# openssl and python3-cryptography read the PKCS#12 files passgrid makes.
+# openssl and python3-cryptography read the PKCS#12 files passgrid makes;
+# fonts-ipafont-gothic: Japanese glyphs in the screenshots of the Japanese pages.
 # freeradius-utils, eapoltest: radclient and eapol_test, the RADIUS peers; xmlsec1 and
 # python3-pysaml2: an independent XML-DSig checker and a SAML service provider.
 packages=(chromium libnss3-tools postgresql curl openssl sqlite3 oathtool slapd ldap-utils
-  freeradius-utils eapoltest xmlsec1 python3-pysaml2)
+  fonts-ipafont-gothic freeradius-utils eapoltest xmlsec1 python3-pysaml2)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # Node may come from another source than Debian (whose nodejs conflicts with some
@@ -86,7 +87,7 @@ step "Rust unit and integration tests (SQLite and PostgreSQL)"
 # The integration tests boot this binary; cargo test does not build another
 # package's binary by itself.
 cargo build -p passgrid
-export TEST_PASSGRID_BIN="$ROOT/target/debug/passgrid"
+export TEST_PASSGRID_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/passgrid"
 cargo test
 
 step "end-to-end tests in Chromium"

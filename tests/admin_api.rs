@@ -556,3 +556,50 @@ fn api_tokens_are_made_listed_and_revoked_by_administrators() {
         "{audit}"
     );
 }
+
+on_both_databases! {
+    fn user_counts_agree_with_the_list_and_name_the_administrators(db: Db) {
+        let dir = TempDir::new("usercounts");
+        let database = TestDb::new(db);
+        let server = TestServer::start(&dir.path().join("data"), &database, &[]);
+        cli_value(&server, &["admin", "create", "count-boss", "--role", "user-admin"]);
+        cli_value(&server, &["admin", "create", "count-aud", "--role", "auditor"]);
+        let token = cli_value(&server, &["admin", "token", "create", "count-boss"])["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        cli_value(&server, &["group", "add", "crew"]);
+        for i in 0..7 {
+            let id = format!("count-u{i}");
+            let mut args = vec!["user", "add", id.as_str()];
+            if i % 2 == 0 {
+                args.extend(["--group", "crew"]);
+            }
+            cli_value(&server, &args);
+        }
+        let p12 = dir.path().join("u1.p12");
+        cli_value(&server, &["cert", "issue", "count-u1", "--out", p12.to_str().unwrap()]);
+        let get = |path: &str| -> Value {
+            let (status, text) = call(&server, "GET", path, Some(&token));
+            assert_eq!(status, 200, "{path}: {text}");
+            serde_json::from_str(&text).unwrap()
+        };
+        for filter in ["q=count-", "q=count-u", "group=crew", "q=count-&cert=none", "q=count-&cert=valid", "status=disabled", "source=local&q=count"] {
+            let counts = get(&format!("/api/v1/admin/user-counts?{filter}"));
+            let listed = get(&format!("/api/v1/admin/users?{filter}&limit=500"))["users"].as_array().unwrap().len();
+            assert_eq!(counts["total"], json!(listed), "{filter}: {counts}");
+        }
+        assert_eq!(
+            get("/api/v1/admin/user-counts?q=count-"),
+            json!({ "total": 9, "administrators": 2, "includes_self": true })
+        );
+        assert_eq!(
+            get("/api/v1/admin/user-counts?group=crew"),
+            json!({ "total": 4, "administrators": 0, "includes_self": false })
+        );
+        let (status, _) = call(&server, "GET", "/api/v1/admin/user-counts?cert=some", Some(&token));
+        assert_eq!(status, 400);
+        let (status, _) = call(&server, "GET", "/api/v1/admin/user-counts?after=x", Some(&token));
+        assert_eq!(status, 400, "the count takes the filters only");
+    }
+}

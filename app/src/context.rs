@@ -200,3 +200,106 @@ impl AdminViewer {
         matches!(self.role.as_str(), "admin" | "auditor")
     }
 }
+
+/// What this installation can do that pages offer only when it can.
+#[derive(Clone, Debug, Default)]
+pub struct SiteFeatures {
+    /// A mail relay is configured: "Forgot your pattern?" can send its link.
+    pub mail: bool,
+}
+
+/// The file names of this build's static assets in `/pkg/`. The build names them by
+/// a hash of their content, so the server may let browsers keep them for a year.
+#[derive(Clone, Debug)]
+pub struct AssetNames {
+    /// The sign-in pages' WASM and JS glue (without `.wasm` / `.js`).
+    pub main: String,
+    /// The console's.
+    pub console: String,
+    /// The stylesheet, with its extension.
+    pub css: String,
+}
+
+impl Default for AssetNames {
+    /// The unhashed names of a build without a manifest.
+    fn default() -> Self {
+        AssetNames {
+            main: "passgrid".into(),
+            console: crate::CONSOLE_OUTPUT_NAME.into(),
+            css: "passgrid.css".into(),
+        }
+    }
+}
+
+/// Remembers the user ID typed at sign-in (path /login only, this browser session),
+/// so an error does not make the user type it again.
+pub const LOGIN_ID_COOKIE: &str = "passgrid_login_id";
+
+/// The user ID of the last sign-in attempt in this browser session, if any.
+pub fn login_id_hint() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        let parts = leptos::prelude::use_context::<http::request::Parts>()?;
+        let value = parts
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(n, _)| *n == LOGIN_ID_COOKIE)
+            .map(|(_, v)| v.to_string())?;
+        percent_decode(&value).filter(|id| !id.is_empty() && id.len() <= 256)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// `%XX`-encodes everything but ASCII letters, digits and `.-_@` (a cookie value).
+pub fn percent_encode_id(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'@') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The inverse of [`percent_encode_id`]; `None` for malformed input.
+pub fn percent_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = value.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod cookie_tests {
+    #[test]
+    fn login_ids_survive_the_cookie() {
+        for id in ["alice", "a.b-c_d@example.com", "山田 太郎", "x;y=z%"] {
+            let enc = super::percent_encode_id(id);
+            assert!(
+                enc.bytes().all(|b| b.is_ascii_graphic() && b != b';'),
+                "{enc}"
+            );
+            assert_eq!(super::percent_decode(&enc).as_deref(), Some(id));
+        }
+        assert_eq!(super::percent_decode("%4"), None);
+    }
+}

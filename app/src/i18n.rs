@@ -221,7 +221,6 @@ pub struct Texts {
     pub editor_cell_label: &'static str,
     pub editor_submit: &'static str,
     pub editor_start_again: &'static str,
-    pub strength_meter: &'static str,
     pub rule_too_short: &'static str,
     pub rule_too_long: &'static str,
     pub rule_single_cell: &'static str,
@@ -241,6 +240,13 @@ pub struct Texts {
     pub portal_login_protect: &'static str,
     pub portal_allow_login: &'static str,
     pub portal_window_open: &'static str,
+    pub editor_cell_picked: &'static str,
+    pub editor_grid_label: &'static str,
+    pub preview_grid_label: &'static str,
+    pub strength_weak: &'static str,
+    pub strength_fair: &'static str,
+    pub strength_strong: &'static str,
+    pub strength_label: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -381,7 +387,6 @@ const EN: Texts = Texts {
     editor_cell_label: "Row {row}, column {col}",
     editor_submit: "Next: confirm on two grids",
     editor_start_again: "Draw a pattern again",
-    strength_meter: "About 2^{bits} possible patterns; someone who watched one login would still face about {after}.",
     rule_too_short: "Use at least {min} cells.",
     rule_too_long: "Use at most {max} cells.",
     rule_single_cell: "A pattern of one cell only is not allowed.",
@@ -390,7 +395,7 @@ const EN: Texts = Texts {
     rule_missing_block: "Use at least one cell in every block.",
     rule_cell_out_of_range: "A cell is outside the grid.",
     rule_reused: "Choose a pattern you have not used recently.",
-    rule_too_weak: "The pattern is too weak: it needs at least 2^{bits} possibilities. Use more cells.",
+    rule_too_weak: "The pattern is too weak for your organisation's rules. Use more cells.",
     confirm_title: "Confirm your new pattern",
     confirm_step: "Grid {step} of 2",
     confirm_help: "Type the digits at the cells of your new pattern, in order.",
@@ -401,6 +406,13 @@ const EN: Texts = Texts {
     portal_login_protect: "Login protect is on: sign-in on another device works only in the 60 seconds after you allow it here.",
     portal_allow_login: "Allow a sign-in now (60 s)",
     portal_window_open: "A sign-in to your account is allowed for the next 60 seconds. If you did not ask for this, do nothing: the window closes by itself.",
+    editor_cell_picked: "picked {order}",
+    editor_grid_label: "Grid to draw your pattern on: arrow keys move, Enter picks a cell",
+    preview_grid_label: "Sample grid: arrow keys move, Enter picks a cell",
+    strength_weak: "Weak: someone who watched you sign in once would have only about {after} patterns left to try. Use more cells.",
+    strength_fair: "Fair: someone who watched you sign in once would still face about {after} possible patterns. More cells make it stronger.",
+    strength_strong: "Strong: even someone who watched you sign in once would still face about {after} possible patterns.",
+    strength_label: "Strength",
 };
 
 const JA: Texts = Texts {
@@ -541,7 +553,6 @@ const JA: Texts = Texts {
     editor_cell_label: "{row}行目 {col}列目",
     editor_submit: "次へ: 2回の乱数表で確認",
     editor_start_again: "パターンを描き直す",
-    strength_meter: "約2^{bits}通りのパターンがあります。1回のログインを盗み見た人にも、まだ約{after}通りの候補が残ります。",
     rule_too_short: "{min}個以上のセルを使ってください。",
     rule_too_long: "セルは{max}個までです。",
     rule_single_cell: "1つのセルだけのパターンは使えません。",
@@ -550,7 +561,7 @@ const JA: Texts = Texts {
     rule_missing_block: "すべてのブロックで1つ以上のセルを使ってください。",
     rule_cell_out_of_range: "表の外のセルが含まれています。",
     rule_reused: "最近使ったパターンは使えません。",
-    rule_too_weak: "パターンが弱すぎます。2^{bits}通り以上が必要です。セルを増やしてください。",
+    rule_too_weak: "パターンが組織の基準より弱すぎます。セルを増やしてください。",
     confirm_title: "新しいパターンの確認",
     confirm_step: "乱数表 {step} / 2",
     confirm_help: "新しいパターンの位置にある数字を、順番どおりに入力してください。",
@@ -561,6 +572,13 @@ const JA: Texts = Texts {
     portal_login_protect: "ログインプロテクトが有効です。他の端末からのログインは、ここで許可してから60秒間だけ可能です。",
     portal_allow_login: "今すぐログインを許可（60秒）",
     portal_window_open: "これから60秒間、あなたのアカウントへのログインが許可されています。心当たりがなければ何もしないでください。時間が過ぎると自動で閉じます。",
+    editor_cell_picked: "選択順 {order}",
+    editor_grid_label: "パターンを描く表: 矢印キーで移動、Enter でセルを選択",
+    preview_grid_label: "見本の表: 矢印キーで移動、Enter でセルを選択",
+    strength_weak: "弱い: あなたのログインを1回見た人にとって、候補は約{after}通りしか残りません。セルを増やしてください。",
+    strength_fair: "普通: あなたのログインを1回見た人にも、まだ約{after}通りの候補が残ります。セルを増やすとさらに強くなります。",
+    strength_strong: "強い: あなたのログインを1回見た人にも、約{after}通りの候補が残ります。",
+    strength_label: "強さ",
 };
 
 /// The strings of `lang`.
@@ -569,6 +587,19 @@ pub fn texts(lang: Lang) -> &'static Texts {
         Lang::En => &EN,
         Lang::Ja => &JA,
     }
+}
+
+/// A count with thousands grouped: `1,017` (the same in both languages).
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Maps a stable error code (as used in URLs and JSON) to the user's language.

@@ -13,7 +13,7 @@ pub mod pattern;
 pub mod strength;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Html, Meta, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Html, Meta, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path,
@@ -25,6 +25,19 @@ use crate::i18n::{request_lang, texts};
 /// without the console (`OPTIONS.output_name`).
 pub const CONSOLE_OUTPUT_NAME: &str = "passgrid-admin";
 
+/// Whether a page may hold an island (and so needs the WASM). Other pages are plain
+/// HTML and forms: they load no script at all. The e2e suite checks both directions.
+pub fn page_has_islands(path: &str) -> bool {
+    matches!(
+        path,
+        "/" | "/login/grid"
+            | "/me/pattern"
+            | "/me/pattern/confirm"
+            | "/me/certificate/download"
+            | "/certificate"
+    ) || is_console_path(path)
+}
+
 /// Whether a path is one of the administrators' console pages.
 pub fn is_console_path(path: &str) -> bool {
     path == "/admin" || path.starts_with("/admin/")
@@ -32,16 +45,23 @@ pub fn is_console_path(path: &str) -> bool {
 
 /// The HTML document around the application, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let assets = context::from_request::<context::AssetNames>().unwrap_or_default();
     #[cfg(feature = "ssr")]
-    let options = {
-        let console = leptos::prelude::use_context::<http::request::Parts>()
-            .is_some_and(|p| is_console_path(p.uri.path()));
+    let (options, islands) = {
+        let path = leptos::prelude::use_context::<http::request::Parts>()
+            .map(|p| p.uri.path().to_string())
+            .unwrap_or_default();
         let mut options = options;
-        if console {
-            options.output_name = CONSOLE_OUTPUT_NAME.into();
+        options.output_name = if is_console_path(&path) {
+            assets.console.clone()
+        } else {
+            assets.main.clone()
         }
-        options
+        .into();
+        (options, page_has_islands(&path))
     };
+    #[cfg(not(feature = "ssr"))]
+    let islands = true;
     // The server's CSP names this nonce; the hydration scripts must carry it.
     #[cfg(feature = "ssr")]
     if let Some(nonce) = context::from_request::<context::CspNonce>() {
@@ -53,7 +73,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <HydrationScripts options islands=true />
+                {islands.then(|| view! { <HydrationScripts options islands=true /> })}
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="stylesheet" id="passgrid-css" href=format!("/pkg/{}", assets.css) />
                 <leptos_meta::MetaTags />
             </head>
             <body>
@@ -71,7 +93,6 @@ pub fn App() -> impl IntoView {
     let t = texts(lang);
     view! {
         <Html {..} lang=lang.code() />
-        <Stylesheet id="passgrid-css" href="/pkg/passgrid.css" />
         <Title text=t.product_title />
         <Meta name="description" content=t.product_tagline />
         <Router>

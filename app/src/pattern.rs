@@ -148,6 +148,25 @@ pub fn text_form(cells: &[u16], shape: GridShape) -> String {
         .join(" ")
 }
 
+/// The text form split into the grid's rows: on the default 12-column grid, three
+/// groups of four cells make a row, so a reader can find each cell on the grid.
+pub fn text_rows(cells: &[u16], shape: GridShape) -> Vec<String> {
+    let groups_per_row = (shape.cols() / BLOCK_SIDE).max(1);
+    text_form(cells, shape)
+        .split(' ')
+        .collect::<Vec<_>>()
+        .chunks(groups_per_row)
+        .map(|row| row.join(" "))
+        .collect()
+}
+
+/// The shape a pattern answer names (`rows`, `cols`), if it is one passgrid makes.
+pub fn shape_of(rows: u64, cols: u64) -> Option<GridShape> {
+    let across = u8::try_from(cols / BLOCK_SIDE as u64).ok()?;
+    let down = u8::try_from(rows / BLOCK_SIDE as u64).ok()?;
+    GridShape::new(across, down).filter(|s| s.rows() as u64 == rows && s.cols() as u64 == cols)
+}
+
 /// The one-time password a pattern gives on a grid: the digits at its cells, in order.
 pub fn otp_for(digits: &[u8], cells: &[u16]) -> Option<Vec<u8>> {
     cells
@@ -251,6 +270,22 @@ mod tests {
             text_form(&long, S).contains('c'),
             "orders 10-12 print as a-c"
         );
+    }
+
+    #[test]
+    fn text_rows_follow_the_grid_rows() {
+        let rows = text_rows(&[1, 4, 11, 12, 30, 47], S);
+        assert_eq!(
+            rows,
+            [
+                "*1** 2*** ***3",
+                "4*** **** ****",
+                "**** **5* ****",
+                "**** **** ***6"
+            ]
+        );
+        assert_eq!(shape_of(4, 12), Some(S));
+        assert_eq!(shape_of(4, 13), None);
     }
 
     #[test]

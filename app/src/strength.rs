@@ -33,6 +33,47 @@ pub fn expected_candidates(cells: usize, len: usize, observed: u32) -> f64 {
     (1.0 + (cells as f64 - 1.0) * 10f64.powi(-(observed as i32))).powi(len as i32)
 }
 
+/// How a pattern's strength is told to people: by what one watched sign-in leaves an
+/// onlooker (about 34,000 candidates for 6 cells of the 48-cell grid: fair).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strength {
+    Weak,
+    Fair,
+    Strong,
+}
+
+impl Strength {
+    pub fn of(cells: usize, len: usize) -> Strength {
+        let after_one = expected_candidates(cells, len, 1);
+        if after_one < 10_000.0 {
+            Strength::Weak
+        } else if after_one < 1_000_000.0 {
+            Strength::Fair
+        } else {
+            Strength::Strong
+        }
+    }
+
+    /// The stable name (a CSS class and a test hook).
+    pub fn code(self) -> &'static str {
+        match self {
+            Strength::Weak => "weak",
+            Strength::Fair => "fair",
+            Strength::Strong => "strong",
+        }
+    }
+}
+
+/// A count rounded to two significant digits ("about 34,000"): more digits would
+/// claim a precision the estimate does not have.
+pub fn rounded(n: f64) -> u64 {
+    if n < 100.0 {
+        return n.round().max(0.0) as u64;
+    }
+    let scale = 10f64.powi(n.log10().floor() as i32 - 1);
+    ((n / scale).round() * scale) as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +123,24 @@ mod tests {
     fn repeated_cells_leave_more_candidates_than_estimated() {
         let exact = brute_force(16, &[3, 3, 12], 1);
         assert!(exact > expected_candidates(16, 3, 1), "{exact}");
+    }
+
+    #[test]
+    fn rounded_to_two_digits() {
+        assert_eq!(rounded(6016.9), 6000);
+        assert_eq!(rounded(34_296.0), 34_000);
+        assert_eq!(rounded(195_489.6), 200_000);
+        assert_eq!(rounded(57.4), 57);
+    }
+
+    #[test]
+    fn strength_words_follow_the_cell_count() {
+        assert_eq!(Strength::of(48, 4), Strength::Weak);
+        assert_eq!(Strength::of(48, 5), Strength::Weak);
+        assert_eq!(Strength::of(48, 6), Strength::Fair);
+        assert_eq!(Strength::of(48, 7), Strength::Fair);
+        assert_eq!(Strength::of(48, 8), Strength::Strong);
+        assert_eq!(Strength::of(16, 8), Strength::Weak);
     }
 
     #[test]

@@ -7,8 +7,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const REPO = path.resolve(__dirname, '..', '..');
-export const TEST_PASSGRID_BIN = process.env.TEST_PASSGRID_BIN ?? path.join(REPO, 'target', 'debug', 'passgrid');
-export const SITE_ROOT = process.env.PASSGRID_SITE_ROOT ?? path.join(REPO, 'target', 'site');
+// Where cargo and `cargo xtask build-site` put their output (CARGO_TARGET_DIR if set).
+export const TARGET_DIR = process.env.CARGO_TARGET_DIR
+  ? path.resolve(REPO, process.env.CARGO_TARGET_DIR)
+  : path.join(REPO, 'target');
+export const TEST_PASSGRID_BIN = process.env.TEST_PASSGRID_BIN ?? path.join(TARGET_DIR, 'debug', 'passgrid');
+export const SITE_ROOT = process.env.PASSGRID_SITE_ROOT ?? path.join(TARGET_DIR, 'site');
 export const STATE_FILE = path.join(__dirname, '..', 'test-results', 'server.json');
 
 /** One scratch folder per run (made by the global set-up, removed by the teardown). */

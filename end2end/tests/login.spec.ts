@@ -79,7 +79,10 @@ test('first login forces pattern registration; the new pattern works on the next
   for (const c of own) await editor.locator(`[data-cell="${c}"]`).click();
   await expect(editor.locator('[data-cell="17"] .order')).toHaveText('2,3');
   await expect(editor.locator('.rule')).toHaveCount(0);
-  await expect(editor.locator('.strength-text')).toContainText('2^39');
+  // Strength in words with the reason, not in powers of two.
+  await expect(editor.locator('.strength')).toHaveAttribute('data-strength', 'fair');
+  await expect(editor.locator('.strength-text')).toContainText('Fair: someone who watched you sign in once would still face about 200,000 possible patterns');
+  await expect(editor.locator('.strength-text')).not.toContainText('2^');
   await editor.getByRole('button', { name: /confirm on two grids/ }).click();
 
   for (const step of ['1', '2']) {

@@ -5,20 +5,21 @@ use axum::{
     middleware::from_fn, middleware::from_fn_with_state, routing::get, routing::post, Router,
 };
 use leptos_axum::LeptosRoutes;
-use tower_http::{services::ServeDir, trace::TraceLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::{
     api,
     http::{body_limit, csrf, middleware, proxy, AppState},
-    web::{certificate, lang, login, page_context, pattern, reset, setup, token},
+    web::{assets, certificate, lang, login, page_context, pattern, reset, setup, token},
 };
 
 /// Every route of the HTTPS listener.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let options = state.leptos_options.clone();
     let routes = leptos_axum::generate_route_list(app::App);
-    let pkg_dir =
-        std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    let site_root = std::path::Path::new(options.site_root.as_ref());
+    let pkg_dir = site_root.join(options.site_pkg_dir.as_ref());
+    let site = assets::SiteContext::load(site_root, state.mailer.is_some());
     Router::new()
         .merge(api::routes(&state))
         .route("/lang/{code}", get(lang::switch_language))
@@ -38,7 +39,12 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/certificate/file", get(certificate::link_file))
         .route("/me/pattern", post(pattern::draw))
         .route("/me/pattern/confirm", post(pattern::confirm))
-        .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())
+        .nest_service(
+            "/pkg",
+            tower::ServiceBuilder::new()
+                .layer(from_fn(assets::pkg_cache_headers))
+                .service(assets::pkg_service(&pkg_dir)),
+        )
         .leptos_routes(&state, routes, {
             let options = options.clone();
             move || app::shell(options.clone())
@@ -46,6 +52,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        .layer(assets::compression())
+        .layer(from_fn_with_state(site, assets::attach_site_context))
         .layer(from_fn_with_state(
             state.clone(),
             page_context::attach_page_context,

@@ -85,8 +85,23 @@ fn workspace_root() -> Result<PathBuf> {
         .to_path_buf())
 }
 
+/// The cargo target directory: `CARGO_TARGET_DIR` when set, else `target/`.
+fn target_dir() -> Result<PathBuf> {
+    match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            Ok(if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root()?.join(dir)
+            })
+        }
+        _ => Ok(workspace_root()?.join("target")),
+    }
+}
+
 fn site_dir() -> Result<PathBuf> {
-    Ok(workspace_root()?.join("target").join("site"))
+    Ok(target_dir()?.join("site"))
 }
 
 fn cargo() -> OsString {
@@ -149,8 +164,8 @@ fn build(release: bool, with_server: bool) -> Result<PathBuf> {
             "xtask: frontend {name} built in {:.0} s",
             t.elapsed().as_secs_f64()
         );
-        let wasm_in = root
-            .join("target/wasm32-unknown-unknown")
+        let wasm_in = target_dir()?
+            .join("wasm32-unknown-unknown")
             .join(profile_dir)
             .join("frontend.wasm");
         wasm_bindgen_cli_support::Bindgen::new()
@@ -213,23 +228,99 @@ fn build(release: bool, with_server: bool) -> Result<PathBuf> {
     }
 
     copy_static(&root)?;
-    // Served with Content-Encoding: gzip to browsers that accept it (ServeDir's
-    // precompressed_gzip), so nothing is compressed per request.
-    let mut files = vec![format!("{OUTPUT_NAME}.css")];
-    for (name, _) in MODULES {
-        files.push(format!("{name}.wasm"));
-        files.push(format!("{name}.js"));
-    }
-    for name in files {
-        let path = pkg.join(&name);
-        fs::write(pkg.join(format!("{name}.gz")), gzip(&fs::read(&path)?)?)?;
-    }
+    name_by_content(&pkg)?;
     report_sizes(&pkg)?;
-    let server = root
-        .join("target")
+    let server = target_dir()?
         .join(if release { "release" } else { "debug" })
         .join("passgrid");
     Ok(server)
+}
+
+/// Renames the WASM, its JS glue and the stylesheet to names with a hash of their
+/// content (so the server may let browsers cache them for good), writes `.br` and
+/// `.gz` beside each (served to browsers that accept them: nothing is compressed per
+/// request), and lists the names in `assets.json` for the server.
+fn name_by_content(pkg: &Path) -> Result<()> {
+    // Files of earlier builds: every name but the fresh, unhashed outputs.
+    let fresh: Vec<String> = MODULES
+        .iter()
+        .flat_map(|(name, _)| [format!("{name}.js"), format!("{name}.wasm")])
+        .chain([format!("{OUTPUT_NAME}.css")])
+        .collect();
+    for entry in fs::read_dir(pkg)? {
+        let entry = entry?;
+        let file = entry.file_name().to_string_lossy().to_string();
+        if !fresh.contains(&file) && entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    let mut manifest: Vec<(&str, String)> = Vec::new();
+    let mut hashed_files = Vec::new();
+    for (name, _) in MODULES {
+        let js = fs::read(pkg.join(format!("{name}.js")))?;
+        let wasm = fs::read(pkg.join(format!("{name}.wasm")))?;
+        // One hash for both: the page names them by one output name.
+        let hash = short_hash(&[&js, &wasm]);
+        let stem = format!("{name}.{hash}");
+        fs::rename(
+            pkg.join(format!("{name}.js")),
+            pkg.join(format!("{stem}.js")),
+        )?;
+        fs::rename(
+            pkg.join(format!("{name}.wasm")),
+            pkg.join(format!("{stem}.wasm")),
+        )?;
+        hashed_files.push(format!("{stem}.js"));
+        hashed_files.push(format!("{stem}.wasm"));
+        let key = if *name == OUTPUT_NAME {
+            "main"
+        } else {
+            "console"
+        };
+        manifest.push((key, stem));
+    }
+    let css = fs::read(pkg.join(format!("{OUTPUT_NAME}.css")))?;
+    let css_name = format!("{OUTPUT_NAME}.{}.css", short_hash(&[&css]));
+    fs::rename(pkg.join(format!("{OUTPUT_NAME}.css")), pkg.join(&css_name))?;
+    hashed_files.push(css_name.clone());
+    manifest.push(("css", css_name));
+    for name in &hashed_files {
+        let bytes = fs::read(pkg.join(name))?;
+        fs::write(pkg.join(format!("{name}.gz")), gzip(&bytes)?)?;
+        fs::write(pkg.join(format!("{name}.br")), brotli(&bytes)?)?;
+    }
+    let json = manifest
+        .iter()
+        .map(|(k, v)| format!("  \"{k}\": \"{v}\""))
+        .collect::<Vec<_>>()
+        .join(",\n");
+    fs::write(pkg.join("assets.json"), format!("{{\n{json}\n}}\n"))?;
+    Ok(())
+}
+
+/// 16 hex digits of SHA-256 over the parts.
+fn short_hash(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The manifest's value for `key` ("main", "console", "css").
+fn asset_name(pkg: &Path, key: &str) -> Result<String> {
+    let text = fs::read_to_string(pkg.join("assets.json")).context("reading pkg/assets.json")?;
+    let needle = format!("\"{key}\": \"");
+    let start = text.find(&needle).context("assets.json lacks a name")? + needle.len();
+    let end = text[start..]
+        .find('"')
+        .context("assets.json is malformed")?
+        + start;
+    Ok(text[start..end].to_string())
 }
 
 fn ensure_wasm_target() -> Result<()> {
@@ -322,21 +413,28 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 
 /// The sign-in pages' WASM first (what every user downloads), then the console's.
 fn report_sizes(pkg: &Path) -> Result<()> {
-    for (name, what) in [
-        (OUTPUT_NAME, "sign-in pages"),
-        (CONSOLE_OUTPUT_NAME, "console"),
-    ] {
-        let wasm = pkg.join(format!("{name}.wasm"));
+    for (key, what) in [("main", "sign-in pages"), ("console", "console")] {
+        let wasm = pkg.join(format!("{}.wasm", asset_name(pkg, key)?));
         let bytes = fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
-        let gzipped = gzip(&bytes)?;
         println!(
-            "WASM size ({what}): {} = {:.1} KB raw, {:.1} KB gzip",
+            "WASM size ({what}): {} = {:.1} KB raw, {:.1} KB gzip, {:.1} KB brotli",
             wasm.display(),
             bytes.len() as f64 / 1000.0,
-            gzipped.len() as f64 / 1000.0
+            gzip(&bytes)?.len() as f64 / 1000.0,
+            brotli(&bytes)?.len() as f64 / 1000.0
         );
     }
     Ok(())
+}
+
+fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
+    Ok(out)
 }
 
 fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {

@@ -23,6 +23,19 @@ pub fn DownloadGate(token: String, file_path: String, next_path: String) -> impl
             }
         });
         on_cleanup(move || guard.remove());
+        // The language switch comes back to this page with the same token: no warning.
+        let switch = window_event_listener(leptos::ev::click, |ev| {
+            use wasm_bindgen::JsCast;
+            let on_switch = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|el| el.closest("a.lang-switch").ok().flatten())
+                .is_some();
+            if on_switch {
+                mark_leaving_forward();
+            }
+        });
+        on_cleanup(move || switch.remove());
     }
     let modern = format!("{file_path}?t={token}");
     let legacy = format!("{modern}&encoding=legacy");

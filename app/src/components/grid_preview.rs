@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use super::grid_rows::grid_rows;
-use super::pick::{pick_cell_button, undo_and_clear};
+use super::pick::{pick_cell_button, undo_and_clear, Picker};
 use crate::grid::{digits_from_seed, GridShape, Seed};
 use crate::i18n::{request_lang, texts};
 
@@ -20,7 +20,8 @@ pub fn GridPreview() -> impl IntoView {
     let t = texts(request_lang());
     let shape = GridShape::default();
     let digits = digits_from_seed(&SAMPLE_SEED, shape);
-    let picked = RwSignal::new(Vec::<u16>::new());
+    let picker = Picker::new(shape, MAX_CELLS);
+    let picked = picker.picked;
     let hydrated = RwSignal::new(false);
     // Effects never run on the server: this flips only in a hydrated page.
     Effect::new(move |_| hydrated.set(true));
@@ -40,7 +41,14 @@ pub fn GridPreview() -> impl IntoView {
             .replace("{row}", &(row + 1).to_string())
             .replace("{col}", &(col + 1).to_string())
             .replace("{digit}", &digit.to_string());
-        pick_cell_button(picked, cell as u16, col, label, MAX_CELLS, Some(digit))
+        pick_cell_button(
+            picker,
+            cell as u16,
+            col,
+            label,
+            t.editor_cell_picked,
+            Some(digit),
+        )
     });
 
     view! {
@@ -50,7 +58,7 @@ pub fn GridPreview() -> impl IntoView {
             <p class="wasm-missing" hidden=move || hydrated.get()>
                 {t.preview_loading}
             </p>
-            <div class="grid" role="grid">
+            <div class="grid" role="grid" aria-label=t.preview_grid_label>
                 {rows}
             </div>
             <p class="otp-preview">

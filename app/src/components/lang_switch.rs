@@ -1,5 +1,7 @@
 //! The language switch: a plain link, so it works before (and without) hydration.
-//! The server's `/lang/{code}` route remembers the choice in a cookie and comes back.
+//! The server's `/lang/{code}` route remembers the choice in a cookie and comes back
+//! to the same address, query included: the grid page keeps its challenge (`?c=`),
+//! a download page its token (`?t=`), a confirmation its step.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
@@ -15,17 +17,24 @@ pub fn LangSwitch() -> impl IntoView {
     };
     let location = use_location();
     let href = move || {
-        format!(
-            "/lang/{}?next={}",
-            other.code(),
-            percent_encode(&location.pathname.get())
-        )
+        let search = location.search.get();
+        let mut here = location.pathname.get();
+        if !search.is_empty() {
+            here.push('?');
+            here.push_str(&search);
+        }
+        format!("/lang/{}?next={}", other.code(), percent_encode(&here))
     };
-    view! {
-        <a class="lang-switch" href=href hreflang=other.code() lang=other.code()>
-            {texts(lang).switch_to_other}
-        </a>
-    }
+    // A page that shows its content once (a reset's new pattern) cannot come back:
+    // no switch there, rather than a switch that loses what it shows.
+    let once = location.pathname.get_untracked() == "/login/reset/done";
+    (!once).then(|| {
+        view! {
+            <a class="lang-switch" href=href hreflang=other.code() lang=other.code()>
+                {texts(lang).switch_to_other}
+            </a>
+        }
+    })
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters and `/`.
@@ -47,5 +56,9 @@ mod tests {
     fn encodes_query_breakers() {
         assert_eq!(super::percent_encode("/setup/a b&c"), "/setup/a%20b%26c");
         assert_eq!(super::percent_encode("/"), "/");
+        assert_eq!(
+            super::percent_encode("/login/grid?c=ab12"),
+            "/login/grid%3Fc%3Dab12"
+        );
     }
 }

@@ -5,12 +5,12 @@
 use leptos::prelude::*;
 
 use super::grid_rows::grid_rows;
-use super::pick::{pick_cell_button, undo_and_clear};
+use super::pick::{pick_cell_button, undo_and_clear, Picker};
 use crate::context::CSRF_FIELD;
 use crate::grid::GridShape;
-use crate::i18n::{request_lang, rule_message, texts};
+use crate::i18n::{grouped, request_lang, rule_message, texts};
 use crate::pattern::{check_pattern, PatternRules};
-use crate::strength::{expected_candidates, strength_bits};
+use crate::strength::{expected_candidates, rounded, Strength};
 
 #[island]
 #[allow(clippy::too_many_arguments)]
@@ -36,7 +36,8 @@ pub fn PatternEditor(
         require_every_block,
         min_strength_bits,
     };
-    let picked = RwSignal::new(Vec::<u16>::new());
+    let picker = Picker::new(shape, max_len);
+    let picked = picker.picked;
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
 
@@ -50,20 +51,31 @@ pub fn PatternEditor(
             .collect::<Vec<_>>()
             .join(",")
     };
+    // Strength in words (weak / fair / strong) with the reason, not in bits.
+    let level = move || {
+        let len = picked.get().len();
+        (len > 0).then(|| Strength::of(shape.cells(), len))
+    };
     let strength = move || {
         let len = picked.get().len();
-        if len == 0 {
-            return String::new();
-        }
-        let bits = strength_bits(shape.cells(), len);
-        let after_one = expected_candidates(shape.cells(), len, 1);
-        t.strength_meter
-            .replace("{bits}", &format!("{bits:.0}"))
-            .replace("{after}", &format!("{after_one:.0}"))
+        let after_one = rounded(expected_candidates(shape.cells(), len, 1));
+        level().map(|l| {
+            let text = match l {
+                Strength::Weak => t.strength_weak,
+                Strength::Fair => t.strength_fair,
+                Strength::Strong => t.strength_strong,
+            };
+            text.replace("{after}", &grouped(after_one))
+        })
     };
     let meter_width = move || {
-        let bits = strength_bits(shape.cells(), picked.get().len());
-        format!("width: {}%", (bits / 60.0 * 100.0).clamp(0.0, 100.0) as u32)
+        let share = match level() {
+            None => 0,
+            Some(Strength::Weak) => 25,
+            Some(Strength::Fair) => 60,
+            Some(Strength::Strong) => 100,
+        };
+        format!("width: {share}%")
     };
 
     let rows = grid_rows(shape, move |row, col, index| {
@@ -71,7 +83,7 @@ pub fn PatternEditor(
             .editor_cell_label
             .replace("{row}", &(row + 1).to_string())
             .replace("{col}", &(col + 1).to_string());
-        pick_cell_button(picked, index as u16, col, label, max_len, None)
+        pick_cell_button(picker, index as u16, col, label, t.editor_cell_picked, None)
     });
 
     view! {
@@ -81,12 +93,12 @@ pub fn PatternEditor(
             <p class="wasm-missing" hidden=move || hydrated.get()>
                 {t.preview_loading}
             </p>
-            <div class="grid editor-grid" role="grid">
+            <div class="grid editor-grid" role="grid" aria-label=t.editor_grid_label>
                 {rows}
             </div>
             {undo_and_clear(picked, t)}
-            <div class="strength" aria-live="polite">
-                <div class="meter">
+            <div class="strength" data-strength=move || level().map(Strength::code).unwrap_or_default() aria-live="polite">
+                <div class="meter" aria-hidden="true">
                     <div class="meter-fill" style=meter_width></div>
                 </div>
                 <p class="strength-text">{strength}</p>

@@ -5,12 +5,19 @@ use leptos::prelude::*;
 
 use crate::components::grid_view::GridView;
 use crate::components::otp_form::{AttemptGone, OtpForm, QueryError};
-use crate::context::{csrf_token, from_request, GridChallenge, CSRF_FIELD};
+use crate::context::{
+    csrf_token, from_request, login_id_hint, GridChallenge, SiteFeatures, CSRF_FIELD,
+};
 use crate::i18n::{request_lang, texts};
 
 #[component]
 pub fn Login() -> impl IntoView {
     let t = texts(request_lang());
+    // After an error the ID typed before is kept; a fresh visit starts empty.
+    let hint = login_id_hint();
+    let focus_id = hint.is_none();
+    // "Forgot your pattern?" can only mail its link when a relay is configured.
+    let mail = from_request::<SiteFeatures>().is_some_and(|f| f.mail);
     view! {
         <section class="card login">
             <h1>{t.login_title}</h1>
@@ -19,11 +26,11 @@ pub fn Login() -> impl IntoView {
                 <input type="hidden" name=CSRF_FIELD value=csrf_token() />
                 <label>
                     {t.login_user_id}
-                    <input name="user_id" required maxlength="64" autocomplete="username" autofocus />
+                    <input name="user_id" required maxlength="64" autocomplete="username" autofocus=focus_id value=hint />
                 </label>
                 <button type="submit">{t.login_next}</button>
             </form>
-            <p class="forgot-link"><a href="/login/forgot">{t.reset_link}</a></p>
+            {mail.then(|| view! { <p class="forgot-link"><a href="/login/forgot">{t.reset_link}</a></p> })}
         </section>
     }
 }

@@ -109,8 +109,15 @@ pub async fn run(cmd: UserCommand, data: DataConfig, out: Output) -> Result<(), 
             .await?;
             instance.store.close().await;
             let text = text_form(&cells, settings.shape);
+            let rows = app::pattern::text_rows(&cells, settings.shape).join("\n  ");
             out.print(
-                format!("user {id} created\ninitial pattern: {text}\n(valid {} days; the user registers their own at first login)", crate::otp::patterns::INITIAL_PATTERN_DAYS),
+                format!(
+                    "user {id} created\ninitial pattern (each line is one row of the {}-column grid: \
+                     groups of 4 cells; digits give the order, a = 10th):\n  {rows}\n\
+                     (valid {} days; the user registers their own at first login)",
+                    settings.shape.cols(),
+                    crate::otp::patterns::INITIAL_PATTERN_DAYS
+                ),
                 json!({
                     "id": id,
                     "created": true,

@@ -23,6 +23,7 @@ pub mod sessions;
 pub mod setup_tokens;
 pub mod sync;
 pub mod tokens;
+pub mod user_counts;
 pub mod user_import;
 pub mod user_list;
 pub mod users;

@@ -38,7 +38,7 @@ pub struct UserListRow {
 }
 
 /// `%`, `_` and `\` taken literally in a LIKE pattern.
-fn like_escape(text: &str) -> String {
+pub(super) fn like_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('%');
     for c in text.to_lowercase().chars() {

@@ -91,12 +91,15 @@ pub async fn start(
         &transport.client(&crate::random::token_hash(&flow)),
     )
     .await?;
-    let issued = match started {
-        Started::Grid(issued) => issued,
-        Started::DeviceNotRegistered => return Ok(back_to_login("device")),
-        Started::Refused(refusal) => return Ok(back_to_login(refusal_page_code(&refusal))),
+    let res = match started {
+        Started::Grid(issued) => {
+            Redirect::to(&format!("/login/grid?c={}", issued.id)).into_response()
+        }
+        Started::DeviceNotRegistered => back_to_login("device"),
+        Started::Refused(refusal) => back_to_login(refusal_page_code(&refusal)),
     };
-    let res = Redirect::to(&format!("/login/grid?c={}", issued.id)).into_response();
+    // The ID stays in the form after an error (the same for every ID typed).
+    let res = with_cookie(res, &super::login_hint::remember(user));
     Ok(if fresh {
         with_cookie(res, &cookies::flow_cookie(&flow))
     } else {
@@ -169,8 +172,11 @@ pub async fn verify(
                 "/me"
             };
             with_cookie(
-                Redirect::to(next).into_response(),
-                &cookies::session_cookie(&token),
+                with_cookie(
+                    Redirect::to(next).into_response(),
+                    &cookies::session_cookie(&token),
+                ),
+                &super::login_hint::forget(),
             )
         }
         LoginOutcome::Failed => back_to_login("failed"),

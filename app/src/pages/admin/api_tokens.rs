@@ -101,9 +101,9 @@ pub fn ApiTokens(csrf: String, me: String) -> impl IntoView {
                     <pre class="api-token">{v["token"].as_str().unwrap_or_default().to_string()}</pre>
                 </div>
             })}
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table class="api-token-list">
-                    <thead><tr><th>{t.api_tokens_prefix}</th><th>{t.users_id}</th><th>{t.sync_name}</th><th>{t.api_tokens_expires}</th><th class="wide">{t.api_tokens_last_used}</th><th></th></tr></thead>
+                    <thead><tr><th>{t.api_tokens_prefix}</th><th>{t.users_id}</th><th>{t.sync_name}</th><th>{t.api_tokens_expires}</th><th class="wide">{t.api_tokens_last_used}</th><th><span class="visually-hidden">{t.actions}</span></th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
             </div>

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::fetch::{self, day_start, query, utc};
 use super::texts::admin_texts;
+use super::values::{self, label, reason, Kind};
 use crate::i18n::request_lang;
 
 const PAGE: usize = 100;
@@ -48,7 +49,8 @@ impl AuditFilter {
 #[cfg_attr(any(feature = "ssr", feature = "console"), island)]
 #[cfg_attr(not(any(feature = "ssr", feature = "console")), component)]
 pub fn AuditViewer() -> impl IntoView {
-    let t = admin_texts(request_lang());
+    let lang = request_lang();
+    let t = admin_texts(lang);
     let draft = RwSignal::new(AuditFilter::default());
     let filter = RwSignal::new(AuditFilter::default());
     let entries = RwSignal::new(Vec::<Value>::new());
@@ -122,7 +124,7 @@ pub fn AuditViewer() -> impl IntoView {
                 <a class="export" href=export_href download="passgrid-audit.csv">{t.audit_export}</a>
             </form>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{t.error_prefix} ": " {e}</p> })}
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table class="audit-log">
                     <thead>
                         <tr>
@@ -136,12 +138,12 @@ pub fn AuditViewer() -> impl IntoView {
                             view! {
                                 <tr class=format!("outcome-{}", s("outcome"))>
                                     <td>{utc(e["at"].as_i64().unwrap_or(0))}</td>
-                                    <td>{s("actor")}</td>
-                                    <td class="wide">{s("source")}</td>
+                                    <td class="actor">{values::label(lang, Kind::Actor, &s("actor"))}</td>
+                                    <td class="wide source-address">{values::label(lang, Kind::AuditSource, &s("source"))}</td>
                                     <td class="action">{s("action")}</td>
                                     <td class="target">{s("target")}</td>
-                                    <td>{s("outcome")}</td>
-                                    <td class="reason">{s("reason")}</td>
+                                    <td class="outcome" data-outcome=s("outcome")>{label(lang, Kind::Outcome, &s("outcome"))}</td>
+                                    <td class="reason">{reason(lang, &s("reason"))}</td>
                                 </tr>
                             }
                         }).collect_view()}

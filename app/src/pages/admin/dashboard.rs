@@ -53,7 +53,7 @@ pub fn Dashboard(csrf: String, role: String) -> impl IntoView {
         }
         Some(view! {
             <table class="figures">
-                <thead><tr><th>{t.dash_hour}</th><th>{t.dash_success}</th><th>{t.dash_failure}</th><th>{t.dash_refused}</th><th></th></tr></thead>
+                <thead><tr><th>{t.dash_hour}</th><th class="num">{t.dash_success}</th><th class="num">{t.dash_failure}</th><th class="num">{t.dash_refused}</th><th><span class="visually-hidden">{t.dash_logins}</span></th></tr></thead>
                 <tbody>
                     {rows.into_iter().map(|h| {
                         let s = h["successes"].as_i64().unwrap_or(0);

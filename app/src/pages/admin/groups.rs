@@ -64,7 +64,7 @@ pub fn Groups(csrf: String, role: String) -> impl IntoView {
             {move || error.get().map(|e| view! { <p class="error" role="alert">{t.error_prefix} ": " {e}</p> })}
             {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
             <table class="group-list">
-                <thead><tr><th>{t.groups_name}</th><th>{t.groups_description}</th><th>{t.groups_members}</th><th></th></tr></thead>
+                <thead><tr><th>{t.groups_name}</th><th>{t.groups_description}</th><th class="num">{t.groups_members}</th><th><span class="visually-hidden">{t.actions}</span></th></tr></thead>
                 <tbody>
                     {move || list.get().unwrap_or_default().into_iter().map(|g| {
                         let name = g["name"].as_str().unwrap_or_default().to_string();

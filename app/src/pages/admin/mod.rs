@@ -4,6 +4,7 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod bulk;
 pub mod dashboard;
 pub mod fetch;
 pub mod groups;
@@ -13,6 +14,7 @@ pub mod texts;
 pub mod tokens;
 pub mod user_detail;
 pub mod users;
+pub mod values;
 
 use leptos::prelude::*;
 
@@ -49,13 +51,19 @@ fn AdminFrame(current: &'static str, children: Children) -> impl IntoView {
                 {(viewer.role == "admin").then(|| link("/admin/api-tokens", t.nav_api_tokens))}
                 {viewer.reads_audit().then(|| link("/admin/audit", t.nav_audit))}
                 <span class="console-who">
-                    {viewer.user_id.clone()} " · " {t.role} ": " <span class="role">{viewer.role.clone()}</span>
+                    {viewer.user_id.clone()} " · " {t.role} ": " <span class="role" data-role=viewer.role.clone()>{values::label(request_lang(), values::Kind::Role, &viewer.role)}</span>
                 </span>
             </nav>
             {children()}
         </div>
     }
     .into_any()
+}
+
+fn me() -> String {
+    from_request::<AdminViewer>()
+        .map(|v| v.user_id)
+        .unwrap_or_default()
 }
 
 fn role() -> String {
@@ -78,7 +86,7 @@ pub fn AdminUsersPage() -> impl IntoView {
     let writes = from_request::<AdminViewer>().is_some_and(|v| v.writes_users());
     view! {
         <AdminFrame current="/admin/users">
-            {view! { <users::UserConsole csrf=csrf_token() role=role() /> }.into_any()}
+            {view! { <users::UserConsole csrf=csrf_token() role=role() me=me() /> }.into_any()}
             {writes.then(|| view! {
                 <div class="console-columns">
                     {view! { <users::NewUser csrf=csrf_token() /> }.into_any()}

@@ -9,13 +9,15 @@ use serde_json::{json, Map, Value};
 
 use super::fetch;
 use super::texts::admin_texts;
+use super::values::{self, policy_key, Kind};
 use crate::i18n::request_lang;
 
 // Only the console's WASM carries the console's islands (see `console` in Cargo.toml).
 #[cfg_attr(any(feature = "ssr", feature = "console"), island)]
 #[cfg_attr(not(any(feature = "ssr", feature = "console")), component)]
 pub fn Policies(csrf: String, role: String) -> impl IntoView {
-    let t = admin_texts(request_lang());
+    let lang = request_lang();
+    let t = admin_texts(lang);
     let writes = role == "admin";
     let list = RwSignal::new(None::<Vec<Value>>);
     let shown = RwSignal::new(None::<Value>);
@@ -202,7 +204,7 @@ pub fn Policies(csrf: String, role: String) -> impl IntoView {
                     }).collect_view()}
                 </ul>
                 <form class="policy-keys" on:submit=save.clone()>
-                    <div class="table-wrap">
+                    <div class="table-wrap" tabindex="0">
                         <table>
                             <thead><tr><th>{t.policy_key}</th><th>{t.policy_value}</th><th class="wide">{t.policy_origin}</th><th>{t.policy_new_value}</th></tr></thead>
                             <tbody>
@@ -214,13 +216,17 @@ pub fn Policies(csrf: String, role: String) -> impl IntoView {
                                     let initial = if here { value.clone() } else { String::new() };
                                     let label = key.clone();
                                     let key_attr = key.clone();
+                                    let meaning_id = format!("meaning-{key}");
+                                    let meaning = policy_key(lang, &key).unwrap_or_default();
+                                    let shown = if matches!(value.as_str(), "true" | "false") { values::label(lang, Kind::Boolean, &value) } else { value.clone() };
+                                    let origin = k["origin"].as_str().unwrap_or_default().to_string();
                                     view! {
                                         <tr data-key=key_attr>
-                                            <td><code>{key}</code></td>
-                                            <td class="value">{value.clone()}</td>
-                                            <td class="wide origin">{k["origin"].as_str().unwrap_or_default().to_string()}</td>
+                                            <td><code>{key}</code><br /><span class="muted key-meaning" id=meaning_id.clone()>{meaning}</span></td>
+                                            <td class="value" data-value=value.clone()>{shown}</td>
+                                            <td class="wide origin" data-origin=origin.clone()>{values::label(lang, Kind::Origin, &origin)}</td>
                                             <td>
-                                                <input type="text" aria-label=label prop:disabled=!writes placeholder=value value=initial
+                                                <input type="text" aria-label=label.clone() aria-describedby=meaning_id prop:disabled=!writes placeholder=value value=initial
                                                     on:input=move |ev| {
                                                         let typed = event_target_value(&ev);
                                                         let key = for_input.clone();
@@ -268,7 +274,7 @@ pub fn Policies(csrf: String, role: String) -> impl IntoView {
             <p class="muted">{t.policy_intro}</p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{t.error_prefix} ": " {e}</p> })}
             <table class="policy-list">
-                <thead><tr><th>{t.policy_title}</th><th>{t.nav_groups}</th><th>{t.policy_settings}</th></tr></thead>
+                <thead><tr><th>{t.policy_title}</th><th>{t.nav_groups}</th><th class="num">{t.policy_settings}</th></tr></thead>
                 <tbody>{table}</tbody>
             </table>
             {writes.then(|| view! {

@@ -6,13 +6,15 @@ use serde_json::{json, Map, Value};
 
 use super::fetch::{self, utc};
 use super::texts::admin_texts;
+use super::values::{label, reason, Kind};
 use crate::i18n::request_lang;
 
 // Only the console's WASM carries the console's islands (see `console` in Cargo.toml).
 #[cfg_attr(any(feature = "ssr", feature = "console"), island)]
 #[cfg_attr(not(any(feature = "ssr", feature = "console")), component)]
 pub fn SyncSources(csrf: String) -> impl IntoView {
-    let t = admin_texts(request_lang());
+    let lang = request_lang();
+    let t = admin_texts(lang);
     let sources = RwSignal::new(None::<Vec<Value>>);
     let error = RwSignal::new(None::<String>);
     let result = RwSignal::new(None::<(String, Value)>);
@@ -97,7 +99,7 @@ pub fn SyncSources(csrf: String) -> impl IntoView {
             let source_attr = name.clone();
             view! {
                 <div class="sync-source" data-source=source_attr>
-                    <h2>{name} " " <span class="muted">"(" {s["kind"].as_str().unwrap_or_default().to_string()} ", " {t.sync_every} " " {s["interval_secs"].as_i64().unwrap_or(0) / 60} " min)"</span></h2>
+                    <h2>{name} " " <span class="muted">"(" {label(lang, Kind::SyncKind, s["kind"].as_str().unwrap_or_default())} ", " {t.sync_every} " " {s["interval_secs"].as_i64().unwrap_or(0) / 60} " " {t.minutes} ")"</span></h2>
                     <div class="bulk-actions">
                         <button type="button" class="sync-dry-run" disabled=move || busy.get() on:click=move |_| run_dry(dry_name.clone(), true)>{t.import_dry_run}</button>
                         <button type="button" class="sync-run" disabled=move || busy.get() on:click=move |_| run_now(now_name.clone(), false)>{t.sync_run_now}</button>
@@ -113,18 +115,18 @@ pub fn SyncSources(csrf: String) -> impl IntoView {
                         })}
                         <button type="submit" class="save-source">{t.user_save}</button>
                     </form>
-                    <div class="table-wrap">
+                    <div class="table-wrap" tabindex="0">
                         <table class="sync-runs">
                             <thead><tr><th>{t.audit_at}</th><th>{t.audit_outcome}</th><th class="num">{t.import_adds}</th><th class="num">{t.import_changes}</th><th class="num">{t.sync_disabled}</th><th class="wide">{t.audit_reason}</th></tr></thead>
                             <tbody>
                                 {runs.into_iter().map(|r| view! {
                                     <tr>
-                                        <td>{utc(r["started_at"].as_i64().unwrap_or(0))} {r["dry_run"].as_bool().unwrap_or(false).then_some(" (dry run)")}</td>
-                                        <td>{r["outcome"].as_str().unwrap_or_default().to_string()}</td>
+                                        <td>{utc(r["started_at"].as_i64().unwrap_or(0))} {r["dry_run"].as_bool().unwrap_or(false).then(|| format!(" {}", t.dry_run_mark))}</td>
+                                        <td class="sync-outcome">{label(lang, Kind::SyncOutcome, r["outcome"].as_str().unwrap_or_default())}</td>
                                         <td class="num">{r["adds"].as_i64().unwrap_or(0)}</td>
                                         <td class="num">{r["changes"].as_i64().unwrap_or(0)}</td>
                                         <td class="num">{r["disables"].as_i64().unwrap_or(0)}</td>
-                                        <td class="wide reason">{r["report"].as_str().unwrap_or_default().chars().take(300).collect::<String>()}</td>
+                                        <td class="wide reason">{reason(lang, &r["report"].as_str().unwrap_or_default().chars().take(300).collect::<String>())}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
@@ -185,7 +187,7 @@ pub fn SyncSources(csrf: String) -> impl IntoView {
                 <label class="check"><input type="checkbox" name="starttls"
                     on:change=move |ev| { let on = event_target_checked(&ev); draft.update(|d| { d.insert("starttls".into(), Value::Bool(on)); }) } /> " StartTLS"</label>
                 <label>{t.sync_ca_pem} <textarea name="ca_pem" rows="3" on:input=move |ev| { let v = event_target_value(&ev); draft.update(|d| { d.insert("ca_pem".into(), Value::String(v)); }) }></textarea></label>
-                <label>"Bind DN" <input type="text" name="bind_dn" on:input=typed("bind_dn") /></label>
+                <label>{t.bind_dn} <input type="text" name="bind_dn" on:input=typed("bind_dn") /></label>
                 <label>{t.sync_bind_password} <input type="password" name="bind_password" autocomplete="off" on:input=typed("bind_password") /></label>
                 <label>{t.sync_base} <input type="text" name="base" placeholder="dc=example,dc=com" on:input=typed("base") /></label>
                 <label>{t.sync_filter} <input type="text" name="filter" placeholder="(objectClass=person)" on:input=typed("filter") /></label>

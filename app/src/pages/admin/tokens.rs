@@ -7,13 +7,15 @@ use serde_json::{json, Value};
 
 use super::fetch::{self, query, utc};
 use super::texts::admin_texts;
+use super::values::{label, Kind};
 use crate::i18n::request_lang;
 
 // Only the console's WASM carries the console's islands (see `console` in Cargo.toml).
 #[cfg_attr(any(feature = "ssr", feature = "console"), island)]
 #[cfg_attr(not(any(feature = "ssr", feature = "console")), component)]
 pub fn Tokens(csrf: String, role: String) -> impl IntoView {
-    let t = admin_texts(request_lang());
+    let lang = request_lang();
+    let t = admin_texts(lang);
     let writes = matches!(role.as_str(), "admin" | "user-admin");
     let imports = role == "admin";
     let list = RwSignal::new(None::<Vec<Value>>);
@@ -103,7 +105,7 @@ pub fn Tokens(csrf: String, role: String) -> impl IntoView {
             view! {
                 <tr data-token=s("serial")>
                     <td><code>{s("serial")}</code></td>
-                    <td>{s("kind")}</td>
+                    <td class="token-kind">{label(lang, Kind::TokenKind, &s("kind"))}</td>
                     <td class="token-user">{s("user_id")}</td>
                     <td class="wide">{format!("{} · {} · {} s", s("algorithm"), tok["digits"], tok["period"])}</td>
                     <td class="wide">{tok["assigned_at"].as_i64().map(utc).unwrap_or_default()}</td>
@@ -123,7 +125,7 @@ pub fn Tokens(csrf: String, role: String) -> impl IntoView {
                 </label>
                 <button type="submit" class="apply-filter">{t.users_apply}</button>
             </form>
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table class="token-list">
                     <thead><tr><th>{t.user_serial}</th><th>{t.tokens_kind}</th><th>{t.users_id}</th><th class="wide">{t.tokens_params}</th><th class="wide">{t.tokens_assigned}</th></tr></thead>
                     <tbody>{rows}</tbody>

@@ -8,19 +8,21 @@ use serde_json::{json, Value};
 use super::fetch::{self, utc};
 use super::texts::admin_texts;
 use super::users::confirmed;
+use super::values::{label, reason, Kind};
 use crate::i18n::request_lang;
 
 // Only the console's WASM carries the console's islands (see `console` in Cargo.toml).
 #[cfg_attr(any(feature = "ssr", feature = "console"), island)]
 #[cfg_attr(not(any(feature = "ssr", feature = "console")), component)]
 pub fn UserDetail(csrf: String, role: String, user_id: String) -> impl IntoView {
-    let t = admin_texts(request_lang());
+    let lang = request_lang();
+    let t = admin_texts(lang);
     let writes = matches!(role.as_str(), "admin" | "user-admin");
     let operates = writes || role == "operator";
     let data = RwSignal::new(None::<Value>);
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
-    let pattern = RwSignal::new(None::<String>);
+    let pattern = RwSignal::new(None::<Value>);
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let groups = RwSignal::new(String::new());
@@ -67,8 +69,8 @@ pub fn UserDetail(csrf: String, role: String, user_id: String) -> impl IntoView 
                     Ok(v) => {
                         error.set(None);
                         notice.set(Some(done.to_string()));
-                        if let Some(text) = v["initial_pattern"]["text"].as_str() {
-                            pattern.set(Some(text.to_string()));
+                        if v["initial_pattern"]["cells"].is_array() {
+                            pattern.set(Some(v["initial_pattern"].clone()));
                         }
                         if method == "DELETE" && v.is_null() {
                             deleted.set(true);
@@ -117,18 +119,25 @@ pub fn UserDetail(csrf: String, role: String, user_id: String) -> impl IntoView 
             base.clone(),
         );
         let t_url = format!("{base}/token/reset");
-        let token = v["token"]["serial"]
-            .as_str()
-            .map(|s| format!("{s} ({})", v["token"]["kind"].as_str().unwrap_or_default()));
+        let token = v["token"]["serial"].as_str().map(|s| {
+            format!(
+                "{s} ({})",
+                label(
+                    lang,
+                    Kind::TokenKind,
+                    v["token"]["kind"].as_str().unwrap_or_default()
+                )
+            )
+        });
         Some(view! {
             <div class="user-facts">
                 <p class="effective-policy">
                     {t.user_policy} ": " <strong class="policy-name">{v["policy"]["name"].as_str().unwrap_or_default().to_string()}</strong>
-                    " — " <span class="policy-reason">{v["policy"]["reason"].as_str().unwrap_or_default().to_string()}</span>
+                    " — " <span class="policy-reason">{reason(lang, v["policy"]["reason"].as_str().unwrap_or_default())}</span>
                 </p>
                 <p>
-                    {t.users_source} ": " {v["user"]["source"].as_str().unwrap_or_default().to_string()}
-                    {v["user"]["admin_role"].as_str().map(|r| format!(" · {}: {r}", t.role))}
+                    {t.users_source} ": " <span class="user-source">{label(lang, Kind::Source, v["user"]["source"].as_str().unwrap_or_default())}</span>
+                    {v["user"]["admin_role"].as_str().map(|r| format!(" · {}: {}", t.role, label(lang, Kind::Role, r)))}
                     {v["initial_pattern"].as_bool().unwrap_or(false).then_some(t.user_initial_pattern_pending).map(|s| format!(" · {s}"))}
                 </p>
                 <p class="lock-state" data-locked=locked.to_string()>
@@ -166,9 +175,9 @@ pub fn UserDetail(csrf: String, role: String, user_id: String) -> impl IntoView 
                     view! { <p class="muted">{t.user_no_certificates}</p> }.into_any()
                 } else {
                     view! {
-                        <div class="table-wrap">
+                        <div class="table-wrap" tabindex="0">
                             <table class="certificates">
-                                <thead><tr><th>{t.user_serial}</th><th>{t.users_status}</th><th>{t.user_not_after}</th><th></th></tr></thead>
+                                <thead><tr><th>{t.user_serial}</th><th>{t.users_status}</th><th>{t.user_not_after}</th><th><span class="visually-hidden">{t.actions}</span></th></tr></thead>
                                 <tbody>
                                     {certs.into_iter().map(|c| {
                                         let serial = c["serial"].as_str().unwrap_or_default().to_string();
@@ -179,7 +188,7 @@ pub fn UserDetail(csrf: String, role: String, user_id: String) -> impl IntoView 
                                         view! {
                                             <tr data-serial=serial_attr>
                                                 <td><code>{serial}</code></td>
-                                                <td class="cert-state">{c["state"].as_str().unwrap_or_default().to_string()}</td>
+                                                <td class="cert-state" data-state=c["state"].as_str().unwrap_or_default().to_string()>{label(lang, Kind::CertState, c["state"].as_str().unwrap_or_default())}</td>
                                                 <td>{utc(c["not_after"].as_i64().unwrap_or(0))}</td>
                                                 <td>{(valid && writes).then(|| view! {
                                                     <button type="button" class="revoke-one"
@@ -231,7 +240,7 @@ pub fn UserDetail(csrf: String, role: String, user_id: String) -> impl IntoView 
             {move || pattern.get().map(|p| view! {
                 <div class="notice new-pattern">
                     <p>{t.new_user_pattern}</p>
-                    <pre class="initial-pattern">{p}</pre>
+                    {super::users::pattern_rows(t, &p)}
                 </div>
             })}
             <div hidden=move || deleted.get()>

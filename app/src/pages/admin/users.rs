@@ -3,13 +3,15 @@
 //! certificate actions with a progress bar and a per-user report (SPEC §2.9); adding
 //! one user; CSV import with a dry run (SPEC §8.1).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use leptos::{prelude::*, task::spawn_local};
 use serde_json::{json, Value};
 
+use super::bulk::{confirm_text, match_text, Reach};
 use super::fetch::{self, query};
 use super::texts::admin_texts;
+use super::values::{self, Kind};
 use crate::i18n::request_lang;
 
 const PAGE: usize = 50;
@@ -49,9 +51,11 @@ impl Filter {
 // Only the console's WASM carries the console's islands (see `console` in Cargo.toml).
 #[cfg_attr(any(feature = "ssr", feature = "console"), island)]
 #[cfg_attr(not(any(feature = "ssr", feature = "console")), component)]
-pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
-    let t = admin_texts(request_lang());
+pub fn UserConsole(csrf: String, role: String, me: String) -> impl IntoView {
+    let lang = request_lang();
+    let t = admin_texts(lang);
     let writes = matches!(role.as_str(), "admin" | "user-admin");
+    let me_id = StoredValue::new(me.clone());
     let hydrated = RwSignal::new(false);
     let filter = RwSignal::new(Filter::default());
     let draft = RwSignal::new(Filter::default());
@@ -59,7 +63,10 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
     let loaded = RwSignal::new(false);
     let after = RwSignal::new(None::<String>);
     let next = RwSignal::new(None::<String>);
-    let selected = RwSignal::new(BTreeSet::<String>::new());
+    // Selected user -> whether that user is an administrator (for the warning).
+    let selected = RwSignal::new(BTreeMap::<String, bool>::new());
+    // What the filter matches, from the server (`user-counts`).
+    let counts = RwSignal::new(None::<Reach>);
     let all_matching = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let job = RwSignal::new(None::<Value>);
@@ -69,6 +76,19 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
         pairs.push(("after", after.get_untracked().unwrap_or_default()));
         pairs.push(("limit", PAGE.to_string()));
         let url = format!("/api/v1/admin/users{}", query(&pairs));
+        let count_url = format!(
+            "/api/v1/admin/user-counts{}",
+            query(&filter.get_untracked().pairs())
+        );
+        spawn_local(async move {
+            if let Ok(v) = fetch::get(count_url).await {
+                counts.set(Some(Reach {
+                    total: v["total"].as_u64().unwrap_or(0),
+                    administrators: v["administrators"].as_u64().unwrap_or(0),
+                    includes_self: v["includes_self"].as_bool().unwrap_or(false),
+                }));
+            }
+        });
         spawn_local(async move {
             match fetch::get(url).await {
                 Ok(v) => {
@@ -90,18 +110,34 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
         ev.prevent_default();
         filter.set(draft.get_untracked());
         after.set(None);
-        selected.set(BTreeSet::new());
+        selected.set(BTreeMap::new());
         all_matching.set(false);
+        counts.set(None);
         load();
     };
 
-    let selection_size = move || {
+    // Who the chosen users are: everyone the filter matches, or the ticked ones.
+    let reach = move || -> Option<Reach> {
         if all_matching.get() {
-            None
+            counts.get()
         } else {
-            Some(selected.with(BTreeSet::len))
+            selected.with(|s| {
+                Some(Reach {
+                    total: s.len() as u64,
+                    administrators: s.values().filter(|&&a| a).count() as u64,
+                    includes_self: me_id.with_value(|m| s.contains_key(m)),
+                })
+            })
         }
     };
+    // A finished job changed what the filters match (e.g. "holds none"): list again.
+    Effect::new(move |was_running: Option<bool>| {
+        let running = job.with(|j| j.as_ref().is_some_and(|j| j["state"] == "running"));
+        if was_running == Some(true) && !running {
+            load();
+        }
+        running
+    });
 
     // Polls a job until it has finished.
     fn poll(id: String, job: RwSignal<Option<Value>>, error: RwSignal<Option<String>>) {
@@ -123,7 +159,7 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
     }
 
     let start_job = move |action: &'static str| {
-        let users: Vec<String> = selected.get_untracked().into_iter().collect();
+        let users: Vec<String> = selected.get_untracked().into_keys().collect();
         let body = if all_matching.get_untracked() {
             json!({ "action": action, "filter": filter.get_untracked().as_json() })
         } else {
@@ -154,7 +190,7 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
             <table class="users">
                 <thead>
                     <tr>
-                        <th class="pick"></th>
+                        <th class="pick"><span class="visually-hidden">{t.users_pick}</span></th>
                         <th>{t.users_id}</th>
                         <th>{t.users_name}</th>
                         <th class="wide">{t.users_email}</th>
@@ -166,6 +202,8 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
                 <tbody>
                     {list.into_iter().map(|u| {
                         let id = u["id"].as_str().unwrap_or_default().to_string();
+                        let is_admin = u["admin_role"].is_string();
+                        let status = u["status"].as_str().unwrap_or_default().to_string();
                         let (for_check, for_change) = (id.clone(), id.clone());
                         let (row_id, label) = (id.clone(), id.clone());
                         view! {
@@ -175,20 +213,20 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
                                         type="checkbox"
                                         class="select-user"
                                         aria-label=label
-                                        prop:checked=move || all_matching.get() || selected.with(|s| s.contains(&for_check))
+                                        prop:checked=move || all_matching.get() || selected.with(|s| s.contains_key(&for_check))
                                         prop:disabled=move || all_matching.get()
                                         on:change=move |ev| {
                                             let on = event_target_checked(&ev);
                                             let id = for_change.clone();
-                                            selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
+                                            selected.update(|s| { if on { s.insert(id, is_admin); } else { s.remove(&id); } });
                                         }
                                     />
                                 </td>
                                 <td class="user-id"><a href=format!("/admin/users/{row_id}")>{id}</a></td>
                                 <td>{u["display_name"].as_str().unwrap_or_default().to_string()}</td>
                                 <td class="wide">{u["email"].as_str().unwrap_or_default().to_string()}</td>
-                                <td class=format!("status {}", u["status"].as_str().unwrap_or_default())>{u["status"].as_str().unwrap_or_default().to_string()}</td>
-                                <td class="wide">{u["source"].as_str().unwrap_or_default().to_string()}</td>
+                                <td class=format!("status {status}") data-status=status.clone()>{values::label(lang, Kind::Status, &status)}</td>
+                                <td class="wide source">{values::label(lang, Kind::Source, u["source"].as_str().unwrap_or_default())}</td>
                                 <td class="num certs">{u["valid_certificates"].as_i64().unwrap_or(0)}</td>
                             </tr>
                         }
@@ -200,10 +238,14 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
     };
 
     let select_page = move |_| {
-        let ids: Vec<String> = rows
+        let ids: Vec<(String, bool)> = rows
             .get_untracked()
             .iter()
-            .filter_map(|u| u["id"].as_str().map(String::from))
+            .filter_map(|u| {
+                u["id"]
+                    .as_str()
+                    .map(|id| (id.to_string(), u["admin_role"].is_string()))
+            })
             .collect();
         selected.update(|s| s.extend(ids));
     };
@@ -248,7 +290,7 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
                         <summary>{t.bulk_failures}</summary>
                         <ul>
                             {failures.into_iter().map(|f| view! {
-                                <li><strong>{f["user"].as_str().unwrap_or_default().to_string()}</strong> ": " {f["error"].as_str().unwrap_or_default().to_string()}</li>
+                                <li><strong>{f["user"].as_str().unwrap_or_default().to_string()}</strong> ": " {super::values::reason(lang, f["error"].as_str().unwrap_or_default())}</li>
                             }).collect_view()}
                         </ul>
                     </details>
@@ -279,9 +321,12 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
                     </select>
                 </label>
                 <label>{t.users_source}
-                    <input type="text" name="source" placeholder="local, csv, ldap"
-                        prop:value=move || draft.get().source
-                        on:input=move |ev| draft.update(|d| d.source = event_target_value(&ev)) />
+                    <select name="source" on:change=move |ev| draft.update(|d| d.source = event_target_value(&ev))>
+                        <option value="">{t.users_any}</option>
+                        <option value="local">{t.users_source_local}</option>
+                        <option value="csv">{t.users_source_csv}</option>
+                        <option value="ldap">{t.users_source_ldap}</option>
+                    </select>
                 </label>
                 <label>{t.users_certificates}
                     <select name="cert" on:change=move |ev| draft.update(|d| d.cert = event_target_value(&ev))>
@@ -295,17 +340,19 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
             </form>
     }
     .into_any();
+    let me_for_confirm = me.clone();
     let bulk = writes.then(|| {
         let start = start_job.clone();
         let run = move |action: &'static str| {
-            let start = start.clone();
+            let (start, me) = (start.clone(), me_for_confirm.clone());
             move |_| {
-                let n = selection_size().map_or_else(|| t.users_all_matching.to_string(), |n| n.to_string());
-                if selection_size() == Some(0) {
-                    return;
-                }
-                if confirmed(&t.bulk_confirm.replace("{n}", &n)) {
-                    start(action);
+                match reach() {
+                    Some(r) if r.total > 0 => {
+                        if confirmed(&confirm_text(t, action, &r, &me)) {
+                            start(action);
+                        }
+                    }
+                    _ => error.set(Some(t.bulk_select_first.to_string())),
                 }
             }
         };
@@ -328,11 +375,12 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
             <div class="selection-bar">
                 <button type="button" class="select-page" on:click=select_page>{t.users_select_page}</button>
                 <button type="button" class="select-matching" on:click=move |_| all_matching.set(true)>{t.users_all_matching}</button>
-                <button type="button" class="clear-selection" on:click=move |_| { selected.set(BTreeSet::new()); all_matching.set(false); }>{t.users_clear}</button>
-                <span class="selected-count">
-                    {move || match selection_size() {
-                        Some(n) => format!("{n} {}", t.users_selected),
-                        None => t.users_all_matching.to_string(),
+                <button type="button" class="clear-selection" on:click=move |_| { selected.set(BTreeMap::new()); all_matching.set(false); }>{t.users_clear}</button>
+                <span class="selected-count" aria-live="polite">
+                    {move || match (all_matching.get(), reach()) {
+                        (true, Some(r)) => t.users_all_selected.replace("{n}", &super::bulk::grouped(r.total)),
+                        (true, None) => t.loading.to_string(),
+                        (false, r) => format!("{} {}", r.map_or(0, |r| r.total), t.users_selected),
                     }}
                 </span>
             </div>
@@ -343,9 +391,10 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
             <h1>{t.nav_users}</h1>
             <p class="wasm-missing muted" hidden=move || hydrated.get()>{t.wasm_missing}</p>
             {filters}
+            <p class="match-count" role="status">{move || counts.get().map(|c| match_text(t, c.total))}</p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{t.error_prefix} ": " {e}</p> })}
             {selection}
-            <div class="table-wrap">{table}</div>
+            <div class="table-wrap" tabindex="0">{table}</div>
             <div class="pager">
                 <button type="button" class="first-page" disabled=move || after.get().is_none()
                     on:click=move |_| { after.set(None); load(); }>{t.users_prev}</button>
@@ -354,6 +403,28 @@ pub fn UserConsole(csrf: String, role: String) -> impl IntoView {
             </div>
             {bulk}
         </section>
+    }
+}
+
+/// An initial pattern from an API answer, one line per grid row, with how to read it.
+pub(super) fn pattern_rows(t: &'static super::texts::AdminTexts, p: &Value) -> impl IntoView {
+    let cells: Vec<u16> = p["cells"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_u64().and_then(|c| u16::try_from(c).ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let rows = crate::pattern::shape_of(
+        p["rows"].as_u64().unwrap_or(0),
+        p["cols"].as_u64().unwrap_or(0),
+    )
+    .map(|shape| crate::pattern::text_rows(&cells, shape).join("\n"))
+    .unwrap_or_else(|| p["text"].as_str().unwrap_or_default().to_string());
+    view! {
+        <pre class="initial-pattern">{rows}</pre>
+        <p class="muted pattern-note">{t.pattern_rows_note}</p>
     }
 }
 
@@ -428,7 +499,7 @@ pub fn NewUser(csrf: String) -> impl IntoView {
                 Ok(v) => view! {
                     <div class="notice created" role="status">
                         <p>{t.new_user_done} " " <strong>{v["id"].as_str().unwrap_or_default().to_string()}</strong></p>
-                        <pre class="initial-pattern" aria-label=t.new_user_pattern>{v["initial_pattern"]["text"].as_str().unwrap_or_default().to_string()}</pre>
+                        {pattern_rows(t, &v["initial_pattern"])}
                     </div>
                 }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{t.error_prefix} ": " {e}</p> }.into_any(),

@@ -16,6 +16,7 @@ pub mod policies;
 pub mod route_table;
 pub mod sync_sources;
 pub mod tokens;
+pub mod user_counts;
 pub mod user_files;
 pub mod users;
 
@@ -49,6 +50,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             )),
         )
         .route("/api/v1/admin/user-exports", get(user_files::export))
+        .route("/api/v1/admin/user-counts", get(user_counts::count))
         .route(
             "/api/v1/admin/users/{id}",
             get(users::show).delete(users::delete).patch(users::update),

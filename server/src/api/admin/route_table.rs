@@ -37,6 +37,19 @@ pub const ROUTES: &[ApiRoute] = &[
         ],
     },
     ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/user-counts",
+        permission: Some(Permission::ReadUsers),
+        summary: "How many users the list's filters match: {total, administrators, includes_self} (the caller among them)",
+        query: &[
+            ("q", "part of the ID, name or mail address"),
+            ("group", "a group name"),
+            ("status", "active or disabled"),
+            ("source", "local, csv, ldap or e.g. ldap:corp"),
+            ("cert", "valid or none"),
+        ],
+    },
+    ApiRoute {
         method: "post",
         path: "/api/v1/admin/users",
         permission: Some(Permission::WriteUsers),
