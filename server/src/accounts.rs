@@ -9,6 +9,60 @@ use crate::{
 /// Administrator roles (SPEC §9.1).
 pub const ADMIN_ROLES: &[&str] = &["admin", "user-admin", "operator", "auditor"];
 
+/// An administrator role (SPEC §9.1), from the most powerful down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Admin,
+    UserAdmin,
+    Operator,
+    Auditor,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::UserAdmin => "user-admin",
+            Role::Operator => "operator",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// How far up the order (SPEC §9.1): an account acts only on accounts below it.
+    fn rank(self) -> u8 {
+        match self {
+            Role::Admin => 4,
+            Role::UserAdmin => 3,
+            Role::Operator => 2,
+            Role::Auditor => 1,
+        }
+    }
+
+    /// Whether an administrator of this role may act on (change, or read the secrets
+    /// of) an account with role `target` (`None`: a plain user): only accounts below
+    /// its own role — administrators on administrators too. (Acting on oneself is
+    /// refused by the actions that would remove one's own way in.)
+    pub fn may_act_on(self, target: Option<Role>) -> bool {
+        match (self, target) {
+            (Role::Admin, _) => true,
+            (_, None) => true,
+            (actor, Some(target)) => actor.rank() > target.rank(),
+        }
+    }
+
+    /// A stored name; `None` for anything else (such a row grants nothing).
+    pub fn parse(name: &str) -> Option<Role> {
+        Some(match name {
+            "admin" => Role::Admin,
+            "user-admin" => Role::UserAdmin,
+            "operator" => Role::Operator,
+            "auditor" => Role::Auditor,
+            _ => return None,
+        })
+    }
+}
+
 /// Why user input was refused; the code is stable (URLs, JSON, i18n).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InputError {
@@ -54,6 +108,21 @@ pub fn check_group_name(name: &str) -> Result<(), InputError> {
         && name.chars().count() <= 64
         && !name.chars().any(|c| c.is_control() || c == ';' || c == '|');
     ok.then_some(()).ok_or(InputError::Group)
+}
+
+/// A user's source: `local`, `csv`, or a sync source (`ldap:NAME`, `csv:NAME`).
+pub fn is_source_name(source: &str) -> bool {
+    match source.split_once(':') {
+        None => matches!(source, "local" | "csv"),
+        Some((kind, name)) => {
+            matches!(kind, "ldap" | "csv")
+                && !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        }
+    }
 }
 
 pub fn check_display_name(name: &str) -> Result<(), InputError> {

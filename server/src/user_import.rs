@@ -77,10 +77,21 @@ pub struct ImportReport {
     pub disables: Vec<String>,
     /// Users disabled before and back in the source: enabled (also among `changes`).
     pub enables: Vec<String>,
+    /// Rows naming an account this source does not own (a local account, another
+    /// source's, an administrator): reported, never applied.
+    pub conflicts: Vec<Conflict>,
     /// The new users' initial patterns, for their first-login notices; never
     /// serialised, zeroized on drop.
     #[serde(skip)]
     pub initial_patterns: Vec<NewUserPattern>,
+}
+
+/// A row that names an account the import may not change.
+#[derive(Clone, Debug, Serialize)]
+pub struct Conflict {
+    pub line: usize,
+    pub id: String,
+    pub reason: String,
 }
 
 /// A new user's initial pattern, for the first-login notice (SPEC §8.4).
@@ -171,6 +182,23 @@ pub async fn import_users(
                 });
                 adds.push(row);
             }
+            // Sources own their users: an account made elsewhere (by hand, by another
+            // source) is reported, never changed; administrators by no source at all.
+            Some(current) if current.admin_role.is_some() || current.source != source => {
+                let reason = if current.admin_role.is_some() {
+                    "an administrator's account: no import or sync changes it".to_string()
+                } else {
+                    format!(
+                        "the account belongs to {:?}, not to {source:?} (an administrator may adopt it)",
+                        current.source
+                    )
+                };
+                report.conflicts.push(Conflict {
+                    line: row.line,
+                    id: row.id.clone(),
+                    reason,
+                });
+            }
             Some(current) => {
                 let mut fields = Vec::new();
                 let mut update = UserUpdate {
@@ -179,6 +207,7 @@ pub async fn import_users(
                     email: None,
                     status: None,
                     groups: None,
+                    source: None,
                 };
                 if let Some(name) = row
                     .display_name
@@ -232,7 +261,7 @@ pub async fn import_users(
         let present: HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let of_source: Vec<_> = existing
             .values()
-            .filter(|u| u.source == whole.source)
+            .filter(|u| u.source == whole.source && u.admin_role.is_none())
             .collect();
         let mut gone: Vec<String> = of_source
             .iter()
@@ -256,6 +285,7 @@ pub async fn import_users(
                 email: None,
                 status: Some("disabled".into()),
                 groups: None,
+                source: None,
             });
         }
         report.disables = gone;

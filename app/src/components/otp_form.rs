@@ -39,7 +39,8 @@ pub fn OtpForm(
             {totp_field.then(|| view! {
                 <label>
                     {t.login_totp_code}
-                    <input name="totp" required inputmode="numeric" pattern="[0-9]*" maxlength="8" autocomplete="one-time-code" />
+                    // Not required: a user without a token yet answers with the grid alone.
+                    <input name="totp" inputmode="numeric" pattern="[0-9]*" maxlength="8" autocomplete="one-time-code" />
                 </label>
             })}
             <button type="submit">{submit}</button>

@@ -45,6 +45,17 @@ pub fn LoginGrid() -> impl IntoView {
                 <h1>{t.login_title}</h1>
                 <p>{t.login_totp_help}</p>
                 <OtpForm action="/login/verify" challenge_id=challenge.id.clone() submit=t.login_submit label=t.login_totp_code />
+                // No authenticator yet: the grid stands in for the code once.
+                <details class="grid-instead">
+                    <summary>{t.login_no_token_yet}</summary>
+                    <p>{t.login_grid_help}</p>
+                    <GridView
+                        seed=challenge.seed_hex.clone()
+                        blocks_across=challenge.blocks_across
+                        blocks_down=challenge.blocks_down
+                        canvas_only=challenge.canvas_only
+                    />
+                </details>
                 <p>
                     <a href="/login">{t.login_start_again}</a>
                 </p>

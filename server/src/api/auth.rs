@@ -67,34 +67,28 @@ pub async fn start(
         Started::DeviceNotRegistered => return Ok(device_not_registered()),
         Started::Refused(refusal) => return Err(AppError::Refused(refusal)),
     };
-    let body = if issued.purpose.has_grid() {
-        let digits: String = digits_from_seed(&issued.seed, issued.shape)
-            .iter()
-            .map(|d| char::from(b'0' + d))
-            .collect();
-        let mut body = json!({
-            "challenge": issued.id,
-            "method": "grid",
-            "grid": {
-                "rows": issued.shape.rows(),
-                "cols": issued.shape.cols(),
-                "seed": hex::encode(issued.seed),
-                "digits": digits,
-            },
-            "expires_at": issued.expires_at,
-        });
-        if issued.purpose.has_totp() {
-            // Both: the grid's digits in "otp", the token's code in "totp".
-            body["totp"] = json!(true);
-        }
-        body
-    } else {
-        json!({
-            "challenge": issued.id,
-            "method": "totp",
-            "expires_at": issued.expires_at,
-        })
-    };
+    // Every start carries a grid, whatever the method: a user the policy asks for a
+    // code who has no token yet answers with the grid (then enrols), and the answer
+    // must not tell such a user from one with a token, or from an unknown ID.
+    let digits: String = digits_from_seed(&issued.seed, issued.shape)
+        .iter()
+        .map(|d| char::from(b'0' + d))
+        .collect();
+    let mut body = json!({
+        "challenge": issued.id,
+        "method": if issued.purpose.has_grid() { "grid" } else { "totp" },
+        "grid": {
+            "rows": issued.shape.rows(),
+            "cols": issued.shape.cols(),
+            "seed": hex::encode(issued.seed),
+            "digits": digits,
+        },
+        "expires_at": issued.expires_at,
+    });
+    if issued.purpose.has_grid() && issued.purpose.has_totp() {
+        // Both: the grid's digits in "otp", the token's code in "totp".
+        body["totp"] = json!(true);
+    }
     let mut res = Json(body).into_response();
     if is_new {
         let value = HeaderValue::from_str(&cookies::flow_cookie(&flow))

@@ -300,26 +300,14 @@ async fn audit_unregistered(
     .await;
 }
 
-/// What the policy asks of this user: a user without a token signs in with the grid
-/// (and is asked to enrol one); unknown IDs get what users with a token get.
-async fn login_purpose(
-    authn: &Authenticator,
-    settings: &AuthSettings,
-    claimed_user: &str,
-) -> Result<Purpose, AuthError> {
-    let wanted = match settings.method {
-        LoginMethod::Grid => return Ok(Purpose::Login),
+/// What the policy asks for: the same for every ID under it, known or not, holding a
+/// token or not (a user without one answers with the grid; see `verify_challenge`).
+fn login_purpose(settings: &AuthSettings) -> Purpose {
+    match settings.method {
+        LoginMethod::Grid => Purpose::Login,
         LoginMethod::Totp => Purpose::LoginTotp,
         LoginMethod::Both => Purpose::LoginBoth,
-    };
-    let store = &authn.instance.store;
-    if store.user_token(claimed_user).await?.is_some() {
-        return Ok(wanted);
     }
-    Ok(match store.user(claimed_user).await? {
-        Some(_) => Purpose::Login,
-        None => wanted,
-    })
 }
 
 /// The settings of the user a login challenge was issued for: the configuration with
@@ -369,7 +357,7 @@ pub async fn start_login(
         audit_unregistered(authn, claimed_user, client, now).await;
         return Ok(Started::DeviceNotRegistered);
     }
-    let purpose = login_purpose(authn, settings, claimed_user).await?;
+    let purpose = login_purpose(settings);
     issue_challenge(
         &authn.instance.store,
         purpose,

@@ -167,6 +167,8 @@ pub struct JobContext {
 pub struct Actor {
     pub id: String,
     pub source: String,
+    /// The job touches only accounts below this role (SPEC §9.1).
+    pub role: crate::accounts::Role,
 }
 
 impl Actor {

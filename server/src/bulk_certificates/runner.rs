@@ -211,6 +211,18 @@ async fn one_user(
         .await
         .map_err(store_failure)?
         .ok_or("no such user")?;
+    // Accounts at or above the starter's role are skipped and reported; so is the
+    // starter's own when the step would take away their certificates.
+    let role = user
+        .admin_role
+        .as_deref()
+        .and_then(crate::accounts::Role::parse);
+    if !actor.role.may_act_on(role) {
+        return Err("an account at or above your role: not touched".into());
+    }
+    if user.id == actor.id && matches!(action, Action::Revoke | Action::Delete) {
+        return Err("your own account: not touched".into());
+    }
     if !matches!(action, Action::Revoke | Action::Delete) && user.status != "active" {
         return Err(format!("the user is {}", user.status).into());
     }

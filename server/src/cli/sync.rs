@@ -318,6 +318,10 @@ pub async fn run(
                     "disable",
                     report.disables.iter().map(String::as_str).collect(),
                 ),
+                (
+                    "not owned by this source, not changed",
+                    report.conflicts.iter().map(|c| c.id.as_str()).collect(),
+                ),
             ] {
                 if !ids.is_empty() {
                     let more = ids.len().saturating_sub(20);
@@ -335,6 +339,7 @@ pub async fn run(
             json["changed"] = json!(report.changes);
             json["disabled"] = json!(report.disables);
             json["enabled"] = json!(report.enables);
+            json["conflicts"] = json!(report.conflicts);
             out.print(text, json);
             Ok(())
         }

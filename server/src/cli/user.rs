@@ -276,10 +276,11 @@ async fn import(
     if !dry_run {
         let reason = match &result {
             Ok(r) => format!(
-                "{name}: {} added, {} changed, {} unchanged",
+                "{name}: {} added, {} changed, {} unchanged, {} not owned",
                 r.adds.len(),
                 r.changes.len(),
-                r.unchanged
+                r.unchanged,
+                r.conflicts.len()
             ),
             Err(_) => String::new(),
         };
@@ -303,6 +304,13 @@ async fn import(
         report.unchanged,
         report.new_groups.len()
     );
+    // Rows that name accounts this import does not own: shown whether dry or not.
+    for c in report.conflicts.iter().take(50) {
+        text.push_str(&format!(
+            "\n  not changed, line {}: {}: {}",
+            c.line, c.id, c.reason
+        ));
+    }
     if dry_run {
         for a in report.adds.iter().take(50) {
             text.push_str(&format!("\n  add    line {}: {}", a.line, a.id));

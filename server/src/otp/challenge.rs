@@ -233,8 +233,13 @@ pub async fn verify_challenge(
     } else {
         None
     };
+    // A user the policy asks for a code who has no token yet (and every unknown ID)
+    // signs in with the grid in its place, then enrols: the answer's shape does not
+    // tell whether an ID exists or holds a token.
+    let grid_instead = purpose.has_totp() && token.is_none();
+    let grid_counts = purpose.has_grid() || grid_instead;
     // How many characters of `otp` are digits (the rest is the phrase).
-    let digit_count = if purpose.has_grid() {
+    let digit_count = if grid_counts {
         cells.len()
     } else {
         token.as_ref().map_or(6, |t| t.digits as usize)
@@ -244,20 +249,22 @@ pub async fn verify_challenge(
         Some((d, p)) => (d, p, true),
         None => (answer.otp, &[][..], false),
     };
-    let grid_ok = if purpose.has_grid() {
+    let grid_matches = {
         let digits = digits_from_seed(&seed, shape);
         let expected = Zeroizing::new(otp_for(&digits, &cells).unwrap_or_default());
         bool::from(expected.as_slice().ct_eq(digits_typed))
-    } else {
-        true
     };
+    let grid_ok = !grid_counts || grid_matches;
     let totp_ok = if purpose.has_totp() {
         // TOTP-only logins type the code where the grid's digits would go.
         let code = match purpose {
             Purpose::LoginTotp => std::str::from_utf8(digits_typed).unwrap_or_default(),
             _ => answer.totp.unwrap_or_default(),
         };
-        super::tokens::check_code(store, key, token.as_ref(), decoys.token, code, now).await?
+        // Checked against the decoy when the grid stands in, so both cost the same.
+        let checked =
+            super::tokens::check_code(store, key, token.as_ref(), decoys.token, code, now).await?;
+        grid_instead || checked
     } else {
         true
     };

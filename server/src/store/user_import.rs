@@ -13,6 +13,8 @@ pub struct UserBrief {
     pub email: Option<String>,
     pub status: String,
     pub source: String,
+    /// Set for administrators (of any role).
+    pub admin_role: Option<String>,
 }
 
 /// A new user of an import, with its sealed initial pattern.
@@ -32,6 +34,9 @@ pub struct UserUpdate {
     pub email: Option<Option<String>>,
     pub status: Option<String>,
     pub groups: Option<Vec<String>>,
+    /// A new owner: an administrator adopts the account into a source (or back to
+    /// `local`); sources change only the accounts they own.
+    pub source: Option<String>,
 }
 
 /// Everything one import writes.
@@ -50,9 +55,10 @@ const ROWS_PER_INSERT: usize = 500;
 impl Store {
     /// Every user, briefly, for diffing an import in memory (one query, not one per row).
     pub async fn user_briefs(&self) -> Result<Vec<UserBrief>, StoreError> {
-        let rows = sqlx::query("SELECT id, display_name, email, status, source FROM users")
-            .fetch_all(self.reader())
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, display_name, email, status, source, admin_role FROM users")
+                .fetch_all(self.reader())
+                .await?;
         Ok(rows
             .iter()
             .map(|r| UserBrief {
@@ -61,6 +67,7 @@ impl Store {
                 email: r.get(2),
                 status: r.get(3),
                 source: r.get(4),
+                admin_role: r.get(5),
             })
             .collect())
     }
@@ -167,6 +174,14 @@ async fn update_user_in(
     if let Some(status) = &u.status {
         sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status)
+            .bind(now)
+            .bind(&u.id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some(source) = &u.source {
+        sqlx::query("UPDATE users SET source = $1, updated_at = $2 WHERE id = $3")
+            .bind(source)
             .bind(now)
             .bind(&u.id)
             .execute(&mut **tx)

@@ -98,6 +98,17 @@ impl Store {
         Ok(row.get(0))
     }
 
+    /// How many active accounts hold the `admin` role: the last one may not be
+    /// disabled or deleted (nobody could administer the installation any more).
+    pub async fn active_admin_count(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM users WHERE admin_role = 'admin' AND status = 'active'",
+        )
+        .fetch_one(self.reader())
+        .await?;
+        Ok(row.get(0))
+    }
+
     /// Mail addresses of administrators (for notices such as a lock-out).
     pub async fn admin_emails(&self) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query(

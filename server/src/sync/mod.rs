@@ -362,6 +362,21 @@ pub async fn run_source(
     let finished_at = instance.clock.now();
     let (outcome, report, text) = match &result {
         Ok((r, text)) => {
+            // Accounts the source named but does not own: in the run's report.
+            let mut text = text.clone();
+            if !r.conflicts.is_empty() {
+                let ids: Vec<&str> = r.conflicts.iter().take(20).map(|c| c.id.as_str()).collect();
+                let line = format!(
+                    "{} accounts not owned by this source left unchanged: {}",
+                    r.conflicts.len(),
+                    ids.join(", ")
+                );
+                text = if text.is_empty() {
+                    line
+                } else {
+                    format!("{text}; {line}")
+                };
+            }
             let outcome = if dry_run {
                 "dry-run"
             } else if r.adds.is_empty() && r.changes.is_empty() && r.disables.is_empty() {
@@ -369,7 +384,7 @@ pub async fn run_source(
             } else {
                 "applied"
             };
-            (outcome, Some(r.clone()), text.clone())
+            (outcome, Some(r.clone()), text)
         }
         Err(SyncError::Import(ImportError::TooManyDisables { .. })) => {
             ("refused", None, result_text(&result))

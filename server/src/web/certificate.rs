@@ -65,6 +65,9 @@ pub async fn issue(
     }
     let instance = &state.instance;
     let now = instance.clock.now();
+    if let Some(reauth) = super::login::unless_freshly_proved(&signed_in, now) {
+        return Ok(reauth);
+    }
     let user_id = &signed_in.user_id;
     let source = peer.ip().to_string();
     let event = |outcome: Outcome, reason: &'static str| AuditEvent {
@@ -133,6 +136,9 @@ pub async fn csr(
     }
     let instance = &state.instance;
     let now = instance.clock.now();
+    if let Some(reauth) = super::login::unless_freshly_proved(&signed_in, now) {
+        return Ok(reauth);
+    }
     let user_id = &signed_in.user_id;
     let source = peer.ip().to_string();
     let Some((user, settings)) = self_service_user(&state, user_id, now).await? else {

@@ -65,6 +65,12 @@ impl CsrfForm {
     }
 }
 
+/// A change that needs a fresh proof (a new pattern, token, phrase or certificate)
+/// from a sign-in older than that: sign in again first. `None`: go ahead.
+pub fn unless_freshly_proved(user: &SignedIn, now: i64) -> Option<Response> {
+    (!user.freshly_proved(now)).then(|| back_to_login("reauth"))
+}
+
 fn back_to_login(code: &str) -> Response {
     Redirect::to(&format!("/login?error={code}")).into_response()
 }
@@ -246,6 +252,9 @@ pub async fn set_phrase(
     };
     if !csrf_ok(&headers, &form.csrf) {
         return Ok(Redirect::to("/me/phrase?error=csrf").into_response());
+    }
+    if let Some(reauth) = unless_freshly_proved(&user, state.instance.clock.now()) {
+        return Ok(reauth);
     }
     let rule = state.settings_for(&user.user_id).await?.phrase;
     let checked = rule.check(&form.phrase).and_then(|()| {

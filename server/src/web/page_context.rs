@@ -231,12 +231,9 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                 };
                 req.extensions_mut().insert(GridChallenge {
                     id,
-                    // A TOTP-only login shows no grid: its seed is never sent.
-                    seed_hex: if method == "totp" {
-                        String::new()
-                    } else {
-                        hex::encode(open.seed)
-                    },
+                    // Every login page has its grid: under a code-only policy, for the
+                    // user who has no token yet (shown on request).
+                    seed_hex: hex::encode(open.seed),
                     blocks_across: open.blocks_across as u8,
                     blocks_down: open.blocks_down as u8,
                     expires_at: open.expires_at,

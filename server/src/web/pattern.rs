@@ -72,6 +72,9 @@ pub async fn draw(
     if !csrf_ok(&headers, &form.csrf) {
         return Ok(back_to_editor("csrf"));
     }
+    if let Some(reauth) = super::login::unless_freshly_proved(&user, state.instance.clock.now()) {
+        return Ok(reauth);
+    }
     let Some(cells) = parse_cells(&form.cells) else {
         return Ok(back_to_editor("too_short"));
     };

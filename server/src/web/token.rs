@@ -60,6 +60,9 @@ pub async fn start(
         return Ok(Redirect::to("/me/token?error=csrf").into_response());
     }
     let now = state.instance.clock.now();
+    if let Some(reauth) = super::login::unless_freshly_proved(&user, now) {
+        return Ok(reauth);
+    }
     begin_enrolment(
         &state.instance.store,
         &state.instance.master_key,

@@ -11,14 +11,15 @@
 //! after the check passed.
 
 use axum::{
-    extract::{FromRequestParts, MatchedPath, Request, State},
+    extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State},
     http::{request::Parts, Method},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 
-use super::route_table::route_of;
+use super::route_table::{route_of, Target};
 use crate::{
+    accounts::Role,
     auth::session::{session_user, unfinished_step},
     http::{
         cookies::SESSION_COOKIE, csrf::csrf_ok, error::AppError, flow::fingerprint_in,
@@ -27,38 +28,6 @@ use crate::{
     random::token_hash,
     tls::ConnectionInfo,
 };
-
-/// An administrator role (SPEC §9.1), from the most powerful down.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    Admin,
-    UserAdmin,
-    Operator,
-    Auditor,
-}
-
-impl Role {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::UserAdmin => "user-admin",
-            Role::Operator => "operator",
-            Role::Auditor => "auditor",
-        }
-    }
-
-    /// A stored name; `None` for anything else (such a row grants nothing).
-    pub fn parse(name: &str) -> Option<Role> {
-        Some(match name {
-            "admin" => Role::Admin,
-            "user-admin" => Role::UserAdmin,
-            "operator" => Role::Operator,
-            "auditor" => Role::Auditor,
-            _ => return None,
-        })
-    }
-}
 
 /// What an administrator role may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,12 +99,11 @@ pub async fn enforce_route_permission(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let permission = req
+    let route = req
         .extensions()
         .get::<MatchedPath>()
-        .and_then(|p| route_of(req.method().as_str(), p.as_str()))
-        .and_then(|r| r.permission);
-    let Some(permission) = permission else {
+        .and_then(|p| route_of(req.method().as_str(), p.as_str()));
+    let Some((permission, target)) = route.and_then(|r| Some((r.permission?, r.target))) else {
         // Served but not declared: nobody may call it until the table says who.
         tracing::error!(path = %req.uri().path(), "an admin route missing from the permission table");
         return AppError::Forbidden.into_response();
@@ -143,9 +111,14 @@ pub async fn enforce_route_permission(
     let (mut parts, body) = req.into_parts();
     let refusal = match authenticate(&mut parts, &state).await {
         Ok(admin) if permission.held_by(admin.role) => {
-            parts.extensions.insert(admin);
-            req = Request::from_parts(parts, body);
-            return next.run(req).await;
+            match target_allowed(&mut parts, &state, &admin, target).await {
+                Ok(()) => {
+                    parts.extensions.insert(admin);
+                    req = Request::from_parts(parts, body);
+                    return next.run(req).await;
+                }
+                Err(err) => err,
+            }
         }
         Ok(_) => AppError::Forbidden,
         Err(err) => err,
@@ -165,6 +138,58 @@ pub async fn enforce_route_permission(
 
 /// Bodies up to this size are read before a refusal is sent.
 const DRAIN_BEFORE_REFUSAL: usize = 64 * 1024;
+
+/// Whether `admin` may act on the account the route names (SPEC §9.1: only accounts
+/// below its role; administrators on administrators too). An account that does not
+/// exist is the handler's to answer (404).
+async fn target_allowed(
+    parts: &mut Parts,
+    state: &AppState,
+    admin: &Admin,
+    target: Target,
+) -> Result<(), AppError> {
+    let param = match target {
+        Target::Nobody => return Ok(()),
+        Target::UserInPath => "id",
+        Target::CertificateHolder => "serial",
+    };
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let Some(value) = params.iter().find(|(k, _)| *k == param).map(|(_, v)| v) else {
+        return Err(AppError::NotFound);
+    };
+    let store = &state.instance.store;
+    let user_id = match target {
+        Target::CertificateHolder => match store.client_certificate(value).await? {
+            Some(record) => record.user_id,
+            None => None,
+        },
+        _ => Some(value.to_string()),
+    };
+    // A shared-terminal certificate, or no such account: nothing above anyone.
+    let Some(user_id) = user_id else {
+        return Ok(());
+    };
+    match account_role(state, &user_id).await? {
+        Some(role) if !admin.role.may_act_on(role) => Err(AppError::Forbidden),
+        _ => Ok(()),
+    }
+}
+
+/// The role of account `user_id`: `Some(None)` for a plain user, `None` when there is
+/// no such account.
+pub(crate) async fn account_role(
+    state: &AppState,
+    user_id: &str,
+) -> Result<Option<Option<Role>>, AppError> {
+    Ok(state
+        .instance
+        .store
+        .user(user_id)
+        .await?
+        .map(|u| u.admin_role.as_deref().and_then(Role::parse)))
+}
 
 /// Who calls, by bearer token or console session (with its CSRF header).
 async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Admin, AppError> {

@@ -86,6 +86,7 @@ pub async fn start(
         Actor {
             id: admin.id.clone(),
             source: admin.source.clone(),
+            role: admin.role,
         },
         action,
         users,

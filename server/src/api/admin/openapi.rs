@@ -3,7 +3,7 @@
 use axum::{response::IntoResponse, Json};
 use serde_json::{json, Map, Value};
 
-use super::route_table::{ApiRoute, ROUTES};
+use super::route_table::{ApiRoute, Target, ROUTES};
 
 /// The public routes (SPEC §14), documented like the administrators' ones.
 const PUBLIC: &[ApiRoute] = &[
@@ -13,6 +13,7 @@ const PUBLIC: &[ApiRoute] = &[
         permission: None,
         summary: "Liveness",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -20,6 +21,7 @@ const PUBLIC: &[ApiRoute] = &[
         permission: None,
         summary: "Readiness (database reachable)",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -27,6 +29,7 @@ const PUBLIC: &[ApiRoute] = &[
         permission: None,
         summary: "The CA certificate",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -34,6 +37,7 @@ const PUBLIC: &[ApiRoute] = &[
         permission: None,
         summary: "The current CRL",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -41,6 +45,7 @@ const PUBLIC: &[ApiRoute] = &[
         permission: None,
         summary: "The verified client certificate and session, if any",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "post",
@@ -48,6 +53,7 @@ const PUBLIC: &[ApiRoute] = &[
         permission: None,
         summary: "Start a login: {\"user\": ID} → a grid (or a TOTP prompt)",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "post",
@@ -55,6 +61,7 @@ const PUBLIC: &[ApiRoute] = &[
         permission: None,
         summary: "Finish a login: {\"challenge\", \"otp\"[, \"totp\"]}",
         query: &[],
+        target: Target::Nobody,
     },
 ];
 
@@ -97,6 +104,12 @@ fn operation(route: &ApiRoute) -> Value {
         op["x-passgrid-permission"] = json!(p.as_str());
         let roles: Vec<&str> = p.roles().iter().map(|r| r.as_str()).collect();
         op["x-passgrid-roles"] = json!(roles);
+        // The account the path names: only accounts below the caller's role.
+        match route.target {
+            Target::Nobody => {}
+            Target::UserInPath => op["x-passgrid-target"] = json!("user"),
+            Target::CertificateHolder => op["x-passgrid-target"] = json!("certificate-holder"),
+        }
         op["responses"]["401"] = json!({ "description": "no valid administrator token" });
         op["responses"]["403"] =
             json!({ "description": "the administrator's role does not allow this" });

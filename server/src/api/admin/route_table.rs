@@ -14,6 +14,20 @@ pub struct ApiRoute {
     pub summary: &'static str,
     /// Query parameters, documented.
     pub query: &'static [(&'static str, &'static str)],
+    /// The account the route acts on, when its path names one: the route layer lets
+    /// an administrator through only to accounts below its role.
+    pub target: Target,
+}
+
+/// Which account a route acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// None, or only reads what any administrator may read.
+    Nobody,
+    /// The user named by the path parameter `{id}`.
+    UserInPath,
+    /// The holder of the certificate named by the path parameter `{serial}`.
+    CertificateHolder,
 }
 
 /// The administrators' routes.
@@ -35,6 +49,7 @@ pub const ROUTES: &[ApiRoute] = &[
             ("after", "start after this user ID"),
             ("limit", "1 to 500 (default 50)"),
         ],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -48,6 +63,7 @@ pub const ROUTES: &[ApiRoute] = &[
             ("source", "local, csv, ldap or e.g. ldap:corp"),
             ("cert", "valid or none"),
         ],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "post",
@@ -55,6 +71,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::WriteUsers),
         summary: "Create a user {id, name, email, groups}; returns the initial pattern once",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "post",
@@ -65,6 +82,7 @@ pub const ROUTES: &[ApiRoute] = &[
             ("dry_run", "true: report adds and changes, change nothing"),
             ("encoding", "utf-8 (default) or shift_jis"),
         ],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -78,6 +96,7 @@ pub const ROUTES: &[ApiRoute] = &[
             ("source", "local, csv, ldap or e.g. ldap:corp"),
             ("cert", "valid or none"),
         ],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "patch",
@@ -85,6 +104,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::WriteUsers),
         summary: "Change a user: name, email (null clears), status (active|disabled), groups",
         query: &[],
+        target: Target::UserInPath,
     },
     ApiRoute {
         method: "post",
@@ -92,6 +112,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::WriteUsers),
         summary: "Create a group {name, description}",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -99,6 +120,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::ReadUsers),
         summary: "One user: groups, lock-out state, token and certificates",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "post",
@@ -106,6 +128,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Operate),
         summary: "Lift a lock-out",
         query: &[],
+        target: Target::UserInPath,
     },
     ApiRoute {
         method: "post",
@@ -113,6 +136,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Operate),
         summary: "Hand out a new initial pattern (returned once; the user must replace it)",
         query: &[],
+        target: Target::UserInPath,
     },
     ApiRoute {
         method: "delete",
@@ -120,6 +144,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::WriteUsers),
         summary: "Delete a user",
         query: &[],
+        target: Target::UserInPath,
     },
     ApiRoute {
         method: "patch",
@@ -127,6 +152,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::WriteUsers),
         summary: "Change a group's description {description}",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "delete",
@@ -134,6 +160,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::WriteUsers),
         summary: "Delete a group (its members stay; they lose it and its policy)",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -141,6 +168,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::ReadUsers),
         summary: "Groups with their member counts",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -158,6 +186,7 @@ pub const ROUTES: &[ApiRoute] = &[
             ("limit", "1 to 1000 (default 100; CSV up to 100000)"),
             ("format", "json (default) or csv"),
         ],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -166,6 +195,7 @@ pub const ROUTES: &[ApiRoute] = &[
         summary:
             "Logins and failures per hour (24 h), locked users, certificates expiring in 30 days",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -173,6 +203,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Admin),
         summary: "Sync sources (LDAP, CSV folders) with their last runs and reports",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "post",
@@ -180,6 +211,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Admin),
         summary: "Add a sync source {name, kind: ldap|csv, interval, url, starttls, ca_pem, bind_dn, bind_password, base, filter, map, group_attr | folder, encoding}",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "patch",
@@ -187,6 +219,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Admin),
         summary: "Change a sync source {filter, base (LDAP), interval, max_disable_percent}",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "post",
@@ -194,6 +227,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Admin),
         summary: "Run a sync source now; dry_run=true only reports",
         query: &[("dry_run", "true: report what would change, change nothing")],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "post",
@@ -201,6 +235,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::WriteUsers),
         summary: "Start a bulk certificate job {action: issue|revoke|delete|mail|print, users: [..] | filter: {q, group, status, source, cert}, encoding}; per user all or nothing",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "post",
@@ -208,6 +243,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::WriteUsers),
         summary: "Revoke one certificate and publish the CRL",
         query: &[],
+        target: Target::CertificateHolder,
     },
     ApiRoute {
         method: "get",
@@ -215,6 +251,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Admin),
         summary: "Administrators' API tokens: prefix, administrator, name, expiry, last use (never a token)",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "post",
@@ -222,6 +259,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Admin),
         summary: "Make an API token {admin, name, days (1-3650, default 90)}; the token is in the answer, once",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "delete",
@@ -229,6 +267,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Admin),
         summary: "Revoke an API token",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -236,6 +275,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::ReadUsers),
         summary: "TOTP tokens (never their seeds): serial, kind, user, algorithm, digits, period",
         query: &[("user", "only this user's")],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "post",
@@ -243,6 +283,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Admin),
         summary: "Import hardware tokens from the vendor's file (the body: CSV or PSKC; an encrypted PSKC's key in X-PSKC-Key, hex); all or none",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "post",
@@ -250,6 +291,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::WriteUsers),
         summary: "Give a hardware token to a user {user} (replacing the user's token)",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "post",
@@ -257,6 +299,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Operate),
         summary: "Take the user's token away (software: deleted; hardware: unassigned); the user enrols again",
         query: &[],
+        target: Target::UserInPath,
     },
     ApiRoute {
         method: "get",
@@ -264,6 +307,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::WriteUsers),
         summary: "A bulk job's progress and per-user results (the administrator who started it)",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -271,6 +315,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::WriteUsers),
         summary: "A finished job's file: certificates.zip (PKCS#12 + password sheet) or notices.html",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -278,6 +323,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::ReadUsers),
         summary: "Policies with their groups (and priorities) and how many keys each sets",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -285,6 +331,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::ReadUsers),
         summary: "One policy: every key as it takes effect, set here or inherited",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "put",
@@ -292,6 +339,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Admin),
         summary: "Set keys {settings: {key: value or null}} (creates the policy); all or nothing",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "delete",
@@ -299,6 +347,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Admin),
         summary: "Delete a policy and its group attachments (not default)",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "put",
@@ -306,6 +355,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Admin),
         summary: "Attach a policy to a group {priority} (higher wins), or change the priority",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "delete",
@@ -313,6 +363,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::Admin),
         summary: "Detach a policy from a group",
         query: &[],
+        target: Target::Nobody,
     },
     ApiRoute {
         method: "get",
@@ -320,6 +371,7 @@ pub const ROUTES: &[ApiRoute] = &[
         permission: Some(Permission::ReadUsers),
         summary: "A user's effective policy, why it applies, and its settings",
         query: &[],
+        target: Target::Nobody,
     },
 ];
 

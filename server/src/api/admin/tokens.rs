@@ -85,6 +85,12 @@ pub async fn assign(
     JsonBody(body): JsonBody<AssignBody>,
 ) -> Result<Response, AppError> {
     checked_id(&body.user)?;
+    // The account named in the body, like one named in a path: below the caller's role.
+    if let Some(role) = super::access::account_role(&state, &body.user).await? {
+        if !admin.role.may_act_on(role) {
+            return Err(AppError::Forbidden);
+        }
+    }
     let now = state.instance.clock.now();
     assign_token(&state.instance.store, &serial, &body.user, now).await?;
     audit_admin(

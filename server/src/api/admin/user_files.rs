@@ -148,6 +148,19 @@ pub async fn export(
             usize::MAX,
         )
         .await?;
+    // Accounts at or above the caller's role stay out of the file (counted in a header).
+    let matched = users.len();
+    let users: Vec<_> = users
+        .into_iter()
+        .filter(|u| {
+            let role = u
+                .admin_role
+                .as_deref()
+                .and_then(crate::accounts::Role::parse);
+            admin.role.may_act_on(role)
+        })
+        .collect();
+    let skipped = matched - users.len();
     let groups = store.groups_by_user().await?;
     let empty = Vec::new();
     let rows = users.iter().map(|u| crate::user_csv::ExportRow {
@@ -166,11 +179,15 @@ pub async fn export(
         &admin,
         Action::UserExport,
         "csv",
-        &format!("{} users", users.len()),
+        &format!(
+            "{} users ({skipped} above the caller's role left out)",
+            users.len()
+        ),
     )
     .await;
     let mut res = out.into_response();
     let headers = res.headers_mut();
+    headers.insert("x-passgrid-skipped", skipped.into());
     headers.insert(
         axum::http::header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),

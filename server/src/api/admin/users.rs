@@ -162,9 +162,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     checked_id(&id)?;
-    if id == admin.id {
-        return Err(AppError::BadRequest("cannot_delete_self"));
-    }
+    keeps_a_way_in(&state, &admin, &id).await?;
     if !state.instance.store.delete_user(&id).await? {
         return Err(AppError::NotFound);
     }
@@ -200,6 +198,25 @@ pub struct PatchUserBody {
     email: Option<Option<String>>,
     status: Option<String>,
     groups: Option<Vec<String>>,
+    /// Adopt the account into a source (`csv`, `ldap:NAME`, …) or back to `local`:
+    /// administrators only.
+    source: Option<String>,
+}
+
+/// Refuses what would leave nobody to administer: the last active `admin` disabled or
+/// deleted, or an administrator switching off their own account.
+async fn keeps_a_way_in(state: &AppState, admin: &Admin, target: &str) -> Result<(), AppError> {
+    if target == admin.id {
+        return Err(AppError::BadRequest("own_account"));
+    }
+    let user = state.instance.store.user(target).await?;
+    let is_active_admin = user
+        .as_ref()
+        .is_some_and(|u| u.admin_role.as_deref() == Some("admin") && u.status == "active");
+    if is_active_admin && state.instance.store.active_admin_count().await? <= 1 {
+        return Err(AppError::BadRequest("last_administrator"));
+    }
+    Ok(())
 }
 
 pub async fn create(
@@ -254,6 +271,17 @@ pub async fn update(
     if let Some(groups) = &b.groups {
         check_groups(&state, groups).await?;
     }
+    if b.status.as_deref() == Some("disabled") {
+        keeps_a_way_in(&state, &admin, &id).await?;
+    }
+    if let Some(source) = &b.source {
+        if admin.role != crate::accounts::Role::Admin {
+            return Err(AppError::Forbidden);
+        }
+        if !crate::accounts::is_source_name(source) {
+            return Err(AppError::BadRequest("invalid_source"));
+        }
+    }
     existing_user(&state, &id).await?;
     let store = &state.instance.store;
     let changed: Vec<&str> = [
@@ -261,6 +289,7 @@ pub async fn update(
         b.email.as_ref().map(|_| "email"),
         b.status.as_ref().map(|_| "status"),
         b.groups.as_ref().map(|_| "groups"),
+        b.source.as_ref().map(|_| "source"),
     ]
     .into_iter()
     .flatten()
@@ -274,6 +303,7 @@ pub async fn update(
                 email: b.email,
                 status: b.status,
                 groups: b.groups,
+                source: b.source,
             },
             now,
         )
