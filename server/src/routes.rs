@@ -8,9 +8,10 @@ use leptos_axum::LeptosRoutes;
 use tower_http::{services::ServeDir, trace::TraceLayer};
 
 use crate::{
-    api,
+    api, forward_auth,
     http::{body_limit, csrf, middleware, proxy, AppState},
-    web::{certificate, lang, login, page_context, pattern, reset, setup, token},
+    oidc,
+    web::{certificate, continuation, lang, login, page_context, pattern, reset, setup, token},
 };
 
 /// Every route of the HTTPS listener.
@@ -21,6 +22,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
     Router::new()
         .merge(api::routes(&state))
+        .merge(oidc::routes())
+        .route("/auth/forward", get(forward_auth::check))
+        .route("/auth/forward/signin", get(forward_auth::signin))
+        .route("/login/continue", get(continuation::start))
         .route("/lang/{code}", get(lang::switch_language))
         .route("/setup", post(setup::create_first_admin))
         .route("/login/start", post(login::start))

@@ -69,6 +69,24 @@ impl Store {
         Ok(())
     }
 
+    /// The user and the start (the sign-in time) of a live session: single sign-on
+    /// reads the start as `auth_time`.
+    pub async fn live_session_start(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<(String, i64)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT user_id, created_at FROM sessions \
+             WHERE id_hash = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
     pub async fn delete_session(&self, id_hash: &[u8]) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)

@@ -167,9 +167,17 @@ pub async fn verify(
             } else {
                 "/me"
             };
+            let session_cookie = cookies::session_cookie(&token);
+            if next == "/me" {
+                if let Some(res) =
+                    crate::web::continuation::follow(&headers, Some(&session_cookie))
+                {
+                    return Ok(res);
+                }
+            }
             with_cookie(
                 Redirect::to(next).into_response(),
-                &cookies::session_cookie(&token),
+                &session_cookie,
             )
         }
         LoginOutcome::Failed => back_to_login("failed"),
@@ -181,6 +189,7 @@ pub async fn verify(
 
 pub async fn logout(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
@@ -188,7 +197,9 @@ pub async fn logout(
         return Ok(Redirect::to("/me").into_response());
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        end_session(&state.instance.store, token).await?;
+        // Everywhere: the applications it signed in to are logged out too (SPEC §10.1).
+        crate::sso::logout::end_sso_session(&state, &state.sso, token, &peer.ip().to_string())
+            .await?;
     }
     Ok(with_cookie(
         Redirect::to("/login").into_response(),

@@ -2,6 +2,7 @@
 //! (post/redirect/get), and what a page needs loaded before Leptos renders it.
 
 pub mod certificate;
+pub mod continuation;
 pub mod lang;
 pub mod login;
 pub mod page_context;

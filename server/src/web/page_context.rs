@@ -29,6 +29,10 @@ use crate::{
 fn needs_page_context(path: &str) -> bool {
     !(path.starts_with("/pkg/")
         || path.starts_with("/ca/")
+        // Single sign-on endpoints read the sessions they need themselves.
+        || path.starts_with("/oidc/")
+        || path.starts_with("/auth/forward")
+        || path.starts_with("/.well-known/")
         || matches!(
             path,
             "/healthz" | "/readyz" | "/metrics" | "/robots.txt" | "/favicon.ico"
@@ -88,6 +92,13 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
     let is_get = req.method() == axum::http::Method::GET;
     if is_get && (path == "/me" || path.starts_with("/me/")) && viewer.is_none() {
         return Ok(Some(Redirect::to("/login").into_response()));
+    }
+    // Signed in and past the first-login steps: an application waiting for this
+    // sign-in (OIDC, forward-auth) comes next.
+    if is_get && path == "/me" && viewer.as_ref().is_some_and(|v| !v.must_change_pattern) {
+        if let Some(res) = crate::web::continuation::follow(req.headers(), None) {
+            return Ok(Some(res));
+        }
     }
     // Signed in with the initial pattern: registering one's own comes first (SPEC §5.2).
     if is_get && path == "/me" && viewer.as_ref().is_some_and(|v| v.must_change_pattern) {

@@ -308,6 +308,55 @@ pub const ROUTES: &[ApiRoute] = &[
         summary: "A user's effective policy, why it applies, and its settings",
         query: &[],
     },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/applications",
+        permission: Some(Permission::Admin),
+        summary: "Applications (OIDC clients, forward-auth sites) with their access rules and clients",
+        query: &[],
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/applications",
+        permission: Some(Permission::Admin),
+        summary: "Add a forward-auth application {name, domain, allowed_groups, allowed_networks, allowed_hours, time_zone, require_certificate, max_auth_age_secs, description}",
+        query: &[],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/applications/{name}",
+        permission: Some(Permission::Admin),
+        summary: "One application: rules, OIDC client and recent sign-ins",
+        query: &[],
+    },
+    ApiRoute {
+        method: "patch",
+        path: "/api/v1/admin/applications/{name}",
+        permission: Some(Permission::Admin),
+        summary: "Change an application's rules (the fields of POST; absent ones stay)",
+        query: &[],
+    },
+    ApiRoute {
+        method: "delete",
+        path: "/api/v1/admin/applications/{name}",
+        permission: Some(Permission::Admin),
+        summary: "Remove an application (an OIDC client's codes and tokens go with it)",
+        query: &[],
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/oidc-clients",
+        permission: Some(Permission::Admin),
+        summary: "Register an OIDC client {name, public, redirect_uris, post_logout_uris, backchannel_logout_uri, alg, scopes, access_token_secs, refresh_token_secs, rules}; the secret is in the answer, once",
+        query: &[],
+    },
+    ApiRoute {
+        method: "patch",
+        path: "/api/v1/admin/oidc-clients/{name}",
+        permission: Some(Permission::Admin),
+        summary: "Change an OIDC client (the fields of POST but name and public; absent ones stay)",
+        query: &[],
+    },
 ];
 
 /// The route `method path` (`path` as routed, with `{param}`s), if it is declared.
