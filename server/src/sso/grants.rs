@@ -155,6 +155,10 @@ pub async fn authorize(
         }
         (None, _) => {}
     }
+    // Set by passgrid on the way through the sign-in; a time to come would never be met.
+    if p.pg_after.is_some_and(|after| after > now) {
+        return back("invalid_request", "malformed request parameters");
+    }
     let max_age = match p.max_age.as_deref() {
         None => None,
         Some(m) => match m.parse::<i64>() {
@@ -185,6 +189,11 @@ pub async fn authorize(
         let after = if prompt.contains(&"login") { Some(now) } else { fresh_after };
         return Ok((Authorization::SignIn { after }, Some(oidc)));
     };
+    // A user still on the initial pattern signs in through the first-login steps (a
+    // new pattern) before any application sees them.
+    if store.pattern(&session.user_id).await?.is_some_and(|pat| pat.is_initial) {
+        return Ok((Authorization::SignIn { after: Some(now) }, Some(oidc)));
+    }
     if prompt.contains(&"login") && p.pg_after.is_none() {
         return Ok((Authorization::SignIn { after: Some(now) }, Some(oidc)));
     }

@@ -216,8 +216,8 @@ pub async fn exchange_code(
         Redeemed::Replayed { client_id } => {
             // A replayed code may be stolen: what it gave is revoked (RFC 6749 §4.1.2).
             let revoked = store.revoke_oidc_family(&code_hash, now).await?;
-            let reason = format!("code used twice; {revoked} tokens revoked");
-            audit(authn, "-", source, Action::OidcCodeReuse, &client_id, false, &reason).await;
+            let reason = format!("code of client {client_id} used twice; {revoked} tokens revoked");
+            audit(authn, "-", source, Action::OidcCodeReuse, &client.application, false, &reason).await;
             return Ok(Err(invalid));
         }
         Redeemed::Unknown => {
@@ -285,7 +285,8 @@ pub async fn refresh(
     let old: StoredToken = match authn.instance.store.rotate_refresh_token(&token_hash(refresh_token), now).await? {
         Rotation::Fresh(t) => t,
         Rotation::Replayed { client_id, user_id } => {
-            audit(authn, &user_id, source, Action::OidcRefreshReuse, &client_id, false, "refresh token used twice: family revoked").await;
+            let reason = format!("refresh token of client {client_id} used twice: family revoked");
+            audit(authn, &user_id, source, Action::OidcRefreshReuse, &client.application, false, &reason).await;
             return Ok(Err(invalid));
         }
         Rotation::Unknown => return Ok(Err(invalid)),
