@@ -293,7 +293,7 @@ on_both_databases! {
         std::fs::copy(server.ca_pem(), root.join("ca.pem")).unwrap();
         let cgi = root.join("cgi/whoami.cgi");
         std::fs::write(&cgi, "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\necho \"user=$OIDC_CLAIM_preferred_username\"\necho \"token=$OIDC_access_token\"\n").unwrap();
-        Command::new("chmod").args(["-R", "a+rX", dir.path().to_str().unwrap()]).status().unwrap();
+        Command::new("chmod").args(["-R", "a+rX", root.to_str().unwrap()]).status().unwrap();
         Command::new("chmod").args(["755", cgi.to_str().unwrap()]).status().unwrap();
         let m = "/usr/lib/apache2/modules";
         let r = root.display();
@@ -307,6 +307,7 @@ LogLevel warn auth_openidc:info
 LoadModule mpm_prefork_module {m}/mod_mpm_prefork.so
 LoadModule authz_core_module {m}/mod_authz_core.so
 LoadModule authn_core_module {m}/mod_authn_core.so
+LoadModule authz_user_module {m}/mod_authz_user.so
 LoadModule alias_module {m}/mod_alias.so
 LoadModule cgi_module {m}/mod_cgi.so
 LoadModule auth_openidc_module {m}/mod_auth_openidc.so
@@ -340,7 +341,7 @@ OIDCRefreshAccessTokenBeforeExpiry 30
             .env("APACHE_RUN_DIR", &root)
             .env("APACHE_LOCK_DIR", &root)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(root.join("error.log")).unwrap())
             .spawn()
             .expect("apache2 (Debian packages apache2, libapache2-mod-auth-openidc)");
         let _apache = Peer(child, "apache".into());
