@@ -32,7 +32,13 @@ fn set_pattern(server: &TestServer, id: &str) {
 
 /// Signs in through the JSON API with a cookie jar; returns the session token.
 fn sign_in(server: &TestServer, jar: &Path, user: &str, extra: &[&str]) -> String {
-    let (status, start) = post_json_with(server, "/api/v1/auth/start", &json!({"user": user}), jar, extra);
+    let (status, start) = post_json_with(
+        server,
+        "/api/v1/auth/start",
+        &json!({"user": user}),
+        jar,
+        extra,
+    );
     assert_eq!(status, 200, "{start}");
     let (status, ok) = post_json_with(
         server,
@@ -54,11 +60,16 @@ fn jar_cookie(jar: &Path, name: &str) -> Option<String> {
             let f: Vec<&str> = l.split('\t').collect();
             (f.len() == 7 && f[5] == name).then(|| f[6].to_string())
         })
-        .last()
+        .next_back()
 }
 
 /// GET with headers shown: (status, Location, body).
-fn get(server: &TestServer, path: &str, jar: &Path, extra: &[&str]) -> (u16, Option<String>, String) {
+fn get(
+    server: &TestServer,
+    path: &str,
+    jar: &Path,
+    extra: &[&str],
+) -> (u16, Option<String>, String) {
     let jar = jar.to_str().unwrap();
     let mut args = vec!["-D", "-", "-b", jar, "-c", jar];
     args.extend_from_slice(extra);
@@ -93,7 +104,10 @@ fn add_client(server: &TestServer, name: &str, redirect: &str, extra: &[&str]) -
 }
 
 fn admin_token(server: &TestServer) -> String {
-    cli_value(server, &["admin", "create", "root-admin", "--role", "admin"]);
+    cli_value(
+        server,
+        &["admin", "create", "root-admin", "--role", "admin"],
+    );
     cli_value(server, &["admin", "token", "create", "root-admin"])["token"]
         .as_str()
         .unwrap()
@@ -102,7 +116,10 @@ fn admin_token(server: &TestServer) -> String {
 
 fn audit(server: &TestServer, token: &str, action: &str) -> Vec<Value> {
     let auth = format!("Authorization: Bearer {token}");
-    let v = server.curl_json(&format!("/api/v1/admin/audit?action={action}&limit=1000"), &["-H", &auth]);
+    let v = server.curl_json(
+        &format!("/api/v1/admin/audit?action={action}&limit=1000"),
+        &["-H", &auth],
+    );
     v["entries"].as_array().cloned().unwrap_or_default()
 }
 
@@ -117,7 +134,9 @@ fn authorize_url(rp: &Rp, redirect: &str, extra: &str) -> String {
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -128,11 +147,16 @@ fn exchange(server: &TestServer, rp: &Rp, code: &str, redirect: &str) -> (u16, V
     let (status, body) = server.curl(
         "/oidc/token",
         &[
-            "-d", "grant_type=authorization_code",
-            "-d", &format!("code={code}"),
-            "--data-urlencode", &format!("redirect_uri={redirect}"),
-            "-d", &format!("client_id={}", rp.client_id),
-            "-d", &format!("client_secret={}", rp.secret),
+            "-d",
+            "grant_type=authorization_code",
+            "-d",
+            &format!("code={code}"),
+            "--data-urlencode",
+            &format!("redirect_uri={redirect}"),
+            "-d",
+            &format!("client_id={}", rp.client_id),
+            "-d",
+            &format!("client_secret={}", rp.secret),
         ],
     );
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
@@ -369,7 +393,11 @@ http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
     }
 
     fn bodies(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.log).unwrap_or_default().lines().map(str::to_string).collect()
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 }
 
@@ -551,11 +579,20 @@ fn a_code_from_one_server_is_redeemed_at_another() {
     // …one redeems it; the access token works at two.
     let (status, tokens) = exchange(&one, &rp, &code, redirect);
     assert_eq!(status, 200, "{tokens}");
-    let bearer = format!("Authorization: Bearer {}", tokens["access_token"].as_str().unwrap());
+    let bearer = format!(
+        "Authorization: Bearer {}",
+        tokens["access_token"].as_str().unwrap()
+    );
     assert_eq!(two.curl("/oidc/userinfo", &["-H", &bearer]).0, 200);
     // The same code at two: refused, and the replay revokes what the code gave, on both.
-    assert_eq!(exchange(&two, &rp, &code, redirect).1["error"], "invalid_grant");
+    assert_eq!(
+        exchange(&two, &rp, &code, redirect).1["error"],
+        "invalid_grant"
+    );
     assert_eq!(one.curl("/oidc/userinfo", &["-H", &bearer]).0, 401);
     // One key set in the database: the JWKS is the same at either server.
-    assert_eq!(one.curl_json("/oidc/jwks", &[]), two.curl_json("/oidc/jwks", &[]));
+    assert_eq!(
+        one.curl_json("/oidc/jwks", &[]),
+        two.curl_json("/oidc/jwks", &[])
+    );
 }

@@ -31,9 +31,29 @@ fn add_user(server: &TestServer, id: &str, groups: &[&str]) {
 fn browse(ca: &Path, jar: &Path, url: &str, extra: &[&str]) -> (u16, Option<String>, String) {
     let jar = jar.to_str().unwrap();
     let out = Command::new("curl")
-        .args(["-sS", "--max-time", "20", "-A", BROWSER, "-H", "Accept: text/html", "--cacert"])
+        .args([
+            "-sS",
+            "--max-time",
+            "20",
+            "-A",
+            BROWSER,
+            "-H",
+            "Accept: text/html",
+            "--cacert",
+        ])
         .arg(ca)
-        .args(["-b", jar, "-c", jar, "-D", "-", "-o", "-", "-w", "\n%{http_code}"])
+        .args([
+            "-b",
+            jar,
+            "-c",
+            jar,
+            "-D",
+            "-",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+        ])
         .args(extra)
         .arg(url)
         .output()
@@ -58,19 +78,33 @@ fn absolute(server: &TestServer, location: &str) -> String {
 
 /// Follows redirects (and passgrid's "continue" pages) until a page that is neither,
 /// or until `stop` says so; returns the last answer and its URL.
-fn follow(server: &TestServer, ca: &Path, jar: &Path, mut url: String, stop: impl Fn(&str) -> bool) -> (u16, String, String) {
+fn follow(
+    server: &TestServer,
+    ca: &Path,
+    jar: &Path,
+    mut url: String,
+    stop: impl Fn(&str) -> bool,
+) -> (u16, String, String) {
     for _ in 0..12 {
         if stop(&url) {
             return (0, url, String::new());
         }
         let (status, location, body) = browse(ca, jar, &url, &[]);
         match location {
-            Some(l) if (300..400).contains(&status) || status == 401 && l.contains("/auth/forward/signin") => {
+            Some(l)
+                if (300..400).contains(&status)
+                    || status == 401 && l.contains("/auth/forward/signin") =>
+            {
                 url = absolute(server, &l);
             }
             _ => {
                 if status == 200 && body.contains("http-equiv=\"refresh\"") {
-                    let next = body.split("url=").nth(1).and_then(|r| r.split('"').next()).unwrap().replace("&amp;", "&");
+                    let next = body
+                        .split("url=")
+                        .nth(1)
+                        .and_then(|r| r.split('"').next())
+                        .unwrap()
+                        .replace("&amp;", "&");
                     url = absolute(server, &next);
                     continue;
                 }
@@ -87,13 +121,26 @@ fn sign_in_form(server: &TestServer, ca: &Path, jar: &Path, user: &str) -> Strin
     let (_, _, page) = browse(ca, jar, &server.url("/login"), &[]);
     let csrf = csrf_field(&page);
     let (_, start) = post_json(server, "/api/v1/auth/start", &json!({"user": user}), jar);
-    let (status, location, body) = browse(ca, jar, &server.url("/login/verify"), &[
-        "-d", &format!("csrf={csrf}"),
-        "-d", &format!("challenge={}", start["challenge"].as_str().unwrap()),
-        "-d", &format!("otp={}", otp_from(&start, &CELLS)),
-    ]);
+    let (status, location, body) = browse(
+        ca,
+        jar,
+        &server.url("/login/verify"),
+        &[
+            "-d",
+            &format!("csrf={csrf}"),
+            "-d",
+            &format!("challenge={}", start["challenge"].as_str().unwrap()),
+            "-d",
+            &format!("otp={}", otp_from(&start, &CELLS)),
+        ],
+    );
     if status == 200 {
-        let next = body.split("url=").nth(1).and_then(|r| r.split('"').next()).expect("continue page").replace("&amp;", "&");
+        let next = body
+            .split("url=")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("continue page")
+            .replace("&amp;", "&");
         return absolute(server, &next);
     }
     absolute(server, &location.expect("a redirect after sign-in"))
@@ -102,12 +149,17 @@ fn sign_in_form(server: &TestServer, ca: &Path, jar: &Path, user: &str) -> Strin
 fn logout_at_passgrid(server: &TestServer, ca: &Path, jar: &Path) {
     let (_, _, page) = browse(ca, jar, &server.url("/login"), &[]);
     let csrf = csrf_field(&page);
-    let (status, _, _) = browse(ca, jar, &server.url("/logout"), &["-d", &format!("csrf={csrf}")]);
+    let (status, _, _) = browse(
+        ca,
+        jar,
+        &server.url("/logout"),
+        &["-d", &format!("csrf={csrf}")],
+    );
     assert_eq!(status, 303);
 }
 
 /// A child process killed on drop.
-struct Peer(Child, String);
+struct Peer(Child);
 
 impl Drop for Peer {
     fn drop(&mut self) {
@@ -123,7 +175,10 @@ fn wait_port(port: u16, what: &str, log: &Path) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("{what} did not start: {}", std::fs::read_to_string(log).unwrap_or_default());
+    panic!(
+        "{what} did not start: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
 }
 
 /// A self-signed TLS certificate for 127.0.0.1 (the proxy's own), and a bundle that
@@ -131,9 +186,23 @@ fn wait_port(port: u16, what: &str, log: &Path) {
 fn proxy_certificate(dir: &Path, passgrid_ca: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let (cert, key) = (dir.join("proxy.pem"), dir.join("proxy.key"));
     openssl(&[
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-keyout", key.to_str().unwrap(), "-out", cert.to_str().unwrap(), "-days", "2",
-        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
     ]);
     let bundle = dir.join("trust.pem");
     let mut both = std::fs::read_to_string(passgrid_ca).unwrap();
@@ -212,7 +281,7 @@ http {{
             .stderr(Stdio::null())
             .spawn()
             .expect("nginx (Debian package nginx)");
-        let _nginx = Peer(child, "nginx".into());
+        let _nginx = Peer(child);
         wait_port(port, "nginx", &log);
         let site = format!("https://127.0.0.1:{port}/docs/page?x=1");
 
@@ -344,7 +413,7 @@ OIDCRefreshAccessTokenBeforeExpiry 30
             .stderr(std::fs::File::create(root.join("error.log")).unwrap())
             .spawn()
             .expect("apache2 (Debian packages apache2, libapache2-mod-auth-openidc)");
-        let _apache = Peer(child, "apache".into());
+        let _apache = Peer(child);
         wait_port(port, "apache", &log);
         let ca = server.ca_pem();
         let jar = dir.path().join("jar");
@@ -409,7 +478,9 @@ OIDCRefreshAccessTokenBeforeExpiry 30
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

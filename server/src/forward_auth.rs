@@ -82,7 +82,9 @@ pub async fn check(
 ) -> Result<Response, AppError> {
     let now = state.instance.clock.now();
     let original = original_url(&headers);
-    let target = original.as_deref().and_then(|u| state.sso.forward.return_url(u));
+    let target = original
+        .as_deref()
+        .and_then(|u| state.sso.forward.return_url(u));
     let user = match cookie(&headers, FORWARD_COOKIE) {
         Some(t) => forward_user(&state.instance.store, t, now).await?,
         None => None,
@@ -92,7 +94,9 @@ pub async fn check(
             Some(rd) => format!(
                 "{}/auth/forward/signin?{}",
                 state.sso.issuer,
-                url::form_urlencoded::Serializer::new(String::new()).append_pair("rd", rd).finish()
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("rd", rd)
+                    .finish()
             ),
             None => format!("{}/login", state.sso.issuer),
         };
@@ -119,7 +123,10 @@ pub async fn check(
     client.source = &source;
     let Some(app) = app else {
         // Default deny: a host nobody registered is nobody's to enter.
-        let reason = format!("no application for {}", host.as_deref().unwrap_or("(unknown host)"));
+        let reason = format!(
+            "no application for {}",
+            host.as_deref().unwrap_or("(unknown host)")
+        );
         record(
             &state.instance.store,
             AuditEvent {
@@ -136,9 +143,22 @@ pub async fn check(
         return Ok((StatusCode::FORBIDDEN, "forbidden\n").into_response());
     };
     if let Err(refusal) = check_application_access(&state, &app, &user_id, &client, now).await? {
-        audit_app_refusal(&state, Action::ForwardAuthRefused, &user_id, &app.name, &client, refusal, now).await;
+        audit_app_refusal(
+            &state,
+            Action::ForwardAuthRefused,
+            &user_id,
+            &app.name,
+            &client,
+            refusal,
+            now,
+        )
+        .await;
         state.metrics.sso_event(&app.name, "refused");
-        return Ok((StatusCode::FORBIDDEN, format!("forbidden: {}\n", refusal.code())).into_response());
+        return Ok((
+            StatusCode::FORBIDDEN,
+            format!("forbidden: {}\n", refusal.code()),
+        )
+            .into_response());
     }
     state.metrics.sso_event(&app.name, "forward");
     let Some(user) = state.instance.store.user(&user_id).await? else {
@@ -149,7 +169,10 @@ pub async fn check(
     let h = res.headers_mut();
     h.insert("remote-user", header_value(&user.id));
     h.insert("remote-name", header_value(&user.display_name));
-    h.insert("remote-email", header_value(user.email.as_deref().unwrap_or("")));
+    h.insert(
+        "remote-email",
+        header_value(user.email.as_deref().unwrap_or("")),
+    );
     h.insert("remote-groups", header_value(&groups.join(",")));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
@@ -170,7 +193,10 @@ pub async fn signin(
     Query(q): Query<SigninQuery>,
 ) -> Result<Response, AppError> {
     let Some(rd) = state.sso.forward.return_url(&q.rd) else {
-        return Ok(oauth::error_page("invalid_request", "the return address is not a protected site"));
+        return Ok(oauth::error_page(
+            "invalid_request",
+            "the return address is not a protected site",
+        ));
     };
     let session = match cookie(&headers, SESSION_COOKIE) {
         Some(t) => sso_session(&state.instance, t).await?,
@@ -179,13 +205,18 @@ pub async fn signin(
     let Some(session) = session else {
         let here = format!(
             "/auth/forward/signin?{}",
-            url::form_urlencoded::Serializer::new(String::new()).append_pair("rd", &rd).finish()
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("rd", &rd)
+                .finish()
         );
-        let to = url::form_urlencoded::Serializer::new(String::new()).append_pair("to", &here).finish();
+        let to = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("to", &here)
+            .finish();
         return Ok(found(&format!("/login/continue?{to}")));
     };
     let now = state.instance.clock.now();
-    let token = start_forward_session(&state.instance.store, &state.sso.forward, &session, now).await?;
+    let token =
+        start_forward_session(&state.instance.store, &state.sso.forward, &session, now).await?;
     let host = url::Url::parse(&rd)
         .ok()
         .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
@@ -208,5 +239,8 @@ pub async fn signin(
         now,
     )
     .await;
-    Ok(oauth::no_store(with_cookie(found(&rd), &state.sso.forward.cookie(&token))))
+    Ok(oauth::no_store(with_cookie(
+        found(&rd),
+        &state.sso.forward.cookie(&token),
+    )))
 }

@@ -89,10 +89,12 @@ fn key_error(e: impl std::fmt::Display) -> JwtError {
 fn generate(master_key: &MasterKey, alg: Alg, now: i64) -> Result<StoredSigningKey, JwtError> {
     let rng = SystemRandom::new();
     let pkcs8: Vec<u8> = match alg {
-        Alg::Es256 => EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-            .map_err(key_error)?
-            .as_ref()
-            .to_vec(),
+        Alg::Es256 => {
+            EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                .map_err(key_error)?
+                .as_ref()
+                .to_vec()
+        }
         Alg::Rs256 => {
             use rsa::pkcs8::EncodePrivateKey;
             rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
@@ -168,15 +170,27 @@ pub async fn ensure_keys(store: &Store, master_key: &MasterKey, now: i64) -> Res
 
 /// Retires the keys in use and makes new ones; the old stay published for `keep`
 /// seconds (the longest lifetime of what they signed).
-pub async fn rotate_keys(store: &Store, master_key: &MasterKey, now: i64) -> Result<Vec<String>, JwtError> {
-    let new = [generate(master_key, Alg::Es256, now)?, generate(master_key, Alg::Rs256, now)?];
+pub async fn rotate_keys(
+    store: &Store,
+    master_key: &MasterKey,
+    now: i64,
+) -> Result<Vec<String>, JwtError> {
+    let new = [
+        generate(master_key, Alg::Es256, now)?,
+        generate(master_key, Alg::Rs256, now)?,
+    ];
     store.rotate_oidc_keys(&new, now).await?;
     Ok(new.iter().map(|k| k.kid.clone()).collect())
 }
 
 impl KeyRing {
     /// Opens the keys in use and those retired less than `keep` seconds ago.
-    pub async fn load(store: &Store, master_key: &MasterKey, now: i64, keep: i64) -> Result<KeyRing, JwtError> {
+    pub async fn load(
+        store: &Store,
+        master_key: &MasterKey,
+        now: i64,
+        keep: i64,
+    ) -> Result<KeyRing, JwtError> {
         let mut keys = Vec::new();
         for stored in store.oidc_keys(now - keep).await? {
             let Some(alg) = Alg::parse(&stored.alg) else {
@@ -222,8 +236,13 @@ impl KeyRing {
                 .to_vec(),
             Signer::Rsa(k) => {
                 let mut sig = vec![0u8; k.public().modulus_len()];
-                k.sign(&signature::RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut sig)
-                    .map_err(|_| JwtError::Sign)?;
+                k.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    input.as_bytes(),
+                    &mut sig,
+                )
+                .map_err(|_| JwtError::Sign)?;
                 sig
             }
         };
@@ -237,7 +256,8 @@ impl KeyRing {
             return Err(JwtError::Invalid);
         }
         let mut parts = token.split('.');
-        let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(c), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(JwtError::Invalid);
         };
@@ -264,8 +284,8 @@ impl KeyRing {
             .verify(input, &sig)
             .is_ok(),
             Signer::Rsa(k) => signature::RsaPublicKeyComponents::<Vec<u8>>::from(k.public())
-            .verify(&signature::RSA_PKCS1_2048_8192_SHA256, input, &sig)
-            .is_ok(),
+                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, input, &sig)
+                .is_ok(),
         };
         if !ok {
             return Err(JwtError::Invalid);
@@ -320,13 +340,17 @@ mod tests {
     #[test]
     fn refuses_alg_none_hs256_and_a_swapped_alg() {
         let ring = ring_of(&[Alg::Es256]);
-        let t = ring.sign(Alg::Es256, "JWT", &json!({"sub": "ann"})).unwrap();
+        let t = ring
+            .sign(Alg::Es256, "JWT", &json!({"sub": "ann"}))
+            .unwrap();
         let kid = ring.keys[0].kid.clone();
         let body = t.split('.').nth(1).unwrap().to_string();
         for alg in ["none", "HS256", "RS256"] {
             let h = B64.encode(json!({"alg": alg, "kid": kid}).to_string());
             assert!(ring.verify(&format!("{h}.{body}.")).is_err(), "{alg}");
-            assert!(ring.verify(&format!("{h}.{body}.{}", t.split('.').nth(2).unwrap())).is_err());
+            assert!(ring
+                .verify(&format!("{h}.{body}.{}", t.split('.').nth(2).unwrap()))
+                .is_err());
         }
         assert!(ring.verify("a.b").is_err());
     }

@@ -66,7 +66,11 @@ pub async fn check_application_access(
     now: i64,
 ) -> Result<Result<(), AppRefusal>, AuthError> {
     let store = &authn.instance.store;
-    if !store.user(user_id).await?.is_some_and(|u| u.status == "active") {
+    let active = store
+        .user(user_id)
+        .await?
+        .is_some_and(|u| u.status == "active");
+    if !active {
         return Ok(Err(AppRefusal::UserInactive));
     }
     if !app.allowed_groups.is_empty() {
@@ -86,7 +90,8 @@ pub async fn check_application_access(
     }
     if !app.allowed_networks.is_empty() || !app.allowed_hours.is_empty() {
         // Checked when stored; a rule that no longer parses refuses rather than opens.
-        let Ok(rules) = AccessRules::parse(&app.allowed_networks, &app.allowed_hours, &app.time_zone)
+        let Ok(rules) =
+            AccessRules::parse(&app.allowed_networks, &app.allowed_hours, &app.time_zone)
         else {
             return Ok(Err(AppRefusal::Network));
         };

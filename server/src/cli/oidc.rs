@@ -17,7 +17,7 @@ use crate::{
 pub enum OidcCommand {
     /// OpenID Connect clients.
     #[command(subcommand)]
-    Client(ClientCommand),
+    Client(Box<ClientCommand>),
     /// New signing keys; the old stay in the JWKS until the tokens they signed expire.
     RotateKey,
 }
@@ -173,19 +173,40 @@ pub async fn run_oidc(cmd: OidcCommand, data: DataConfig, out: Output) -> Result
     let instance = Instance::open(data).await?;
     let store = &instance.store;
     let now = instance.clock.now();
+    let cmd = match cmd {
+        OidcCommand::Client(c) => Some(*c),
+        OidcCommand::RotateKey => None,
+    };
     let result = match cmd {
-        OidcCommand::RotateKey => {
+        None => {
             let result = crate::jwt::rotate_keys(store, &instance.master_key, now).await;
             record_cli(store, Action::OidcRotateKey, "oidc", &result, "", now).await;
             let kids = result?;
             out.print(
-                format!("new signing keys: {} (the old stay published for {} s)", kids.join(", "), crate::sso::KEY_KEEP_SECS),
+                format!(
+                    "new signing keys: {} (the old stay published for {} s)",
+                    kids.join(", "),
+                    crate::sso::KEY_KEEP_SECS
+                ),
                 json!({"kids": kids}),
             );
             Ok(())
         }
-        OidcCommand::Client(ClientCommand::Add { name, settings, public, rules }) => {
-            let result = clients::add_client(store, &name, public, &settings.settings(), &rules.rules(), now).await;
+        Some(ClientCommand::Add {
+            name,
+            settings,
+            public,
+            rules,
+        }) => {
+            let result = clients::add_client(
+                store,
+                &name,
+                public,
+                &settings.settings(),
+                &rules.rules(),
+                now,
+            )
+            .await;
             record_cli(store, Action::OidcClientCreate, &name, &result, "", now).await;
             let made = result?;
             let secret = made.secret.as_ref().map(|s| s.to_string());
@@ -201,24 +222,45 @@ pub async fn run_oidc(cmd: OidcCommand, data: DataConfig, out: Output) -> Result
             );
             Ok(())
         }
-        OidcCommand::Client(ClientCommand::Set { name, settings, rules }) => {
-            let result = clients::update_client(store, &name, &settings.settings(), &rules.rules(), now).await;
+        Some(ClientCommand::Set {
+            name,
+            settings,
+            rules,
+        }) => {
+            let result =
+                clients::update_client(store, &name, &settings.settings(), &rules.rules(), now)
+                    .await;
             record_cli(store, Action::OidcClientUpdate, &name, &result, "", now).await;
             let c = result?;
             out.print(format!("client {} changed", c.application), client_json(&c));
             Ok(())
         }
-        OidcCommand::Client(ClientCommand::List) => {
+        Some(ClientCommand::List) => {
             let list = store.oidc_clients().await?;
             let text = list
                 .iter()
-                .map(|c| format!("{}\t{}\t{}\t{}", c.application, c.client_id, if c.is_public() { "public" } else { "confidential" }, c.redirect_uris.join(" ")))
+                .map(|c| {
+                    format!(
+                        "{}\t{}\t{}\t{}",
+                        c.application,
+                        c.client_id,
+                        if c.is_public() {
+                            "public"
+                        } else {
+                            "confidential"
+                        },
+                        c.redirect_uris.join(" ")
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
-            out.print(text, json!(list.iter().map(client_json).collect::<Vec<_>>()));
+            out.print(
+                text,
+                json!(list.iter().map(client_json).collect::<Vec<_>>()),
+            );
             Ok(())
         }
-        OidcCommand::Client(ClientCommand::Show { name }) => {
+        Some(ClientCommand::Show { name }) => {
             let c = clients::find_client(store, &name).await?;
             let app = store.application(&c.application).await?;
             let mut v = client_json(&c);
@@ -226,12 +268,23 @@ pub async fn run_oidc(cmd: OidcCommand, data: DataConfig, out: Output) -> Result
             out.print(serde_json::to_string_pretty(&v).unwrap_or_default(), v);
             Ok(())
         }
-        OidcCommand::Client(ClientCommand::Remove { name }) => {
+        Some(ClientCommand::Remove { name }) => {
             let c = clients::find_client(store, &name).await?;
             let result = store.delete_application(&c.application).await;
-            record_cli(store, Action::AppDelete, &c.application, &result, "oidc client", now).await;
+            record_cli(
+                store,
+                Action::AppDelete,
+                &c.application,
+                &result,
+                "oidc client",
+                now,
+            )
+            .await;
             result?;
-            out.print(format!("client {} removed", c.application), json!({"removed": c.application}));
+            out.print(
+                format!("client {} removed", c.application),
+                json!({"removed": c.application}),
+            );
             Ok(())
         }
     };
@@ -246,9 +299,23 @@ pub async fn run_app(cmd: AppCommand, data: DataConfig, out: Output) -> Result<(
     let result = match cmd {
         AppCommand::Add { name, rules } => {
             let result = clients::add_forward_app(store, &name, &rules.rules(), now).await;
-            record_cli(store, Action::AppCreate, &name, &result, "forward_auth", now).await;
+            record_cli(
+                store,
+                Action::AppCreate,
+                &name,
+                &result,
+                "forward_auth",
+                now,
+            )
+            .await;
             let app = result?;
-            out.print(format!("application {name} added for {}", app.domain.as_deref().unwrap_or("")), json!(app));
+            out.print(
+                format!(
+                    "application {name} added for {}",
+                    app.domain.as_deref().unwrap_or("")
+                ),
+                json!(app),
+            );
             Ok(())
         }
         AppCommand::Set { name, rules } => {
@@ -262,14 +329,29 @@ pub async fn run_app(cmd: AppCommand, data: DataConfig, out: Output) -> Result<(
             let apps = store.applications().await?;
             let text = apps
                 .iter()
-                .map(|a| format!("{}\t{}\t{}\tgroups: {}", a.name, a.kind, a.domain.as_deref().unwrap_or("-"), if a.allowed_groups.is_empty() { "any".to_string() } else { a.allowed_groups.join(",") }))
+                .map(|a| {
+                    format!(
+                        "{}\t{}\t{}\tgroups: {}",
+                        a.name,
+                        a.kind,
+                        a.domain.as_deref().unwrap_or("-"),
+                        if a.allowed_groups.is_empty() {
+                            "any".to_string()
+                        } else {
+                            a.allowed_groups.join(",")
+                        }
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
             out.print(text, json!(apps));
             Ok(())
         }
         AppCommand::Show { name } => {
-            let app = store.application(&name).await?.ok_or_else(|| CliError(format!("no application named {name:?}")))?;
+            let app = store
+                .application(&name)
+                .await?
+                .ok_or_else(|| CliError(format!("no application named {name:?}")))?;
             let recent = crate::sso::recent_sign_ins(store, &name, 20).await?;
             let v = json!({"application": app, "recent_sign_ins": recent});
             out.print(serde_json::to_string_pretty(&v).unwrap_or_default(), v);
@@ -281,7 +363,10 @@ pub async fn run_app(cmd: AppCommand, data: DataConfig, out: Output) -> Result<(
             if !result? {
                 return Err(CliError(format!("no application named {name:?}")));
             }
-            out.print(format!("application {name} removed"), json!({"removed": name}));
+            out.print(
+                format!("application {name} removed"),
+                json!({"removed": name}),
+            );
             Ok(())
         }
     };

@@ -17,7 +17,7 @@ use crate::{
         middleware::cookie, AppState,
     },
     sso::{
-        grants::{authorize as decide, AuthorizeParams, Authorization},
+        grants::{authorize as decide, Authorization, AuthorizeParams},
         sso_session,
     },
     tls::ConnectionInfo,
@@ -79,20 +79,32 @@ pub async fn authorize(
 ) -> Result<Response, AppError> {
     let query = uri.query().unwrap_or("");
     if query.len() > MAX_QUERY {
-        return Ok(oauth::error_page("invalid_request", "the request is too long"));
+        return Ok(oauth::error_page(
+            "invalid_request",
+            "the request is too long",
+        ));
     }
     // Duplicated parameters are refused (RFC 6749 §3.1): the parser rejects them.
     let params: AuthorizeParams = match serde_urlencoded::from_str(query) {
         Ok(p) => p,
-        Err(_) => return Ok(oauth::error_page("invalid_request", "malformed request parameters")),
+        Err(_) => {
+            return Ok(oauth::error_page(
+                "invalid_request",
+                "malformed request parameters",
+            ))
+        }
     };
     let session = match cookie(&headers, SESSION_COOKIE) {
         Some(token) => sso_session(&state.instance, token).await?,
         None => None,
     };
     let transport = Transport::of(&conn, Some(peer.ip()));
-    let (decision, client) = decide(&state, &params, session.as_ref(), &transport.client(&[])).await?;
-    let app = client.as_ref().map(|c| c.application.as_str()).unwrap_or("-");
+    let (decision, client) =
+        decide(&state, &params, session.as_ref(), &transport.client(&[])).await?;
+    let app = client
+        .as_ref()
+        .map(|c| c.application.as_str())
+        .unwrap_or("-");
     Ok(match decision {
         Authorization::ErrorPage { error, description } => {
             state.metrics.sso_event(app, "refused");
@@ -137,12 +149,18 @@ mod tests {
     #[test]
     fn continuation_keeps_the_request_and_sets_the_time() {
         let c = continuation("client_id=a&prompt=login&pg_after=1&state=x%26y", Some(42));
-        assert!(c.starts_with("/login/continue?to=%2Foidc%2Fauthorize%3F"), "{c}");
+        assert!(
+            c.starts_with("/login/continue?to=%2Foidc%2Fauthorize%3F"),
+            "{c}"
+        );
         let to: String = url::form_urlencoded::parse(c.split_once('?').unwrap().1.as_bytes())
             .find(|(k, _)| k == "to")
             .unwrap()
             .1
             .into_owned();
-        assert_eq!(to, "/oidc/authorize?client_id=a&prompt=login&state=x%26y&pg_after=42");
+        assert_eq!(
+            to,
+            "/oidc/authorize?client_id=a&prompt=login&state=x%26y&pg_after=42"
+        );
     }
 }

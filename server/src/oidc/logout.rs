@@ -50,14 +50,23 @@ async fn check(state: &AppState, p: &LogoutParams) -> Result<Result<Checked, Res
         let keys = state.sso.keys(&state.instance).await?;
         // Our signature and issuer; an expired hint is still a hint (§2).
         let Ok(claims) = keys.verify(hint) else {
-            return Ok(Err(oauth::error_page("invalid_request", "the id_token_hint is not an ID token of this provider")));
+            return Ok(Err(oauth::error_page(
+                "invalid_request",
+                "the id_token_hint is not an ID token of this provider",
+            )));
         };
         if claims["iss"].as_str() != Some(state.sso.issuer.as_str()) {
-            return Ok(Err(oauth::error_page("invalid_request", "the id_token_hint is not an ID token of this provider")));
+            return Ok(Err(oauth::error_page(
+                "invalid_request",
+                "the id_token_hint is not an ID token of this provider",
+            )));
         }
         let aud = claims["aud"].as_str().map(str::to_string);
         if client_id.is_some() && client_id != aud {
-            return Ok(Err(oauth::error_page("invalid_request", "client_id does not match the id_token_hint")));
+            return Ok(Err(oauth::error_page(
+                "invalid_request",
+                "client_id does not match the id_token_hint",
+            )));
         }
         client_id = aud;
         hint_sub = claims["sub"].as_str().map(str::to_string);
@@ -70,7 +79,10 @@ async fn check(state: &AppState, p: &LogoutParams) -> Result<Result<Checked, Res
         };
         // Registered URIs only, matched exactly (§3): never an open redirect.
         if !client.is_some_and(|c| c.post_logout_uris.iter().any(|u| u == uri)) {
-            return Ok(Err(oauth::error_page("invalid_request", "the post_logout_redirect_uri is not registered for this client")));
+            return Ok(Err(oauth::error_page(
+                "invalid_request",
+                "the post_logout_redirect_uri is not registered for this client",
+            )));
         }
         let mut pairs = vec![];
         if let Some(s) = &p.state {
@@ -95,7 +107,9 @@ fn done(redirect: Option<String>) -> Response {
 }
 
 fn escape(t: &str) -> String {
-    t.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
+    t.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;")
 }
 
 pub async fn end_session(
@@ -107,10 +121,16 @@ pub async fn end_session(
 ) -> Result<Response, AppError> {
     let query = uri.query().unwrap_or("");
     let Ok(p) = serde_urlencoded::from_str::<LogoutParams>(query) else {
-        return Ok(oauth::error_page("invalid_request", "malformed request parameters"));
+        return Ok(oauth::error_page(
+            "invalid_request",
+            "malformed request parameters",
+        ));
     };
     if query.len() > 8192 {
-        return Ok(oauth::error_page("invalid_request", "the request is too long"));
+        return Ok(oauth::error_page(
+            "invalid_request",
+            "the request is too long",
+        ));
     }
     let checked = match check(&state, &p).await? {
         Ok(c) => c,
@@ -140,7 +160,14 @@ pub async fn end_session(
         ("client_id", &p.client_id),
     ]
     .iter()
-    .filter_map(|(k, v)| v.as_ref().map(|v| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", escape(v))))
+    .filter_map(|(k, v)| {
+        v.as_ref().map(|v| {
+            format!(
+                "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
+                escape(v)
+            )
+        })
+    })
     .collect();
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign out</title></head>\
@@ -149,7 +176,9 @@ pub async fn end_session(
          <button id=\"confirm-logout\" type=\"submit\">Sign out / サインアウト</button></form></main></body></html>",
         escape(&csrf)
     );
-    Ok(oauth::no_store((StatusCode::OK, Html(body)).into_response()))
+    Ok(oauth::no_store(
+        (StatusCode::OK, Html(body)).into_response(),
+    ))
 }
 
 pub async fn end_session_confirmed(
@@ -159,7 +188,10 @@ pub async fn end_session_confirmed(
     axum::Form(p): axum::Form<LogoutParams>,
 ) -> Result<Response, AppError> {
     if !csrf_ok(&headers, &p.csrf) {
-        return Ok(oauth::error_page("invalid_request", "the form expired; try again"));
+        return Ok(oauth::error_page(
+            "invalid_request",
+            "the form expired; try again",
+        ));
     }
     let checked = match check(&state, &p).await? {
         Ok(c) => c,

@@ -30,7 +30,10 @@ pub fn routes() -> Router<AppState> {
         .route("/oidc/revoke", axum::routing::post(token::revoke))
         .route("/oidc/introspect", axum::routing::post(token::introspect))
         .route("/oidc/userinfo", get(token::userinfo).post(token::userinfo))
-        .route("/oidc/logout", get(logout::end_session).post(logout::end_session_confirmed))
+        .route(
+            "/oidc/logout",
+            get(logout::end_session).post(logout::end_session_confirmed),
+        )
 }
 
 /// OpenID Connect Discovery 1.0 §3.

@@ -55,7 +55,10 @@ fn form_decode(v: &str) -> String {
 }
 
 /// The client's credentials: Basic or the form, never both (RFC 6749 §2.3).
-fn credentials(headers: &HeaderMap, form: &TokenForm) -> Result<(Option<String>, Option<String>), OAuthRefusal> {
+fn credentials(
+    headers: &HeaderMap,
+    form: &TokenForm,
+) -> Result<(Option<String>, Option<String>), OAuthRefusal> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -65,7 +68,10 @@ fn credentials(headers: &HeaderMap, form: &TokenForm) -> Result<(Option<String>,
                 .decode(b.trim())
                 .ok()
                 .and_then(|d| String::from_utf8(d).ok())
-                .and_then(|s| s.split_once(':').map(|(i, p)| (form_decode(i), form_decode(p))))
+                .and_then(|s| {
+                    s.split_once(':')
+                        .map(|(i, p)| (form_decode(i), form_decode(p)))
+                })
                 .ok_or(refusal("invalid_client", "client authentication failed"))
         })
         .transpose()?;
@@ -90,9 +96,13 @@ fn parse_form(headers: &HeaderMap, body: &Bytes) -> Result<TokenForm, OAuthRefus
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !form_type || body.len() > 16 * 1024 {
-        return Err(refusal("invalid_request", "send a form (application/x-www-form-urlencoded)"));
+        return Err(refusal(
+            "invalid_request",
+            "send a form (application/x-www-form-urlencoded)",
+        ));
     }
-    serde_urlencoded::from_bytes(body).map_err(|_| refusal("invalid_request", "malformed or repeated parameters"))
+    serde_urlencoded::from_bytes(body)
+        .map_err(|_| refusal("invalid_request", "malformed or repeated parameters"))
 }
 
 /// Reads the form and authenticates the client: the client, or the error answer.
@@ -119,7 +129,12 @@ async fn client_of(
     match authenticate_client(state, id.as_deref(), secret.as_deref()).await? {
         Ok(client) => Ok(Ok((client, form))),
         Err(r) => {
-            let target = id.as_deref().unwrap_or("-").chars().take(128).collect::<String>();
+            let target = id
+                .as_deref()
+                .unwrap_or("-")
+                .chars()
+                .take(128)
+                .collect::<String>();
             audit_oauth_refusal(state, source, &target, "client authentication failed").await;
             Ok(Err(oauth::token_error(r)))
         }
@@ -150,7 +165,10 @@ pub async fn token(
     let result = match form.grant_type.as_deref() {
         Some("authorization_code") => {
             let Some(code) = form.code.as_deref() else {
-                return Ok(oauth::token_error(refusal("invalid_request", "code is missing")));
+                return Ok(oauth::token_error(refusal(
+                    "invalid_request",
+                    "code is missing",
+                )));
             };
             tokens::exchange_code(
                 &state,
@@ -165,14 +183,24 @@ pub async fn token(
         }
         Some("refresh_token") => {
             let Some(rt) = form.refresh_token.as_deref() else {
-                return Ok(oauth::token_error(refusal("invalid_request", "refresh_token is missing")));
+                return Ok(oauth::token_error(refusal(
+                    "invalid_request",
+                    "refresh_token is missing",
+                )));
             };
             tokens::refresh(&state, &state.sso, &client, rt, &source).await?
         }
-        Some(_) => Err(refusal("unsupported_grant_type", "authorization_code or refresh_token")),
+        Some(_) => Err(refusal(
+            "unsupported_grant_type",
+            "authorization_code or refresh_token",
+        )),
         None => Err(refusal("invalid_request", "grant_type is missing")),
     };
-    let event = if form.grant_type.as_deref() == Some("refresh_token") { "refresh" } else { "token" };
+    let event = if form.grant_type.as_deref() == Some("refresh_token") {
+        "refresh"
+    } else {
+        "token"
+    };
     Ok(match result {
         Ok(set) => {
             state.metrics.sso_event(&client.application, event);
@@ -197,7 +225,10 @@ pub async fn revoke(
         Err(res) => return Ok(res),
     };
     let Some(token) = form.token.as_deref() else {
-        return Ok(oauth::token_error(refusal("invalid_request", "token is missing")));
+        return Ok(oauth::token_error(refusal(
+            "invalid_request",
+            "token is missing",
+        )));
     };
     tokens::revoke(&state, &client, token, &source).await?;
     // RFC 7009 §2.2: 200 whether or not the token was known.
@@ -217,12 +248,20 @@ pub async fn introspect(
     };
     // A public client cannot prove who asks (RFC 7662 §2.1 wants authorization).
     if client.is_public() {
-        return Ok(oauth::token_error(refusal("invalid_client", "client authentication failed")));
+        return Ok(oauth::token_error(refusal(
+            "invalid_client",
+            "client authentication failed",
+        )));
     }
     let Some(token) = form.token.as_deref() else {
-        return Ok(oauth::token_error(refusal("invalid_request", "token is missing")));
+        return Ok(oauth::token_error(refusal(
+            "invalid_request",
+            "token is missing",
+        )));
     };
-    Ok(oauth::no_store(Json(tokens::introspect(&state, &client, token).await?).into_response()))
+    Ok(oauth::no_store(
+        Json(tokens::introspect(&state, &client, token).await?).into_response(),
+    ))
 }
 
 /// OIDC Core §5.3: the claims of the access token's scope. The token comes in the

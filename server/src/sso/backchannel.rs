@@ -26,11 +26,10 @@ impl Sender {
             let _ = roots.add(cert);
         }
         let _ = roots.add(rustls::pki_types::CertificateDer::from(ca_der.to_vec()));
-        let config = ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth());
+        let config =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map(|b| b.with_root_certificates(roots).with_no_client_auth());
         let config = match config {
             Ok(c) => c,
             // The ring provider supports the default versions; this does not happen.
@@ -76,7 +75,11 @@ impl Sender {
             "https" => {
                 let name = ServerName::try_from(host.trim_matches(['[', ']']).to_string())
                     .map_err(|e| e.to_string())?;
-                let stream = self.tls.connect(name, tcp).await.map_err(|e| e.to_string())?;
+                let stream = self
+                    .tls
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 exchange(TokioIo::new(stream), req).await
             }
             "http" => exchange(TokioIo::new(tcp), req).await,

@@ -93,18 +93,32 @@ pub fn check_client_uri(uri: &str, what: &str) -> Result<(), SsoError> {
 fn apply_rules(app: &mut Application, rules: &AppRules) -> Result<(), SsoError> {
     if let Some(d) = &rules.description {
         if d.len() > 500 || d.chars().any(char::is_control) {
-            return Err(invalid("description: at most 500 characters, no control characters"));
+            return Err(invalid(
+                "description: at most 500 characters, no control characters",
+            ));
         }
         app.description = d.clone();
     }
     if let Some(g) = &rules.allowed_groups {
-        app.allowed_groups = g.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        app.allowed_groups = g
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
     }
     if let Some(n) = &rules.allowed_networks {
-        app.allowed_networks = n.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        app.allowed_networks = n
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
     }
     if let Some(h) = &rules.allowed_hours {
-        app.allowed_hours = h.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        app.allowed_hours = h
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
     }
     if let Some(tz) = &rules.time_zone {
         app.time_zone = tz.trim().to_string();
@@ -121,14 +135,26 @@ fn apply_rules(app: &mut Application, rules: &AppRules) -> Result<(), SsoError> 
     if let Some(d) = &rules.domain {
         let d = d.trim().to_ascii_lowercase();
         if app.kind != "forward_auth" {
-            return Err(invalid("a domain belongs to forward-auth applications only"));
+            return Err(invalid(
+                "a domain belongs to forward-auth applications only",
+            ));
         }
-        if d.is_empty() || d.len() > 253 || !d.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')) {
+        if d.is_empty()
+            || d.len() > 253
+            || !d
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+        {
             return Err(invalid(format!("domain {d:?} is not a host name")));
         }
         app.domain = Some(d);
     }
-    for g in app.allowed_groups.iter().chain(&app.allowed_networks).chain(&app.allowed_hours) {
+    for g in app
+        .allowed_groups
+        .iter()
+        .chain(&app.allowed_networks)
+        .chain(&app.allowed_hours)
+    {
         if g.contains(';') || g.chars().any(char::is_control) {
             return Err(invalid(format!("{g:?}: no ';' or control characters")));
         }
@@ -199,7 +225,10 @@ fn apply_client(client: &mut OidcClient, s: &ClientSettings) -> Result<(), SsoEr
             .map(str::to_string)
             .collect();
         if let Some(bad) = list.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
-            return Err(invalid(format!("scope {bad:?}: one of {}", KNOWN_SCOPES.join(", "))));
+            return Err(invalid(format!(
+                "scope {bad:?}: one of {}",
+                KNOWN_SCOPES.join(", ")
+            )));
         }
         if !list.iter().any(|s| s == "openid") {
             list.insert(0, "openid".into());
@@ -311,7 +340,9 @@ pub async fn add_forward_app(
     }
     check_groups_exist(store, &app).await?;
     match store.insert_application(&app).await {
-        Err(StoreError::Conflict) => Err(SsoError::Exists(format!("application {name:?} or its domain"))),
+        Err(StoreError::Conflict) => Err(SsoError::Exists(format!(
+            "application {name:?} or its domain"
+        ))),
         other => Ok(other.map(|()| app)?),
     }
 }

@@ -38,17 +38,26 @@ impl ForwardSettings {
             .map(|d| d.trim().trim_start_matches('.').to_ascii_lowercase())
             .collect();
         if let Some(bad) = domains.iter().find(|d| !is_host(d)) {
-            return Err(SsoError::Invalid(format!("[forward_auth] domains: {bad:?} is not a host name")));
+            return Err(SsoError::Invalid(format!(
+                "[forward_auth] domains: {bad:?} is not a host name"
+            )));
         }
-        let cookie_domain = f.cookie_domain.as_ref().map(|d| d.trim().trim_start_matches('.').to_ascii_lowercase());
+        let cookie_domain = f
+            .cookie_domain
+            .as_ref()
+            .map(|d| d.trim().trim_start_matches('.').to_ascii_lowercase());
         if let Some(d) = &cookie_domain {
             if !is_host(d) {
-                return Err(SsoError::Invalid(format!("[forward_auth] cookie_domain {d:?} is not a host name")));
+                return Err(SsoError::Invalid(format!(
+                    "[forward_auth] cookie_domain {d:?} is not a host name"
+                )));
             }
         }
         let session_secs = f.session_secs.unwrap_or(DEFAULT_SESSION_SECS);
         if !(60..=30 * 86_400).contains(&session_secs) {
-            return Err(SsoError::Invalid("[forward_auth] session_secs: 60 s to 30 days".into()));
+            return Err(SsoError::Invalid(
+                "[forward_auth] session_secs: 60 s to 30 days".into(),
+            ));
         }
         Ok(ForwardSettings {
             domains,
@@ -115,7 +124,11 @@ pub async fn start_forward_session(
 }
 
 /// The user (and sign-in time) of a forward-auth cookie, while its passgrid session lives.
-pub async fn forward_user(store: &Store, token: &str, now: i64) -> Result<Option<(String, i64)>, SsoError> {
+pub async fn forward_user(
+    store: &Store,
+    token: &str,
+    now: i64,
+) -> Result<Option<(String, i64)>, SsoError> {
     if !is_token(token) {
         return Ok(None);
     }

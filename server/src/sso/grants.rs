@@ -39,7 +39,10 @@ pub struct AuthorizeParams {
 pub enum Authorization {
     /// An error shown on passgrid's page, never sent to the redirect URI (unknown
     /// client, unregistered redirect URI, malformed request before they are known).
-    ErrorPage { error: &'static str, description: String },
+    ErrorPage {
+        error: &'static str,
+        description: String,
+    },
     /// An error sent back to the client (RFC 6749 §4.1.2.1).
     ErrorRedirect {
         redirect_uri: String,
@@ -60,13 +63,13 @@ pub enum Authorization {
 /// RFC 7636 §4.1: 43-128 unreserved characters.
 pub fn is_pkce_value(v: &str) -> bool {
     (43..=128).contains(&v.len())
-        && v
-            .bytes()
+        && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 fn short(v: &Option<String>, max: usize) -> bool {
-    v.as_ref().is_none_or(|s| s.len() <= max && !s.chars().any(char::is_control))
+    v.as_ref()
+        .is_none_or(|s| s.len() <= max && !s.chars().any(char::is_control))
 }
 
 /// The amr values (RFC 8176 §2) of an authorization: the grid or a token is an `otp`;
@@ -120,8 +123,19 @@ pub async fn authorize(
         .as_deref()
         .filter(|r| oidc.redirect_uris.iter().any(|u| u == r))
     else {
-        record_refusal(authn, client, "-", &oidc.application, "redirect URI not registered", now).await;
-        return page("invalid_request", "the redirect URI is not registered for this client");
+        record_refusal(
+            authn,
+            client,
+            "-",
+            &oidc.application,
+            "redirect URI not registered",
+            now,
+        )
+        .await;
+        return page(
+            "invalid_request",
+            "the redirect URI is not registered for this client",
+        );
     };
     let back = |error, description| {
         Ok((
@@ -135,17 +149,30 @@ pub async fn authorize(
         ))
     };
     if p.response_type.as_deref() != Some("code") {
-        return back("unsupported_response_type", "only response_type=code is supported");
+        return back(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        );
     }
     if !short(&p.state, 1024) || !short(&p.nonce, 1024) || !short(&p.login_hint, 256) {
         return back("invalid_request", "a parameter is too long or malformed");
     }
-    let scopes: Vec<&str> = p.scope.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty()).collect();
+    let scopes: Vec<&str> = p
+        .scope
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
     if !scopes.contains(&"openid") || scopes.len() > 20 {
         return back("invalid_scope", "the openid scope is required");
     }
     // Unknown scopes are left out, not refused (RFC 6749 §3.3).
-    let granted: Vec<&str> = scopes.iter().copied().filter(|s| oidc.scopes.iter().any(|c| c == s)).collect();
+    let granted: Vec<&str> = scopes
+        .iter()
+        .copied()
+        .filter(|s| oidc.scopes.iter().any(|c| c == s))
+        .collect();
     match (&p.code_challenge, p.code_challenge_method.as_deref()) {
         (Some(c), Some("S256")) if is_pkce_value(c) => {}
         // S256 only: `plain` protects nothing against a reader of the request.
@@ -166,8 +193,16 @@ pub async fn authorize(
             _ => return back("invalid_request", "max_age must be a number of seconds"),
         },
     };
-    let prompt: Vec<&str> = p.prompt.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty()).collect();
-    if prompt.iter().any(|v| !matches!(*v, "login" | "none" | "consent" | "select_account"))
+    let prompt: Vec<&str> = p
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if prompt
+        .iter()
+        .any(|v| !matches!(*v, "login" | "none" | "consent" | "select_account"))
         || (prompt.contains(&"none") && prompt.len() > 1)
     {
         return back("invalid_request", "unsupported prompt value");
@@ -186,20 +221,42 @@ pub async fn authorize(
         if prompt.contains(&"none") {
             return back("login_required", "the user is not signed in");
         }
-        let after = if prompt.contains(&"login") { Some(now) } else { fresh_after };
+        let after = if prompt.contains(&"login") {
+            Some(now)
+        } else {
+            fresh_after
+        };
         return Ok((Authorization::SignIn { after }, Some(oidc)));
     };
     // A user still on the initial pattern signs in through the first-login steps (a
     // new pattern) before any application sees them.
-    if store.pattern(&session.user_id).await?.is_some_and(|pat| pat.is_initial) {
+    if store
+        .pattern(&session.user_id)
+        .await?
+        .is_some_and(|pat| pat.is_initial)
+    {
         return Ok((Authorization::SignIn { after: Some(now) }, Some(oidc)));
     }
     if prompt.contains(&"login") && p.pg_after.is_none() {
         return Ok((Authorization::SignIn { after: Some(now) }, Some(oidc)));
     }
-    if let Err(refusal) = check_application_access(authn, &app, &session.user_id, client, now).await? {
-        audit_app_refusal(authn, Action::OidcRefused, &session.user_id, &app.name, client, refusal, now).await;
-        return back("access_denied", "this user may not use this application here and now");
+    if let Err(refusal) =
+        check_application_access(authn, &app, &session.user_id, client, now).await?
+    {
+        audit_app_refusal(
+            authn,
+            Action::OidcRefused,
+            &session.user_id,
+            &app.name,
+            client,
+            refusal,
+            now,
+        )
+        .await;
+        return back(
+            "access_denied",
+            "this user may not use this application here and now",
+        );
     }
     let with_cert = client.cert_serial.is_some()
         && crate::auth::app_access::device_shows_certificate(authn, &session.user_id, client, now)

@@ -32,7 +32,10 @@ pub async fn end_sso_session(
     let now = authn.instance.clock.now();
     let id_hash = token_hash(session_token);
     let sid = sid_of(&id_hash);
-    let user = store.live_session_start(&id_hash, now).await?.map(|(u, _)| u);
+    let user = store
+        .live_session_start(&id_hash, now)
+        .await?
+        .map(|(u, _)| u);
     let logins = store.take_oidc_logins(&sid).await?;
     let revoked = store.revoke_oidc_session_tokens(&sid, now).await?;
     end_session(store, session_token).await?;
@@ -91,7 +94,11 @@ pub async fn end_sso_session(
                 source,
                 action: Action::OidcBackchannel,
                 target: &client.application,
-                outcome: if ok { Outcome::Success } else { Outcome::Failure },
+                outcome: if ok {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
                 reason: &reason,
             },
             now,

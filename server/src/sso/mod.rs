@@ -145,10 +145,7 @@ pub fn sid_of(id_hash: &[u8]) -> String {
 }
 
 /// The live SSO session of a session cookie's token.
-pub async fn sso_session(
-    instance: &Instance,
-    token: &str,
-) -> Result<Option<SsoSession>, SsoError> {
+pub async fn sso_session(instance: &Instance, token: &str) -> Result<Option<SsoSession>, SsoError> {
     if !is_token(token) {
         return Ok(None);
     }
@@ -200,7 +197,7 @@ pub async fn recent_sign_ins(
                 .await?,
         );
     }
-    all.sort_by(|a, b| b.id.cmp(&a.id));
+    all.sort_by_key(|e| std::cmp::Reverse(e.id));
     all.truncate(limit.max(0) as usize);
     Ok(all)
 }

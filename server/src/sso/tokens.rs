@@ -47,7 +47,10 @@ pub async fn authenticate_client(
     client_id: Option<&str>,
     secret: Option<&str>,
 ) -> Result<Result<OidcClient, OAuthRefusal>, SsoError> {
-    let bad = Ok(Err(refusal("invalid_client", "client authentication failed")));
+    let bad = Ok(Err(refusal(
+        "invalid_client",
+        "client authentication failed",
+    )));
     let Some(client_id) = client_id.filter(|c| c.len() <= 128) else {
         return bad;
     };
@@ -141,10 +144,11 @@ async fn issue(
         claims.insert("nonce".into(), json!(nonce));
     }
     let alg = Alg::parse(&client.id_token_alg).unwrap_or(Alg::Es256);
-    let id_token = provider
-        .keys(&authn.instance)
-        .await?
-        .sign(alg, "JWT", &Value::Object(claims))?;
+    let id_token =
+        provider
+            .keys(&authn.instance)
+            .await?
+            .sign(alg, "JWT", &Value::Object(claims))?;
     let token = |hash: &'_ [u8], kind: &'static str, secs: i64| -> (Vec<u8>, &'static str, i64) {
         (hash.to_vec(), kind, now + secs)
     };
@@ -177,7 +181,15 @@ async fn issue(
     }))
 }
 
-async fn audit(authn: &Authenticator, actor: &str, source: &str, action: Action, target: &str, ok: bool, reason: &str) {
+async fn audit(
+    authn: &Authenticator,
+    actor: &str,
+    source: &str,
+    action: Action,
+    target: &str,
+    ok: bool,
+    reason: &str,
+) {
     record(
         &authn.instance.store,
         AuditEvent {
@@ -185,7 +197,11 @@ async fn audit(authn: &Authenticator, actor: &str, source: &str, action: Action,
             source,
             action,
             target,
-            outcome: if ok { Outcome::Success } else { Outcome::Failure },
+            outcome: if ok {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
             reason,
         },
         authn.instance.clock.now(),
@@ -204,7 +220,10 @@ pub async fn exchange_code(
     verifier: Option<&str>,
     source: &str,
 ) -> Result<Result<TokenSet, OAuthRefusal>, SsoError> {
-    let invalid = refusal("invalid_grant", "the code is invalid, used or expired, or does not match");
+    let invalid = refusal(
+        "invalid_grant",
+        "the code is invalid, used or expired, or does not match",
+    );
     let now = authn.instance.clock.now();
     let store = &authn.instance.store;
     if code.len() > 128 {
@@ -217,11 +236,29 @@ pub async fn exchange_code(
             // A replayed code may be stolen: what it gave is revoked (RFC 6749 §4.1.2).
             let revoked = store.revoke_oidc_family(&code_hash, now).await?;
             let reason = format!("code of client {client_id} used twice; {revoked} tokens revoked");
-            audit(authn, "-", source, Action::OidcCodeReuse, &client.application, false, &reason).await;
+            audit(
+                authn,
+                "-",
+                source,
+                Action::OidcCodeReuse,
+                &client.application,
+                false,
+                &reason,
+            )
+            .await;
             return Ok(Err(invalid));
         }
         Redeemed::Unknown => {
-            audit(authn, "-", source, Action::OidcRefused, &client.application, false, "unknown or expired code").await;
+            audit(
+                authn,
+                "-",
+                source,
+                Action::OidcRefused,
+                &client.application,
+                false,
+                "unknown or expired code",
+            )
+            .await;
             return Ok(Err(invalid));
         }
     };
@@ -241,7 +278,16 @@ pub async fn exchange_code(
         None
     };
     if let Some(reason) = reason {
-        audit(authn, &grant.user_id, source, Action::OidcRefused, &client.application, false, reason).await;
+        audit(
+            authn,
+            &grant.user_id,
+            source,
+            Action::OidcRefused,
+            &client.application,
+            false,
+            reason,
+        )
+        .await;
         return Ok(Err(invalid));
     }
     let issued = issue(
@@ -261,10 +307,28 @@ pub async fn exchange_code(
     )
     .await?;
     let Some(set) = issued else {
-        audit(authn, &grant.user_id, source, Action::OidcRefused, &client.application, false, "user not active").await;
+        audit(
+            authn,
+            &grant.user_id,
+            source,
+            Action::OidcRefused,
+            &client.application,
+            false,
+            "user not active",
+        )
+        .await;
         return Ok(Err(invalid));
     };
-    audit(authn, &grant.user_id, source, Action::OidcToken, &client.application, true, "authorization_code").await;
+    audit(
+        authn,
+        &grant.user_id,
+        source,
+        Action::OidcToken,
+        &client.application,
+        true,
+        "authorization_code",
+    )
+    .await;
     Ok(Ok(set))
 }
 
@@ -277,24 +341,54 @@ pub async fn refresh(
     refresh_token: &str,
     source: &str,
 ) -> Result<Result<TokenSet, OAuthRefusal>, SsoError> {
-    let invalid = refusal("invalid_grant", "the refresh token is invalid, used or revoked");
+    let invalid = refusal(
+        "invalid_grant",
+        "the refresh token is invalid, used or revoked",
+    );
     let now = authn.instance.clock.now();
     if refresh_token.len() > 128 {
         return Ok(Err(invalid));
     }
-    let old: StoredToken = match authn.instance.store.rotate_refresh_token(&token_hash(refresh_token), now).await? {
+    let old: StoredToken = match authn
+        .instance
+        .store
+        .rotate_refresh_token(&token_hash(refresh_token), now)
+        .await?
+    {
         Rotation::Fresh(t) => t,
         Rotation::Replayed { client_id, user_id } => {
             let reason = format!("refresh token of client {client_id} used twice: family revoked");
-            audit(authn, &user_id, source, Action::OidcRefreshReuse, &client.application, false, &reason).await;
+            audit(
+                authn,
+                &user_id,
+                source,
+                Action::OidcRefreshReuse,
+                &client.application,
+                false,
+                &reason,
+            )
+            .await;
             return Ok(Err(invalid));
         }
         Rotation::Unknown => return Ok(Err(invalid)),
     };
     if old.client_id != client.client_id {
         // Another client's token: spend its family too, it has leaked.
-        authn.instance.store.revoke_oidc_family(&old.family, now).await?;
-        audit(authn, &old.user_id, source, Action::OidcRefused, &client.application, false, "refresh token of another client").await;
+        authn
+            .instance
+            .store
+            .revoke_oidc_family(&old.family, now)
+            .await?;
+        audit(
+            authn,
+            &old.user_id,
+            source,
+            Action::OidcRefused,
+            &client.application,
+            false,
+            "refresh token of another client",
+        )
+        .await;
         return Ok(Err(invalid));
     }
     let issued = issue(
@@ -316,22 +410,43 @@ pub async fn refresh(
     let Some(set) = issued else {
         return Ok(Err(invalid));
     };
-    audit(authn, &old.user_id, source, Action::OidcRefresh, &client.application, true, "").await;
+    audit(
+        authn,
+        &old.user_id,
+        source,
+        Action::OidcRefresh,
+        &client.application,
+        true,
+        "",
+    )
+    .await;
     Ok(Ok(set))
 }
 
 /// The live access token of a bearer (userinfo).
-pub async fn access_token(authn: &Authenticator, token: &str) -> Result<Option<StoredToken>, SsoError> {
+pub async fn access_token(
+    authn: &Authenticator,
+    token: &str,
+) -> Result<Option<StoredToken>, SsoError> {
     if !crate::random::is_token(token) {
         return Ok(None);
     }
     let now = authn.instance.clock.now();
-    Ok(authn.instance.store.live_oidc_token(&token_hash(token), "access", now).await?)
+    Ok(authn
+        .instance
+        .store
+        .live_oidc_token(&token_hash(token), "access", now)
+        .await?)
 }
 
 /// RFC 7009 §2.1: a refresh token takes its family with it; an unknown token or one
 /// of another client changes nothing (and the answer is the same).
-pub async fn revoke(authn: &Authenticator, client: &OidcClient, token: &str, source: &str) -> Result<(), SsoError> {
+pub async fn revoke(
+    authn: &Authenticator,
+    client: &OidcClient,
+    token: &str,
+    source: &str,
+) -> Result<(), SsoError> {
     if token.len() > 128 {
         return Ok(());
     }
@@ -344,20 +459,38 @@ pub async fn revoke(authn: &Authenticator, client: &OidcClient, token: &str, sou
         } else {
             store.revoke_oidc_token(&hash, now).await?;
         }
-        audit(authn, &client.application, source, Action::OidcRevoke, &client.application, true, &kind).await;
+        audit(
+            authn,
+            &client.application,
+            source,
+            Action::OidcRevoke,
+            &client.application,
+            true,
+            &kind,
+        )
+        .await;
     }
     Ok(())
 }
 
 /// RFC 7662 §2.2: what a client may learn of one of its own tokens.
-pub async fn introspect(authn: &Authenticator, client: &OidcClient, token: &str) -> Result<Value, SsoError> {
+pub async fn introspect(
+    authn: &Authenticator,
+    client: &OidcClient,
+    token: &str,
+) -> Result<Value, SsoError> {
     let now = authn.instance.clock.now();
     if token.len() > 128 {
         return Ok(json!({"active": false}));
     }
     let hash = token_hash(token);
     for kind in ["access", "refresh"] {
-        if let Some(t) = authn.instance.store.live_oidc_token(&hash, kind, now).await? {
+        if let Some(t) = authn
+            .instance
+            .store
+            .live_oidc_token(&hash, kind, now)
+            .await?
+        {
             // Another client's token is "not active" to this one: no token scanning.
             if t.client_id != client.client_id {
                 break;
@@ -382,7 +515,10 @@ mod tests {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(pkce_holds(challenge, verifier));
-        assert!(!pkce_holds(challenge, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK"));
+        assert!(!pkce_holds(
+            challenge,
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK"
+        ));
         assert!(!pkce_holds(challenge, "short"));
     }
 }

@@ -113,11 +113,9 @@ impl Store {
     }
 
     pub async fn applications(&self) -> Result<Vec<Application>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM applications ORDER BY name"
-        ))
-        .fetch_all(self.reader())
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM applications ORDER BY name"))
+            .fetch_all(self.reader())
+            .await?;
         Ok(rows.iter().map(from_row).collect())
     }
 

@@ -130,7 +130,10 @@ impl Store {
     }
 
     /// The client of an application, by the application's name.
-    pub async fn oidc_client_of(&self, application: &str) -> Result<Option<OidcClient>, StoreError> {
+    pub async fn oidc_client_of(
+        &self,
+        application: &str,
+    ) -> Result<Option<OidcClient>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM oidc_clients WHERE application = $1"
         ))

@@ -63,7 +63,11 @@ impl Store {
 
     /// Consumes a code: one UPDATE … RETURNING, so of two servers redeeming the same
     /// code at once exactly one gets it.
-    pub async fn redeem_oidc_code(&self, code_hash: &[u8], now: i64) -> Result<Redeemed, StoreError> {
+    pub async fn redeem_oidc_code(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+    ) -> Result<Redeemed, StoreError> {
         let row = sqlx::query(
             "UPDATE oidc_codes SET consumed_at = $2 \
              WHERE code_hash = $1 AND consumed_at IS NULL AND expires_at > $2 \

@@ -29,10 +29,11 @@ impl Store {
 
     /// Takes the clients of a session away: (client_id, user_id) of each.
     pub async fn take_oidc_logins(&self, sid: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query("DELETE FROM oidc_logins WHERE sid = $1 RETURNING client_id, user_id")
-            .bind(sid)
-            .fetch_all(self.writer())
-            .await?;
+        let rows =
+            sqlx::query("DELETE FROM oidc_logins WHERE sid = $1 RETURNING client_id, user_id")
+                .bind(sid)
+                .fetch_all(self.writer())
+                .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 

@@ -38,7 +38,10 @@ pub struct NewToken<'a> {
 pub enum Rotation {
     Fresh(StoredToken),
     /// Used before: a replay. Its family has been revoked.
-    Replayed { client_id: String, user_id: String },
+    Replayed {
+        client_id: String,
+        user_id: String,
+    },
     /// Unknown, expired or revoked.
     Unknown,
 }
@@ -63,7 +66,11 @@ fn from_row(r: &AnyRow) -> StoredToken {
 
 impl Store {
     /// Stores tokens in one transaction (an access token and its refresh token).
-    pub async fn insert_oidc_tokens(&self, tokens: &[NewToken<'_>], now: i64) -> Result<(), StoreError> {
+    pub async fn insert_oidc_tokens(
+        &self,
+        tokens: &[NewToken<'_>],
+        now: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await?;
         for t in tokens {
             sqlx::query(
@@ -110,7 +117,11 @@ impl Store {
 
     /// Uses a refresh token once. A token used before is a replay: its whole family
     /// is revoked in the same call.
-    pub async fn rotate_refresh_token(&self, token_hash: &[u8], now: i64) -> Result<Rotation, StoreError> {
+    pub async fn rotate_refresh_token(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Rotation, StoreError> {
         let row = sqlx::query(&format!(
             "UPDATE oidc_tokens SET used_at = $2 WHERE token_hash = $1 AND kind = 'refresh' \
              AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 RETURNING {COLUMNS}"
@@ -193,7 +204,11 @@ impl Store {
     }
 
     /// How many tokens of a family are live (tests and the console).
-    pub async fn live_oidc_family_tokens(&self, family: &[u8], now: i64) -> Result<i64, StoreError> {
+    pub async fn live_oidc_family_tokens(
+        &self,
+        family: &[u8],
+        now: i64,
+    ) -> Result<i64, StoreError> {
         let row = sqlx::query(
             "SELECT COUNT(*) FROM oidc_tokens WHERE family = $1 AND revoked_at IS NULL \
              AND used_at IS NULL AND expires_at > $2",

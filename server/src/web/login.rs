@@ -169,16 +169,12 @@ pub async fn verify(
             };
             let session_cookie = cookies::session_cookie(&token);
             if next == "/me" {
-                if let Some(res) =
-                    crate::web::continuation::follow(&headers, Some(&session_cookie))
+                if let Some(res) = crate::web::continuation::follow(&headers, Some(&session_cookie))
                 {
                     return Ok(res);
                 }
             }
-            with_cookie(
-                Redirect::to(next).into_response(),
-                &session_cookie,
-            )
+            with_cookie(Redirect::to(next).into_response(), &session_cookie)
         }
         LoginOutcome::Failed => back_to_login("failed"),
         LoginOutcome::ChallengeExpired | LoginOutcome::ChallengeInvalid => back_to_login("expired"),

@@ -37,7 +37,10 @@ pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Respon
     let list: Vec<_> = apps
         .iter()
         .map(|a| {
-            let client = clients.iter().find(|c| c.application == a.name).map(client_json);
+            let client = clients
+                .iter()
+                .find(|c| c.application == a.name)
+                .map(client_json);
             json!({"application": a, "client": client})
         })
         .collect();
@@ -123,11 +126,21 @@ pub async fn create_client(
     JsonBody(b): JsonBody<NewClient>,
 ) -> Result<Response, AppError> {
     let now = state.instance.clock.now();
-    let made = clients::add_client(&state.instance.store, &b.name, b.public, &b.settings, &b.rules, now).await?;
+    let made = clients::add_client(
+        &state.instance.store,
+        &b.name,
+        b.public,
+        &b.settings,
+        &b.rules,
+        now,
+    )
+    .await?;
     audit_admin(&state, &admin, Action::OidcClientCreate, &b.name, "").await;
     let mut v = client_json(&made.client);
     v["client_secret"] = json!(made.secret.as_ref().map(|s| s.as_str()));
-    Ok(super::no_store((StatusCode::CREATED, Json(v)).into_response()))
+    Ok(super::no_store(
+        (StatusCode::CREATED, Json(v)).into_response(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -146,7 +159,8 @@ pub async fn update_client(
     JsonBody(b): JsonBody<ClientChange>,
 ) -> Result<Response, AppError> {
     let now = state.instance.clock.now();
-    let c = clients::update_client(&state.instance.store, &name, &b.settings, &b.rules, now).await?;
+    let c =
+        clients::update_client(&state.instance.store, &name, &b.settings, &b.rules, now).await?;
     audit_admin(&state, &admin, Action::OidcClientUpdate, &c.application, "").await;
     Ok(Json(client_json(&c)).into_response())
 }

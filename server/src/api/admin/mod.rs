@@ -116,7 +116,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 .patch(applications::update)
                 .delete(applications::delete),
         )
-        .route("/api/v1/admin/oidc-clients", post(applications::create_client))
+        .route(
+            "/api/v1/admin/oidc-clients",
+            post(applications::create_client),
+        )
         .route(
             "/api/v1/admin/oidc-clients/{name}",
             axum::routing::patch(applications::update_client),
