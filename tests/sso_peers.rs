@@ -9,6 +9,8 @@ use std::{
     time::Duration,
 };
 
+use std::os::unix::process::CommandExt;
+
 use integration_tests::*;
 use serde_json::json;
 
@@ -162,7 +164,16 @@ fn logout_at_passgrid(server: &TestServer, ca: &Path, jar: &Path) {
 struct Peer(Child);
 
 impl Drop for Peer {
+    /// SIGTERM first: nginx's and Apache's masters then stop their workers (a SIGKILL
+    /// would leave the workers behind).
     fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -277,6 +288,7 @@ http {{
         let log = dir.path().join("nginx-error.log");
         let child = Command::new("/usr/sbin/nginx")
             .args(["-p", &d.to_string(), "-c", conf_path.to_str().unwrap()])
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -407,6 +419,8 @@ OIDCRefreshAccessTokenBeforeExpiry 30
         let log = root.join("error.log");
         let child = Command::new("/usr/sbin/apache2")
             .args(["-f", conf_path.to_str().unwrap(), "-DFOREGROUND"])
+            // Its own process group: Apache stops by signalling its whole group.
+            .process_group(0)
             .env("APACHE_RUN_DIR", &root)
             .env("APACHE_LOCK_DIR", &root)
             .stdout(Stdio::null())
