@@ -384,7 +384,7 @@ pub mod oauth {
         let url = escape(url);
         let body = format!(
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta http-equiv=\"refresh\" content=\"0;url={url}\"><title>Signed in</title></head>\
+             <meta http-equiv=\"refresh\" content=\"0;url={url}\"><title>Continue</title></head>\
              <body><p><a id=\"continue\" href=\"{url}\">Continue / 続ける</a></p></body></html>"
         );
         no_store((StatusCode::OK, Html(body)).into_response())

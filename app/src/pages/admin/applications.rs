@@ -123,14 +123,14 @@ pub fn Applications(csrf: String) -> impl IntoView {
         apps.get().unwrap_or_default().into_iter().map(|entry| {
             let a = entry["application"].clone();
             let app_name = a["name"].as_str().unwrap_or_default().to_string();
-            let target = app_name.clone();
+            let (target, row) = (app_name.clone(), app_name.clone());
             let kind = match (a["kind"].as_str(), a["domain"].as_str()) {
                 (Some("forward_auth"), Some(d)) => format!("forward-auth ({d})"),
                 (Some(k), _) => k.to_string(),
                 _ => String::new(),
             };
             view! {
-                <tr data-app=app_name.clone()>
+                <tr data-app=row>
                     <td><button type="button" class="link" on:click=move |_| show(target.clone())>{app_name}</button></td>
                     <td>{kind}</td>
                     <td>{list_or(&a["allowed_groups"], t.any)}</td>
