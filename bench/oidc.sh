@@ -55,8 +55,14 @@ echo "  $passgrid_result"
 kill $server; wait $server 2>/dev/null || true; server=
 
 # The reference: oidc-provider with the same client, one interaction for its session.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ref.key" \
-  -out "$dir/ref.pem" -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+# Its TLS certificate from a CA of its own (rustls refuses a CA certificate as a server's).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/refca.key" \
+  -out "$dir/refca.pem" -days 1 -subj /CN=bench-reference-ca 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ref.key" \
+  -out "$dir/ref.csr" -subj /CN=127.0.0.1 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n' > "$dir/ref.ext"
+openssl x509 -req -in "$dir/ref.csr" -CA "$dir/refca.pem" -CAkey "$dir/refca.key" -CAcreateserial \
+  -days 1 -extfile "$dir/ref.ext" -out "$dir/ref.pem" 2>/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 node bench/oidc-provider/server.mjs "$port" "$dir/ref.pem" "$dir/ref.key" bench-client "$secret" "$redirect" \
   > "$dir/ref.banner" 2> "$dir/ref.log" &
@@ -67,12 +73,12 @@ next="$ref/auth?client_id=bench-client&redirect_uri=$(python3 -c "import urllib.
 for _ in 1 2 3 4 5 6; do
   case "$next" in "$redirect"*) break ;; esac
   case "$next" in /*) next="$ref$next" ;; esac
-  next=$(curl -sS --cacert "$dir/ref.pem" -c "$dir/ref.jar" -b "$dir/ref.jar" -o /dev/null -w '%{redirect_url}' "$next")
+  next=$(curl -sS --cacert "$dir/refca.pem" -c "$dir/ref.jar" -b "$dir/ref.jar" -o /dev/null -w '%{redirect_url}' "$next")
 done
 case "$next" in "$redirect"*) ;; *) echo "reference provider: no session ($next)"; cat "$dir/ref.log"; exit 1 ;; esac
 cookie=$(awk -F'\t' 'NF == 7 && $6 ~ /^_session/ {printf "%s%s=%s", sep, $6, $7; sep="; "}' "$dir/ref.jar")
 echo "oidc-provider $(node -p 'require("./bench/oidc-provider/node_modules/oidc-provider/package.json").version') at $ref"
-reference_result=$(target/release/oidc-bench --issuer "$ref" --ca "$dir/ref.pem" --client-id bench-client \
+reference_result=$(target/release/oidc-bench --issuer "$ref" --ca "$dir/refca.pem" --client-id bench-client \
   --secret "$secret" --redirect-uri "$redirect" --cookie "$cookie" \
   --connections "$connections" --seconds "$seconds")
 echo "  $reference_result"

@@ -472,6 +472,19 @@ on_both_databases! {
         assert_eq!(rx.bodies().len(), 3, "app-a heard the second logout too");
         let (_, location, _) = get(&server, &authorize_url(&a, "https://a.example/cb", ""), &jar, &[]);
         assert!(location.unwrap().starts_with("/login/continue"));
+        // Without a hint: the user confirms (CSRF-checked form), then goes back by a page.
+        sign_in(&server, &jar, "erin", &[]);
+        let ask = format!("/oidc/logout?client_id={}&post_logout_redirect_uri=https%3A%2F%2Fa.example%2Fbye", a.client_id);
+        let (status, _, page) = get(&server, &ask, &jar, &[]);
+        assert_eq!(status, 200);
+        let csrf = csrf_field(&page);
+        let (status, _) = server.curl("/oidc/logout", &["-b", jar_s, "-c", jar_s, "-d", "csrf=wrong", "-d", &format!("client_id={}", a.client_id)]);
+        assert_eq!(status, 400, "a forged confirmation");
+        let (status, page) = server.curl("/oidc/logout", &["-b", jar_s, "-c", jar_s, "-d", &format!("csrf={csrf}"), "-d", &format!("client_id={}", a.client_id), "--data-urlencode", "post_logout_redirect_uri=https://a.example/bye"]);
+        assert_eq!(status, 200);
+        assert!(page.contains("url=https://a.example/bye"), "{page}");
+        let (_, location, _) = get(&server, &authorize_url(&a, "https://a.example/cb", ""), &jar, &[]);
+        assert!(location.unwrap().starts_with("/login/continue"));
     }
 }
 

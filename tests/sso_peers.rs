@@ -167,7 +167,10 @@ impl Drop for Peer {
     /// SIGTERM first: nginx's and Apache's masters then stop their workers (a SIGKILL
     /// would leave the workers behind).
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
         for _ in 0..100 {
             if let Ok(Some(_)) = self.0.try_wait() {
                 return;

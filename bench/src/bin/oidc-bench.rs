@@ -61,7 +61,9 @@ fn parse_args() -> Result<Args, String> {
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -70,7 +72,9 @@ fn enc(s: &str) -> String {
 /// The path and query of an absolute URL on the provider.
 fn path_of(url: &str) -> String {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    rest.find('/').map(|i| rest[i..].to_string()).unwrap_or_else(|| "/".into())
+    rest.find('/')
+        .map(|i| rest[i..].to_string())
+        .unwrap_or_else(|| "/".into())
 }
 
 async fn send(
@@ -82,15 +86,25 @@ async fn send(
     body: String,
 ) -> Result<(u16, hyper::HeaderMap, Bytes), String> {
     sender.ready().await.map_err(|e| e.to_string())?;
-    let mut req = Request::builder().method(method).uri(path).header(header::HOST, host);
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, host);
     for (k, v) in headers {
         req = req.header(k, v);
     }
-    let req = req.body(Full::new(Bytes::from(body))).map_err(|e| e.to_string())?;
+    let req = req
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
     let res = sender.send_request(req).await.map_err(|e| e.to_string())?;
     let status = res.status().as_u16();
     let headers = res.headers().clone();
-    let body = res.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
     Ok((status, headers, body))
 }
 
@@ -100,15 +114,33 @@ struct Endpoints {
     userinfo: String,
 }
 
-async fn round(s: &mut Sender, host: &str, e: &Endpoints, a: &Args, basic: &str, n: u64) -> Result<(), String> {
+async fn round(
+    s: &mut Sender,
+    host: &str,
+    e: &Endpoints,
+    a: &Args,
+    basic: &str,
+    n: u64,
+) -> Result<(), String> {
     let url = format!(
         "{}?client_id={}&redirect_uri={}&response_type=code&scope=openid%20profile%20email&state=s{n}&nonce=n{n}&code_challenge={CHALLENGE}&code_challenge_method=S256",
         e.authorize,
         enc(&a.client_id),
         enc(&a.redirect_uri)
     );
-    let (status, headers, _) = send(s, host, Method::GET, &url, &[(header::COOKIE, a.cookie.clone())], String::new()).await?;
-    let location = headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let (status, headers, _) = send(
+        s,
+        host,
+        Method::GET,
+        &url,
+        &[(header::COOKIE, a.cookie.clone())],
+        String::new(),
+    )
+    .await?;
+    let location = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let code = location
         .split_once('?')
         .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("code=")))
@@ -124,14 +156,28 @@ async fn round(s: &mut Sender, host: &str, e: &Endpoints, a: &Args, basic: &str,
         &e.token,
         &[
             (header::AUTHORIZATION, basic.to_string()),
-            (header::CONTENT_TYPE, "application/x-www-form-urlencoded".into()),
+            (
+                header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded".into(),
+            ),
         ],
         form,
     )
     .await?;
-    let v: serde_json::Value = serde_json::from_slice(&body).map_err(|_| format!("token: {status}"))?;
-    let at = v["access_token"].as_str().ok_or(format!("token: {status} {v}"))?;
-    let (status, _, _) = send(s, host, Method::GET, &e.userinfo, &[(header::AUTHORIZATION, format!("Bearer {at}"))], String::new()).await?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| format!("token: {status}"))?;
+    let at = v["access_token"]
+        .as_str()
+        .ok_or(format!("token: {status} {v}"))?;
+    let (status, _, _) = send(
+        s,
+        host,
+        Method::GET,
+        &e.userinfo,
+        &[(header::AUTHORIZATION, format!("Bearer {at}"))],
+        String::new(),
+    )
+    .await?;
     if status != 200 {
         return Err(format!("userinfo: {status}"));
     }
@@ -152,20 +198,51 @@ async fn run() -> Result<(), String> {
     let tls = tls_connector(&a.ca)?;
     let host_header = format!("{host}:{port}");
     let mut s = connect(&host, port, &tls, None).await?;
-    let (_, _, body) = send(&mut s, &host_header, Method::GET, &format!("{}/.well-known/openid-configuration", path_of(&a.issuer).trim_end_matches('/')), &[], String::new()).await?;
-    let d: serde_json::Value = serde_json::from_slice(&body).map_err(|e| format!("discovery: {e}"))?;
-    let ep = |k: &str| d[k].as_str().map(path_of).ok_or(format!("discovery has no {k}"));
-    let e = std::sync::Arc::new(Endpoints { authorize: ep("authorization_endpoint")?, token: ep("token_endpoint")?, userinfo: ep("userinfo_endpoint")? });
+    let (_, _, body) = send(
+        &mut s,
+        &host_header,
+        Method::GET,
+        &format!(
+            "{}/.well-known/openid-configuration",
+            path_of(&a.issuer).trim_end_matches('/')
+        ),
+        &[],
+        String::new(),
+    )
+    .await?;
+    let d: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| format!("discovery: {e}"))?;
+    let ep = |k: &str| {
+        d[k].as_str()
+            .map(path_of)
+            .ok_or(format!("discovery has no {k}"))
+    };
+    let e = std::sync::Arc::new(Endpoints {
+        authorize: ep("authorization_endpoint")?,
+        token: ep("token_endpoint")?,
+        userinfo: ep("userinfo_endpoint")?,
+    });
     let basic = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(&a.client_id), enc(&a.secret)))
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            enc(&a.client_id),
+            enc(&a.secret)
+        ))
     );
     // One round first: a setup mistake fails loudly, not as a zero.
     round(&mut s, &host_header, &e, &a, &basic, 0).await?;
     let deadline = Instant::now() + Duration::from_secs(a.seconds);
     let mut tasks = Vec::new();
     for c in 0..a.connections {
-        let (a, e, tls, basic, host, host_header) = (a.clone(), e.clone(), tls.clone(), basic.clone(), host.clone(), host_header.clone());
+        let (a, e, tls, basic, host, host_header) = (
+            a.clone(),
+            e.clone(),
+            tls.clone(),
+            basic.clone(),
+            host.clone(),
+            host_header.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut s = connect(&host, port, &tls, None).await?;
             let mut lat = Vec::new();

@@ -93,8 +93,12 @@ async fn check(state: &AppState, p: &LogoutParams) -> Result<Result<Checked, Res
     Ok(Ok(Checked { redirect, hint_sub }))
 }
 
-fn done(redirect: Option<String>) -> Response {
+/// Signed out: back to the client's registered URI, or a page saying so. After the
+/// confirmation form the way back is a page that moves on by itself: the form's
+/// `form-action 'self'` would also bind a redirect to another origin.
+fn done(redirect: Option<String>, after_form: bool) -> Response {
     let res = match redirect {
+        Some(url) if after_form => oauth::continue_page(&url),
         Some(url) => found(&url),
         None => Html(
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signed out</title></head>\
@@ -143,13 +147,13 @@ pub async fn end_session(
     };
     let Some(session) = session else {
         // Nobody signed in here: nothing to end.
-        return Ok(done(checked.redirect));
+        return Ok(done(checked.redirect, false));
     };
     if checked.hint_sub.as_deref() == Some(session.user_id.as_str()) {
         if let Some(t) = &token {
             end_sso_session(&state, &state.sso, t, &peer.ip().to_string()).await?;
         }
-        return Ok(done(checked.redirect));
+        return Ok(done(checked.redirect, false));
     }
     // No hint of this user: ask (a form with the CSRF token, posted back here).
     let csrf = csrf.map(|Extension(c)| c.0).unwrap_or_default();
@@ -200,5 +204,5 @@ pub async fn end_session_confirmed(
     if let Some(t) = cookie(&headers, SESSION_COOKIE) {
         end_sso_session(&state, &state.sso, t, &peer.ip().to_string()).await?;
     }
-    Ok(done(checked.redirect))
+    Ok(done(checked.redirect, true))
 }

@@ -281,9 +281,6 @@ pub async fn authorize(
             now,
         )
         .await?;
-    store
-        .note_oidc_login(&session.sid, &oidc.client_id, &session.user_id, now)
-        .await?;
     record(
         store,
         AuditEvent {

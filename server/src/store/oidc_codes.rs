@@ -32,6 +32,8 @@ pub enum Redeemed {
 }
 
 impl Store {
+    /// Stores a code and notes, in the same transaction, that its session signed in to
+    /// the client (the back-channel logout target, `oidc_logins`): one write, not two.
     pub async fn insert_oidc_code(
         &self,
         code_hash: &[u8],
@@ -39,6 +41,7 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
         sqlx::query(
             "INSERT INTO oidc_codes (code_hash, client_id, redirect_uri, code_challenge, \
              user_id, sid, scope, nonce, auth_time, amr, expires_at, created_at) \
@@ -56,8 +59,17 @@ impl Store {
         .bind(&grant.amr)
         .bind(expires_at)
         .bind(now)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
+        super::oidc_logins::note_oidc_login_in(
+            &mut tx,
+            &grant.sid,
+            &grant.client_id,
+            &grant.user_id,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

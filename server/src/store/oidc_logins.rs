@@ -6,27 +6,6 @@ use sqlx::Row;
 use super::{Store, StoreError};
 
 impl Store {
-    /// Notes that session `sid` signed in to `client_id` (once per pair).
-    pub async fn note_oidc_login(
-        &self,
-        sid: &str,
-        client_id: &str,
-        user_id: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO oidc_logins (sid, client_id, user_id, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (sid, client_id) DO NOTHING",
-        )
-        .bind(sid)
-        .bind(client_id)
-        .bind(user_id)
-        .bind(now)
-        .execute(self.writer())
-        .await?;
-        Ok(())
-    }
-
     /// Takes the clients of a session away: (client_id, user_id) of each.
     pub async fn take_oidc_logins(&self, sid: &str) -> Result<Vec<(String, String)>, StoreError> {
         let rows =
@@ -45,4 +24,26 @@ impl Store {
             .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// Notes that session `sid` signed in to `client_id` (once per pair), inside the
+/// transaction that stores the code.
+pub(crate) async fn note_oidc_login_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    sid: &str,
+    client_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO oidc_logins (sid, client_id, user_id, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (sid, client_id) DO NOTHING",
+    )
+    .bind(sid)
+    .bind(client_id)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

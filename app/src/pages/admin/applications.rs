@@ -69,7 +69,11 @@ fn texts(lang: Lang) -> Texts {
 fn list_or(v: &Value, any: &'static str) -> String {
     let items: Vec<String> = v
         .as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     if items.is_empty() {
         any.to_string()
@@ -91,7 +95,9 @@ pub fn Applications(csrf: String) -> impl IntoView {
     let load = move || {
         spawn_local(async move {
             match fetch::get("/api/v1/admin/applications".into()).await {
-                Ok(v) => apps.set(Some(v["applications"].as_array().cloned().unwrap_or_default())),
+                Ok(v) => apps.set(Some(
+                    v["applications"].as_array().cloned().unwrap_or_default(),
+                )),
                 Err(e) => error.set(Some(e)),
             }
         })
@@ -100,17 +106,28 @@ pub fn Applications(csrf: String) -> impl IntoView {
     let show = move |app: String| {
         spawn_local(async move {
             match fetch::get(format!("/api/v1/admin/applications/{app}")).await {
-                Ok(v) => recent.set(Some((app, v["recent_sign_ins"].as_array().cloned().unwrap_or_default()))),
+                Ok(v) => recent.set(Some((
+                    app,
+                    v["recent_sign_ins"].as_array().cloned().unwrap_or_default(),
+                ))),
                 Err(e) => error.set(Some(e)),
             }
         })
     };
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = json!({"name": name.get_untracked().trim(), "domain": domain.get_untracked().trim()});
+        let body =
+            json!({"name": name.get_untracked().trim(), "domain": domain.get_untracked().trim()});
         let csrf = csrf.clone();
         spawn_local(async move {
-            match fetch::send("POST", "/api/v1/admin/applications".into(), csrf, Some(body)).await {
+            match fetch::send(
+                "POST",
+                "/api/v1/admin/applications".into(),
+                csrf,
+                Some(body),
+            )
+            .await
+            {
                 Ok(_) => {
                     error.set(None);
                     load();
