@@ -225,7 +225,7 @@ on_both_databases! {
         assert_eq!(audit(&server, &admin, "oidc.code_reuse").len(), 1);
         assert_eq!(audit(&server, &admin, "oidc.refresh_reuse").len(), 1);
         let refused = audit(&server, &admin, "oidc.refused");
-        for reason in ["PKCE verifier does not match", "redirect URI not registered", "unknown client", "client authentication failed"] {
+        for reason in ["PKCE verifier does not match", "redirect URI not registered", "unknown client", "client authentication failed", "malformed request parameters", "a parameter is too long or malformed"] {
             assert!(refused.iter().any(|e| e["reason"] == reason), "{reason} in {refused:?}");
         }
         let metrics = server.curl("/metrics", &[]).1;

@@ -17,7 +17,7 @@ use crate::{
         middleware::cookie, AppState,
     },
     sso::{
-        grants::{authorize as decide, Authorization, AuthorizeParams},
+        grants::{audit_oauth_refusal, authorize as decide, Authorization, AuthorizeParams},
         sso_session,
     },
     tls::ConnectionInfo,
@@ -78,7 +78,9 @@ pub async fn authorize(
     uri: Uri,
 ) -> Result<Response, AppError> {
     let query = uri.query().unwrap_or("");
+    let source = peer.ip().to_string();
     if query.len() > MAX_QUERY {
+        audit_oauth_refusal(&state, &source, "-", "request too long").await;
         return Ok(oauth::error_page(
             "invalid_request",
             "the request is too long",
@@ -88,10 +90,11 @@ pub async fn authorize(
     let params: AuthorizeParams = match serde_urlencoded::from_str(query) {
         Ok(p) => p,
         Err(_) => {
+            audit_oauth_refusal(&state, &source, "-", "malformed request parameters").await;
             return Ok(oauth::error_page(
                 "invalid_request",
                 "malformed request parameters",
-            ))
+            ));
         }
     };
     let session = match cookie(&headers, SESSION_COOKIE) {
@@ -108,6 +111,11 @@ pub async fn authorize(
     Ok(match decision {
         Authorization::ErrorPage { error, description } => {
             state.metrics.sso_event(app, "refused");
+            // Audited here, once for every refused request (RFC 6749 §4.1.2.1 cases).
+            let target = client.as_ref().map(|c| c.application.as_str());
+            let target = target.or(params.client_id.as_deref()).unwrap_or("-");
+            let target: String = target.chars().take(128).collect();
+            audit_oauth_refusal(&state, &source, &target, &description).await;
             oauth::error_page(error, &description)
         }
         Authorization::ErrorRedirect {
@@ -117,6 +125,7 @@ pub async fn authorize(
             state: st,
         } => {
             state.metrics.sso_event(app, "refused");
+            audit_oauth_refusal(&state, &source, app, description).await;
             let mut pairs = vec![("error", error), ("error_description", description)];
             if let Some(s) = &st {
                 pairs.push(("state", s));

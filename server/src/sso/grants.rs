@@ -114,7 +114,6 @@ pub async fn authorize(
         return page("invalid_request", "client_id is missing");
     };
     let Some(oidc) = store.oidc_client(client_id).await? else {
-        record_refusal(authn, client, "-", client_id, "unknown client", now).await;
         return page("invalid_client", "unknown client");
     };
     // Exact match only: no prefix, no wildcard (RFC 9700 §4.1.3).
@@ -123,19 +122,13 @@ pub async fn authorize(
         .as_deref()
         .filter(|r| oidc.redirect_uris.iter().any(|u| u == r))
     else {
-        record_refusal(
-            authn,
-            client,
-            "-",
-            &oidc.application,
-            "redirect URI not registered",
-            now,
-        )
-        .await;
-        return page(
-            "invalid_request",
-            "the redirect URI is not registered for this client",
-        );
+        return Ok((
+            Authorization::ErrorPage {
+                error: "invalid_request",
+                description: "redirect URI not registered".into(),
+            },
+            Some(oidc),
+        ));
     };
     let back = |error, description| {
         Ok((
@@ -302,29 +295,6 @@ pub async fn authorize(
         },
         Some(oidc),
     ))
-}
-
-async fn record_refusal(
-    authn: &Authenticator,
-    client: &Client<'_>,
-    actor: &str,
-    target: &str,
-    reason: &str,
-    now: i64,
-) {
-    record(
-        &authn.instance.store,
-        AuditEvent {
-            actor,
-            source: client.source,
-            action: Action::OidcRefused,
-            target,
-            outcome: Outcome::Failure,
-            reason,
-        },
-        now,
-    )
-    .await;
 }
 
 /// Audits an OAuth refusal at the token, revocation or introspection endpoint.
