@@ -19,8 +19,11 @@ step "system packages"
 # fonts-ipafont-gothic: Japanese glyphs in the screenshots of the Japanese pages.
 # freeradius-utils, eapoltest: radclient and eapol_test, the RADIUS peers; xmlsec1 and
 # python3-pysaml2: an independent XML-DSig checker and a SAML service provider.
+# apache2 + libapache2-mod-auth-openidc, nginx, python3-authlib (+ requests): the single
+# sign-on tests' relying parties and reverse proxy, started on loopback by the tests.
 packages=(chromium libnss3-tools postgresql curl openssl sqlite3 oathtool slapd ldap-utils
-  fonts-ipafont-gothic freeradius-utils eapoltest xmlsec1 python3-pysaml2)
+  fonts-ipafont-gothic freeradius-utils eapoltest xmlsec1 python3-pysaml2
+  apache2 libapache2-mod-auth-openidc nginx python3-authlib python3-requests)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # Node may come from another source than Debian (whose nodejs conflicts with some
@@ -36,7 +39,16 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
+  # Debian starts a package's daemon when it is installed (nginx and Apache on port 80,
+  # on every address); the tests start their own on loopback, so nothing starts now.
+  policy_made=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod 755 /usr/sbin/policy-rc.d
+    policy_made=1
+  fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  if [ -n "$policy_made" ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 step "Rust toolchain parts"

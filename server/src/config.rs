@@ -26,6 +26,9 @@ pub struct FileConfig {
     pub auth: AuthFile,
     #[serde(default)]
     pub mail: crate::mail::MailFile,
+    /// `[forward_auth]`: protected domains and the cookie (SPEC §10.2).
+    #[serde(default)]
+    pub forward_auth: crate::sso::ForwardAuthFile,
 }
 
 /// `[auth]`: login settings; the `default` policy and group policies override them

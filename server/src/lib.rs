@@ -11,11 +11,11 @@
 //! ```text
 //! layers:
 //! entry      cli config routes
-//! front      web api
+//! front      web api oidc forward_auth
 //! http       http
-//! services   bulk_certificates delivery sync user_import accounts auth issuance
+//! services   bulk_certificates delivery sync user_import accounts sso auth issuance
 //! install    instance mail
-//! domain     policy ca otp audit user_csv notices
+//! domain     policy ca otp audit user_csv notices jwt
 //! store      store
 //! leaves     master_key clock net random metrics tls
 //! ```
@@ -43,18 +43,22 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod forward_auth;
 pub mod http;
 pub mod instance;
 pub mod issuance;
+pub mod jwt;
 pub mod mail;
 pub mod master_key;
 pub mod metrics;
 pub mod net;
 pub mod notices;
+pub mod oidc;
 pub mod otp;
 pub mod policy;
 pub mod random;
 pub mod routes;
+pub mod sso;
 pub mod store;
 pub mod sync;
 pub mod tls;

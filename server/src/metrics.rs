@@ -11,6 +11,8 @@ pub struct Metrics {
     handshakes_timed_out: AtomicU64,
     connections_open: AtomicI64,
     responses: [AtomicU64; 5],
+    /// Single sign-on events per application: (application, event) → count.
+    sso: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
 }
 
 /// Decrements the open-connection gauge when dropped.
@@ -45,9 +47,28 @@ impl Metrics {
         self.responses[class].fetch_add(1, Relaxed);
     }
 
+    /// Counts a single sign-on event (`authorize`, `token`, `refresh`, `refused`, …) of
+    /// an application.
+    pub fn sso_event(&self, application: &str, event: &'static str) {
+        if let Ok(mut map) = self.sso.lock() {
+            *map.entry((application.to_string(), event)).or_insert(0) += 1;
+        }
+    }
+
     /// The Prometheus exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        out.push_str("# HELP passgrid_sso_events_total Single sign-on events per application.\n");
+        out.push_str("# TYPE passgrid_sso_events_total counter\n");
+        if let Ok(map) = self.sso.lock() {
+            for ((app, event), n) in map.iter() {
+                // Label values escaped as the exposition format says (\\, \").
+                let app = app.replace('\\', "\\\\").replace('"', "\\\"");
+                out.push_str(&format!(
+                    "passgrid_sso_events_total{{application=\"{app}\",event=\"{event}\"}} {n}\n"
+                ));
+            }
+        }
         out.push_str("# HELP passgrid_tls_handshakes_total TLS handshakes by result.\n");
         out.push_str("# TYPE passgrid_tls_handshakes_total counter\n");
         for (result, v) in [

@@ -8,9 +8,12 @@ use leptos_axum::LeptosRoutes;
 use tower_http::trace::TraceLayer;
 
 use crate::{
-    api,
+    api, forward_auth,
     http::{body_limit, csrf, middleware, proxy, AppState},
-    web::{assets, certificate, lang, login, page_context, pattern, reset, setup, token},
+    oidc,
+    web::{
+        assets, certificate, continuation, lang, login, page_context, pattern, reset, setup, token,
+    },
 };
 
 /// Every route of the HTTPS listener.
@@ -22,6 +25,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let site = assets::SiteContext::load(site_root, state.mailer.is_some());
     Router::new()
         .merge(api::routes(&state))
+        .merge(oidc::routes())
+        .route("/auth/forward", get(forward_auth::check))
+        .route("/auth/forward/signin", get(forward_auth::signin))
+        .route("/login/continue", get(continuation::start))
         .route("/lang/{code}", get(lang::switch_language))
         .route("/setup", post(setup::create_first_admin))
         .route("/login/start", post(login::start))

@@ -211,7 +211,7 @@ async fn login_window_open(authn: &Authenticator, user: &str, now: i64) -> Resul
 /// Whether the device holds a certificate that passgrid issued, that is unrevoked and
 /// unexpired now — checked in the database on every request, so a revocation holds
 /// from the next one on (SPEC §2.7) — and that belongs to `user`.
-async fn device_registered(
+pub(super) async fn device_registered(
     authn: &Authenticator,
     user: &str,
     client: &Client<'_>,

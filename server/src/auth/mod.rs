@@ -5,6 +5,7 @@
 //! [`Authenticator`] and the transport's facts about the client (`login::Client`);
 //! nothing here knows about HTTP.
 
+pub mod app_access;
 pub mod lockout;
 pub mod login;
 pub mod login_protect;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod ca;
 pub mod cert;
 pub mod group;
+pub mod oidc;
 pub mod policy;
 pub mod serve;
 pub mod sync;
@@ -93,6 +94,12 @@ pub enum Command {
     /// LDAP / Active Directory and CSV folder sync.
     #[command(subcommand)]
     Sync(sync::SyncCommand),
+    /// OpenID Connect clients and signing keys.
+    #[command(subcommand)]
+    Oidc(oidc::OidcCommand),
+    /// Applications (OIDC clients, forward-auth sites) and their access rules.
+    #[command(subcommand)]
+    App(oidc::AppCommand),
 }
 
 #[derive(Args, Debug)]
@@ -168,5 +175,7 @@ pub async fn run(cli: Cli, file: FileConfig) -> Result<(), CliError> {
         Command::Token(cmd) => token::run(cmd, data, out).await,
         Command::Audit(cmd) => audit::run(cmd, data, out).await,
         Command::Sync(cmd) => sync::run(cmd, data, &file, out).await,
+        Command::Oidc(cmd) => oidc::run_oidc(cmd, data, out).await,
+        Command::App(cmd) => oidc::run_app(cmd, data, out).await,
     }
 }

@@ -137,6 +137,9 @@ pub async fn run(
         }
     }
 
+    let sso = crate::sso::Provider::start(&instance, &public_url, &file.forward_auth)
+        .await
+        .map_err(|e| CliError(format!("single sign-on: {e}")))?;
     let state = AppState::new(Shared {
         authn: Authenticator {
             instance: instance.clone(),
@@ -149,6 +152,7 @@ pub async fn run(
         leptos_options,
         proxy: cfg.proxy.clone(),
         bulk_jobs: Default::default(),
+        sso: Arc::new(sso),
     });
     tokio::spawn(prune_rate_limits(state.authn.clone()));
     tokio::spawn(purge_expired(instance.clone()));
@@ -216,6 +220,9 @@ async fn purge_expired(instance: Instance) {
         }
         if let Err(err) = instance.store.purge_sessions(now).await {
             tracing::warn!(error = %err, "purging sessions failed");
+        }
+        if let Err(err) = crate::sso::purge_expired(&instance.store, now).await {
+            tracing::warn!(error = %err, "purging single sign-on codes and tokens failed");
         }
         if let Err(err) = instance.store.purge_reset_tokens(now - 24 * 3600).await {
             tracing::warn!(error = %err, "purging reset links failed");

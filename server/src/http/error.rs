@@ -284,3 +284,116 @@ pub mod extract {
         }
     }
 }
+
+impl From<crate::sso::SsoError> for AppError {
+    fn from(err: crate::sso::SsoError) -> Self {
+        use crate::sso::SsoError;
+        match err {
+            SsoError::Store(s) => AppError::Store(s),
+            SsoError::Auth(a) => a.into(),
+            SsoError::Random(r) => r.into(),
+            SsoError::NotFound(_) => AppError::NotFound,
+            SsoError::Exists(_) => AppError::BadRequest("already_exists"),
+            // The administrator's input: the text names the value.
+            SsoError::Invalid(text) => AppError::InvalidRequest(text),
+            SsoError::Jwt(crate::jwt::JwtError::Store(s)) => AppError::Store(s),
+            SsoError::Jwt(crate::jwt::JwtError::Seal(s)) => AppError::Seal(s),
+            SsoError::Jwt(other) => {
+                tracing::error!(error = %other, "signing failed");
+                AppError::Store(StoreError::WriterStopped)
+            }
+        }
+    }
+}
+
+/// The answers of the OpenID Connect front end (RFC 6749 §5.2, RFC 6750 §3, OIDC
+/// Core §3.1.2.6): JSON errors with the RFC's codes, never cached, and the error page
+/// for requests that must not be redirected.
+pub mod oauth {
+    use axum::{
+        http::{header, HeaderValue, StatusCode},
+        response::{Html, IntoResponse, Response},
+        Json,
+    };
+    use serde_json::json;
+
+    use crate::sso::tokens::OAuthRefusal;
+
+    /// Token responses and errors carry `Cache-Control: no-store` (RFC 6749 §5.1).
+    pub fn no_store(mut res: Response) -> Response {
+        let h = res.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        res
+    }
+
+    /// An error of the token, revocation or introspection endpoint: 401 with a
+    /// Basic challenge for `invalid_client` (RFC 6749 §5.2), else 400.
+    pub fn token_error(r: OAuthRefusal) -> Response {
+        let status = if r.error == "invalid_client" {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        let mut res = (
+            status,
+            Json(json!({"error": r.error, "error_description": r.description})),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"passgrid\""),
+            );
+        }
+        no_store(res)
+    }
+
+    /// A bearer token that is missing or not valid (RFC 6750 §3.1).
+    pub fn invalid_token() -> Response {
+        let mut res = (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_token"})),
+        )
+            .into_response();
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"passgrid\", error=\"invalid_token\""),
+        );
+        no_store(res)
+    }
+
+    fn escape(text: &str) -> String {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    }
+
+    /// The page shown instead of a redirect when the client or the redirect URI is not
+    /// known (RFC 6749 §4.1.2.1: the user agent must not be sent to the URI).
+    pub fn error_page(error: &str, description: &str) -> Response {
+        let body = format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in error</title>\
+             <link rel=\"stylesheet\" href=\"/pkg/passgrid.css\"></head><body><main>\
+             <h1>This sign-in request cannot be used / このサインイン要求は使えません</h1>\
+             <p>{}</p><p><code>{}</code></p></main></body></html>",
+            escape(description),
+            escape(error)
+        );
+        no_store((StatusCode::BAD_REQUEST, Html(body)).into_response())
+    }
+
+    /// A page that sends the browser on to `url` by itself (a meta refresh) — used
+    /// after a sign-in form, whose `form-action 'self'` policy would otherwise also
+    /// bind the redirects that follow it to passgrid's own origin.
+    pub fn continue_page(url: &str) -> Response {
+        let url = escape(url);
+        let body = format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta http-equiv=\"refresh\" content=\"0;url={url}\"><title>Continue</title></head>\
+             <body><p><a id=\"continue\" href=\"{url}\">Continue / 続ける</a></p></body></html>"
+        );
+        no_store((StatusCode::OK, Html(body)).into_response())
+    }
+}

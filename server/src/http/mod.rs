@@ -45,6 +45,8 @@ pub struct Shared {
     pub proxy: Option<proxy::ProxySettings>,
     /// Bulk certificate jobs of this process (SPEC §2.9).
     pub bulk_jobs: crate::bulk_certificates::BulkJobs,
+    /// The OpenID Connect provider and forward-auth (SPEC §10.1, §10.2).
+    pub sso: Arc<crate::sso::Provider>,
 }
 
 /// The front ends reach the installation and the settings through the services.

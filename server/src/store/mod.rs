@@ -2,17 +2,24 @@
 //! work on both SQLite and PostgreSQL), migrations per database, one module per aggregate.
 
 pub mod admin_tokens;
+pub mod applications;
 pub mod audit;
 mod batch;
 pub mod ca;
 pub mod challenges;
 pub mod client_certs;
 pub mod dashboard;
+pub mod forward_auth_sessions;
 pub mod groups;
 pub mod job_locks;
 pub mod lockouts;
 pub mod login_windows;
 pub mod login_writes;
+pub mod oidc_clients;
+pub mod oidc_codes;
+pub mod oidc_keys;
+pub mod oidc_logins;
+pub mod oidc_tokens;
 pub mod patterns;
 pub mod phrases;
 pub mod pickups;

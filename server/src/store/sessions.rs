@@ -116,6 +116,24 @@ impl Store {
         Ok(())
     }
 
+    /// The user, the last proof (the sign-in time) and the bound certificate of a live
+    /// session: single sign-on reads the proof as `auth_time`.
+    pub async fn live_session_start(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<(String, i64, Option<String>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT user_id, proved_at, cert_fingerprint FROM sessions \
+             WHERE id_hash = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+    }
+
     pub async fn delete_session(&self, id_hash: &[u8]) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)

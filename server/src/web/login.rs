@@ -177,11 +177,16 @@ pub async fn verify(
             } else {
                 "/me"
             };
+            let session_cookie = cookies::session_cookie(&token);
+            // An application waiting for this sign-in (OIDC, forward-auth) comes next.
+            if next == "/me" {
+                if let Some(res) = crate::web::continuation::follow(&headers, Some(&session_cookie))
+                {
+                    return Ok(with_cookie(res, &super::login_hint::forget()));
+                }
+            }
             with_cookie(
-                with_cookie(
-                    Redirect::to(next).into_response(),
-                    &cookies::session_cookie(&token),
-                ),
+                with_cookie(Redirect::to(next).into_response(), &session_cookie),
                 &super::login_hint::forget(),
             )
         }
@@ -194,6 +199,7 @@ pub async fn verify(
 
 pub async fn logout(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
@@ -201,7 +207,9 @@ pub async fn logout(
         return Ok(Redirect::to("/me").into_response());
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        end_session(&state.instance.store, token).await?;
+        // Everywhere: the applications it signed in to are logged out too (SPEC §10.1).
+        crate::sso::logout::end_sso_session(&state, &state.sso, token, &peer.ip().to_string())
+            .await?;
     }
     Ok(with_cookie(
         Redirect::to("/login").into_response(),

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod certificate;
+pub mod continuation;
 pub mod lang;
 pub mod login;
 pub mod login_hint;

@@ -30,6 +30,10 @@ use crate::{
 fn needs_page_context(path: &str) -> bool {
     !(path.starts_with("/pkg/")
         || path.starts_with("/ca/")
+        // Single sign-on endpoints read the sessions they need themselves.
+        || path.starts_with("/oidc/")
+        || path.starts_with("/auth/forward")
+        || path.starts_with("/.well-known/")
         || matches!(
             path,
             "/healthz" | "/readyz" | "/metrics" | "/robots.txt" | "/favicon.ico"
@@ -101,6 +105,13 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
     if let (true, Some(step)) = (is_get, unfinished) {
         if path == "/me" || app::is_console_path(&path) {
             return Ok(Some(Redirect::to(step.page()).into_response()));
+        }
+    }
+    // Signed in and past the first-login steps: an application waiting for this
+    // sign-in (OIDC, forward-auth) comes next.
+    if is_get && path == "/me" && viewer.is_some() && unfinished.is_none() {
+        if let Some(res) = crate::web::continuation::follow(req.headers(), None) {
+            return Ok(Some(res));
         }
     }
     if is_get && app::is_console_path(&path) {

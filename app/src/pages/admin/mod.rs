@@ -3,6 +3,7 @@
 //! console does, the API does, with the same role checks on the server.
 
 pub mod api_tokens;
+pub mod applications;
 pub mod audit;
 pub mod bulk;
 pub mod dashboard;
@@ -49,6 +50,7 @@ fn AdminFrame(current: &'static str, children: Children) -> impl IntoView {
                 {link("/admin/tokens", t.nav_tokens)}
                 {(viewer.role == "admin").then(|| link("/admin/sync", t.nav_sync))}
                 {(viewer.role == "admin").then(|| link("/admin/api-tokens", t.nav_api_tokens))}
+                {(viewer.role == "admin").then(|| link("/admin/applications", if request_lang() == crate::i18n::Lang::Ja { "アプリケーション" } else { "Applications" }))}
                 {viewer.reads_audit().then(|| link("/admin/audit", t.nav_audit))}
                 <span class="console-who">
                     {viewer.user_id.clone()} " · " {t.role} ": " <span class="role" data-role=viewer.role.clone()>{values::label(request_lang(), values::Kind::Role, &viewer.role)}</span>
@@ -161,6 +163,15 @@ pub fn AdminApiTokensPage() -> impl IntoView {
     view! {
         <AdminFrame current="/admin/api-tokens">
             <api_tokens::ApiTokens csrf=csrf_token() me=me />
+        </AdminFrame>
+    }
+}
+
+#[component]
+pub fn AdminApplicationsPage() -> impl IntoView {
+    view! {
+        <AdminFrame current="/admin/applications">
+            <applications::Applications csrf=csrf_token() />
         </AdminFrame>
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod api_tokens;
+pub mod applications;
 pub mod audit_log;
 pub mod certificates;
 pub mod dashboard;
@@ -118,6 +119,24 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             put(policies::attach).delete(policies::detach),
         )
         .route("/api/v1/admin/users/{id}/policy", get(policies::for_user))
+        .route(
+            "/api/v1/admin/applications",
+            get(applications::list).post(applications::create),
+        )
+        .route(
+            "/api/v1/admin/applications/{name}",
+            get(applications::show)
+                .patch(applications::update)
+                .delete(applications::delete),
+        )
+        .route(
+            "/api/v1/admin/oidc-clients",
+            post(applications::create_client),
+        )
+        .route(
+            "/api/v1/admin/oidc-clients/{name}",
+            axum::routing::patch(applications::update_client),
+        )
         .route_layer(from_fn_with_state(
             state.clone(),
             access::enforce_route_permission,
