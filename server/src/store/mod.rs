@@ -5,8 +5,10 @@ pub mod admin_tokens;
 pub mod audit;
 mod batch;
 pub mod ca;
+pub mod cert_jobs;
 pub mod challenges;
 pub mod client_certs;
+pub mod cluster;
 pub mod dashboard;
 pub mod groups;
 pub mod job_locks;
@@ -160,7 +162,9 @@ async fn open_pool(
                     // Never hold a connection to a server that refuses writes: the
                     // pool tries again (until its acquire timeout) while the watcher
                     // finds the new primary.
-                    let row = sqlx::query(self::primary::READ_ONLY_SQL).fetch_one(&mut *conn).await?;
+                    let row = sqlx::query(self::primary::READ_ONLY_SQL)
+                        .fetch_one(&mut *conn)
+                        .await?;
                     if row.try_get::<bool, _>(0)? {
                         primary.alarm();
                         return Err(sqlx::Error::Protocol(format!(
@@ -200,7 +204,11 @@ fn url_options(url: &str) -> Result<AnyConnectOptions, StoreError> {
 
 /// Refuses a database whose schema a newer passgrid made (before the migrator, whose
 /// own error would only say that a migration is missing).
-async fn check_schema(pool: &AnyPool, backend: Backend, known: &Migrator) -> Result<(), StoreError> {
+async fn check_schema(
+    pool: &AnyPool,
+    backend: Backend,
+    known: &Migrator,
+) -> Result<(), StoreError> {
     let has_table = match backend {
         Backend::Sqlite => {
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
@@ -249,14 +257,8 @@ impl Store {
                 SQLITE_MIGRATIONS.run(&writer).await?;
                 // Readers open after the migrations so that they never see a half-made
                 // schema.
-                let reader = open_pool(
-                    url_options(url)?,
-                    backend,
-                    SQLITE_READERS,
-                    Role::Read,
-                    None,
-                )
-                .await?;
+                let reader =
+                    open_pool(url_options(url)?, backend, SQLITE_READERS, Role::Read, None).await?;
                 let batcher = batch::Batcher::start(writer.clone(), backend, Some(reader.clone()))
                     .map_err(StoreError::WriterStart)?;
                 Ok(Store {

@@ -47,7 +47,8 @@ pub(super) const READ_ONLY_SQL: &str =
 
 /// The probe: read-only, and on a primary the WAL file name, whose first eight hex
 /// digits are the timeline (a standby cannot report its insert position).
-const PROBE_SQL: &str = "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on', \
+const PROBE_SQL: &str =
+    "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on', \
      CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_walfile_name(pg_current_wal_lsn()) END";
 
 /// One host of the list, as a single-host URL sqlx understands.
@@ -482,8 +483,14 @@ mod tests {
         assert_eq!(
             urls("postgresql://[::1],db2/x"),
             vec![
-                ("postgresql://[::1]:5432/x".to_string(), "[::1]:5432".to_string()),
-                ("postgresql://db2:5432/x".to_string(), "db2:5432".to_string()),
+                (
+                    "postgresql://[::1]:5432/x".to_string(),
+                    "[::1]:5432".to_string()
+                ),
+                (
+                    "postgresql://db2:5432/x".to_string(),
+                    "db2:5432".to_string()
+                ),
             ]
         );
     }
@@ -517,7 +524,10 @@ mod tests {
         ];
         assert_eq!(choose(&probes, 0), Ok((1, 2)));
         // The old primary alone, after passgrid used timeline 2: refused.
-        let probes = vec![(0, Ok(Probe::Primary { timeline: 1 })), (1, Err("down".into()))];
+        let probes = vec![
+            (0, Ok(Probe::Primary { timeline: 1 })),
+            (1, Err("down".into())),
+        ];
         assert!(choose(&probes, 2).is_err());
         // First in the list on a tie.
         let probes = vec![

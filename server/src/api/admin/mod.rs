@@ -14,6 +14,7 @@ pub mod groups;
 pub mod openapi;
 pub mod policies;
 pub mod route_table;
+pub mod servers;
 pub mod sync_sources;
 pub mod tokens;
 pub mod user_files;
@@ -116,6 +117,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             put(policies::attach).delete(policies::detach),
         )
         .route("/api/v1/admin/users/{id}/policy", get(policies::for_user))
+        .route("/api/v1/admin/servers", get(servers::list))
         .route_layer(from_fn_with_state(
             state.clone(),
             access::enforce_route_permission,
