@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod backup;
 pub mod ca;
 pub mod cert;
 pub mod group;
@@ -93,6 +94,10 @@ pub enum Command {
     /// LDAP / Active Directory and CSV folder sync.
     #[command(subcommand)]
     Sync(sync::SyncCommand),
+    /// A consistent copy of a live SQLite installation (PostgreSQL: says what to use).
+    Backup(backup::BackupArgs),
+    /// Put a backup back (SQLite; the master key must be in place).
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Args, Debug)]
@@ -168,5 +173,7 @@ pub async fn run(cli: Cli, file: FileConfig) -> Result<(), CliError> {
         Command::Token(cmd) => token::run(cmd, data, out).await,
         Command::Audit(cmd) => audit::run(cmd, data, out).await,
         Command::Sync(cmd) => sync::run(cmd, data, &file, out).await,
+        Command::Backup(args) => backup::backup(args, data, out).await,
+        Command::Restore(args) => backup::restore(args, data, out).await,
     }
 }

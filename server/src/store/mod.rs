@@ -3,6 +3,7 @@
 
 pub mod admin_tokens;
 pub mod audit;
+pub mod backup;
 mod batch;
 pub mod ca;
 pub mod cert_jobs;
