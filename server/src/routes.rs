@@ -10,15 +10,27 @@ use tower_http::{services::ServeDir, trace::TraceLayer};
 use crate::{
     api,
     http::{body_limit, csrf, middleware, proxy, AppState},
-    web::{certificate, lang, login, page_context, pattern, reset, setup, token},
+    web::{certificate, lang, login, page_context, pattern, reset, setup, site_files, token},
 };
 
-/// Every route of the HTTPS listener.
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+/// Every route of the HTTPS listener. `embedded_site`: the WASM, JS, CSS and public
+/// files come from the binary (else from the site root on disk).
+pub fn router(state: AppState, max_body_bytes: usize, embedded_site: bool) -> Router {
     let options = state.leptos_options.clone();
     let routes = leptos_axum::generate_route_list(app::App);
     let pkg_dir =
         std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    let files = if embedded_site {
+        Router::new()
+            .route("/pkg/{*path}", get(site_files::pkg))
+            .fallback(site_files::fallback)
+    } else {
+        Router::new()
+            .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())
+            .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+                app::shell,
+            ))
+    };
     Router::new()
         .merge(api::routes(&state))
         .route("/lang/{code}", get(lang::switch_language))
@@ -38,14 +50,11 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/certificate/file", get(certificate::link_file))
         .route("/me/pattern", post(pattern::draw))
         .route("/me/pattern/confirm", post(pattern::confirm))
-        .nest_service("/pkg", ServeDir::new(pkg_dir).precompressed_gzip())
         .leptos_routes(&state, routes, {
             let options = options.clone();
             move || app::shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
-        ))
+        .merge(files)
         .layer(from_fn_with_state(
             state.clone(),
             page_context::attach_page_context,

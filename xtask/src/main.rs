@@ -162,18 +162,11 @@ fn build(release: bool, with_server: bool) -> Result<PathBuf> {
             .with_context(|| format!("wasm-bindgen on {}", wasm_in.display()))?;
     }
 
-    // Build the server while wasm-opt may still be compiling.
-    if with_server {
-        let t = Instant::now();
-        let mut server_build = cargo_command();
-        server_build
-            .current_dir(&root)
-            .args(["build", "-p", "passgrid"]);
-        if release {
-            server_build.arg("--release");
-        }
-        run_cmd(&mut server_build)?;
-        eprintln!("xtask: server built in {:.0} s", t.elapsed().as_secs_f64());
+    // The server embeds the finished site (passgrid-site), so its final build comes
+    // last. While a first-time `cargo install wasm-opt` runs, build it once already:
+    // its dependencies are then compiled, and the last build only redoes passgrid.
+    if with_server && wasm_opt_install.is_some() {
+        build_server(&root, release)?;
     }
 
     if release {
@@ -225,11 +218,29 @@ fn build(release: bool, with_server: bool) -> Result<PathBuf> {
         fs::write(pkg.join(format!("{name}.gz")), gzip(&fs::read(&path)?)?)?;
     }
     report_sizes(&pkg)?;
+    if with_server {
+        build_server(&root, release)?;
+    }
     let server = root
         .join("target")
         .join(if release { "release" } else { "debug" })
         .join("passgrid");
     Ok(server)
+}
+
+/// `cargo build -p passgrid`, which embeds target/site as it is now.
+fn build_server(root: &Path, release: bool) -> Result<()> {
+    let t = Instant::now();
+    let mut server_build = cargo_command();
+    server_build
+        .current_dir(root)
+        .args(["build", "-p", "passgrid"]);
+    if release {
+        server_build.arg("--release");
+    }
+    run_cmd(&mut server_build)?;
+    eprintln!("xtask: server built in {:.0} s", t.elapsed().as_secs_f64());
+    Ok(())
 }
 
 fn ensure_wasm_target() -> Result<()> {

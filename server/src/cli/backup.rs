@@ -14,12 +14,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{CliError, Output};
-use crate::{
-    ca::CertificateAuthority,
-    instance::DataConfig,
-    master_key::MasterKey,
-    store::Store,
-};
+use crate::{ca::CertificateAuthority, instance::DataConfig, master_key::MasterKey, store::Store};
 
 #[derive(Args, Debug)]
 pub struct BackupArgs {
@@ -65,7 +60,9 @@ fn key_reminder(data: &DataConfig, key: &MasterKey) -> String {
 
 /// The SQLite file of a `sqlite://PATH?…` URL.
 fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
@@ -126,7 +123,10 @@ pub async fn restore(args: RestoreArgs, data: DataConfig, out: Output) -> Result
     remove_sqlite_files(&staging)?;
     std::fs::copy(&args.file, &staging)
         .map_err(|e| CliError(format!("{}: {e}", args.file.display())))?;
-    std::fs::set_permissions(&staging, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    std::fs::set_permissions(
+        &staging,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )?;
     // Opened where it lies: an older schema is brought up to date, a newer one refused,
     // and the master key must open its CA — all before anything is replaced.
     let checked = check_backup(&staging, &key).await;
@@ -150,7 +150,9 @@ async fn check_backup(path: &Path, key: &MasterKey) -> Result<(), CliError> {
         .map_err(|e| CliError(format!("not a usable passgrid backup: {e}")))?;
     let result = async {
         if store.active_ca().await?.is_none() {
-            return Err(CliError("the backup holds no CA: not a passgrid backup".into()));
+            return Err(CliError(
+                "the backup holds no CA: not a passgrid backup".into(),
+            ));
         }
         CertificateAuthority::load_or_create(&store, key, 0)
             .await

@@ -29,6 +29,8 @@ pub async fn run(
     file: &FileConfig,
     out: Output,
 ) -> Result<(), CliError> {
+    let site_root_given = args.site_root.is_some() || file.serve.site_root.is_some();
+    let embedded_site = crate::web::site_files::use_embedded(site_root_given);
     let cfg = ServeConfig::resolve(
         ServeFlags {
             listen: args.listen,
@@ -71,7 +73,7 @@ pub async fn run(
     let tls = server_config(instance.ca.cert_der(), chain, key)?;
 
     let site_root = cfg.site_root.display().to_string();
-    if !cfg.site_root.join("pkg/passgrid.wasm").is_file() {
+    if !embedded_site && !cfg.site_root.join("pkg/passgrid.wasm").is_file() {
         tracing::warn!(site_root, "pkg/passgrid.wasm not found: pages will render but not hydrate (build with `cargo xtask build`)");
     }
     let leptos_options = LeptosOptions::builder()
@@ -168,7 +170,7 @@ pub async fn run(
         me.clone(),
     ));
     let metrics = state.metrics.clone();
-    let router = routes::router(state, cfg.max_body_bytes);
+    let router = routes::router(state, cfg.max_body_bytes, embedded_site);
     serve_tls(
         listener,
         TlsAcceptor::from(tls),
