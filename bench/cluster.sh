@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 connections=${2:-16}
 cargo build --release -q -p passgrid -p login-bench
-export PASSGRID_BIN=$PWD/target/release/passgrid
+export CLUSTER_PASSGRID_BIN=$PWD/target/release/passgrid
 export CLUSTER_DIR=/tmp/passgrid-cluster-bench CLUSTER_PORT=17000
 CLUSTER="bash deploy/cluster.sh"
 CELLS=3,17,17,40,9,26,44
@@ -31,8 +31,8 @@ for mode in sync async; do
   if [ "$mode" = async ]; then $CLUSTER up --servers 2 --async; else $CLUSTER up --servers 2; fi
   # shellcheck disable=SC1091
   . "$CLUSTER_DIR/env"
-  "$PASSGRID_BIN" --data-dir "$CLUSTER_DIR/init" --database-url "$DATABASE_URL" user add bench >/dev/null
-  "$PASSGRID_BIN" --data-dir "$CLUSTER_DIR/init" --database-url "$DATABASE_URL" user set-pattern bench --cells "$CELLS" >/dev/null
+  "$CLUSTER_PASSGRID_BIN" --data-dir "$CLUSTER_DIR/init" --database-url "$DATABASE_URL" user add bench >/dev/null
+  "$CLUSTER_PASSGRID_BIN" --data-dir "$CLUSTER_DIR/init" --database-url "$DATABASE_URL" user set-pattern bench --cells "$CELLS" >/dev/null
   haproxy_cmd "disable server passgrid/passgrid2"
   sleep 1
   printf '%s replication, 1 server:  ' "$mode"

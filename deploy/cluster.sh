@@ -13,7 +13,7 @@
 # Runs as root (Patroni and PostgreSQL run as the postgres user through runuser); no
 # systemd needed. Debian packages: postgresql-15, patroni, etcd-server, haproxy.
 # Environment: CLUSTER_DIR (default /tmp/passgrid-cluster), CLUSTER_PORT (base port,
-# default 15000), PASSGRID_BIN (default target/release/passgrid, else target/debug).
+# default 15000), CLUSTER_PASSGRID_BIN (default target/release/passgrid, else target/debug).
 #
 # Ports (base B): etcd B, B+1 · PostgreSQL B+10, B+11 · Patroni REST B+20, B+21 ·
 # passgrid B+30… · HAProxy B+40 (HTTPS, TCP pass-through so client certificates reach
@@ -23,9 +23,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${CLUSTER_DIR:-/tmp/passgrid-cluster}
 B=${CLUSTER_PORT:-15000}
 PGBIN=/usr/lib/postgresql/15/bin
-if [ -z "${PASSGRID_BIN:-}" ]; then
-  PASSGRID_BIN=$ROOT/target/release/passgrid
-  [ -x "$PASSGRID_BIN" ] || PASSGRID_BIN=$ROOT/target/debug/passgrid
+if [ -z "${CLUSTER_PASSGRID_BIN:-}" ]; then
+  CLUSTER_PASSGRID_BIN=$ROOT/target/release/passgrid
+  [ -x "$CLUSTER_PASSGRID_BIN" ] || CLUSTER_PASSGRID_BIN=$ROOT/target/debug/passgrid
 fi
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
@@ -153,7 +153,7 @@ start_passgrid() {
   chmod 700 "$dir"
   # Every server holds the same master key; nothing else is shared but the database.
   install -m 0600 "$DIR/master.key" "$dir/master.key"
-  "$PASSGRID_BIN" --config "$DIR/passgrid.toml" --data-dir "$dir" --database-url "$DATABASE_URL" \
+  "$CLUSTER_PASSGRID_BIN" --config "$DIR/passgrid.toml" --data-dir "$dir" --database-url "$DATABASE_URL" \
     --json --log-level "${PASSGRID_LOG_LEVEL:-info}" serve --listen "127.0.0.1:$(server_port "$i")" \
     > "$dir/banner" 2>> "$dir/server.log" &
   echo $! > "$dir/pid"
@@ -223,7 +223,7 @@ up() {
     esac
   done
   [ "$(id -u)" = 0 ] || die "run as root (PostgreSQL runs as postgres through runuser)"
-  [ -x "$PASSGRID_BIN" ] || die "no passgrid binary at $PASSGRID_BIN (cargo xtask build --release)"
+  [ -x "$CLUSTER_PASSGRID_BIN" ] || die "no passgrid binary at $CLUSTER_PASSGRID_BIN (cargo xtask build --release)"
   for c in etcd patroni haproxy "$PGBIN/postgres"; do command -v "$c" >/dev/null || die "missing $c (apt-get install postgresql-15 patroni etcd-server haproxy)"; done
   [ ! -e "$DIR" ] || die "$DIR exists: run '$0 down' first"
   mkdir -p "$DIR/haproxy"
@@ -259,7 +259,7 @@ up() {
   write_passgrid_toml
   # The installation: master key, CA and the first migrations, made once.
   mkdir -p "$DIR/init" && chmod 700 "$DIR/init"
-  "$PASSGRID_BIN" --data-dir "$DIR/init" --database-url "$DATABASE_URL" group list >/dev/null
+  "$CLUSTER_PASSGRID_BIN" --data-dir "$DIR/init" --database-url "$DATABASE_URL" group list >/dev/null
   install -m 0600 "$DIR/init/master.key" "$DIR/master.key"
   cp "$DIR/init/ca.pem" "$DIR/ca.pem"
   for i in $(seq 1 "$servers"); do start_passgrid "$i"; done
@@ -270,7 +270,7 @@ up() {
   cat > "$DIR/env" <<ENV
 CLUSTER_DIR=$DIR
 CLUSTER_PORT=$B
-PASSGRID_BIN=$PASSGRID_BIN
+CLUSTER_PASSGRID_BIN=$CLUSTER_PASSGRID_BIN
 DATABASE_URL='$DATABASE_URL'
 PG_SUPER_PASSWORD=$PG_SUPER_PASSWORD
 CA_PEM=$DIR/ca.pem

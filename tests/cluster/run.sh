@@ -11,7 +11,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export CLUSTER_DIR=${CLUSTER_DIR:-/tmp/passgrid-cluster-test}
 export CLUSTER_PORT=${CLUSTER_PORT:-16000}
-export PASSGRID_BIN=${TEST_PASSGRID_BIN:-$ROOT/target/debug/passgrid}
+export CLUSTER_PASSGRID_BIN=${TEST_PASSGRID_BIN:-$ROOT/target/debug/passgrid}
 BENCH=${FAILOVER_BENCH_BIN:-$ROOT/target/debug/failover-bench}
 CLUSTER="bash $ROOT/deploy/cluster.sh"
 WORK=$(mktemp -d)
@@ -50,7 +50,7 @@ A=https://127.0.0.1:$((CLUSTER_PORT + 30))
 B=https://127.0.0.1:$((CLUSTER_PORT + 31))
 pg() { PGPASSWORD=$PG_SUPER_PASSWORD psql -h 127.0.0.1 -p "$1" -U postgres -d passgrid -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 leader_port() { echo $((CLUSTER_PORT + 10 + $($CLUSTER leader) - 1)); }
-pgcli() { "$PASSGRID_BIN" --data-dir "$CLUSTER_DIR/init" --database-url "$DATABASE_URL" "$@"; }
+pgcli() { "$CLUSTER_PASSGRID_BIN" --data-dir "$CLUSTER_DIR/init" --database-url "$DATABASE_URL" "$@"; }
 CELLS=3,17,17,40,9,26,44
 pgcli user add bench >/dev/null
 pgcli user set-pattern bench --cells "$CELLS" >/dev/null
