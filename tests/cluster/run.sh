@@ -38,6 +38,39 @@ wait_for() {
   done
 }
 
+echo "# passgrid backup of a live SQLite installation under login load"
+CELLS=3,17,17,40,9,26,44
+sq=$WORK/sqlite
+mkdir -p "$sq/restored"
+"$CLUSTER_PASSGRID_BIN" --data-dir "$sq/live" user add bench >/dev/null
+"$CLUSTER_PASSGRID_BIN" --data-dir "$sq/live" user set-pattern bench --cells "$CELLS" >/dev/null
+printf '[auth]\nrate_limit_per_source = { burst = 0, per_minute = 0 }\nrate_limit_per_user = { burst = 0, per_minute = 0 }\n' > "$sq/limits.toml"
+serve_sqlite() { # data dir, port
+  "$CLUSTER_PASSGRID_BIN" --config "$sq/limits.toml" --data-dir "$1" --log-level warn serve --listen "127.0.0.1:$2" >/dev/null 2>>"$sq/server.log" &
+  echo $!
+}
+live=$(serve_sqlite "$sq/live" $((CLUSTER_PORT + 50)))
+wait_for 60 curl -sf --cacert "$sq/live/ca.pem" "https://127.0.0.1:$((CLUSTER_PORT + 50))/readyz"
+"$BENCH" --url "https://127.0.0.1:$((CLUSTER_PORT + 50))" --ca "$sq/live/ca.pem" --user bench --cells "$CELLS" \
+  --connections 4 --seconds 8 --pause-ms 0 --log "$sq/rounds.log" >/dev/null &
+load=$!
+sleep 3
+check "passgrid backup succeeds while logins are written" "$CLUSTER_PASSGRID_BIN" --data-dir "$sq/live" backup --out "$sq/backup.db"
+wait "$load"
+kill "$live"; wait "$live" 2>/dev/null
+install -m 0600 "$sq/live/master.key" "$sq/restored/master.key"
+check "passgrid restore puts it into a new installation" "$CLUSTER_PASSGRID_BIN" --data-dir "$sq/restored" restore "$sq/backup.db"
+restored=$(serve_sqlite "$sq/restored" $((CLUSTER_PORT + 51)))
+wait_for 60 curl -sf --cacert "$sq/restored/ca.pem" "https://127.0.0.1:$((CLUSTER_PORT + 51))/readyz"
+"$BENCH" --url "https://127.0.0.1:$((CLUSTER_PORT + 51))" --ca "$sq/restored/ca.pem" --user bench --cells "$CELLS" \
+  --connections 1 --seconds 1 --pause-ms 100 --log "$sq/restored.log" >/dev/null
+check "a restored user signs in" grep -q '^ok ' "$sq/restored.log"
+kill "$restored"; wait "$restored" 2>/dev/null
+echo "# a binary refuses a database schema newer than it knows"
+sqlite3 "$sq/restored/passgrid.db" "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99999, 'from a newer passgrid', 1, x'00', 0)"
+"$CLUSTER_PASSGRID_BIN" --data-dir "$sq/restored" user show bench > /dev/null 2> "$sq/newer.err"
+check "the refusal names both versions" grep -q "schema is at version 99999, newer than this passgrid .* knows (version [0-9]*)" "$sq/newer.err"
+
 $CLUSTER down >/dev/null 2>&1 || true
 if ! $CLUSTER up --servers 2 >"$WORK/up.log" 2>&1; then
   cat "$WORK/up.log"
@@ -51,7 +84,6 @@ B=https://127.0.0.1:$((CLUSTER_PORT + 31))
 pg() { PGPASSWORD=$PG_SUPER_PASSWORD psql -h 127.0.0.1 -p "$1" -U postgres -d passgrid -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 leader_port() { echo $((CLUSTER_PORT + 10 + $($CLUSTER leader) - 1)); }
 pgcli() { "$CLUSTER_PASSGRID_BIN" --data-dir "$CLUSTER_DIR/init" --database-url "$DATABASE_URL" "$@"; }
-CELLS=3,17,17,40,9,26,44
 pgcli user add bench >/dev/null
 pgcli user set-pattern bench --cells "$CELLS" >/dev/null
 pgcli user add alice >/dev/null
