@@ -106,6 +106,19 @@ $CLUSTER kill-server 1
 check "verify of A's challenge on B succeeds after A died" test "$(verify_on "$B" "$WORK/jar1" "$challenge" "$(otp_of "$WORK/start1.json")")" = 200
 $CLUSTER start-server 1
 
+echo "# a browser behind HAProxy keeps its session when its server dies (Playwright, Chromium)"
+if [ -d "$ROOT/end2end/node_modules" ]; then
+  if (cd "$ROOT/end2end" && E2E_CLUSTER_DIR=$CLUSTER_DIR npx playwright test tests/cluster-session.spec.ts > "$WORK/e2e.log" 2>&1) \
+    && grep -q "1 passed" "$WORK/e2e.log"; then
+    ok "the browser stays signed in through the death of either server"
+  else
+    tail -n 40 "$WORK/e2e.log"
+    bad "the browser stays signed in through the death of either server"
+  fi
+else
+  bad "end2end/node_modules missing: run npm ci in end2end first (scripts/test-all.sh does)"
+fi
+
 echo "# scheduled jobs: one holder per job; another takes over after a kill"
 # The live servers (as "id name") holding job $2, as server $1 sees them.
 holders() { api "$1/api/v1/admin/servers" | python3 -c "
