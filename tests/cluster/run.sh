@@ -145,6 +145,25 @@ check "the job's progress shows on B" wait_for 60 finished_on_b
 api -o "$WORK/certs.zip" "$B/api/v1/admin/cert-jobs/$job/download"
 check "B serves the job's ZIP (alice.p12, bob.p12, passwords)" bash -c "python3 -c \"import zipfile,sys; n=zipfile.ZipFile('$WORK/certs.zip').namelist(); sys.exit(0 if {'alice.p12','bob.p12','passwords.csv'} <= set(n) else 1)\""
 
+echo "# a bulk job whose server dies is marked failed, with each user's state"
+python3 -c "
+print('id,name')
+for i in range(1500): print(f'bulk{i:04d},Bulk {i}')" > "$WORK/bulk.csv"
+pgcli user import "$WORK/bulk.csv" >/dev/null
+job2=$(api -H 'Content-Type: application/json' -d '{"action":"issue","filter":{"q":"bulk"}}' "$A/api/v1/admin/cert-jobs" | json 'd["id"]')
+some_done() { [ "$(api "$B/api/v1/admin/cert-jobs/$job2" | json 'd["done"]')" -gt 0 ]; }
+wait_for 60 some_done
+$CLUSTER kill-server 1
+failed_on_b() { [ "$(api "$B/api/v1/admin/cert-jobs/$job2" | json 'd["state"]')" = failed ]; }
+check "another server marks the job failed once its server stopped" wait_for 150 failed_on_b
+api "$B/api/v1/admin/cert-jobs/$job2" > "$WORK/job2.json"
+check "every user has a state; no certificate whose key died is left issued" python3 -c "
+import json,sys
+d=json.load(open('$WORK/job2.json')); r=d['results']
+outcomes={x['outcome'] for x in r}
+sys.exit(0 if len(r)==d['total']==1500 and 'issued' not in outcomes and 'not_done' in outcomes else 1)"
+$CLUSTER start-server 1
+
 echo "# rate limits across two servers: one budget, not two"
 CLUSTER_AUTH_TOML=$'rate_limit_per_source = { burst = 40, per_minute = 1 }\nrate_limit_per_user = { burst = 0, per_minute = 0 }' \
   $CLUSTER restart-servers
