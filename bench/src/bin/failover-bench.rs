@@ -57,7 +57,11 @@ fn parse_args() -> Result<Args, String> {
         cells: cells
             .ok_or("--cells is required")?
             .split(',')
-            .map(|c| c.trim().parse::<usize>().map_err(|e| format!("--cells: {e}")))
+            .map(|c| {
+                c.trim()
+                    .parse::<usize>()
+                    .map_err(|e| format!("--cells: {e}"))
+            })
             .collect::<Result<_, _>>()?,
         connections: connections.clamp(1, 64),
         seconds: seconds.clamp(1, 600),
@@ -184,5 +188,9 @@ async fn main() {
         eprintln!("failover-bench: {}: {e}", args.log);
         std::process::exit(1);
     }
-    println!("{} rounds: {ok} ok, {} failed", lines.len(), lines.len() - ok);
+    println!(
+        "{} rounds: {ok} ok, {} failed",
+        lines.len(),
+        lines.len() - ok
+    );
 }
