@@ -4,7 +4,8 @@
 # builds the optimised WASM, then runs
 #   1. formatting and clippy checks,
 #   2. Rust unit and integration tests (every integration test on SQLite and PostgreSQL),
-#   3. Playwright end-to-end tests in Debian's Chromium.
+#   3. Playwright end-to-end tests in Debian's Chromium (the release binary alone among them),
+#   4. the cluster's kill tests (tests/cluster/run.sh: Patroni, etcd, HAProxy, PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -21,9 +22,12 @@ step "system packages"
 # python3-pysaml2: an independent XML-DSig checker and a SAML service provider.
 # apache2 + libapache2-mod-auth-openidc, nginx, python3-authlib (+ requests): the single
 # sign-on tests' relying parties and reverse proxy, started on loopback by the tests.
+# patroni, etcd-server, haproxy: the reference cluster the kill tests bring up
+# (PostgreSQL 15 primary + standby under Patroni, HAProxy in front).
 packages=(chromium libnss3-tools postgresql curl openssl sqlite3 oathtool slapd ldap-utils
   fonts-ipafont-gothic freeradius-utils eapoltest xmlsec1 python3-pysaml2
-  apache2 libapache2-mod-auth-openidc nginx python3-authlib python3-requests)
+  apache2 libapache2-mod-auth-openidc nginx python3-authlib python3-requests
+  postgresql-15 patroni etcd-server haproxy)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # Node may come from another source than Debian (whose nodejs conflicts with some
@@ -92,25 +96,31 @@ cargo clippy --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p frontend --features console --target wasm32-unknown-unknown -- -D warnings
 
-step "optimised WASM (release, wasm-opt)"
+step "optimised WASM (release, wasm-opt) and the release server that embeds it"
 cargo xtask build-site --release
+cargo build --release -p passgrid
 
 step "Rust unit and integration tests (SQLite and PostgreSQL)"
 # The integration tests boot this binary; cargo test does not build another
 # package's binary by itself.
-cargo build -p passgrid
+cargo build -p passgrid -p login-bench
 export TEST_PASSGRID_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/passgrid"
 cargo test
 
 step "end-to-end tests in Chromium"
 cd "$ROOT/end2end"
 npm ci --no-audit --no-fund
+# The release binary, copied alone into an empty folder, must serve hydrated pages.
+export E2E_SINGLE_BINARY="$ROOT/target/release/passgrid"
 if ! npx playwright test; then
   echo "--- end-to-end failed; server log (end2end/test-results/server.log):"
   tail -n 80 "$ROOT/end2end/test-results/server.log" || true
   exit 1
 fi
 cd "$ROOT"
+
+step "cluster kill tests (Patroni + etcd + HAProxy + two passgrid servers, loopback)"
+as_root env TEST_PASSGRID_BIN="$TEST_PASSGRID_BIN" FAILOVER_BENCH_BIN="$ROOT/target/debug/failover-bench" bash tests/cluster/run.sh
 
 step "WASM size of the login page"
 cargo xtask wasm-size

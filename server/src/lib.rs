@@ -13,7 +13,7 @@
 //! entry      cli config routes
 //! front      web api oidc forward_auth
 //! http       http
-//! services   bulk_certificates delivery sync user_import accounts sso auth issuance
+//! services   cluster bulk_certificates delivery sync user_import accounts sso auth issuance
 //! install    instance mail
 //! domain     policy ca otp audit user_csv notices jwt
 //! store      store
@@ -41,6 +41,7 @@ pub mod bulk_certificates;
 pub mod ca;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod delivery;
 pub mod forward_auth;

@@ -12,17 +12,39 @@ use crate::{
     http::{body_limit, csrf, middleware, proxy, AppState},
     oidc,
     web::{
-        assets, certificate, continuation, lang, login, page_context, pattern, reset, setup, token,
+        assets, certificate, continuation, lang, login, page_context, pattern, reset, setup,
+        site_files, token,
     },
 };
 
-/// Every route of the HTTPS listener.
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+/// Every route of the HTTPS listener. `embedded_site`: the WASM, JS, CSS and public
+/// files come from the binary (else from the site root on disk).
+pub fn router(state: AppState, max_body_bytes: usize, embedded_site: bool) -> Router {
     let options = state.leptos_options.clone();
     let routes = leptos_axum::generate_route_list(app::App);
     let site_root = std::path::Path::new(options.site_root.as_ref());
     let pkg_dir = site_root.join(options.site_pkg_dir.as_ref());
-    let site = assets::SiteContext::load(site_root, state.mailer.is_some());
+    let site = assets::SiteContext::load(site_root, embedded_site, state.mailer.is_some());
+    // Content-hashed names are cached for good, whichever way they are served.
+    let files = if embedded_site {
+        Router::new()
+            .route(
+                "/pkg/{*path}",
+                get(site_files::pkg).layer(from_fn(assets::pkg_cache_headers)),
+            )
+            .fallback(site_files::fallback)
+    } else {
+        Router::new()
+            .nest_service(
+                "/pkg",
+                tower::ServiceBuilder::new()
+                    .layer(from_fn(assets::pkg_cache_headers))
+                    .service(assets::pkg_service(&pkg_dir)),
+            )
+            .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+                app::shell,
+            ))
+    };
     Router::new()
         .merge(api::routes(&state))
         .merge(oidc::routes())
@@ -46,19 +68,11 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/certificate/file", get(certificate::link_file))
         .route("/me/pattern", post(pattern::draw))
         .route("/me/pattern/confirm", post(pattern::confirm))
-        .nest_service(
-            "/pkg",
-            tower::ServiceBuilder::new()
-                .layer(from_fn(assets::pkg_cache_headers))
-                .service(assets::pkg_service(&pkg_dir)),
-        )
         .leptos_routes(&state, routes, {
             let options = options.clone();
             move || app::shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
-        ))
+        .merge(files)
         .layer(assets::compression())
         .layer(from_fn_with_state(site, assets::attach_site_context))
         .layer(from_fn_with_state(

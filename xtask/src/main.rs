@@ -177,18 +177,11 @@ fn build(release: bool, with_server: bool) -> Result<PathBuf> {
             .with_context(|| format!("wasm-bindgen on {}", wasm_in.display()))?;
     }
 
-    // Build the server while wasm-opt may still be compiling.
-    if with_server {
-        let t = Instant::now();
-        let mut server_build = cargo_command();
-        server_build
-            .current_dir(&root)
-            .args(["build", "-p", "passgrid"]);
-        if release {
-            server_build.arg("--release");
-        }
-        run_cmd(&mut server_build)?;
-        eprintln!("xtask: server built in {:.0} s", t.elapsed().as_secs_f64());
+    // The server embeds the finished site (passgrid-site), so its final build comes
+    // last. While a first-time `cargo install wasm-opt` runs, build it once already:
+    // its dependencies are then compiled, and the last build only redoes passgrid.
+    if with_server && wasm_opt_install.is_some() {
+        build_server(&root, release)?;
     }
 
     if release {
@@ -230,6 +223,9 @@ fn build(release: bool, with_server: bool) -> Result<PathBuf> {
     copy_static(&root)?;
     name_by_content(&pkg)?;
     report_sizes(&pkg)?;
+    if with_server {
+        build_server(&root, release)?;
+    }
     let server = target_dir()?
         .join(if release { "release" } else { "debug" })
         .join("passgrid");
@@ -321,6 +317,21 @@ fn asset_name(pkg: &Path, key: &str) -> Result<String> {
         .context("assets.json is malformed")?
         + start;
     Ok(text[start..end].to_string())
+}
+
+/// `cargo build -p passgrid`, which embeds target/site as it is now.
+fn build_server(root: &Path, release: bool) -> Result<()> {
+    let t = Instant::now();
+    let mut server_build = cargo_command();
+    server_build
+        .current_dir(root)
+        .args(["build", "-p", "passgrid"]);
+    if release {
+        server_build.arg("--release");
+    }
+    run_cmd(&mut server_build)?;
+    eprintln!("xtask: server built in {:.0} s", t.elapsed().as_secs_f64());
+    Ok(())
 }
 
 fn ensure_wasm_target() -> Result<()> {

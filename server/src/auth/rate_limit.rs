@@ -1,9 +1,12 @@
 //! Rate limits per source address and per user ID (SPEC §6.2), so that guessing is
 //! slowed both from one address across many IDs and against one ID from many addresses.
 //!
-//! The counters live in memory, per server process: in a cluster each server limits
-//! separately. The lock-out counters (SPEC §6.1) are in the database and are what all
-//! servers share.
+//! The counters live in memory, per server process, so the check costs no database
+//! round trip. In a cluster of N live servers (counted from their heartbeats,
+//! `cluster`) each server allows 1/N of every budget: a key's unit refills N times
+//! slower and its burst is N times smaller, so an attacker spread over the servers
+//! (as a load balancer spreads it) gets the configured budget, not N times it. The
+//! lock-out counters (SPEC §6.1) are in the database and are what all servers share.
 //!
 //! Algorithm: GCRA (a token bucket kept as one "theoretical arrival time" per key). A
 //! key whose TAT is in the past has a full bucket, exactly like a key never seen, so
@@ -14,7 +17,10 @@ use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 
 use crate::policy::Rate;
 use std::net::IpAddr;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{
+    atomic::{AtomicU32, Ordering},
+    Mutex, MutexGuard, PoisonError,
+};
 
 /// Shards per table, so concurrent logins rarely wait on one lock.
 const SHARDS: usize = 16;
@@ -42,6 +48,8 @@ pub struct RateLimits {
     per_user: Option<Table<u64>>,
     /// Keyed with a per-process random key, so nobody can choose IDs that collide.
     user_hasher: RandomState,
+    /// Servers sharing the budgets (1 alone).
+    servers: AtomicU32,
 }
 
 impl RateLimits {
@@ -51,7 +59,13 @@ impl RateLimits {
             per_source: Gcra::from_rate(per_source).map(Table::new),
             per_user: Gcra::from_rate(per_user).map(Table::new),
             user_hasher: RandomState::new(),
+            servers: AtomicU32::new(1),
         }
+    }
+
+    /// Sets how many servers share the budgets: each allows 1/`servers` of them.
+    pub fn set_servers(&self, servers: u32) {
+        self.servers.store(servers.max(1), Ordering::Relaxed);
     }
 
     /// Charges one attempt to the source and to the user, or refuses it.
@@ -60,6 +74,7 @@ impl RateLimits {
     /// source could keep draining the victim's user bucket (locking the real user out).
     pub fn check(&self, source: IpAddr, user: &str, now_ms: i64) -> Decision {
         let now = now_ms.saturating_mul(1000);
+        let servers = i64::from(self.servers.load(Ordering::Relaxed).max(1));
         let source_key = SourceKey::of(source);
         // Hashing the ID is skipped when the user limit is off.
         let user_key = self.per_user.as_ref().map_or(0, |_| self.user_key(user));
@@ -67,11 +82,11 @@ impl RateLimits {
         let mut source_shard = self
             .per_source
             .as_ref()
-            .map(|table| (table.gcra, table.shard(&source_key)));
+            .map(|table| (table.gcra.share_of(servers), table.shard(&source_key)));
         let mut user_shard = self
             .per_user
             .as_ref()
-            .map(|table| (table.gcra, table.shard(&user_key)));
+            .map(|table| (table.gcra.share_of(servers), table.shard(&user_key)));
 
         let source_tat = source_shard
             .as_mut()
@@ -173,6 +188,18 @@ impl Gcra {
             interval,
             capacity: interval.saturating_mul(i64::from(rate.burst)),
         })
+    }
+}
+
+impl Gcra {
+    /// One server's share when `servers` share the rate: each unit takes `servers`
+    /// times longer to come back and the bucket holds 1/`servers` of the burst (the
+    /// capacity in time stays the same).
+    fn share_of(self, servers: i64) -> Gcra {
+        Gcra {
+            interval: self.interval.saturating_mul(servers.max(1)),
+            capacity: self.capacity,
+        }
     }
 }
 
@@ -432,6 +459,30 @@ mod tests {
                 retry_after_secs: 30
             }
         );
+    }
+
+    #[test]
+    fn two_servers_each_allow_half_the_budget() {
+        let rate = Rate {
+            burst: 10,
+            per_minute: 6,
+        };
+        let limits = RateLimits::new(rate, OFF);
+        limits.set_servers(2);
+        let source = ip("192.0.2.1");
+        for _ in 0..5 {
+            assert_eq!(limits.check(source, "u", 0), Decision::Allowed);
+        }
+        // Half the burst, and a unit comes back every 20 s instead of 10 s.
+        assert_eq!(
+            limits.check(source, "u", 0),
+            Decision::Limited {
+                retry_after_secs: 20
+            }
+        );
+        assert_eq!(limits.check(source, "u", 20_000), Decision::Allowed);
+        limits.set_servers(1);
+        assert_eq!(limits.check(ip("192.0.2.2"), "u", 0), Decision::Allowed);
     }
 
     #[test]

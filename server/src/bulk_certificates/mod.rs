@@ -4,21 +4,22 @@
 //! user is done completely or not at all (a certificate whose packaging or mail failed
 //! is deleted again), and one user's failure is that user's result, never the job's.
 //!
-//! Jobs live in this process: the administrator who started one polls and downloads
-//! from the same server. A download holds private keys, so it stays in memory only,
-//! for its owner, until it expires.
+//! Jobs live in the database (`store::cert_jobs`), so any server of a cluster shows
+//! their progress and serves their download. The download holds private keys: it is
+//! stored sealed under the master key, for its owner only, until it expires. A job
+//! whose server stops is marked failed by another server, with each user's state
+//! (`abandoned`).
 
-use std::{
-    collections::HashMap,
-    io::Write,
-    sync::{Arc, Mutex},
-};
+use std::{io::Write, sync::Arc};
 
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+mod abandoned;
 mod packaging;
 mod runner;
+
+pub use abandoned::abandon_jobs_of_stopped_servers;
 
 use crate::{
     audit::{record, Action as AuditAction, AuditEvent, Outcome},
@@ -29,7 +30,11 @@ use crate::{
     mail::{certificate_link_body, Mailer},
     notices::{self, Notice},
     policy::AuthSettings,
-    store::{users::User, StoreError},
+    store::{
+        cert_jobs::{CertJobResult, NewCertJob},
+        users::User,
+        StoreError,
+    },
     user_csv::neutralise_formula,
 };
 
@@ -37,9 +42,9 @@ use crate::{
 pub const MAX_USERS: usize = 100_000;
 /// Finished jobs (and their downloads) are forgotten after this.
 const KEEP_SECS: i64 = 3600;
-/// Jobs one process keeps at once, finished ones included (a finished issue job holds
-/// its ZIP, about 2.2 KB per user, in memory until it is forgotten).
-const MAX_JOBS: usize = 8;
+/// Jobs kept at once in the database, finished ones included (a finished issue job
+/// holds its sealed ZIP, about 2.2 KB per user, until it is forgotten).
+const MAX_JOBS: i64 = 8;
 
 /// What a job does to each user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, Serialize)]
@@ -88,18 +93,23 @@ pub enum BulkError {
     TooMany,
     #[error("mail is not configured ([mail] smtp_host)")]
     NoMailer,
-    #[error("too many jobs on this server; wait for one to finish")]
+    #[error("too many jobs; wait for one to finish")]
     Busy,
     #[error(transparent)]
     Random(#[from] crate::random::RandomError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Seal(#[from] crate::master_key::SealError),
 }
 
 /// One user's result.
 #[derive(Clone, Debug, Serialize)]
 pub struct UserResult {
     pub user: String,
-    /// `issued`, `revoked`, `mailed`, `printed`, `skipped` or `failed`.
-    pub outcome: &'static str,
+    /// `issued`, `revoked`, `mailed`, `printed`, `skipped` or `failed` (or, when the
+    /// job's server stopped, `not_done` for the users it never reached).
+    pub outcome: String,
     pub serials: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -110,7 +120,13 @@ pub struct UserResult {
 pub struct JobView {
     pub id: String,
     pub action: Action,
-    pub state: &'static str,
+    /// `running`, `finished`, or `failed` (the server running it stopped).
+    pub state: String,
+    /// Why a failed job failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// The server (cluster_servers id) that runs or ran it.
+    pub server: String,
     pub total: usize,
     pub done: usize,
     pub succeeded: usize,
@@ -118,7 +134,7 @@ pub struct JobView {
     pub started_at: i64,
     pub finished_at: Option<i64>,
     /// `certificates.zip` or `notices.html`, once the job is finished.
-    pub download: Option<&'static str>,
+    pub download: Option<String>,
     /// Each user's result, once the job is finished (while it runs, the counts say
     /// enough, and a poll of a 10,000-user job stays small).
     pub results: Vec<UserResult>,
@@ -126,30 +142,22 @@ pub struct JobView {
 
 /// A finished job's file.
 pub struct Download {
-    pub name: &'static str,
-    pub content_type: &'static str,
-    pub bytes: Arc<Zeroizing<Vec<u8>>>,
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Zeroizing<Vec<u8>>,
 }
 
-struct Job {
-    owner: String,
-    action: Action,
-    total: usize,
-    started_at: i64,
-    inner: Mutex<JobInner>,
+/// A job being run by this server.
+pub(crate) struct RunningJob {
+    pub id: String,
+    pub action: Action,
 }
 
-#[derive(Default)]
-struct JobInner {
-    results: Vec<UserResult>,
-    finished_at: Option<i64>,
-    download: Option<Download>,
-}
-
-/// The jobs of this process.
-#[derive(Clone, Default)]
+/// Starts, shows and serves the jobs; `server_id` names this server in the jobs it
+/// runs (its heartbeat row), so the others can tell when it stopped.
+#[derive(Clone)]
 pub struct BulkJobs {
-    jobs: Arc<Mutex<HashMap<String, Arc<Job>>>>,
+    server_id: Arc<str>,
 }
 
 /// Everything a job needs from the server.
@@ -181,15 +189,45 @@ impl Actor {
     }
 }
 
-/// Why one user's step failed, and whether the issuance already audited it.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic elsewhere while holding the lock leaves plain data; go on with it.
-    m.lock().unwrap_or_else(|e| e.into_inner())
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::Issue => "issue",
+            Action::Revoke => "revoke",
+            Action::Delete => "delete",
+            Action::Mail => "mail",
+            Action::Print => "print",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Action> {
+        [
+            Action::Issue,
+            Action::Revoke,
+            Action::Delete,
+            Action::Mail,
+            Action::Print,
+        ]
+        .into_iter()
+        .find(|a| a.name() == name)
+    }
+}
+
+/// The master key's purpose for a job's download: a sealed file opens only as the
+/// download of its own job.
+fn download_purpose(job_id: &str) -> String {
+    format!("bulk certificate job download {job_id}")
 }
 
 impl BulkJobs {
+    pub fn new(server_id: &str) -> BulkJobs {
+        BulkJobs {
+            server_id: server_id.into(),
+        }
+    }
+
     /// Starts `action` for `users` (unique IDs, in order) in the background.
-    pub fn start(
+    pub async fn start(
         &self,
         ctx: JobContext,
         actor: Actor,
@@ -205,78 +243,113 @@ impl BulkJobs {
         if action == Action::Mail && ctx.mailer.is_none() {
             return Err(BulkError::NoMailer);
         }
+        let store = &ctx.instance.store;
         let now = ctx.instance.clock.now();
+        store.purge_cert_jobs(now - KEEP_SECS).await?;
+        if store.kept_cert_jobs(now - KEEP_SECS).await? >= MAX_JOBS {
+            return Err(BulkError::Busy);
+        }
         let id = crate::random::new_token()?
             .chars()
             .take(24)
             .collect::<String>();
-        let job = Arc::new(Job {
-            owner: actor.id.clone(),
+        store
+            .insert_cert_job(&NewCertJob {
+                id: &id,
+                owner: &actor.id,
+                action: action.name(),
+                users: &users,
+                server_id: &self.server_id,
+                started_at: now,
+            })
+            .await?;
+        let job = RunningJob {
+            id: id.clone(),
             action,
-            total: users.len(),
-            started_at: now,
-            inner: Mutex::new(JobInner::default()),
-        });
-        {
-            let mut jobs = lock(&self.jobs);
-            jobs.retain(|_, j| {
-                lock(&j.inner)
-                    .finished_at
-                    .is_none_or(|at| now - at < KEEP_SECS)
-            });
-            if jobs.len() >= MAX_JOBS {
-                return Err(BulkError::Busy);
-            }
-            jobs.insert(id.clone(), job.clone());
-        }
+        };
         tokio::spawn(runner::run_job(ctx, actor, job, users));
         Ok(id)
     }
 
     /// The job, if it exists and `admin` started it.
-    fn job(&self, id: &str, admin: &str) -> Option<Arc<Job>> {
-        lock(&self.jobs)
-            .get(id)
-            .filter(|j| j.owner == admin)
-            .cloned()
-    }
-
-    pub fn view(&self, id: &str, admin: &str) -> Option<JobView> {
-        let job = self.job(id, admin)?;
-        let inner = lock(&job.inner);
-        let failed = inner
-            .results
-            .iter()
-            .filter(|r| r.outcome == "failed")
-            .count();
-        let finished = inner.finished_at.is_some();
-        Some(JobView {
-            id: id.to_string(),
-            action: job.action,
-            state: if finished { "finished" } else { "running" },
-            total: job.total,
-            // One result per user done.
-            done: inner.results.len(),
-            succeeded: inner.results.len() - failed,
+    pub async fn view(
+        &self,
+        instance: &Instance,
+        id: &str,
+        admin: &str,
+    ) -> Result<Option<JobView>, BulkError> {
+        let store = &instance.store;
+        let Some(job) = store.cert_job(id).await?.filter(|j| j.owner == admin) else {
+            return Ok(None);
+        };
+        let Some(action) = Action::from_name(&job.action) else {
+            return Ok(None);
+        };
+        // While it runs, the counts say enough (a poll of a 10,000-user job stays small).
+        let results = if job.state == "running" {
+            Vec::new()
+        } else {
+            let mut results: Vec<UserResult> = store
+                .cert_job_results(id)
+                .await?
+                .into_iter()
+                .map(|r| UserResult {
+                    user: r.user_id,
+                    outcome: r.outcome,
+                    serials: r.serials,
+                    error: r.error,
+                })
+                .collect();
+            if job.state == "failed" {
+                results.extend(abandoned::users_not_reached(store, id, results.len()).await?);
+            }
+            results
+        };
+        let failed = usize::try_from(job.failed).unwrap_or(0);
+        let done = usize::try_from(job.done).unwrap_or(0);
+        Ok(Some(JobView {
+            id: job.id,
+            action,
+            state: job.state,
+            failure: job.failure,
+            server: job.server_id,
+            total: usize::try_from(job.total).unwrap_or(0),
+            done,
+            succeeded: done.saturating_sub(failed),
             failed,
             started_at: job.started_at,
-            finished_at: inner.finished_at,
-            download: inner.download.as_ref().map(|d| d.name),
-            results: if finished {
-                inner.results.clone()
-            } else {
-                Vec::new()
-            },
-        })
+            finished_at: job.finished_at,
+            download: job.download_name,
+            results,
+        }))
     }
 
-    pub fn download(&self, id: &str, admin: &str) -> Option<Download> {
-        let job = self.job(id, admin)?;
-        let inner = lock(&job.inner);
-        inner.download.as_ref().map(|d| Download {
-            name: d.name,
-            content_type: d.content_type,
-            bytes: d.bytes.clone(),
-        })
+    /// The job's file, opened, if the job is `admin`'s and has one.
+    pub async fn download(
+        &self,
+        instance: &Instance,
+        id: &str,
+        admin: &str,
+    ) -> Result<Option<Download>, BulkError> {
+        let store = &instance.store;
+        if store
+            .cert_job(id)
+            .await?
+            .filter(|j| j.owner == admin)
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let Some(file) = store.cert_job_download(id).await? else {
+            return Ok(None);
+        };
+        let bytes = instance
+            .master_key
+            .open(&file.sealed, &download_purpose(id))?;
+        Ok(Some(Download {
+            name: file.name,
+            content_type: file.content_type,
+            bytes,
+        }))
     }
 }

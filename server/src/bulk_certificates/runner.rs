@@ -2,6 +2,7 @@
 //! or not at all, audited, and the job's download put together at the end.
 
 use super::*;
+use crate::store::cert_jobs::SealedDownload;
 
 struct StepFailure {
     reason: String,
@@ -45,8 +46,9 @@ pub(super) enum Piece {
     Notice(Box<Notice>),
 }
 
-pub(super) async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users: Vec<String>) {
+pub(super) async fn run_job(ctx: JobContext, actor: Actor, job: RunningJob, users: Vec<String>) {
     let mut pieces: Vec<(String, Piece)> = Vec::new();
+    let mut results: Vec<UserResult> = Vec::with_capacity(users.len());
     for id in &users {
         let now = ctx.instance.clock.now();
         let step = one_user(&ctx, &actor, job.action, id, now).await;
@@ -63,7 +65,8 @@ pub(super) async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users:
                         "skipped"
                     } else {
                         job.action.done_word()
-                    },
+                    }
+                    .to_string(),
                     serials,
                     error: None,
                 },
@@ -72,7 +75,7 @@ pub(super) async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users:
             Err(failure) => (
                 UserResult {
                     user: id.clone(),
-                    outcome: "failed",
+                    outcome: "failed".to_string(),
                     serials: Vec::new(),
                     error: Some(failure.reason),
                 },
@@ -105,7 +108,8 @@ pub(super) async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users:
         if !matches!(piece, Piece::None) {
             pieces.push((id.clone(), piece));
         }
-        lock(&job.inner).results.push(result);
+        record_result(&ctx, &job.id, results.len(), &result).await;
+        results.push(result);
     }
     let now = ctx.instance.clock.now();
     if matches!(job.action, Action::Revoke | Action::Delete) {
@@ -117,22 +121,18 @@ pub(super) async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users:
     }
     let download = match job.action {
         Action::Issue => match super::packaging::zip_of(&pieces, now) {
-            Some(bytes) => Some(Download {
-                name: "certificates.zip",
-                content_type: "application/zip",
-                bytes: Arc::new(bytes),
-            }),
+            Some(bytes) => Some(("certificates.zip", "application/zip", bytes)),
             None => {
-                undo_issue(&ctx, &actor, &job, &pieces, now).await;
+                undo_issue(&ctx, &actor, &job, &mut results, &pieces, now).await;
                 None
             }
         },
-        Action::Print => Some(Download {
-            name: "notices.html",
-            content_type: "text/html; charset=utf-8",
-            bytes: Arc::new(Zeroizing::new(
+        Action::Print => Some((
+            "notices.html",
+            "text/html; charset=utf-8",
+            Zeroizing::new(
                 notices::render(
-                    &pieces
+                    &std::mem::take(&mut pieces)
                         .into_iter()
                         .filter_map(|(_, p)| match p {
                             Piece::Notice(n) => Some(*n),
@@ -142,13 +142,83 @@ pub(super) async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users:
                     ctx.settings.shape,
                 )
                 .into_bytes(),
-            )),
-        }),
+            ),
+        )),
         Action::Revoke | Action::Delete | Action::Mail => None,
     };
-    let mut inner = lock(&job.inner);
-    inner.download = download;
-    inner.finished_at = Some(now);
+    let sealed = match download {
+        None => None,
+        Some((name, content_type, bytes)) => {
+            match ctx
+                .instance
+                .master_key
+                .seal(&bytes, &download_purpose(&job.id))
+            {
+                Ok(sealed) => Some(SealedDownload {
+                    name: name.to_string(),
+                    content_type: content_type.to_string(),
+                    sealed,
+                }),
+                Err(err) => {
+                    tracing::error!(error = %err, "bulk job: sealing the download failed");
+                    if job.action == Action::Issue {
+                        undo_issue(&ctx, &actor, &job, &mut results, &pieces, now).await;
+                    }
+                    None
+                }
+            }
+        }
+    };
+    // Retried through a failover: the job's end must not be lost.
+    for attempt in 0..RECORD_TRIES {
+        match ctx
+            .instance
+            .store
+            .finish_cert_job(&job.id, now, sealed.as_ref())
+            .await
+        {
+            Ok(()) => return,
+            Err(err) if attempt + 1 == RECORD_TRIES => {
+                tracing::error!(error = %err, job = %job.id, "bulk job: could not record its end");
+            }
+            Err(_) => tokio::time::sleep(RECORD_PAUSE).await,
+        }
+    }
+}
+
+/// A result or a job's end is written again this often, a pause apart, before the
+/// job gives up on it (a database failover takes seconds to tens of seconds).
+const RECORD_TRIES: u32 = 30;
+const RECORD_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn stored(position: usize, r: &UserResult) -> CertJobResult {
+    CertJobResult {
+        position: i64::try_from(position).unwrap_or(i64::MAX),
+        user_id: r.user.clone(),
+        outcome: r.outcome.clone(),
+        serials: r.serials.clone(),
+        error: r.error.clone(),
+    }
+}
+
+/// Writes one user's result, so every server sees the progress (and, if this server
+/// stops, which users were done).
+async fn record_result(ctx: &JobContext, job_id: &str, position: usize, r: &UserResult) {
+    let row = stored(position, r);
+    for attempt in 0..RECORD_TRIES {
+        match ctx
+            .instance
+            .store
+            .record_cert_job_result(job_id, &row)
+            .await
+        {
+            Ok(()) => return,
+            Err(err) if attempt + 1 == RECORD_TRIES => {
+                tracing::error!(error = %err, job = job_id, user = %r.user, "bulk job: could not record a result");
+            }
+            Err(_) => tokio::time::sleep(RECORD_PAUSE).await,
+        }
+    }
 }
 
 /// The ZIP could not be built: the keys of this job's certificates would be lost, so
@@ -156,7 +226,8 @@ pub(super) async fn run_job(ctx: JobContext, actor: Actor, job: Arc<Job>, users:
 async fn undo_issue(
     ctx: &JobContext,
     actor: &Actor,
-    job: &Job,
+    job: &RunningJob,
+    results: &mut [UserResult],
     pieces: &[(String, Piece)],
     now: i64,
 ) {
@@ -187,11 +258,18 @@ async fn undo_issue(
             now,
         )
         .await;
-        let mut inner = lock(&job.inner);
-        if let Some(r) = inner.results.iter_mut().find(|r| &r.user == id) {
-            r.outcome = "failed";
+        if let Some((position, r)) = results.iter_mut().enumerate().find(|(_, r)| &r.user == id) {
+            r.outcome = "failed".to_string();
             r.serials.clear();
             r.error = Some(REASON.to_string());
+            if let Err(err) = ctx
+                .instance
+                .store
+                .update_cert_job_result(&job.id, &stored(position, r))
+                .await
+            {
+                tracing::error!(error = %err, "bulk job: could not record a withdrawal");
+            }
         }
     }
 }

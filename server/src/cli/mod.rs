@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod backup;
 pub mod ca;
 pub mod cert;
 pub mod group;
@@ -100,6 +101,10 @@ pub enum Command {
     /// Applications (OIDC clients, forward-auth sites) and their access rules.
     #[command(subcommand)]
     App(oidc::AppCommand),
+    /// A consistent copy of a live SQLite installation (PostgreSQL: says what to use).
+    Backup(backup::BackupArgs),
+    /// Put a backup back (SQLite; the master key must be in place).
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Args, Debug)]
@@ -177,5 +182,7 @@ pub async fn run(cli: Cli, file: FileConfig) -> Result<(), CliError> {
         Command::Sync(cmd) => sync::run(cmd, data, &file, out).await,
         Command::Oidc(cmd) => oidc::run_oidc(cmd, data, out).await,
         Command::App(cmd) => oidc::run_app(cmd, data, out).await,
+        Command::Backup(args) => backup::backup(args, data, out).await,
+        Command::Restore(args) => backup::restore(args, data, out).await,
     }
 }

@@ -13,6 +13,7 @@ use super::{CliError, Output, ServeArgs};
 use crate::{
     auth::{Authenticator, LoginGuards},
     ca::server_cert::server_names,
+    cluster::{self, Membership},
     config::{FileConfig, ServeConfig, ServeFlags},
     http::{AppState, Shared},
     instance::{DataConfig, Instance},
@@ -28,6 +29,8 @@ pub async fn run(
     file: &FileConfig,
     out: Output,
 ) -> Result<(), CliError> {
+    let site_root_given = args.site_root.is_some() || file.serve.site_root.is_some();
+    let embedded_site = crate::web::site_files::use_embedded(site_root_given);
     let cfg = ServeConfig::resolve(
         ServeFlags {
             listen: args.listen,
@@ -70,8 +73,8 @@ pub async fn run(
     let tls = server_config(instance.ca.cert_der(), chain, key)?;
 
     let site_root = cfg.site_root.display().to_string();
-    if !cfg.site_root.join("pkg/passgrid.wasm").is_file() {
-        tracing::warn!(site_root, "pkg/passgrid.wasm not found: pages will render but not hydrate (build with `cargo xtask build`)");
+    if !embedded_site && !cfg.site_root.join("pkg/assets.json").is_file() {
+        tracing::warn!(site_root, "pkg/assets.json not found: pages will render but not hydrate (build with `cargo xtask build`)");
     }
     let leptos_options = LeptosOptions::builder()
         .output_name("passgrid")
@@ -140,31 +143,38 @@ pub async fn run(
     let sso = crate::sso::Provider::start(&instance, &public_url, &file.forward_auth)
         .await
         .map_err(|e| CliError(format!("single sign-on: {e}")))?;
+    let me = Arc::new(Membership::new(
+        format!("{} {local}", host_name()),
+        instance.clock.now(),
+    )?);
+    let guards = Arc::new(guards);
     let state = AppState::new(Shared {
         authn: Authenticator {
             instance: instance.clone(),
             auth: Arc::new(auth),
-            guards: Arc::new(guards),
+            guards: guards.clone(),
             mailer,
             public_url: public_url.clone().into(),
         },
         metrics: Arc::new(Metrics::default()),
         leptos_options,
         proxy: cfg.proxy.clone(),
-        bulk_jobs: Default::default(),
+        bulk_jobs: crate::bulk_certificates::BulkJobs::new(&me.id),
         sso: Arc::new(sso),
     });
+    tokio::spawn(cluster::run(instance.clone(), me.clone(), guards));
     tokio::spawn(prune_rate_limits(state.authn.clone()));
-    tokio::spawn(purge_expired(instance.clone()));
+    tokio::spawn(purge_expired(instance.clone(), me.clone()));
     tokio::spawn(seal_audit_log(instance.clone()));
     let notices = state.sync_notices();
     tokio::spawn(crate::sync::schedule::run_schedule(
         instance.clone(),
         state.auth.clone(),
         notices,
+        me.clone(),
     ));
     let metrics = state.metrics.clone();
-    let router = routes::router(state, cfg.max_body_bytes);
+    let router = routes::router(state, cfg.max_body_bytes, embedded_site);
     serve_tls(
         listener,
         TlsAcceptor::from(tls),
@@ -178,8 +188,18 @@ pub async fn run(
         Duration::from_secs(10),
     )
     .await;
+    // The others take this server's scheduled jobs over at once instead of after its
+    // leases run out.
+    cluster::leave(&instance, &me).await;
     instance.store.close().await;
     Ok(())
+}
+
+/// This machine's name, for the list of servers.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn load_tls_files(
@@ -200,20 +220,24 @@ fn load_tls_files(
     Ok((chain, key))
 }
 
-/// Deletes expired challenges and sessions every minute. Harmless when several
-/// servers do it at once: the deletes are idempotent.
 /// Minute-by-minute upkeep: expired challenges and sessions go, and the CRL is
-/// renewed before its nextUpdate even when nobody downloads it.
-async fn purge_expired(instance: Instance) {
+/// renewed before its nextUpdate even when nobody downloads it. In a cluster, one
+/// server does each (the holder of its lease, see `cluster`).
+async fn purge_expired(instance: Instance, me: Arc<Membership>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
         let now = instance.clock.now();
+        if me.holds(cluster::CRL_JOB) {
+            if let Err(err) = instance.ca.crl(&instance.store, now).await {
+                tracing::warn!(error = %err, "renewing the CRL failed");
+            }
+        }
+        if !me.holds(cluster::PURGE_JOB) {
+            continue;
+        }
         if let Err(err) = crate::delivery::expire_pickups(&instance, now).await {
             tracing::warn!(error = %err, "expiring certificate pickups failed");
-        }
-        if let Err(err) = instance.ca.crl(&instance.store, now).await {
-            tracing::warn!(error = %err, "renewing the CRL failed");
         }
         if let Err(err) = instance.store.purge_challenges(now, 3600).await {
             tracing::warn!(error = %err, "purging challenges failed");

@@ -99,7 +99,10 @@ impl AppError {
             }
             AppError::Ca(CaError::AlreadyRevoked(_)) => (StatusCode::CONFLICT, "already_revoked"),
             AppError::Ca(CaError::LimitReached(_)) => (StatusCode::CONFLICT, "limit_reached"),
-            AppError::Store(StoreError::Unavailable(_)) => {
+            AppError::Store(StoreError::Unavailable(_) | StoreError::NoPrimary(_))
+            | AppError::Ca(CaError::Store(StoreError::Unavailable(_) | StoreError::NoPrimary(_)))
+            | AppError::Otp(OtpError::Store(StoreError::NoPrimary(_))) => {
+                // During a database failover: retry soon (never a wrong answer).
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
             AppError::Refused(r) => (refusal_status(r), r.code()),
@@ -146,6 +149,7 @@ impl IntoResponse for AppError {
         let retry_after = match &self {
             AppError::Refused(r) => r.retry_after(),
             AppError::Otp(OtpError::Busy) => Some(1),
+            _ if code == "database_unavailable" => Some(2),
             _ => None,
         };
         if let Some(secs) = retry_after {
@@ -199,6 +203,8 @@ impl From<BulkError> for AppError {
             BulkError::NoMailer => AppError::BadRequest("mail_not_configured"),
             BulkError::Busy => AppError::BadRequest("too_many_jobs"),
             BulkError::Random(e) => e.into(),
+            BulkError::Store(e) => AppError::Store(e),
+            BulkError::Seal(e) => AppError::Seal(e),
         }
     }
 }

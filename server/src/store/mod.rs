@@ -4,10 +4,13 @@
 pub mod admin_tokens;
 pub mod applications;
 pub mod audit;
+pub mod backup;
 mod batch;
 pub mod ca;
+pub mod cert_jobs;
 pub mod challenges;
 pub mod client_certs;
+pub mod cluster;
 pub mod dashboard;
 pub mod forward_auth_sessions;
 pub mod groups;
@@ -24,6 +27,7 @@ pub mod patterns;
 pub mod phrases;
 pub mod pickups;
 pub mod policies;
+mod primary;
 pub mod resets;
 pub mod server_certs;
 pub mod sessions;
@@ -35,13 +39,15 @@ pub mod user_import;
 pub mod user_list;
 pub mod users;
 
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
     migrate::Migrator,
-    AnyPool, ConnectOptions, Executor,
+    AnyPool, ConnectOptions, Executor, Row,
 };
+
+use primary::Primary;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -62,15 +68,41 @@ pub enum StoreError {
     WriterStopped,
     #[error("cannot start the database writer: {0}")]
     WriterStart(std::io::Error),
+    #[error("database URL: {0}")]
+    BadUrl(String),
+    /// No host of the list takes writes (during a failover, or all down).
+    #[error("{0}")]
+    NoPrimary(String),
+    /// The database was upgraded by a newer passgrid: running this one on it could
+    /// misread or damage what the newer one wrote.
+    #[error("the database schema is at version {database}, newer than this passgrid ({binary}) knows (version {known}): run the newer passgrid")]
+    SchemaTooNew {
+        database: i64,
+        known: i64,
+        binary: &'static str,
+    },
+}
+
+/// SQLSTATEs that mean "this server cannot take the statement now" rather than "the
+/// statement is wrong": a demoted primary (25006 read_only_sql_transaction), a
+/// server shutting down or starting (57P01–57P03), a lost connection (class 08).
+fn is_failover_state(code: &str) -> bool {
+    code == "25006" || code.starts_with("57P") || code.starts_with("08")
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| is_failover_state(&c)) => {
                 StoreError::Unavailable(err)
             }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err),
             _ => StoreError::Database(err),
         }
     }
@@ -94,7 +126,12 @@ pub struct Store {
     /// Group commit for the login path's writes (see `batch`).
     batcher: login_writes::LoginBatcher,
     backend: Backend,
+    /// PostgreSQL: which host is the primary, watched (see `primary`).
+    primary: Option<Arc<Primary>>,
 }
+
+/// How long a readiness check waits for the database.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// SQLite connections that read (the writer is one more).
 const SQLITE_READERS: u32 = 3;
@@ -108,14 +145,13 @@ enum Role {
 }
 
 async fn open_pool(
-    url: &str,
+    options: AnyConnectOptions,
     backend: Backend,
     size: u32,
     role: Role,
+    primary: Option<Arc<Primary>>,
 ) -> Result<AnyPool, StoreError> {
-    let options = AnyConnectOptions::from_str(url)
-        .map_err(StoreError::Unavailable)?
-        .log_statements(tracing::log::LevelFilter::Trace);
+    let on_connect = primary.clone();
     AnyPoolOptions::new()
         .max_connections(size)
         .acquire_timeout(Duration::from_secs(10))
@@ -123,8 +159,30 @@ async fn open_pool(
         // SQLite's worker thread per statement. A broken connection fails its
         // statement instead, and the pool replaces it.
         .test_before_acquire(false)
+        // After a failover every connection opened before it is closed instead of
+        // used: it leads to the old primary (dead, or read-only once demoted).
+        .before_acquire(move |_, meta| {
+            let keep = primary.as_ref().is_none_or(|p| p.is_current(meta.age));
+            Box::pin(async move { Ok(keep) })
+        })
         .after_connect(move |conn, _| {
+            let primary = on_connect.clone();
             Box::pin(async move {
+                if let Some(primary) = primary {
+                    // Never hold a connection to a server that refuses writes: the
+                    // pool tries again (until its acquire timeout) while the watcher
+                    // finds the new primary.
+                    let row = sqlx::query(self::primary::READ_ONLY_SQL)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    if row.try_get::<bool, _>(0)? {
+                        primary.alarm();
+                        return Err(sqlx::Error::Protocol(format!(
+                            "{} is read-only (a standby)",
+                            primary.current_label()
+                        )));
+                    }
+                }
                 if backend == Backend::Sqlite {
                     // NORMAL is durable across application crashes in WAL mode and
                     // avoids an fsync per transaction.
@@ -148,6 +206,47 @@ async fn open_pool(
         .map_err(StoreError::Unavailable)
 }
 
+fn url_options(url: &str) -> Result<AnyConnectOptions, StoreError> {
+    Ok(AnyConnectOptions::from_str(url)
+        .map_err(StoreError::Unavailable)?
+        .log_statements(tracing::log::LevelFilter::Trace))
+}
+
+/// Refuses a database whose schema a newer passgrid made (before the migrator, whose
+/// own error would only say that a migration is missing).
+async fn check_schema(
+    pool: &AnyPool,
+    backend: Backend,
+    known: &Migrator,
+) -> Result<(), StoreError> {
+    let has_table = match backend {
+        Backend::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+        }
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_name = '_sqlx_migrations' AND table_schema = current_schema()"
+        }
+    };
+    let count: i64 = sqlx::query(has_table).fetch_one(pool).await?.try_get(0)?;
+    if count == 0 {
+        return Ok(());
+    }
+    let newest: Option<i64> = sqlx::query("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(pool)
+        .await?
+        .try_get(0)?;
+    let known = known.iter().map(|m| m.version).max().unwrap_or(0);
+    match newest {
+        Some(database) if database > known => Err(StoreError::SchemaTooNew {
+            database,
+            known,
+            binary: env!("CARGO_PKG_VERSION"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 impl Store {
     /// Connects, sets SQLite to WAL, and runs the migrations of that database.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
@@ -161,13 +260,15 @@ impl Store {
         };
         match backend {
             Backend::Sqlite => {
-                let writer = open_pool(url, backend, 1, Role::Write).await?;
+                let writer = open_pool(url_options(url)?, backend, 1, Role::Write, None).await?;
                 // Persistent in the file: readers never block the writer.
                 writer.execute("PRAGMA journal_mode = WAL").await?;
+                check_schema(&writer, backend, &SQLITE_MIGRATIONS).await?;
                 SQLITE_MIGRATIONS.run(&writer).await?;
                 // Readers open after the migrations so that they never see a half-made
                 // schema.
-                let reader = open_pool(url, backend, SQLITE_READERS, Role::Read).await?;
+                let reader =
+                    open_pool(url_options(url)?, backend, SQLITE_READERS, Role::Read, None).await?;
                 let batcher = login_writes::LoginBatcher::start(
                     writer.clone(),
                     backend,
@@ -179,18 +280,31 @@ impl Store {
                     writer,
                     batcher,
                     backend,
+                    primary: None,
                 })
             }
             Backend::Postgres => {
-                let pool = open_pool(url, backend, POSTGRES_CONNECTIONS, Role::Write).await?;
+                let primary = Primary::find(primary::hosts_of(url)?).await?;
+                let pool = open_pool(
+                    primary.current_host().options()?,
+                    backend,
+                    POSTGRES_CONNECTIONS,
+                    Role::Write,
+                    Some(primary.clone()),
+                )
+                .await?;
+                check_schema(&pool, backend, &POSTGRES_MIGRATIONS).await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
+                // The group-commit writer shares the pool, so it follows the primary too.
                 let batcher = login_writes::LoginBatcher::start(pool.clone(), backend, None)
                     .map_err(StoreError::WriterStart)?;
+                tokio::spawn(primary.clone().watch(vec![pool.clone()]));
                 Ok(Store {
                     reader: pool.clone(),
                     writer: pool,
                     batcher,
                     backend,
+                    primary: Some(primary),
                 })
             }
         }
@@ -200,10 +314,33 @@ impl Store {
         self.backend
     }
 
-    /// Readiness: can the database answer a query now?
+    /// Readiness: can the database take a login now? On PostgreSQL: is a writable
+    /// primary connected (never "ready" on a standby or during a failover)?
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        let Some(primary) = &self.primary else {
+            sqlx::query("SELECT 1").execute(&self.reader).await?;
+            return Ok(());
+        };
+        if !primary.is_writable() {
+            return Err(StoreError::NoPrimary(primary.problem()));
+        }
+        let check = sqlx::query(self::primary::READ_ONLY_SQL).fetch_one(&self.writer);
+        let row = tokio::time::timeout(READY_TIMEOUT, check)
+            .await
+            .map_err(|_| StoreError::NoPrimary("the primary does not answer in time".into()))??;
+        if row.try_get::<bool, _>(0)? {
+            primary.alarm();
+            return Err(StoreError::NoPrimary(format!(
+                "{} is read-only",
+                primary.current_label()
+            )));
+        }
         Ok(())
+    }
+
+    /// The PostgreSQL host in use (`host:port`), if this is PostgreSQL.
+    pub fn primary_host(&self) -> Option<String> {
+        self.primary.as_ref().map(|p| p.current_label())
     }
 
     /// For statements that only read.

@@ -1,9 +1,16 @@
-//! Runs each sync source on its interval inside `serve`; with PostgreSQL only one
-//! server of a cluster runs a given source at a time (`store::job_locks`).
+//! Runs each sync source on its interval inside `serve`. In a cluster each source is
+//! run by the server holding its lease (`cluster`), which another server takes over
+//! when the holder stops; the per-run database lock (`store::job_locks`) and a second
+//! look at the last run keep two runs from overlapping even while a lease moves.
 
 use std::{sync::Arc, time::Duration};
 
-use crate::{instance::Instance, policy::AuthSettings, store::sync::SyncSource};
+use crate::{
+    cluster::{sync_job, Membership},
+    instance::Instance,
+    policy::AuthSettings,
+    store::sync::SyncSource,
+};
 
 /// How often the schedule is looked at.
 const TICK: Duration = Duration::from_secs(15);
@@ -19,6 +26,7 @@ pub async fn run_schedule(
     instance: Instance,
     settings: Arc<AuthSettings>,
     notices: Option<super::Notices>,
+    me: Arc<Membership>,
 ) {
     let mut tick = tokio::time::interval(TICK);
     loop {
@@ -32,7 +40,7 @@ pub async fn run_schedule(
         };
         let now = instance.clock.now();
         for source in sources {
-            if !is_due(&source, now) {
+            if !me.holds(&sync_job(&source.name)) || !is_due(&source, now) {
                 continue;
             }
             let lock = match instance
@@ -48,6 +56,19 @@ pub async fn run_schedule(
                     continue;
                 }
             };
+            // The previous holder may have run it just before its lease moved here.
+            match instance.store.sync_source(&source.name).await {
+                Ok(Some(fresh)) if is_due(&fresh, instance.clock.now()) => {}
+                Ok(_) => {
+                    lock.release().await;
+                    continue;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, source = %source.name, "reading the sync source failed");
+                    lock.release().await;
+                    continue;
+                }
+            }
             match super::run_source(&instance, &settings, &source.name, false, notices.as_ref())
                 .await
             {

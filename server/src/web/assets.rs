@@ -37,11 +37,15 @@ pub struct SiteContext {
 }
 
 impl SiteContext {
-    /// Reads `pkg/assets.json` under the site root (the unhashed names without it).
-    pub fn load(site_root: &Path, mail: bool) -> SiteContext {
-        let manifest = site_root.join("pkg").join("assets.json");
-        let assets = std::fs::read(&manifest)
-            .ok()
+    /// Reads `pkg/assets.json` from the site embedded in the binary or under the site
+    /// root (the unhashed names without it).
+    pub fn load(site_root: &Path, embedded: bool, mail: bool) -> SiteContext {
+        let manifest = if embedded {
+            passgrid_site::file("pkg/assets.json").map(|f| f.bytes.into_owned())
+        } else {
+            std::fs::read(site_root.join("pkg").join("assets.json")).ok()
+        };
+        let assets = manifest
             .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
             .map(|v| {
                 let name = |key: &str, default: String| {
@@ -156,14 +160,14 @@ mod tests {
     fn the_manifest_names_the_files_or_the_defaults_stand() {
         let dir = std::env::temp_dir().join(format!("passgrid-assets-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("pkg")).unwrap();
-        let ctx = SiteContext::load(&dir, false);
+        let ctx = SiteContext::load(&dir, false, false);
         assert_eq!(ctx.assets.main, "passgrid");
         std::fs::write(
             dir.join("pkg/assets.json"),
             r#"{"main":"passgrid.0123456789abcdef","console":"../evil","css":"passgrid.0123456789abcdef.css"}"#,
         )
         .unwrap();
-        let ctx = SiteContext::load(&dir, true);
+        let ctx = SiteContext::load(&dir, false, true);
         assert_eq!(ctx.assets.main, "passgrid.0123456789abcdef");
         assert_eq!(ctx.assets.console, "passgrid-admin", "a path is refused");
         assert_eq!(ctx.assets.css, "passgrid.0123456789abcdef.css");

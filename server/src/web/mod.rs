@@ -12,4 +12,5 @@ pub mod pattern;
 pub mod redirect;
 pub mod reset;
 pub mod setup;
+pub mod site_files;
 pub mod token;

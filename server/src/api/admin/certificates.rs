@@ -75,22 +75,25 @@ pub async fn start(
     };
     let count = users.len();
     let action = body.action;
-    let id = state.bulk_jobs.start(
-        JobContext {
-            instance: state.instance.clone(),
-            settings: state.auth.clone(),
-            mailer: state.mailer.clone(),
-            public_url: state.public_url.clone(),
-            encoding,
-        },
-        Actor {
-            id: admin.id.clone(),
-            source: admin.source.clone(),
-            role: admin.role,
-        },
-        action,
-        users,
-    )?;
+    let id = state
+        .bulk_jobs
+        .start(
+            JobContext {
+                instance: state.instance.clone(),
+                settings: state.auth.clone(),
+                mailer: state.mailer.clone(),
+                public_url: state.public_url.clone(),
+                encoding,
+            },
+            Actor {
+                id: admin.id.clone(),
+                source: admin.source.clone(),
+                role: admin.role,
+            },
+            action,
+            users,
+        )
+        .await?;
     audit_admin(
         &state,
         &admin,
@@ -147,9 +150,11 @@ pub async fn progress(
     admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
+    // Any server of a cluster answers: the job is in the database.
     let view = state
         .bulk_jobs
-        .view(&id, &admin.id)
+        .view(&state.instance, &id, &admin.id)
+        .await?
         .ok_or(AppError::NotFound)?;
     Ok(Json(view).into_response())
 }
@@ -161,22 +166,22 @@ pub async fn download(
 ) -> Result<Response, AppError> {
     let file = state
         .bulk_jobs
-        .download(&id, &admin.id)
+        .download(&state.instance, &id, &admin.id)
+        .await?
         .ok_or(AppError::NotFound)?;
     audit_admin(
         &state,
         &admin,
         crate::audit::Action::CertBulkDownload,
         &format!("job {id}"),
-        file.name,
+        &file.name,
     )
     .await;
     let mut res = file.bytes.as_slice().to_vec().into_response();
     let headers = res.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(file.content_type),
-    );
+    if let Ok(v) = HeaderValue::from_str(&file.content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file.name)) {
         headers.insert(header::CONTENT_DISPOSITION, v);

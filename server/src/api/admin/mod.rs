@@ -15,6 +15,7 @@ pub mod groups;
 pub mod openapi;
 pub mod policies;
 pub mod route_table;
+pub mod servers;
 pub mod sync_sources;
 pub mod tokens;
 pub mod user_counts;
@@ -137,6 +138,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/admin/oidc-clients/{name}",
             axum::routing::patch(applications::update_client),
         )
+        .route("/api/v1/admin/servers", get(servers::list))
         .route_layer(from_fn_with_state(
             state.clone(),
             access::enforce_route_permission,

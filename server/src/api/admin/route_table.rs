@@ -199,6 +199,14 @@ pub const ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: "get",
+        path: "/api/v1/admin/servers",
+        permission: Some(Permission::ReadUsers),
+        summary: "The servers sharing the database: version, start, last heartbeat, live, the scheduled jobs each runs; and the database host in use",
+        query: &[],
+        target: Target::Nobody,
+    },
+    ApiRoute {
+        method: "get",
         path: "/api/v1/admin/sync",
         permission: Some(Permission::Admin),
         summary: "Sync sources (LDAP, CSV folders) with their last runs and reports",
