@@ -138,12 +138,19 @@ pub async fn run_folder(
         };
         match applied {
             Ok(r) => {
-                let line = format!(
+                let mut line = format!(
                     "{name}: {} added, {} changed, {} unchanged",
                     r.adds.len(),
                     r.changes.len(),
                     r.unchanged
                 );
+                // Rows naming accounts this source does not own: in the file's report.
+                for c in &r.conflicts {
+                    line.push_str(&format!(
+                        "; line {}: {} not changed: {}",
+                        c.line, c.id, c.reason
+                    ));
+                }
                 if !dry_run {
                     file_away(&folder, "done", &file, &line)?;
                 }
@@ -152,6 +159,7 @@ pub async fn run_folder(
                 total.unchanged += r.unchanged;
                 total.new_groups.extend(r.new_groups);
                 total.enables.extend(r.enables);
+                total.conflicts.extend(r.conflicts);
                 lines.push(line);
             }
             Err(reason) => {
