@@ -83,29 +83,29 @@ on_both_databases! {
         add_user(&server, "bob");
         assert!(server.cli(&["user", "set-pattern", "bob", "--cells", OWN]).status.success());
         let jar = dir.path().join("jar.txt");
-        let grids: Vec<Value> = (0..12)
+        let grids: Vec<Value> = (0..13)
             .map(|_| {
                 let (status, grid) = start(&server, &jar, "bob", &[]);
                 assert_eq!(status, 200, "{grid}");
                 grid
             })
             .collect();
-        // Eleven wrong answers and one right one, sent at once.
+        // Twelve wrong answers sent at once: an attacker's burst. (A right answer in
+        // the burst would clear the count, as any success does, so it is sent after.)
+        let wrong = |grid: &Value| -> String {
+            otp_from(grid, &OWN_CELLS).bytes().map(|d| char::from(b'0' + (d - b'0' + 1) % 10)).collect()
+        };
         let outcomes: Vec<(u16, Value)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = grids
+            let handles: Vec<_> = grids[..12]
                 .iter()
                 .enumerate()
                 .map(|(i, grid)| {
-                    let (server, jar) = (&server, &jar);
-                    scope.spawn(move || {
-                        let right = otp_from(grid, &OWN_CELLS);
-                        let otp = if i == 11 {
-                            right
-                        } else {
-                            right.bytes().map(|d| char::from(b'0' + (d - b'0' + 1) % 10)).collect()
-                        };
-                        verify(server, jar, grid, &otp, &[])
-                    })
+                    // Each request its own copy of the jar: curl rewrites its jar on exit.
+                    let own = dir.path().join(format!("jar-{i}.txt"));
+                    std::fs::copy(&jar, &own).unwrap();
+                    let server = &server;
+                    let otp = wrong(grid);
+                    scope.spawn(move || verify(server, &own, grid, &otp, &[]))
                 })
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
@@ -117,6 +117,10 @@ on_both_databases! {
             .count();
         assert!(checked <= 5, "{checked} answers checked with a threshold of 5: {outcomes:?}");
         assert_eq!(checked + locked, 12, "{outcomes:?}");
+        // The lock holds against the right answer too.
+        let right = otp_from(&grids[12], &OWN_CELLS);
+        let (status, body) = verify(&server, &jar, &grids[12], &right, &[]);
+        assert_eq!((status, body["error"].as_str()), (403, Some("account_locked")), "{body}");
     }
 }
 

@@ -117,10 +117,11 @@ on_both_databases! {
         let out = server.cli(&["token", "assign", "NOPE", "hana"]);
         assert!(String::from_utf8_lossy(&out.stderr).contains("no token"));
 
-        // The login asks for a code, not a grid, and the independent code works once.
+        // The login asks for a code, and the independent code works once. The start
+        // still carries a grid (the same shape for every ID, token or not).
         let s = start(&server, "hana", &jar);
         assert_eq!(s["method"], "totp");
-        assert!(s.get("grid").is_none(), "no grid is sent: {s}");
+        assert!(s["grid"]["digits"].is_string(), "every start has the same shape: {s}");
         let code = oathtool(&["--totp", SEED_HEX]);
         let (status, ok) = post_json(&server, "/api/v1/auth/verify", &json!({"challenge": s["challenge"], "otp": code}), &jar);
         assert_eq!(status, 200, "{ok}");
@@ -153,10 +154,14 @@ fn an_authenticator_app_is_enrolled_by_qr_code_and_then_asked_for_with_the_grid(
     let j = jar.to_str().unwrap();
     let cells = add_user(&server, "jun");
 
-    // No token yet: the grid alone, and the answer says a token is wanted.
+    // No token yet: the start looks like anyone's under "both" (a code field is
+    // offered), the grid alone signs in, and the answer says a token is wanted.
     let s = start(&server, "jun", &jar);
     assert_eq!(s["method"], "grid");
-    assert!(s.get("totp").is_none());
+    assert_eq!(
+        s["totp"], true,
+        "the shape does not tell who has a token: {s}"
+    );
     let (status, ok) = post_json(
         &server,
         "/api/v1/auth/verify",

@@ -3,7 +3,12 @@
 //! and the latency of every round is recorded.
 //!
 //!     login-bench --url https://127.0.0.1:8443 --ca data/ca.pem --user alice \
-//!                 --cells 3,17,17,40,9,26,44 [--connections 16] [--seconds 10]
+//!                 --cells 3,17,17,40,9,26,44 [--connections 16] [--seconds 10] [--users N]
+//!
+//! With `--users N`, `--user` is a prefix and the rounds go to users PREFIX0 … PREFIX(N-1)
+//! (all with the same pattern), connection c taking c, c + connections, … in turn: no
+//! two connections sign in as one user at once, as people do (one user's attempts in
+//! flight at once are bounded by the lock-out threshold).
 
 use std::{
     sync::Arc,
@@ -21,12 +26,14 @@ struct Args {
     cells: Vec<usize>,
     connections: usize,
     seconds: u64,
+    /// Users PREFIX0 … PREFIX(users-1); 0: `user` itself.
+    users: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let (mut url, mut ca, mut user, mut cells) = (None, None, None, None);
-    let (mut connections, mut seconds) = (16usize, 10u64);
+    let (mut connections, mut seconds, mut users) = (16usize, 10u64, 0usize);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
@@ -40,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--connections: {e}"))?
             }
             "--seconds" => seconds = value()?.parse().map_err(|e| format!("--seconds: {e}"))?,
+            "--users" => users = value()?.parse().map_err(|e| format!("--users: {e}"))?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -60,22 +68,38 @@ fn parse_args() -> Result<Args, String> {
             .collect::<Result<_, _>>()?,
         connections: connections.clamp(1, 256),
         seconds: seconds.clamp(1, 120),
+        users,
     })
 }
 
 /// One connection's loop; returns the latency of each successful round (µs) and errors.
-async fn worker(args: Arc<Args>, tls: TlsConnector, until: Instant) -> (Vec<u32>, u64) {
+async fn worker(
+    args: Arc<Args>,
+    tls: TlsConnector,
+    until: Instant,
+    index: usize,
+) -> (Vec<u32>, u64) {
     let mut latencies = Vec::new();
     let mut errors = 0u64;
     let Ok(mut sender) = connect(&args.host, args.port, &tls, None).await else {
         return (latencies, 1);
     };
     let mut cookie = String::new();
+    let mut next = index;
     while Instant::now() < until {
+        let user = if args.users == 0 {
+            args.user.clone()
+        } else {
+            format!("{}{}", args.user, next % args.users)
+        };
+        next += args.connections;
         let t0 = Instant::now();
-        match login_round(&mut sender, &mut cookie, &args.user, &args.cells).await {
+        match login_round(&mut sender, &mut cookie, &user, &args.cells).await {
             Ok(()) => latencies.push(t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32),
-            Err(_) => {
+            Err(e) => {
+                if errors < 3 && std::env::var_os("BENCH_DEBUG").is_some() {
+                    eprintln!("login-bench: {user}: {e}");
+                }
                 errors += 1;
                 match connect(&args.host, args.port, &tls, None).await {
                     Ok(s) => sender = s,
@@ -103,7 +127,7 @@ async fn main() {
     let began = Instant::now();
     let until = began + Duration::from_secs(args.seconds);
     let tasks: Vec<_> = (0..args.connections)
-        .map(|_| tokio::spawn(worker(args.clone(), tls.clone(), until)))
+        .map(|i| tokio::spawn(worker(args.clone(), tls.clone(), until, i)))
         .collect();
     let mut all = Vec::new();
     let mut errors = 0;

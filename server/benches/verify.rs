@@ -87,6 +87,11 @@ fn with_sqlite(c: &mut Criterion) {
         store
     });
     let decoy = seal_pattern(&key, DECOY_USER, &[1, 2, 3, 5, 8, 13]).expect("decoy");
+    // What a verify reads before it consumes the grid (one statement, the login's facts).
+    let subject = rt
+        .block_on(store.login_facts("alice"))
+        .expect("facts")
+        .subject;
     let flow = [9u8; 32];
     let binding = Binding {
         flow_hash: &flow,
@@ -125,6 +130,7 @@ fn with_sqlite(c: &mut Criterion) {
                             pattern: &decoy,
                             token: &[],
                         },
+                        subject.as_ref(),
                         None,
                         now,
                     ))

@@ -12,9 +12,9 @@ use serde_json::json;
 
 use crate::http::error::extract::JsonBody;
 use crate::{
-    auth::{
-        login::{finish_login, settings_for_challenge, start_login, LoginOutcome, Started},
-        session::create_session,
+    auth::login::{
+        finish_login_with_session, prepare_verify, start_login, LoginOutcome, SessionWanted,
+        Started,
     },
     http::{
         cookies,
@@ -112,7 +112,8 @@ pub async fn verify(
     }
     let challenge = req.challenge.to_ascii_lowercase();
     // The policy of the challenge's user decides whether a phrase comes with the OTP.
-    let settings = settings_for_challenge(&state, &challenge).await?;
+    let verification = prepare_verify(&state, &challenge).await?;
+    let settings = verification.settings.clone();
     let digits_only =
         |s: &str| !s.is_empty() && s.len() <= MAX_OTP_LEN && s.bytes().all(|b| b.is_ascii_digit());
     // With an additional phrase the field also holds the phrase's characters.
@@ -130,13 +131,14 @@ pub async fn verify(
     // Without the flow cookie of the start request the challenge is not this client's.
     let flow_hash = request_flow_hash(&headers);
     let transport = Transport::of(&conn, None);
-    let outcome = finish_login(
+    let (outcome, token) = finish_login_with_session(
         &state,
-        &settings,
+        &verification,
         &challenge,
         &req.otp,
         req.totp.as_deref(),
         &transport.client(&flow_hash),
+        Some(SessionWanted { replaces: None }),
     )
     .await?;
     let failed = |code: &str| {
@@ -153,15 +155,7 @@ pub async fn verify(
             must_enrol_token,
             must_set_phrase,
         } => {
-            let now = state.instance.clock.now();
-            let token = create_session(
-                &state.instance.store,
-                &settings,
-                &user_id,
-                transport.fingerprint(),
-                now,
-            )
-            .await?;
+            let token = token.ok_or(AppError::BadRequest("session"))?;
             let mut res = Json(json!({
                 "ok": true,
                 "user": user_id,

@@ -23,7 +23,12 @@ pub enum LockState {
 }
 
 pub async fn lock_state(store: &Store, login_id: &str, now: i64) -> Result<LockState, StoreError> {
-    Ok(match store.login_failures(login_id).await? {
+    Ok(state_of(store.login_failures(login_id).await?, now))
+}
+
+/// The lock state a failure count (read with a login's facts) stands for at `now`.
+pub fn state_of(count: Option<crate::store::lockouts::FailureCount>, now: i64) -> LockState {
+    match count {
         None => LockState::Open {
             had_failures: false,
         },
@@ -33,7 +38,7 @@ pub async fn lock_state(store: &Store, login_id: &str, now: i64) -> Result<LockS
             },
             _ => LockState::Open { had_failures: true },
         },
-    })
+    }
 }
 
 /// What an attempt under `rule` takes from its ID's budget (none when lock-out is

@@ -5,6 +5,10 @@ use super::{
     rate_limit::Decision,
     AuthError, Authenticator,
 };
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
 use crate::{
     audit::{record, Action, AuditEvent, Outcome},
     otp::{
@@ -15,6 +19,8 @@ use crate::{
         phrase::PhraseMode,
     },
     policy::{access_rules::Refusal as AccessRefusal, AuthSettings, LoginMethod},
+    random::{new_token, token_hash},
+    store::{login_facts::LoginFacts, sessions::SessionRow},
 };
 
 /// Who is asking, as far as the transport knows.
@@ -180,6 +186,7 @@ fn access_refusal(settings: &AuthSettings, client: &Client<'_>, now: i64) -> Opt
 async fn start_refusal(
     authn: &Authenticator,
     settings: &AuthSettings,
+    facts: &LoginFacts,
     claimed_user: &str,
     client: &Client<'_>,
     now: i64,
@@ -187,9 +194,7 @@ async fn start_refusal(
     if let Some(refusal) = access_refusal(settings, client, now) {
         return Ok(Some(refusal));
     }
-    if let LockState::Locked { until } =
-        lockout::lock_state(&authn.instance.store, claimed_user, now).await?
-    {
+    if let LockState::Locked { until } = lockout::state_of(facts.failures, now) {
         return Ok(Some(Refusal::Locked { until }));
     }
     if settings.login_protect && !login_window_open(authn, claimed_user, now).await? {
@@ -310,20 +315,35 @@ fn login_purpose(settings: &AuthSettings) -> Purpose {
     }
 }
 
+/// What a verify knows before it consumes the grid: the facts of the ID the grid was
+/// drawn for (one statement) and that ID's settings (its policy, from memory).
+pub struct Verification {
+    pub settings: Arc<AuthSettings>,
+    facts: LoginFacts,
+}
+
+/// Reads what the verify of `challenge_id` needs, once; unknown challenges and IDs
+/// get the default policy, by the same statement.
+pub async fn prepare_verify(
+    authn: &Authenticator,
+    challenge_id: &str,
+) -> Result<Verification, AuthError> {
+    let facts = authn
+        .instance
+        .store
+        .login_facts_of_challenge(challenge_id)
+        .await?;
+    let settings = authn.settings_of(&facts).await?;
+    Ok(Verification { settings, facts })
+}
+
 /// The settings of the user a login challenge was issued for: the configuration with
-/// that user's effective policy (the default one for an unknown challenge or user),
-/// looked up once for a verify and used for all of it.
+/// that user's effective policy (the default one for an unknown challenge or user).
 pub async fn settings_for_challenge(
     authn: &Authenticator,
     challenge_id: &str,
 ) -> Result<AuthSettings, AuthError> {
-    Ok(crate::policy::effective_policy_for_challenge(
-        &authn.instance.store,
-        &authn.auth,
-        challenge_id,
-    )
-    .await?
-    .settings)
+    Ok((*prepare_verify(authn, challenge_id).await?.settings).clone())
 }
 
 /// Issues a grid for `claimed_user`. Unknown and disabled users get a decoy that is
@@ -338,13 +358,12 @@ pub async fn start_login(
         audit_refusal(authn, claimed_user, client, &refusal, now).await;
         return Ok(Started::Refused(refusal));
     }
-    // One query, the same for unknown IDs (they get the default policy, like a known
-    // user without a group policy: SPEC §1.9).
-    let policy =
-        crate::policy::effective_policy_for(&authn.instance.store, &authn.auth, claimed_user)
-            .await?;
-    let settings = &policy.settings;
-    if let Some(refusal) = start_refusal(authn, settings, claimed_user, client, now).await? {
+    // One statement, the same for unknown IDs (they get the default policy, like a
+    // known user without a group policy: SPEC §1.9); the policy comes from memory.
+    let facts = authn.instance.store.login_facts(claimed_user).await?;
+    let settings = &*authn.settings_of(&facts).await?;
+    if let Some(refusal) = start_refusal(authn, settings, &facts, claimed_user, client, now).await?
+    {
         audit_refusal(authn, claimed_user, client, &refusal, now).await;
         return Ok(Started::Refused(refusal));
     }
@@ -397,16 +416,41 @@ pub enum LoginOutcome {
     Refused(Refusal),
 }
 
-/// Verifies a login. `settings` are those of the challenge's user
-/// (`settings_for_challenge`), resolved by the caller, which also needs them.
+/// What a front end that keeps sessions wants made on a success, in the same group
+/// commit as the success's audit entry (one transaction instead of three).
+pub struct SessionWanted<'a> {
+    /// The session the browser had: ended (a new token at every sign-in, no fixation).
+    pub replaces: Option<&'a str>,
+}
+
+/// Verifies a login (see [`finish_login_with_session`]) for a front end that keeps no
+/// session (the API for programs that only verify, RADIUS).
 pub async fn finish_login(
     authn: &Authenticator,
-    settings: &AuthSettings,
+    verification: &Verification,
     challenge_id: &str,
     otp: &str,
     totp: Option<&str>,
     client: &Client<'_>,
 ) -> Result<LoginOutcome, AuthError> {
+    finish_login_with_session(authn, verification, challenge_id, otp, totp, client, None)
+        .await
+        .map(|(outcome, _)| outcome)
+}
+
+/// Verifies a login and, on a success with `session`, makes the session (bound to the
+/// client's certificate) and returns its cookie token. `verification` is what
+/// [`prepare_verify`] read for the challenge (the caller needs its settings too).
+pub async fn finish_login_with_session(
+    authn: &Authenticator,
+    verification: &Verification,
+    challenge_id: &str,
+    otp: &str,
+    totp: Option<&str>,
+    client: &Client<'_>,
+    session: Option<SessionWanted<'_>>,
+) -> Result<(LoginOutcome, Option<Zeroizing<String>>), AuthError> {
+    let settings = &*verification.settings;
     let now = authn.instance.clock.now();
     // Counted before the answer is checked, in the step that consumes the grid: N
     // guesses at once take N places of the lock-out budget (SPEC §6.1).
@@ -428,6 +472,7 @@ pub async fn finish_login(
             pattern: &authn.guards.decoy_pattern,
             token: &authn.guards.decoy_token,
         },
+        verification.facts.subject.as_ref(),
         claim,
         now,
     )
@@ -442,7 +487,7 @@ pub async fn finish_login(
     if let Some(claimed) = claimed {
         if let Some(refusal) = access_refusal(settings, client, now) {
             audit_refusal(authn, claimed, client, &refusal, now).await;
-            return Ok(LoginOutcome::Refused(refusal));
+            return Ok((LoginOutcome::Refused(refusal), None));
         }
     }
     let (actor, outcome, reason, result) = match verdict {
@@ -452,7 +497,7 @@ pub async fn finish_login(
         } => {
             let refusal = Refusal::Locked { until };
             audit_refusal(authn, &claimed_user, client, &refusal, now).await;
-            return Ok(LoginOutcome::Refused(refusal));
+            return Ok((LoginOutcome::Refused(refusal), None));
         }
         // The challenge is bound to the certificate of its start; this catches a
         // revocation in between: no session for a device that is no longer allowed.
@@ -461,7 +506,7 @@ pub async fn finish_login(
                 && !device_allowed(authn, settings, &user_id, client, now).await? =>
         {
             audit_unregistered(authn, &user_id, client, now).await;
-            return Ok(LoginOutcome::DeviceNotRegistered);
+            return Ok((LoginOutcome::DeviceNotRegistered, None));
         }
         Verdict::Accepted {
             user_id,
@@ -515,32 +560,57 @@ pub async fn finish_login(
             LoginOutcome::ChallengeInvalid,
         ),
     };
-    record(
-        &authn.instance.store,
-        AuditEvent {
-            actor: &actor,
-            source: client.source,
-            action: Action::AuthLogin,
-            target: &actor,
-            outcome,
-            reason,
-        },
-        now,
-    )
-    .await;
-    if let LoginOutcome::Success { .. } = &result {
-        // The attempt was counted as a failure before its answer was checked.
-        if claim.is_some() {
-            authn
-                .instance
-                .store
-                .clear_failures_after_success(&actor)
-                .await?;
+    let event = AuditEvent {
+        actor: &actor,
+        source: client.source,
+        action: Action::AuthLogin,
+        target: &actor,
+        outcome,
+        reason,
+    };
+    let store = &authn.instance.store;
+    let LoginOutcome::Success { .. } = &result else {
+        record(store, event, now).await;
+        return Ok((result, None));
+    };
+    // The success's writes go together, so they share one group commit: the audit
+    // entry, the count the attempt took cleared, the new session.
+    let token = match session {
+        Some(_) => Some(new_token()?),
+        None => None,
+    };
+    let new_session = async {
+        match &token {
+            Some(token) => {
+                store
+                    .insert_session(SessionRow {
+                        id_hash: token_hash(token),
+                        user_id: actor.clone(),
+                        created_at: now,
+                        idle_expires_at: now + settings.session_idle_secs,
+                        absolute_expires_at: now + settings.session_absolute_secs,
+                        cert_fingerprint: client.cert_fingerprint.map(str::to_owned),
+                    })
+                    .await
+            }
+            None => Ok(()),
         }
-        // One window, one sign-in.
-        if settings.login_protect {
-            authn.instance.store.close_login_window(&actor).await?;
+    };
+    let clear = async {
+        match claim {
+            Some(_) => store.clear_failures_after_success(&actor).await,
+            None => Ok(()),
         }
+    };
+    let ((), cleared, made) = tokio::join!(record(store, event, now), clear, new_session);
+    cleared?;
+    made?;
+    if let Some(old) = session.and_then(|s| s.replaces) {
+        super::session::end_session(store, old).await?;
     }
-    Ok(result)
+    // One window, one sign-in.
+    if settings.login_protect {
+        store.close_login_window(&actor).await?;
+    }
+    Ok((result, token))
 }

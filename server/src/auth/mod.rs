@@ -27,9 +27,9 @@ use crate::{
         phrase::PhraseHasher,
         OtpError,
     },
-    policy::{effective_policy_for, AuthSettings, PolicyError},
+    policy::{AuthSettings, PolicyCache, PolicyError},
     random::RandomError,
-    store::StoreError,
+    store::{login_facts::LoginFacts, StoreError},
 };
 
 /// Why a login step could not be decided (not a refusal: those are answers).
@@ -107,17 +107,30 @@ pub struct Authenticator {
     pub mailer: Option<Arc<Mailer>>,
     /// The address users reach this installation at (links in mail).
     pub public_url: Arc<str>,
+    /// The policies in memory, checked against the database's generation at every
+    /// login's facts.
+    pub policies: Arc<PolicyCache>,
 }
 
 impl Authenticator {
     /// The settings for `user_id`: the configuration with the user's effective policy
     /// (one query; unknown IDs get the default policy).
     pub async fn settings_for(&self, user_id: &str) -> Result<AuthSettings, PolicyError> {
-        Ok(
-            effective_policy_for(&self.instance.store, &self.auth, user_id)
-                .await?
-                .settings,
-        )
+        let facts = self.instance.store.login_facts(user_id).await?;
+        Ok((*self.settings_of(&facts).await?).clone())
+    }
+
+    /// The settings of the ID `facts` were read for (its groups' policy, resolved in
+    /// memory).
+    pub async fn settings_of(&self, facts: &LoginFacts) -> Result<Arc<AuthSettings>, PolicyError> {
+        self.policies
+            .settings(
+                &self.instance.store,
+                &self.auth,
+                &facts.groups,
+                facts.policy_generation,
+            )
+            .await
     }
 }
 

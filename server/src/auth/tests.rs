@@ -7,9 +7,7 @@ use std::{net::IpAddr, path::Path, sync::Arc};
 use app::{grid::digits_from_seed, pattern::otp_for};
 
 use super::{
-    login::{
-        finish_login, settings_for_challenge, start_login, Client, LoginOutcome, Refusal, Started,
-    },
+    login::{finish_login, prepare_verify, start_login, Client, LoginOutcome, Refusal, Started},
     Authenticator, LoginGuards,
 };
 use crate::{
@@ -68,6 +66,7 @@ async fn fixture(configure: impl FnOnce(&mut AuthSettings)) -> Fixture {
             guards: Arc::new(guards),
             mailer: None,
             public_url: "https://passgrid.test".into(),
+            policies: Default::default(),
         },
         clock,
     }
@@ -108,10 +107,8 @@ impl Fixture {
         totp: Option<&str>,
         client: &Client<'_>,
     ) -> LoginOutcome {
-        let settings = settings_for_challenge(&self.authn, challenge)
-            .await
-            .expect("settings");
-        finish_login(&self.authn, &settings, challenge, otp, totp, client)
+        let verification = prepare_verify(&self.authn, challenge).await.expect("facts");
+        finish_login(&self.authn, &verification, challenge, otp, totp, client)
             .await
             .expect("finish")
     }

@@ -155,6 +155,7 @@ pub async fn run(
             guards: guards.clone(),
             mailer,
             public_url: public_url.clone().into(),
+            policies: Default::default(),
         },
         metrics: Arc::new(Metrics::default()),
         leptos_options,

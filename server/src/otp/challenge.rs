@@ -15,6 +15,7 @@ use crate::{
     store::{
         challenges::NewChallenge,
         lockouts::{Claim, LOCKED_UNTIL_UNLOCKED},
+        patterns::LoginSubject,
         Store,
     },
 };
@@ -157,7 +158,8 @@ pub struct Decoys<'a> {
     pub token: &'a [u8],
 }
 
-/// Consumes the challenge (only for the flow and certificate it was drawn for; with
+/// `subject`: the claimed user's status and pattern, read before (`None`: no such
+/// user). Consumes the challenge (only for the flow and certificate it was drawn for; with
 /// `claim`, counting the attempt toward the claimed ID's lock-out in the same step)
 /// and checks the answer against the claimed user's pattern and/or token, as the
 /// challenge's purpose says — unless the count says the ID is locked.
@@ -169,6 +171,7 @@ pub async fn verify_challenge(
     answer: &Answer<'_>,
     binding: &Binding<'_>,
     decoys: &Decoys<'_>,
+    subject: Option<&LoginSubject>,
     claim: Option<Claim>,
     now: i64,
 ) -> Result<Verdict, OtpError> {
@@ -208,10 +211,9 @@ pub async fn verify_challenge(
     ) else {
         return Ok(Verdict::Invalid);
     };
-    // One lookup for known and unknown users alike: no timing difference.
-    let subject = store.login_subject(&c.claimed_user).await?;
+    // Read for known and unknown users alike before the grid was consumed (the
+    // caller's facts): no timing difference.
     let usable = subject
-        .as_ref()
         .filter(|s| s.active)
         .and_then(|s| s.pattern.as_ref())
         .filter(|p| p.expires_at.is_none_or(|e| e > now));

@@ -142,13 +142,9 @@ impl PolicyBook {
         })
     }
 
-    /// The settings of a member of `groups`, by the same rules as
-    /// `effective_policy_for`.
-    pub fn settings_for_groups(
-        &self,
-        base: &AuthSettings,
-        groups: &[String],
-    ) -> Result<AuthSettings, PolicyError> {
+    /// The name of the policy a member of `groups` gets (`None`: the default), by the
+    /// same rules as `effective_policy_for`.
+    pub fn chosen_policy(&self, groups: &[String]) -> Option<&str> {
         let candidates: Vec<Candidate> = self
             .attachments
             .iter()
@@ -158,7 +154,96 @@ impl PolicyBook {
                 settings: String::new(),
             })
             .collect();
-        let chosen = choose(&candidates).and_then(|c| self.policies.get(&c.attachment.policy));
-        resolve(base, &self.default, chosen)
+        let name = choose(&candidates).map(|c| c.attachment.policy.clone())?;
+        self.policies.get_key_value(&name).map(|(k, _)| k.as_str())
+    }
+
+    /// The settings of policy `name` (`None`: the default) over `base`.
+    pub fn settings_of(
+        &self,
+        base: &AuthSettings,
+        name: Option<&str>,
+    ) -> Result<AuthSettings, PolicyError> {
+        resolve(base, &self.default, name.and_then(|n| self.policies.get(n)))
+    }
+
+    /// The settings of a member of `groups`, by the same rules as
+    /// `effective_policy_for`.
+    pub fn settings_for_groups(
+        &self,
+        base: &AuthSettings,
+        groups: &[String],
+    ) -> Result<AuthSettings, PolicyError> {
+        self.settings_of(base, self.chosen_policy(groups))
+    }
+
+    /// Every policy's name (the default's not among them).
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.policies.keys().map(String::as_str)
+    }
+}
+
+/// The policies in memory, resolved over the configuration, for the login path: read
+/// again when the database's policy generation (see `store::login_facts`) says they
+/// changed — on any server of a cluster, so a change holds from the next login there.
+#[derive(Default)]
+pub struct PolicyCache {
+    current: std::sync::RwLock<Option<std::sync::Arc<ResolvedPolicies>>>,
+}
+
+struct ResolvedPolicies {
+    generation: i64,
+    book: PolicyBook,
+    /// Each policy resolved over the configuration, by name (`None`: the default); a
+    /// policy that does not resolve is missing and named when asked for.
+    resolved: std::collections::HashMap<Option<String>, std::sync::Arc<AuthSettings>>,
+}
+
+impl PolicyCache {
+    /// The settings of a member of `groups` over `base`, with the policies of
+    /// `generation` (read now when the copy in memory is older or missing).
+    pub async fn settings(
+        &self,
+        store: &Store,
+        base: &AuthSettings,
+        groups: &[String],
+        generation: i64,
+    ) -> Result<std::sync::Arc<AuthSettings>, PolicyError> {
+        let current = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .filter(|c| c.generation == generation);
+        let policies = match current {
+            Some(p) => p,
+            None => {
+                // Loaded after `generation` was read: at least as new as it says.
+                let book = PolicyBook::load(store).await?;
+                let mut resolved = std::collections::HashMap::new();
+                for name in std::iter::once(None).chain(book.names().map(Some)) {
+                    if let Ok(settings) = book.settings_of(base, name) {
+                        resolved.insert(name.map(str::to_owned), std::sync::Arc::new(settings));
+                    }
+                }
+                let fresh = std::sync::Arc::new(ResolvedPolicies {
+                    generation,
+                    book,
+                    resolved,
+                });
+                *self
+                    .current
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(fresh.clone());
+                fresh
+            }
+        };
+        let name = policies.book.chosen_policy(groups).map(str::to_owned);
+        match policies.resolved.get(&name) {
+            Some(settings) => Ok(settings.clone()),
+            None => Err(PolicyError::Corrupt(
+                name.unwrap_or_else(|| DEFAULT_POLICY.to_string()),
+            )),
+        }
     }
 }

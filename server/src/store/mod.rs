@@ -16,6 +16,7 @@ pub mod forward_auth_sessions;
 pub mod groups;
 pub mod job_locks;
 pub mod lockouts;
+pub mod login_facts;
 pub mod login_windows;
 pub mod login_writes;
 pub mod oidc_clients;

@@ -5,6 +5,7 @@ use sqlx::Row;
 use super::{Store, StoreError};
 
 /// A user's current pattern as stored.
+#[derive(Clone, Debug)]
 pub struct StoredPattern {
     pub sealed: Vec<u8>,
     pub is_initial: bool,
@@ -12,6 +13,7 @@ pub struct StoredPattern {
 }
 
 /// What a login needs to know about the claimed user, in one query.
+#[derive(Clone, Debug)]
 pub struct LoginSubject {
     pub active: bool,
     pub pattern: Option<StoredPattern>,

@@ -13,9 +13,9 @@ use std::net::SocketAddr;
 
 use crate::{
     audit::{record, Action, Outcome},
-    auth::{
-        login::{finish_login, settings_for_challenge, start_login, LoginOutcome, Started},
-        session::{create_session, end_session},
+    auth::login::{
+        finish_login_with_session, prepare_verify, start_login, LoginOutcome, SessionWanted,
+        Started,
     },
     delivery,
     http::{
@@ -131,35 +131,31 @@ pub async fn verify(
     let flow_hash = request_flow_hash(&headers);
     let transport = Transport::of(&conn, Some(peer.ip()));
     let totp = normalised_otp(&form.totp);
-    let settings = settings_for_challenge(&state, &challenge).await?;
-    let outcome = finish_login(
+    let verification = prepare_verify(&state, &challenge).await?;
+    let settings = verification.settings.clone();
+    // A new session at every sign-in (the old one ends): no session fixation.
+    let (outcome, token) = finish_login_with_session(
         &state,
-        &settings,
+        &verification,
         &challenge,
         &otp,
         (!totp.is_empty()).then_some(totp.as_str()),
         &transport.client(&flow_hash),
+        Some(SessionWanted {
+            replaces: cookie(&headers, SESSION_COOKIE),
+        }),
     )
     .await?;
-    Ok(match outcome {
-        LoginOutcome::Success {
-            user_id,
-            must_change_pattern,
-            must_enrol_token,
-            must_set_phrase,
-        } => {
-            // A new token at every login: no session fixation.
-            if let Some(old) = cookie(&headers, SESSION_COOKIE) {
-                end_session(&state.instance.store, old).await?;
-            }
-            let token = create_session(
-                &state.instance.store,
-                &settings,
-                &user_id,
-                transport.fingerprint(),
-                state.instance.clock.now(),
-            )
-            .await?;
+    Ok(match (outcome, token) {
+        (
+            LoginOutcome::Success {
+                user_id,
+                must_change_pattern,
+                must_enrol_token,
+                must_set_phrase,
+            },
+            Some(token),
+        ) => {
             let now = state.instance.clock.now();
             // First login with auto-issue: the certificate comes before the pattern —
             // unless this device already shows one of passgrid's (a shared terminal).
@@ -190,10 +186,12 @@ pub async fn verify(
                 &super::login_hint::forget(),
             )
         }
-        LoginOutcome::Failed => back_to_login("failed"),
-        LoginOutcome::ChallengeExpired | LoginOutcome::ChallengeInvalid => back_to_login("expired"),
-        LoginOutcome::DeviceNotRegistered => back_to_login("device"),
-        LoginOutcome::Refused(refusal) => back_to_login(refusal_page_code(&refusal)),
+        (LoginOutcome::Success { .. }, None) | (LoginOutcome::Failed, _) => back_to_login("failed"),
+        (LoginOutcome::ChallengeExpired | LoginOutcome::ChallengeInvalid, _) => {
+            back_to_login("expired")
+        }
+        (LoginOutcome::DeviceNotRegistered, _) => back_to_login("device"),
+        (LoginOutcome::Refused(refusal), _) => back_to_login(refusal_page_code(&refusal)),
     })
 }
 

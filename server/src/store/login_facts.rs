@@ -1,0 +1,156 @@
+//! What one login step needs to know of the ID it names, in one statement: the user's
+//! status and pattern, the groups (their policy is resolved in memory), the lock-out
+//! count, and the generation of the policies (so a server knows when its copy of
+//! them is stale). Unknown IDs take the same statement and get empty facts.
+
+use sqlx::Row;
+
+use super::{
+    lockouts::FailureCount,
+    patterns::{LoginSubject, StoredPattern},
+    Store, StoreError,
+};
+
+/// The facts of one claimed ID.
+#[derive(Clone, Debug, Default)]
+pub struct LoginFacts {
+    /// The ID (for a challenge: its claimed user); `None` when there is no such challenge.
+    pub login_id: Option<String>,
+    /// Status and pattern, when the ID is a user.
+    pub subject: Option<LoginSubject>,
+    pub groups: Vec<String>,
+    pub failures: Option<FailureCount>,
+    pub policy_generation: i64,
+}
+
+fn facts_sql(login_id: &str) -> String {
+    format!(
+        "SELECT k.id, u.status, p.sealed, p.is_initial, p.expires_at, f.failures, \
+         f.locked_until, ug.group_name, \
+         (SELECT value FROM policy_generation WHERE id = 1) \
+         FROM (SELECT {login_id} AS id) k \
+         LEFT JOIN users u ON u.id = k.id \
+         LEFT JOIN patterns p ON p.user_id = k.id \
+         LEFT JOIN login_failures f ON f.login_id = k.id \
+         LEFT JOIN user_groups ug ON ug.user_id = k.id"
+    )
+}
+
+fn facts_of(rows: &[sqlx::any::AnyRow]) -> Result<LoginFacts, StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(LoginFacts::default());
+    };
+    let login_id: Option<String> = first.try_get(0)?;
+    let status: Option<String> = first.try_get(1)?;
+    let subject = status.map(|status| LoginSubject {
+        active: status == "active",
+        pattern: first
+            .try_get::<Option<Vec<u8>>, _>(2)
+            .ok()
+            .flatten()
+            .map(|sealed| StoredPattern {
+                sealed,
+                is_initial: first
+                    .try_get::<Option<i64>, _>(3)
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0)
+                    != 0,
+                expires_at: first.try_get(4).ok().flatten(),
+            }),
+    });
+    let failures = first
+        .try_get::<Option<i64>, _>(5)?
+        .map(|failures| FailureCount {
+            failures,
+            locked_until: first.try_get(6).ok().flatten(),
+        });
+    let mut groups = Vec::new();
+    for r in rows {
+        if let Some(g) = r.try_get::<Option<String>, _>(7)? {
+            groups.push(g);
+        }
+    }
+    Ok(LoginFacts {
+        login_id,
+        subject,
+        groups,
+        failures,
+        policy_generation: first.try_get::<Option<i64>, _>(8)?.unwrap_or(0),
+    })
+}
+
+impl Store {
+    /// The facts of `login_id` (known or not: the same statement either way).
+    pub async fn login_facts(&self, login_id: &str) -> Result<LoginFacts, StoreError> {
+        let rows = sqlx::query(&facts_sql("CAST($1 AS TEXT)"))
+            .bind(login_id)
+            .fetch_all(self.reader())
+            .await?;
+        facts_of(&rows)
+    }
+
+    /// The facts of the ID a login challenge was issued for (empty when there is no
+    /// such challenge), so a verify needs one statement before its grid is consumed.
+    pub async fn login_facts_of_challenge(
+        &self,
+        challenge_id: &str,
+    ) -> Result<LoginFacts, StoreError> {
+        let rows = sqlx::query(&facts_sql(
+            "(SELECT claimed_user FROM challenges WHERE id = $1)",
+        ))
+        .bind(challenge_id)
+        .fetch_all(self.reader())
+        .await?;
+        facts_of(&rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{scratch::scratch_store, users::NewUser};
+
+    #[tokio::test]
+    async fn known_and_unknown_ids_take_the_same_statement() {
+        let (_dir, store) = scratch_store().await;
+        let user = NewUser {
+            id: "ann",
+            display_name: "Ann",
+            email: None,
+            admin_role: None,
+            source: "local",
+        };
+        for g in ["a", "b"] {
+            store.create_group(g, "", 1).await.expect("group");
+        }
+        store
+            .create_user_in_groups(&user, &["a".into(), "b".into()], 1)
+            .await
+            .expect("user");
+        let facts = store.login_facts("ann").await.expect("facts");
+        assert_eq!(facts.login_id.as_deref(), Some("ann"));
+        assert!(facts.subject.as_ref().is_some_and(|s| s.active));
+        let mut groups = facts.groups.clone();
+        groups.sort();
+        assert_eq!(groups, ["a", "b"]);
+        let nobody = store.login_facts("nobody").await.expect("facts");
+        assert!(nobody.subject.is_none() && nobody.groups.is_empty());
+        // A policy change moves the generation on.
+        let before = nobody.policy_generation;
+        store.save_policy("p", "{}", 2).await.expect("policy");
+        assert!(
+            store
+                .login_facts("nobody")
+                .await
+                .expect("facts")
+                .policy_generation
+                > before
+        );
+        assert!(store
+            .login_facts_of_challenge("no-such")
+            .await
+            .expect("facts")
+            .login_id
+            .is_none());
+    }
+}
