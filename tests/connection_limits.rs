@@ -128,7 +128,7 @@ fn idle_connections_are_closed_after_the_timeouts() {
     );
     let server = TestServer::start_with_config(&dir.path().join("data"), &database, &config, &[]);
     let request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    let mut idle = vec![
+    let mut idle = [
         // TLS, then nothing.
         IdleClient::open(&server, "http/1.1", b""),
         IdleClient::open(&server, "http/1.1", b""),
