@@ -101,29 +101,31 @@ on_both_databases! {
         assert_eq!(status, 200);
         assert!(page.contains("name=\"user_id\""), "the form, while no administrator exists");
 
-        // An administrator made on the command line: it gets an initial pattern and
-        // the way to sign in with it.
+        // An administrator made on the command line.
         let made = cli_value(&server, &["admin", "create", "boss", "--email", "boss@example.com"]);
+
+        // The link creates nothing, and its page says it is gone.
+        let (status, location) = submit_setup(&server, &token, "intruder");
+        assert!(!user_exists(&server, "intruder"), "the link made nothing");
+        assert_eq!(status, 303);
+        assert!(location.ends_with("error=invalid_token"), "{location}");
+        let (status, _) = submit_setup(&server, &token, "intruder");
+        assert_eq!(status, 303);
+        assert!(!user_exists(&server, "intruder"));
+        let (_, page) = server.curl(&format!("/setup/{token}"), &[]);
+        assert!(page.contains("setup-gone") && !page.contains("name=\"user_id\""), "{page}");
+
+        // The command line gave the administrator an initial pattern and the way to
+        // sign in with it.
         let cells: Vec<u64> = made["initial_pattern"]["cells"]
             .as_array()
-            .unwrap()
+            .unwrap_or_else(|| panic!("no initial pattern: {made}"))
             .iter()
             .map(|c| c.as_u64().unwrap())
             .collect();
         assert_eq!(made["initial_pattern"]["text_rows"].as_array().unwrap().len(), 4, "{made}");
         assert_eq!(made["certificate"], "none");
         assert_eq!(made["sign_in"]["path"], "/login");
-
-        // The link's page says it is gone, and the link creates nothing.
-        let (_, page) = server.curl(&format!("/setup/{token}"), &[]);
-        assert!(page.contains("setup-gone") && !page.contains("name=\"user_id\""), "{page}");
-        let (status, location) = submit_setup(&server, &token, "intruder");
-        assert_eq!(status, 303);
-        assert!(location.ends_with("error=invalid_token"), "{location}");
-        assert!(!user_exists(&server, "intruder"), "the link made nothing");
-        let (status, _) = submit_setup(&server, &token, "intruder");
-        assert_eq!(status, 303);
-        assert!(!user_exists(&server, "intruder"));
 
         // The administrator of the command line signs in with the printed pattern.
         let (status, verified) = sign_in(&server, dir.path(), "boss", &cells);
