@@ -4,9 +4,10 @@
 //! the server) are full the idlest connection makes way for the new client.
 
 use std::{
-    io::Write,
+    io::{BufRead, BufReader, Write},
     path::Path,
     process::{Child, ChildStdin, Command, Stdio},
+    sync::mpsc,
     time::{Duration, Instant},
 };
 
@@ -20,33 +21,56 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00
 struct IdleClient {
     child: Child,
     _stdin: ChildStdin,
+    /// The server finished the handshake or closed the connection within 10 s.
+    answered: bool,
 }
 
 impl IdleClient {
+    /// Connects and returns once the TLS handshake is done, the server closed the
+    /// connection, or 10 s passed (a server out of file descriptors never answers):
+    /// the clients of a test connect one after the other, not all at once behind the
+    /// new client whose page is asked for.
     fn open(server: &TestServer, alpn: &str, send: &[u8]) -> IdleClient {
         let mut child = Command::new("openssl")
             .args([
                 "s_client",
-                "-quiet",
+                "-brief",
+                "-ign_eof",
                 "-nocommands",
                 "-alpn",
                 alpn,
-                "-connect",
             ])
+            .arg("-connect")
             .arg(format!("127.0.0.1:{}", server.port))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("openssl s_client");
         let mut stdin = child.stdin.take().expect("stdin");
+        // `-brief` says "CONNECTION ESTABLISHED" on stderr after the handshake; the
+        // reader drains stderr until s_client ends.
+        let stderr = child.stderr.take().expect("stderr");
+        let (established, wait) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("CONNECTION ESTABLISHED") {
+                    let _ = established.send(());
+                }
+            }
+        });
+        let answered = !matches!(
+            wait.recv_timeout(Duration::from_secs(10)),
+            Err(mpsc::RecvTimeoutError::Timeout)
+        );
         if !send.is_empty() {
-            stdin.write_all(send).expect("write to s_client");
-            stdin.flush().expect("flush");
+            // The server may have closed it already; the test looks at that later.
+            let _ = stdin.write_all(send).and_then(|()| stdin.flush());
         }
         IdleClient {
             child,
             _stdin: stdin,
+            answered,
         }
     }
 
@@ -85,11 +109,17 @@ fn idle_connections_do_not_keep_new_clients_out_of_a_small_file_limit() {
     let server = TestServer::start_with_file_limit(&dir.path().join("data"), &database, None, 256);
     let mut idle: Vec<IdleClient> = Vec::new();
     for i in 0..300 {
-        idle.push(if i % 10 == 0 {
+        let client = if i % 10 == 0 {
             IdleClient::open(&server, "h2", H2_PREFACE)
         } else {
             IdleClient::open(&server, "http/1.1", b"")
-        });
+        };
+        let answered = client.answered;
+        idle.push(client);
+        if !answered {
+            // The server takes no more connections: no use opening others.
+            break;
+        }
     }
     new_clients_get_their_page(&server);
     let metrics = server.curl("/metrics", &[]).1;

@@ -170,7 +170,9 @@ pub async fn forwarded_client_cert(
             .headers()
             .get_all(X_FORWARDED_FOR)
             .iter()
-            .filter_map(|v| v.to_str().ok())
+            // A value that is not text is a hop that is not an address: the walk
+            // stops there instead of skipping it.
+            .map(|v| v.to_str().unwrap_or("-"))
             .collect();
         let client = client_address(peer, &forwarded, &proxy.trusted);
         let client = SocketAddr::new(client, 0);

@@ -141,14 +141,16 @@ impl Open {
         Some(slot)
     }
 
-    /// Closes the connection idle the longest among those `matching`; false when every
-    /// one of them is busy.
+    /// Closes an idle connection among those `matching`: one of the source holding
+    /// the most connections (a client that opens many makes way first, not the others),
+    /// and of those the one idle the longest. False when every one of them is busy.
     fn evict_idlest(&mut self, matching: impl Fn(&Slot) -> bool) -> bool {
+        let held = |s: &Slot| self.per_source.get(&s.source).copied().unwrap_or(0);
         let victim = self
             .slots
             .iter()
             .filter(|(_, s)| matching(s) && s.activity.is_idle())
-            .min_by_key(|(_, s)| s.activity.last_change())
+            .min_by_key(|(_, s)| (std::cmp::Reverse(held(s)), s.activity.last_change()))
             .map(|(id, _)| *id);
         match victim.and_then(|id| self.remove(id)) {
             Some(slot) => {
@@ -318,6 +320,31 @@ mod tests {
             y.activity.request_started(),
         );
         assert_eq!(c.admit(ip("192.0.2.9")).err(), Some(Refused::ServerFull));
+    }
+
+    #[test]
+    fn the_source_holding_the_most_makes_way_first() {
+        let c = Connections::new(limits(4, 10));
+        // The idlest connection of all is a quiet client's...
+        let _quiet = c.admit(ip("192.0.2.1")).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        let flood: Vec<_> = (0..3)
+            .map(|_| c.admit(ip("198.51.100.1")).unwrap())
+            .collect();
+        // ...but the server's last place goes to a newcomer at the flooder's expense.
+        let newcomer = c.admit(ip("203.0.113.1")).unwrap();
+        assert_eq!(newcomer.evicted, 1);
+        let flood_open = flood
+            .iter()
+            .filter(|a| c.open.lock().unwrap().slots.contains_key(&a.id))
+            .count();
+        assert_eq!(flood_open, 2);
+        assert!(c
+            .open
+            .lock()
+            .unwrap()
+            .per_source
+            .contains_key(&ip("192.0.2.1")));
     }
 
     #[test]
