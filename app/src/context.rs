@@ -175,6 +175,27 @@ pub struct ResetDone {
     pub blocks_down: u8,
 }
 
+/// A set-up link, on its page: whether it can still create the first administrator.
+#[derive(Clone, Debug)]
+pub struct SetupLink {
+    pub valid: bool,
+}
+
+/// The first administrator just made from the set-up link: its initial pattern, shown
+/// once, and what the first sign-in will ask for.
+#[derive(Clone, Debug)]
+pub struct SetupDone {
+    pub user_id: String,
+    pub cells: Vec<u16>,
+    pub blocks_across: u8,
+    pub blocks_down: u8,
+    /// "auto_issue" (a certificate is offered at the first sign-in), "required" (one
+    /// must be issued and installed first) or "none".
+    pub certificate: String,
+    /// Days the initial pattern stays valid.
+    pub valid_days: i64,
+}
+
 /// The signed-in administrator of a console page (`/admin…`); the server renders
 /// those pages for administrators only.
 #[derive(Clone, Debug)]

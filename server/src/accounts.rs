@@ -3,7 +3,7 @@
 
 use crate::{
     audit::{record, Action, AuditEvent, Outcome},
-    store::{users::NewUser, Store, StoreError},
+    store::{patterns::NewInitialPattern, users::NewUser, Store, StoreError},
 };
 
 /// Administrator roles (SPEC §9.1).
@@ -212,6 +212,38 @@ pub async fn create_user_from_cli(
             target: user.id,
             outcome,
             reason: &reason,
+        },
+        now,
+    )
+    .await;
+    result
+}
+
+/// Creates an administrator from the command line with its initial pattern (one
+/// transaction; it also retires any first-administrator set-up link) and audits it.
+pub async fn create_admin_from_cli(
+    store: &Store,
+    admin: &NewUser<'_>,
+    pattern: &NewInitialPattern,
+    now: i64,
+) -> Result<(), StoreError> {
+    let result = store
+        .create_user_with_initial_pattern(admin, pattern, now)
+        .await;
+    let (outcome, reason) = match &result {
+        Ok(()) => (Outcome::Success, "with an initial pattern"),
+        Err(StoreError::Conflict) => (Outcome::Failure, "user exists"),
+        Err(_) => (Outcome::Failure, "database error"),
+    };
+    record(
+        store,
+        AuditEvent {
+            actor: "cli",
+            source: "local",
+            action: Action::AdminCreate,
+            target: admin.id,
+            outcome,
+            reason,
         },
         now,
     )

@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 use crate::instance::DataConfig;
 
+pub mod serve_limits;
+
 /// Everything that can be set in the TOML file. Unknown keys are an error, so a typo
 /// is reported instead of silently ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -213,6 +215,18 @@ pub struct ServeFile {
     pub trusted_proxies: Option<Vec<String>>,
     /// The header such a proxy puts the client certificate in.
     pub client_cert_header: Option<String>,
+    /// Seconds from accept to a connection's first request (TLS handshake included).
+    pub first_request_timeout_secs: Option<u64>,
+    /// Seconds a connection may stay open with no request in flight.
+    pub idle_timeout_secs: Option<u64>,
+    /// Connections open at once, in all (default: 4096, less to fit the file limit).
+    pub max_connections: Option<usize>,
+    /// Connections open at once per source address (IPv6: per /64).
+    pub max_connections_per_source: Option<usize>,
+    /// A file with the bearer token that opens `/metrics`.
+    pub metrics_token_file: Option<PathBuf>,
+    /// Networks (CIDR) that may read `/metrics` without the token (default loopback).
+    pub metrics_allow: Option<Vec<String>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
@@ -281,6 +295,8 @@ pub struct ServeConfig {
     pub handshake_timeout: Duration,
     pub max_body_bytes: usize,
     pub proxy: Option<crate::http::proxy::ProxySettings>,
+    pub connections: serve_limits::ConnectionSettings,
+    pub metrics_access: crate::http::metrics_access::MetricsAccess,
 }
 
 /// The flag/env side of `serve` (clap fills it).
@@ -368,7 +384,11 @@ impl ServeConfig {
                 Some(crate::http::proxy::ProxySettings { trusted, header })
             }
         };
+        let connections = serve_limits::connection_settings(file)?;
+        let metrics_access = serve_limits::metrics_access(file)?;
         Ok(ServeConfig {
+            connections,
+            metrics_access,
             proxy,
             listen,
             http_listen: flags.http_listen.or(file.http_listen),

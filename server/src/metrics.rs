@@ -10,6 +10,9 @@ pub struct Metrics {
     handshakes_failed: AtomicU64,
     handshakes_timed_out: AtomicU64,
     connections_open: AtomicI64,
+    connections_refused: AtomicU64,
+    connections_evicted: AtomicU64,
+    connections_closed_idle: AtomicU64,
     responses: [AtomicU64; 5],
     /// Single sign-on events per application: (application, event) → count.
     sso: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
@@ -40,6 +43,18 @@ impl Metrics {
     pub fn connection_opened(&self) -> OpenConnection<'_> {
         self.connections_open.fetch_add(1, Relaxed);
         OpenConnection(self)
+    }
+    /// A new connection found every place busy and was closed at once.
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Relaxed);
+    }
+    /// An idle connection was closed to make room for a new one.
+    pub fn connection_evicted(&self) {
+        self.connections_evicted.fetch_add(1, Relaxed);
+    }
+    /// A connection was closed for bringing no request in time.
+    pub fn connection_closed_idle(&self) {
+        self.connections_closed_idle.fetch_add(1, Relaxed);
     }
     /// Counts a response by status class (1xx … 5xx).
     pub fn response(&self, status: u16) {
@@ -93,6 +108,20 @@ impl Metrics {
             "passgrid_connections_open {}\n",
             self.connections_open.load(Relaxed)
         ));
+        out.push_str(
+            "# HELP passgrid_connections_closed_total Connections the server closed, by reason.\n",
+        );
+        out.push_str("# TYPE passgrid_connections_closed_total counter\n");
+        for (reason, v) in [
+            ("refused", &self.connections_refused),
+            ("evicted", &self.connections_evicted),
+            ("idle", &self.connections_closed_idle),
+        ] {
+            out.push_str(&format!(
+                "passgrid_connections_closed_total{{reason=\"{reason}\"}} {}\n",
+                v.load(Relaxed)
+            ));
+        }
         out.push_str("# HELP passgrid_http_responses_total HTTP responses by status class.\n");
         out.push_str("# TYPE passgrid_http_responses_total counter\n");
         for (i, v) in self.responses.iter().enumerate() {

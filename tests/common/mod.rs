@@ -222,7 +222,7 @@ impl TestServer {
     /// Starts the server on `data_dir` and `db` with extra `serve` arguments, and waits
     /// for its "listening" line.
     pub fn start(data_dir: &Path, db: &TestDb, extra: &[&str]) -> TestServer {
-        Self::spawn(data_dir, db, None, extra)
+        Self::spawn(data_dir, db, None, extra, None)
     }
 
     /// Like `start`, with a TOML configuration file.
@@ -232,14 +232,41 @@ impl TestServer {
         config: &Path,
         extra: &[&str],
     ) -> TestServer {
-        Self::spawn(data_dir, db, Some(config), extra)
+        Self::spawn(data_dir, db, Some(config), extra, None)
     }
 
-    fn spawn(data_dir: &Path, db: &TestDb, config: Option<&Path>, extra: &[&str]) -> TestServer {
+    /// Like `start_with_config`, with the server's open-file limit (soft and hard) set
+    /// to `files` by util-linux `prlimit`, as a small `ulimit -n` would.
+    pub fn start_with_file_limit(
+        data_dir: &Path,
+        db: &TestDb,
+        config: Option<&Path>,
+        files: u64,
+    ) -> TestServer {
+        Self::spawn(data_dir, db, config, &[], Some(files))
+    }
+
+    fn spawn(
+        data_dir: &Path,
+        db: &TestDb,
+        config: Option<&Path>,
+        extra: &[&str],
+        file_limit: Option<u64>,
+    ) -> TestServer {
         let log = data_dir.join(format!("{}.log", unique("server")));
         std::fs::create_dir_all(data_dir).expect("data dir");
         let log_file = std::fs::File::create(&log).expect("log file");
-        let mut command = Command::new(passgrid_bin());
+        // prlimit execs the server: the child's pid is the server's.
+        let mut command = match file_limit {
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}"))
+                    .arg("--")
+                    .arg(passgrid_bin());
+                c
+            }
+            None => Command::new(passgrid_bin()),
+        };
         if let Some(config) = config {
             command.arg("--config").arg(config);
         }

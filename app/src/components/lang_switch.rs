@@ -25,9 +25,13 @@ pub fn LangSwitch() -> impl IntoView {
         }
         format!("/lang/{}?next={}", other.code(), percent_encode(&here))
     };
-    // A page that shows its content once (a reset's new pattern) cannot come back:
-    // no switch there, rather than a switch that loses what it shows.
-    let once = location.pathname.get_untracked() == "/login/reset/done";
+    // A page that shows its content once (a reset's or the first administrator's
+    // initial pattern) cannot come back: no switch there, rather than a switch that
+    // loses what it shows.
+    let once = matches!(
+        location.pathname.get_untracked().as_str(),
+        "/login/reset/done" | "/setup/done"
+    );
     (!once).then(|| {
         view! {
             <a class="lang-switch" href=href hreflang=other.code() lang=other.code()>

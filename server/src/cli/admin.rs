@@ -3,11 +3,16 @@
 use clap::Subcommand;
 use serde_json::json;
 
+use app::pattern::{text_form, text_rows};
+
 use super::{CliError, Output};
 use crate::{
     accounts,
     audit::Action,
+    config::FileConfig,
     instance::{DataConfig, Instance},
+    otp::patterns::{new_initial_pattern, INITIAL_PATTERN_DAYS},
+    policy::{effective_policy_for, AuthSettings},
     store::StoreError,
 };
 
@@ -46,7 +51,12 @@ pub enum TokenCommand {
     Revoke { prefix: String },
 }
 
-pub async fn run(cmd: AdminCommand, data: DataConfig, out: Output) -> Result<(), CliError> {
+pub async fn run(
+    cmd: AdminCommand,
+    data: DataConfig,
+    file: &FileConfig,
+    out: Output,
+) -> Result<(), CliError> {
     match cmd {
         AdminCommand::Create {
             id,
@@ -56,9 +66,22 @@ pub async fn run(cmd: AdminCommand, data: DataConfig, out: Output) -> Result<(),
         } => {
             let user =
                 accounts::checked_new_user(&id, &name, email.as_deref(), Some(&role), "local")?;
+            let base = file.auth.settings()?;
             let instance = Instance::open(data).await?;
             let now = instance.clock.now();
-            match accounts::create_user_from_cli(&instance.store, &user, &[], now).await {
+            // The policy the administrator will have (in no group yet: the default one)
+            // decides the pattern's rules and what the first sign-in asks for.
+            let settings = effective_policy_for(&instance.store, &base, &id)
+                .await?
+                .settings;
+            let (cells, pattern) = new_initial_pattern(
+                &instance.master_key,
+                &id,
+                settings.shape,
+                &settings.rules,
+                now,
+            )?;
+            match accounts::create_admin_from_cli(&instance.store, &user, &pattern, now).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => {
                     return Err(CliError(format!("a user with ID {id:?} exists already")))
@@ -66,14 +89,72 @@ pub async fn run(cmd: AdminCommand, data: DataConfig, out: Output) -> Result<(),
                 Err(e) => return Err(e.into()),
             }
             instance.store.close().await;
-            out.print(
-                format!("administrator {id} created (role {role})"),
-                json!({ "id": id, "role": role, "created": true }),
-            );
+            print_first_sign_in(out, &id, &role, &cells, &settings);
             Ok(())
         }
         AdminCommand::Token(cmd) => token(cmd, data, out).await,
     }
+}
+
+/// The new administrator's initial pattern (this output is the only place it is ever
+/// shown) and exactly how to sign in with it.
+fn print_first_sign_in(out: Output, id: &str, role: &str, cells: &[u16], settings: &AuthSettings) {
+    let shape = settings.shape;
+    let rows = text_rows(cells, shape);
+    let certificate = settings.first_sign_in_certificate();
+    let mut steps = Vec::new();
+    if certificate == "required" {
+        steps.push(format!(
+            "issue a client certificate first (passgrid cert issue {id} --out {id}.p12) and install it in the browser"
+        ));
+    }
+    steps.push("open /login on this server".to_string());
+    steps.push(format!("type the user ID {id} and press Next"));
+    steps.push(
+        "type the digits found at the numbered cells of the pattern, in order (1 first), and sign in"
+            .to_string(),
+    );
+    if certificate == "auto_issue" {
+        steps.push(
+            "download the client certificate offered for this device, keep its password, install it"
+                .to_string(),
+        );
+    }
+    steps.push(
+        "draw a pattern of your own and confirm it twice; your page then links to the console (/admin)"
+            .to_string(),
+    );
+    let numbered = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("  {}. {s}", i + 1))
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.print(
+        format!(
+            "administrator {id} created (role {role})\n\
+             initial pattern, shown only now (each line is one row of the {}-column grid: \
+             groups of 4 cells; digits give the order, a = 10th):\n  {}\n\
+             (valid {INITIAL_PATTERN_DAYS} days)\nto sign in:\n{numbered}",
+            shape.cols(),
+            rows.join("\n  "),
+        ),
+        json!({
+            "id": id,
+            "role": role,
+            "created": true,
+            "initial_pattern": {
+                "text": text_form(cells, shape),
+                "text_rows": rows,
+                "cells": cells,
+                "rows": shape.rows(),
+                "cols": shape.cols(),
+                "valid_days": INITIAL_PATTERN_DAYS,
+            },
+            "certificate": certificate,
+            "sign_in": { "path": "/login", "steps": steps },
+        }),
+    );
 }
 
 async fn token(cmd: TokenCommand, data: DataConfig, out: Output) -> Result<(), CliError> {

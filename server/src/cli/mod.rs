@@ -171,7 +171,7 @@ pub async fn run(cli: Cli, file: FileConfig) -> Result<(), CliError> {
     let data = data_config(&cli.global, &file);
     match cli.command {
         Command::Serve(args) => serve::run(args, data, &file, out).await,
-        Command::Admin(cmd) => admin::run(cmd, data, out).await,
+        Command::Admin(cmd) => admin::run(cmd, data, &file, out).await,
         Command::User(cmd) => user::run(cmd, data, out).await,
         Command::Cert(cmd) => cert::run(cmd, data, &file, out).await,
         Command::Ca(cmd) => ca::run(cmd, data, out).await,

@@ -14,12 +14,17 @@ use crate::{
     auth::{Authenticator, LoginGuards},
     ca::server_cert::server_names,
     cluster::{self, Membership},
-    config::{FileConfig, ServeConfig, ServeFlags},
+    config::{serve_limits::effective_max_total, FileConfig, ServeConfig, ServeFlags},
     http::{AppState, Shared},
     instance::{DataConfig, Instance},
     metrics::Metrics,
     routes,
-    tls::{listener::ListenerLimits, serve_tls, server_config::server_config},
+    tls::{
+        connections::{ConnectionLimits, Connections},
+        listener::{serve_plain, ListenerLimits},
+        serve_tls,
+        server_config::server_config,
+    },
     web::{redirect, setup::issue_setup_token},
 };
 
@@ -88,6 +93,12 @@ pub async fn run(
         .map_err(|e| CliError(format!("cannot listen on {}: {e}", cfg.listen)))?;
     let local = listener.local_addr()?;
     let public_url = cfg.public_url(local);
+    let metrics = Arc::new(Metrics::default());
+    let listener_limits = ListenerLimits {
+        handshake_timeout: cfg.handshake_timeout,
+        header_read_timeout: Duration::from_secs(30),
+    };
+    let connections = Connections::new(connection_limits(&cfg));
     if let Some(addr) = cfg.http_listen {
         let plain = TcpListener::bind(addr)
             .await
@@ -99,9 +110,12 @@ pub async fn run(
             .first()
             .cloned()
             .unwrap_or_else(|| local.ip().to_string());
-        tokio::spawn(redirect::serve_redirects(
+        tokio::spawn(serve_plain(
             plain,
             redirect::redirect_router(local.port(), allowed, default_host),
+            listener_limits,
+            connections.clone(),
+            metrics.clone(),
         ));
     }
 
@@ -157,11 +171,12 @@ pub async fn run(
             public_url: public_url.clone().into(),
             policies: Default::default(),
         },
-        metrics: Arc::new(Metrics::default()),
+        metrics,
         leptos_options,
         proxy: cfg.proxy.clone(),
         bulk_jobs: crate::bulk_certificates::BulkJobs::new(&me.id),
         sso: Arc::new(sso),
+        metrics_access: cfg.metrics_access.clone(),
     });
     tokio::spawn(cluster::run(instance.clone(), me.clone(), guards));
     tokio::spawn(prune_rate_limits(state.authn.clone()));
@@ -180,10 +195,8 @@ pub async fn run(
         listener,
         TlsAcceptor::from(tls),
         router,
-        ListenerLimits {
-            handshake_timeout: cfg.handshake_timeout,
-            header_read_timeout: Duration::from_secs(30),
-        },
+        listener_limits,
+        connections,
         metrics,
         shutdown_signal(),
         Duration::from_secs(10),
@@ -201,6 +214,44 @@ fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The connection limits of `[serve]`, the total fitted to the file descriptors this
+/// process may open (raised to the hard limit first: every connection takes one).
+fn connection_limits(cfg: &ServeConfig) -> ConnectionLimits {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(err) = setrlimit(Resource::Nofile, raised) {
+            tracing::debug!(error = %err, "could not raise the open-file limit");
+        }
+    }
+    let files = getrlimit(Resource::Nofile).current;
+    let c = &cfg.connections;
+    let max_total = effective_max_total(c.max_total, files);
+    if c.max_total.is_some_and(|m| m > max_total) {
+        tracing::warn!(
+            configured = c.max_total,
+            max_total,
+            "[serve] max_connections lowered to fit the open-file limit"
+        );
+    }
+    ConnectionLimits {
+        max_total,
+        max_per_source: c.max_per_source,
+        first_request_timeout: c.first_request_timeout,
+        idle_timeout: c.idle_timeout,
+        // A trusted proxy carries many clients over its own connections.
+        exempt: cfg
+            .proxy
+            .as_ref()
+            .map(|p| p.trusted.clone())
+            .unwrap_or_default(),
+    }
 }
 
 fn load_tls_files(

@@ -16,6 +16,7 @@ use crate::{
     auth::{login::Refusal, AuthError},
     bulk_certificates::BulkError,
     ca::CaError,
+    http::metrics_access::MetricsRefusal,
     master_key::SealError,
     otp::{tokens::TokenError, OtpError},
     policy::PolicyError,
@@ -219,6 +220,15 @@ impl From<SyncError> for AppError {
             // The administrator's input (a name, a filter, a map) or the directory's
             // answer: the text says which.
             other => AppError::InvalidRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<MetricsRefusal> for AppError {
+    fn from(err: MetricsRefusal) -> Self {
+        match err {
+            MetricsRefusal::NeedsToken => AppError::Unauthorized,
+            MetricsRefusal::NotAllowed => AppError::Forbidden,
         }
     }
 }

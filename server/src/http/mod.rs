@@ -7,6 +7,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod error;
 pub mod flow;
+pub mod metrics_access;
 pub mod middleware;
 pub mod proxy;
 
@@ -41,8 +42,11 @@ pub struct Shared {
     pub authn: Authenticator,
     pub metrics: Arc<Metrics>,
     pub leptos_options: LeptosOptions,
-    /// Where forwarded client certificates may come from (none: not behind a proxy).
+    /// Where forwarded client addresses and certificates may come from (none: not
+    /// behind a proxy).
     pub proxy: Option<proxy::ProxySettings>,
+    /// Who may read `/metrics`.
+    pub metrics_access: metrics_access::MetricsAccess,
     /// Bulk certificate jobs of this process (SPEC §2.9).
     pub bulk_jobs: crate::bulk_certificates::BulkJobs,
     /// The OpenID Connect provider and forward-auth (SPEC §10.1, §10.2).

@@ -10,7 +10,10 @@ use zeroize::Zeroizing;
 
 use super::OtpError;
 use crate::random::os_random;
-use crate::{master_key::MasterKey, store::Store};
+use crate::{
+    master_key::MasterKey,
+    store::{patterns::NewInitialPattern, Store},
+};
 
 /// How long an initial pattern stays valid (SPEC §1.7, policy default 14 days).
 pub const INITIAL_PATTERN_DAYS: i64 = 14;
@@ -41,6 +44,24 @@ pub fn open_pattern(
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
             .collect(),
     ))
+}
+
+/// A fresh initial pattern for a new account: the cells in clear (to show once) and
+/// sealed for storage with its expiry, stored by the caller together with the account.
+pub fn new_initial_pattern(
+    key: &MasterKey,
+    user_id: &str,
+    shape: GridShape,
+    rules: &PatternRules,
+    now: i64,
+) -> Result<(Zeroizing<Vec<u16>>, NewInitialPattern), OtpError> {
+    let cells = generate_initial_pattern(shape, rules)?;
+    let sealed = NewInitialPattern {
+        sealed: seal_pattern(key, user_id, &cells)?,
+        key_id: key.id_hex(),
+        expires_at: now + INITIAL_PATTERN_DAYS * 24 * 3600,
+    };
+    Ok((cells, sealed))
 }
 
 /// A random initial pattern: distinct cells that pass `rules`.

@@ -91,6 +91,17 @@ impl AuthSettings {
         }
     }
 
+    /// What a first sign-in asks about a client certificate under these settings:
+    /// `auto_issue` (one is issued for the device at the first sign-in, SPEC §5.2),
+    /// `required` (none is issued there: one must be installed first) or `none`.
+    pub fn first_sign_in_certificate(&self) -> &'static str {
+        match (self.require_certificate, self.auto_issue_certificate) {
+            (_, true) => "auto_issue",
+            (true, false) => "required",
+            (false, false) => "none",
+        }
+    }
+
     /// The profile of `user`'s own certificate under these settings.
     pub fn client_profile<'a>(&self, user: &'a User) -> ClientProfile<'a> {
         ClientProfile {

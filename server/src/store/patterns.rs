@@ -12,6 +12,38 @@ pub struct StoredPattern {
     pub expires_at: Option<i64>,
 }
 
+/// A sealed initial pattern for a new account, stored with the account in one
+/// transaction (the set-up link, `admin create`).
+pub struct NewInitialPattern {
+    pub sealed: Vec<u8>,
+    pub key_id: String,
+    pub expires_at: i64,
+}
+
+/// Stores the first pattern of a user made in the same transaction.
+pub(crate) async fn insert_initial_pattern<'e, E>(
+    executor: E,
+    user_id: &str,
+    pattern: &NewInitialPattern,
+    now: i64,
+) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO patterns (user_id, sealed, key_id, is_initial, expires_at, created_at) \
+         VALUES ($1, $2, $3, 1, $4, $5)",
+    )
+    .bind(user_id)
+    .bind(pattern.sealed.as_slice())
+    .bind(pattern.key_id.as_str())
+    .bind(pattern.expires_at)
+    .bind(now)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 /// What a login needs to know about the claimed user, in one query.
 #[derive(Clone, Debug)]
 pub struct LoginSubject {

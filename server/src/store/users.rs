@@ -3,7 +3,10 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{
+    patterns::{insert_initial_pattern, NewInitialPattern},
+    Store, StoreError,
+};
 
 /// A user as stored.
 #[derive(Clone, Debug, Serialize)]
@@ -66,7 +69,7 @@ where
 impl Store {
     /// Creates a user; `StoreError::Conflict` when the ID is taken.
     pub async fn create_user(&self, user: &NewUser<'_>, now: i64) -> Result<(), StoreError> {
-        insert_user(self.writer(), user, now).await
+        self.create_user_with(user, &[], None, now).await
     }
 
     /// Creates a user with its group memberships in one transaction.
@@ -76,9 +79,37 @@ impl Store {
         groups: &[String],
         now: i64,
     ) -> Result<(), StoreError> {
+        self.create_user_with(user, groups, None, now).await
+    }
+
+    /// Creates a user (an administrator, from the command line) with its initial
+    /// pattern in one transaction: never an account nobody can sign in to.
+    pub async fn create_user_with_initial_pattern(
+        &self,
+        user: &NewUser<'_>,
+        pattern: &NewInitialPattern,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.create_user_with(user, &[], Some(pattern), now).await
+    }
+
+    async fn create_user_with(
+        &self,
+        user: &NewUser<'_>,
+        groups: &[String],
+        pattern: Option<&NewInitialPattern>,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await?;
+        if user.admin_role.is_some() {
+            // An administrator however made ends the first-administrator set-up links.
+            super::setup_tokens::retire_setup_links(&mut tx).await?;
+        }
         insert_user(&mut *tx, user, now).await?;
         super::groups::set_user_groups(&mut tx, user.id, groups).await?;
+        if let Some(pattern) = pattern {
+            insert_initial_pattern(&mut *tx, user.id, pattern, now).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -3,90 +3,90 @@
 //! applies nothing of that file), then moved to `done/` or `failed/` next to a report.
 //! A file still being written is left for a later run: only files that were at least
 //! a second old when first seen and whose size and modification time then stay the
-//! same for another second are read.
+//! same for another second are read. The folder belongs to whoever drops files in
+//! it, so every file is read and moved through `untrusted_folder` (no link followed,
+//! nothing replaced, the size checked before reading).
 
-use std::{
-    path::{Path, PathBuf},
-    time::{Duration, SystemTime},
+use std::{ffi::OsString, time::Duration};
+
+use super::{
+    untrusted_folder::{Entry, UntrustedFolder},
+    CsvSourceSettings, SyncError,
 };
-
-use super::{CsvSourceSettings, SyncError};
 use crate::{
     instance::Instance,
     policy::AuthSettings,
     store::sync::SyncSource,
-    user_csv::{parse_users_csv, CsvEncoding},
+    user_csv::{parse_users_csv, CsvEncoding, MAX_FILE_BYTES},
     user_import::{import_users, ImportReport, ImportScope},
 };
 
 /// How long a file must sit still before it is read.
 const SETTLE: Duration = Duration::from_secs(1);
 
-fn csv_files(folder: &Path) -> Result<Vec<(PathBuf, u64, SystemTime)>, SyncError> {
-    let entries = std::fs::read_dir(folder)
-        .map_err(|e| SyncError::Invalid(format!("folder {}: {e}", folder.display())))?;
-    let mut files = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let is_csv = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-        let Ok(meta) = entry.metadata() else { continue };
-        if is_csv && meta.is_file() {
-            files.push((
-                path,
-                meta.len(),
-                meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-            ));
-        }
-    }
-    files.sort();
-    Ok(files)
+fn csv_entries(folder: &UntrustedFolder) -> Result<Vec<Entry>, SyncError> {
+    folder
+        .csv_entries()
+        .map_err(|e| SyncError::Invalid(e.to_string()))
 }
 
-/// Files that were already `SETTLE` old when first seen and did not change while
+/// Entries that were already `SETTLE` old when first seen and did not change while
 /// watched for another `SETTLE`: a file someone is still writing waits for a later run.
-async fn settled_files(folder: &Path) -> Result<Vec<PathBuf>, SyncError> {
-    let seen_at = SystemTime::now();
-    let first: Vec<_> = csv_files(folder)?
+async fn settled_entries(folder: &UntrustedFolder) -> Result<Vec<Entry>, SyncError> {
+    let seen_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let first: Vec<_> = csv_entries(folder)?
         .into_iter()
-        .filter(|(_, _, modified)| seen_at.duration_since(*modified).unwrap_or_default() >= SETTLE)
+        .filter(|e| {
+            let modified = Duration::new(e.modified.0.max(0) as u64, e.modified.1);
+            seen_at.saturating_sub(modified) >= SETTLE
+        })
         .collect();
     if first.is_empty() {
         return Ok(Vec::new());
     }
     tokio::time::sleep(SETTLE).await;
-    let second = csv_files(folder)?;
-    Ok(second
-        .into_iter()
-        .filter(|f| first.contains(f))
-        .map(|(path, _, _)| path)
-        .collect())
+    let second = csv_entries(folder)?;
+    Ok(second.into_iter().filter(|e| first.contains(e)).collect())
 }
 
-/// Moves `file` into `folder/sub/` (a free name if one is taken) and writes the
-/// report beside it.
-fn file_away(folder: &Path, sub: &str, file: &Path, report: &str) -> Result<(), SyncError> {
-    let dir = folder.join(sub);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| SyncError::Invalid(format!("{}: {e}", dir.display())))?;
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let mut target = dir.join(&name);
-    let mut n = 1;
-    while target.exists() {
-        target = dir.join(format!("{name}.{n}"));
-        n += 1;
+/// Where a run files its files: `done/` and `failed/`, refused when either is a link
+/// or not a directory (checked before anything is applied, so a run that could not
+/// file its files applies nothing). A dry run makes neither.
+struct Destinations {
+    done: Option<UntrustedFolder>,
+    failed: Option<UntrustedFolder>,
+}
+
+impl Destinations {
+    fn open(folder: &UntrustedFolder, dry_run: bool) -> Result<Destinations, SyncError> {
+        let sub = |name: &str| {
+            folder
+                .subfolder(name, !dry_run)
+                .map_err(|e| SyncError::Invalid(format!("{e}: refused, nothing read or applied")))
+        };
+        Ok(Destinations {
+            done: sub("done")?,
+            failed: sub("failed")?,
+        })
     }
-    std::fs::rename(file, &target)
-        .map_err(|e| SyncError::Invalid(format!("moving {}: {e}", file.display())))?;
-    let report_path = PathBuf::from(format!("{}.report.txt", target.display()));
-    std::fs::write(&report_path, format!("{report}\n"))
-        .map_err(|e| SyncError::Invalid(format!("{}: {e}", report_path.display())))?;
-    Ok(())
+}
+
+/// Moves a file into `done/` or `failed/` with its report (not in a dry run).
+fn file_away(
+    folder: &UntrustedFolder,
+    dest: Option<&UntrustedFolder>,
+    name: &OsString,
+    report: &str,
+) -> Result<(), SyncError> {
+    match dest {
+        Some(dest) => folder
+            .file_away(name, dest, report)
+            .map(|_| ())
+            .map_err(|e| SyncError::Invalid(e.to_string())),
+        None => Ok(()),
+    }
 }
 
 /// Applies the folder's settled files one by one; returns the summed report and a
@@ -104,22 +104,32 @@ pub async fn run_folder(
         .encoding
         .parse()
         .map_err(|_| SyncError::Invalid(format!("encoding {}", s.encoding)))?;
-    let folder = PathBuf::from(&s.folder);
+    let folder = UntrustedFolder::open(std::path::Path::new(&s.folder))
+        .map_err(|e| SyncError::Invalid(e.to_string()))?;
+    let dest = Destinations::open(&folder, dry_run)?;
     let user_source = super::user_source("csv", &source.name);
     let mut total = ImportReport {
         dry_run,
         ..Default::default()
     };
     let mut lines = Vec::new();
-    for file in settled_files(&folder).await? {
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let applied = match std::fs::read(&file) {
-            Err(e) => Err(format!("cannot read: {e}")),
+    for entry in settled_entries(&folder).await? {
+        let name = entry.display_name();
+        // Links, FIFOs and oversized files are refused without being opened or read.
+        let read = match entry.refusal {
+            Some(refusal) => Err(format!("refused, not read: {}", refusal.as_str())),
+            None if entry.size > MAX_FILE_BYTES as u64 => Err(format!(
+                "refused, not read: {} bytes is over the {MAX_FILE_BYTES}-byte limit",
+                entry.size
+            )),
+            None => folder
+                .read_regular(&entry.name, MAX_FILE_BYTES as u64)
+                .map_err(|e| format!("refused: {e}")),
+        };
+        let applied = match read {
+            Err(why) => Err(why),
             Ok(bytes) => match parse_users_csv(&bytes, encoding) {
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(format!("failed, nothing applied: {e}")),
                 Ok(rows) => import_users(
                     &instance.store,
                     &instance.master_key,
@@ -133,7 +143,7 @@ pub async fn run_folder(
                     },
                 )
                 .await
-                .map_err(|e| e.to_string()),
+                .map_err(|e| format!("failed, nothing applied: {e}")),
             },
         };
         match applied {
@@ -151,9 +161,7 @@ pub async fn run_folder(
                         c.line, c.id, c.reason
                     ));
                 }
-                if !dry_run {
-                    file_away(&folder, "done", &file, &line)?;
-                }
+                file_away(&folder, dest.done.as_ref(), &entry.name, &line)?;
                 total.adds.extend(r.adds);
                 total.changes.extend(r.changes);
                 total.unchanged += r.unchanged;
@@ -163,10 +171,8 @@ pub async fn run_folder(
                 lines.push(line);
             }
             Err(reason) => {
-                let line = format!("{name}: failed, nothing applied: {reason}");
-                if !dry_run {
-                    file_away(&folder, "failed", &file, &line)?;
-                }
+                let line = format!("{name}: {reason}");
+                file_away(&folder, dest.failed.as_ref(), &entry.name, &line)?;
                 lines.push(line);
             }
         }

@@ -7,6 +7,7 @@
 pub mod csv_folder;
 pub mod ldap;
 pub mod schedule;
+pub mod untrusted_folder;
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;

@@ -3,6 +3,7 @@
 //! handlers as a request extension.
 
 pub mod client_cert;
+pub mod connections;
 pub mod listener;
 pub mod server_config;
 

@@ -166,6 +166,10 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                 });
             }
         }
+        if path.starts_with("/setup/") {
+            super::setup::page_context(state, &path, token.as_deref(), req.extensions_mut())
+                .await?;
+        }
         if path == "/login/reset" {
             let valid = match &token {
                 Some(t) => store.reset_token_valid(&token_hash(t), now).await?,

@@ -1,7 +1,5 @@
 //! The plain-HTTP listener: it only redirects to HTTPS (SPEC §3.3).
 
-use std::net::SocketAddr;
-
 use axum::{
     http::{header, HeaderMap, StatusCode, Uri},
     response::{IntoResponse, Response},
@@ -67,14 +65,6 @@ fn strip_port(host: &str) -> &str {
         return rest.split(']').next().unwrap_or("");
     }
     host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
-}
-
-/// Serves the redirect router on plain TCP until the process ends.
-pub async fn serve_redirects(listener: tokio::net::TcpListener, router: Router) {
-    let app = router.into_make_service_with_connect_info::<SocketAddr>();
-    if let Err(err) = axum::serve(listener, app).await {
-        tracing::error!(error = %err, "HTTP redirect listener failed");
-    }
 }
 
 #[cfg(test)]

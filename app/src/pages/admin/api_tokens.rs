@@ -1,5 +1,6 @@
 //! Administrators' API tokens (SPEC §9.4): the list (prefixes, never tokens), making
-//! one for an administrator (shown once, to copy now), revoking.
+//! one for oneself (shown once, to copy now; the server refuses one in another
+//! administrator's name), revoking.
 
 use leptos::{prelude::*, task::spawn_local};
 use serde_json::{json, Value};
@@ -17,7 +18,6 @@ pub fn ApiTokens(csrf: String, me: String) -> impl IntoView {
     let list = RwSignal::new(None::<Vec<Value>>);
     let error = RwSignal::new(None::<String>);
     let made = RwSignal::new(None::<Value>);
-    let admin = RwSignal::new(me);
     let name = RwSignal::new("api".to_string());
     let days = RwSignal::new("90".to_string());
     let load = move || {
@@ -36,7 +36,7 @@ pub fn ApiTokens(csrf: String, me: String) -> impl IntoView {
             error.set(Some(t.api_tokens_bad_days.into()));
             return;
         };
-        let body = json!({ "admin": admin.get_untracked().trim(), "name": name.get_untracked().trim(), "days": days });
+        let body = json!({ "name": name.get_untracked().trim(), "days": days });
         let csrf = csrf_create.clone();
         spawn_local(async move {
             match fetch::send("POST", "/api/v1/admin/api-tokens".into(), csrf, Some(body)).await {
@@ -109,7 +109,7 @@ pub fn ApiTokens(csrf: String, me: String) -> impl IntoView {
             </div>
             <form class="new-api-token-form" on:submit=create>
                 <h2>{t.api_tokens_new}</h2>
-                <label>{t.api_tokens_admin} <input type="text" name="admin" required prop:value=move || admin.get() on:input=move |ev| admin.set(event_target_value(&ev)) /></label>
+                <p class="muted">{t.api_tokens_admin} " " <strong class="token-admin">{me}</strong></p>
                 <label>{t.sync_name} <input type="text" name="name" required maxlength="64" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label>
                 <label>{t.api_tokens_days} <input type="number" name="days" min="1" max="3650" required prop:value=move || days.get() on:input=move |ev| days.set(event_target_value(&ev)) /></label>
                 <button type="submit" class="create-api-token">{t.api_tokens_new}</button>

@@ -1,5 +1,8 @@
 //! Administrators' API tokens (SPEC §9.4) from the console: list (never a token),
-//! make one (shown once), revoke. Administrators (role admin) only.
+//! make one for oneself (shown once), revoke. Administrators (role admin) only.
+//! A token acts as its administrator, so making one in another administrator's name
+//! would be acting as them: refused. (`passgrid admin token create ID` on the server
+//! stays: that is the installation's owner.)
 
 use axum::{
     extract::{Path, State},
@@ -22,8 +25,8 @@ pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Respon
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    /// The administrator the token acts as.
-    admin: String,
+    /// The administrator the token acts as: the caller (may be left out).
+    admin: Option<String>,
     name: Option<String>,
     days: Option<i64>,
 }
@@ -34,12 +37,24 @@ pub async fn create(
     JsonBody(body): JsonBody<NewToken>,
 ) -> Result<Response, AppError> {
     let b = body;
-    checked_id(&b.admin)?;
+    if let Some(named) = &b.admin {
+        checked_id(named)?;
+        if named != &admin.id {
+            audit_refusal(
+                &state,
+                &admin,
+                named,
+                "a token in another administrator's name: refused",
+            )
+            .await;
+            return Err(AppError::Forbidden);
+        }
+    }
     let name = b.name.unwrap_or_else(|| "api".into());
     let now = state.instance.clock.now();
     let made = create_admin_token(
         &state.instance.store,
-        &b.admin,
+        &admin.id,
         &name,
         b.days.unwrap_or(90),
         now,
@@ -78,4 +93,20 @@ pub async fn revoke(
     }
     audit_admin(&state, &admin, Action::AdminTokenRevoke, &prefix, "").await;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn audit_refusal(state: &AppState, admin: &Admin, target: &str, reason: &str) {
+    crate::audit::record(
+        &state.instance.store,
+        crate::audit::AuditEvent {
+            actor: &admin.id,
+            source: &admin.source,
+            action: Action::AdminTokenCreate,
+            target,
+            outcome: crate::audit::Outcome::Failure,
+            reason,
+        },
+        state.instance.clock.now(),
+    )
+    .await;
 }
