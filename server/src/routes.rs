@@ -13,6 +13,7 @@ use crate::{
     oidc,
     web::{
         assets, certificate, continuation, lang, login, page_context, pattern, reset, setup, token,
+        vpn,
     },
 };
 
@@ -39,6 +40,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/me/login-window", post(login::open_login_window))
         .route("/me/token/new", post(token::start))
         .route("/me/phrase", post(login::set_phrase))
+        .route("/me/vpn/grid", post(vpn::show_grid))
         .route("/me/token/confirm", post(token::confirm))
         .route("/me/certificate/issue", post(certificate::issue))
         .route("/me/certificate/file", get(certificate::file))

@@ -13,3 +13,4 @@ pub mod redirect;
 pub mod reset;
 pub mod setup;
 pub mod token;
+pub mod vpn;
