@@ -129,6 +129,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/tokens") view=pages::admin::AdminTokensPage />
                     <Route path=path!("/admin/api-tokens") view=pages::admin::AdminApiTokensPage />
                     <Route path=path!("/admin/applications") view=pages::admin::AdminApplicationsPage />
+                    <Route path=path!("/admin/radius") view=pages::admin::AdminRadiusPage />
                     <Route path=path!("/admin/groups") view=pages::admin::AdminGroupsPage />
                     <Route path=path!("/admin/audit") view=pages::admin::AdminAuditPage />
                     <Route path=path!("/setup/done") view=pages::setup::SetupDone />

@@ -158,3 +158,6 @@ pub async fn start(start: RadiusStart<'_>) -> Result<RadiusAddresses, RadiusErro
 }
 
 mod metrics_text;
+
+#[cfg(test)]
+mod tests;
