@@ -119,7 +119,7 @@ fn the_portals_vpn_page_shows_a_grid_whose_otp_signs_in() {
     let path = &location[location.find("/me/vpn").unwrap()..];
     let (status, page) = r.server.curl(path, &["-b", jar_s, "-c", jar_s]);
     assert_eq!(status, 200);
-    let challenge = path.trim_start_matches("/me/vpn?c=");
+    let challenge = path.trim_start_matches("/me/vpn/grid?c=");
     assert!(
         page.contains(&format!("data-challenge=\"{challenge}\"")),
         "{page}"

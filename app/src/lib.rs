@@ -34,7 +34,7 @@ pub fn page_has_islands(path: &str) -> bool {
             | "/me/pattern"
             | "/me/pattern/confirm"
             | "/me/certificate/download"
-            | "/me/vpn"
+            | "/me/vpn/grid"
             | "/certificate"
     ) || is_console_path(path)
 }
@@ -121,6 +121,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/me/token") view=pages::token::TokenEnrolment />
                     <Route path=path!("/me/phrase") view=pages::phrase::PhraseSetting />
                     <Route path=path!("/me/vpn") view=pages::vpn::VpnSignInPage />
+                    <Route path=path!("/me/vpn/grid") view=pages::vpn::VpnGridPage />
                     <Route path=path!("/admin") view=pages::admin::AdminDashboardPage />
                     <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage />
                     <Route path=path!("/admin/users/:id") view=pages::admin::AdminUserPage />

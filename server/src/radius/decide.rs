@@ -166,13 +166,21 @@ impl Decide {
         let asker = self.asker(request, user);
         // One query, the same for unknown IDs (the default policy): SPEC §1.9.
         let settings = self.authn.settings_for(&asker.user).await?;
+        // CHAP and the like cannot carry a one-time password passgrid can check (it
+        // needs the OTP itself, or EAP-MSCHAPv2); the first leg of a challenge needs none.
         let password = match request.user_password() {
-            Some(Ok(p)) => p,
-            // CHAP and the like: passgrid needs the OTP itself (or EAP-MSCHAPv2).
-            _ => return Ok(reject()),
+            Some(Ok(p)) => Some(zeroize::Zeroizing::new(
+                String::from_utf8_lossy(p.expose()).into_owned(),
+            )),
+            Some(Err(_)) => return Ok(reject()),
+            None => None,
         };
-        let password = String::from_utf8_lossy(password.expose()).into_owned();
-        let password = zeroize::Zeroizing::new(password);
+        let needs_password =
+            !(settings.radius_mode == RadiusMode::Challenge && request.packet.state().is_none());
+        if needs_password && password.is_none() {
+            return Ok(reject());
+        }
+        let password = password.unwrap_or_default();
         match settings.radius_mode {
             RadiusMode::Off => {
                 self.refuse(&asker, "RADIUS sign-in is off for this user")

@@ -201,7 +201,7 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                 has_phrase: store.user_phrase(user_id).await?.is_some(),
             });
         }
-        if let ("/me/vpn", Some(user_id), Some(settings)) =
+        if let ("/me/vpn" | "/me/vpn/grid", Some(user_id), Some(settings)) =
             (path.as_str(), &signed_in, &viewer_settings)
         {
             let query = req.uri().query().map(str::to_string);

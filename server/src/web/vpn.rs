@@ -20,7 +20,7 @@ use crate::{
     radius::web_grid::{issue_web_grid, VpnGrid},
 };
 
-/// POST /me/vpn/grid: a grid for the VPN, shown at /me/vpn?c=….
+/// POST /me/vpn/grid: a grid for the VPN, shown at GET /me/vpn/grid?c=….
 pub async fn show_grid(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -38,7 +38,7 @@ pub async fn show_grid(
         return Ok(Redirect::to("/me/vpn?error=radius_off").into_response());
     }
     let to = match issue_web_grid(&state, &user.user_id, Some(peer.ip())).await? {
-        VpnGrid::Issued(issued) => format!("/me/vpn?c={}", issued.id),
+        VpnGrid::Issued(issued) => format!("/me/vpn/grid?c={}", issued.id),
         VpnGrid::NotAvailable(code) => format!("/me/vpn?error={code}"),
         VpnGrid::Refused(refusal) => format!("/me/vpn?error={}", refusal_page_code(&refusal)),
     };

@@ -186,7 +186,7 @@ pub fn RadiusClients(csrf: String) -> impl IntoView {
         let remove = remove.clone();
         clients.get().unwrap_or_default().into_iter().map(move |c| {
             let nas = c["name"].as_str().unwrap_or_default().to_string();
-            let target = nas.clone();
+            let (target, row) = (nas.clone(), nas.clone());
             let groups = strings(&c["application"]["allowed_groups"]);
             let certs = c["certificates"]
                 .as_array()
@@ -194,7 +194,7 @@ pub fn RadiusClients(csrf: String) -> impl IntoView {
                 .unwrap_or(0);
             let remove = remove.clone();
             view! {
-                <tr data-nas=nas.clone()>
+                <tr data-nas=row>
                     <td>{nas}</td>
                     <td>{c["address"].as_str().unwrap_or_default().to_string()}</td>
                     <td>{if c["has_secret"].as_bool() == Some(true) { t.secret_set } else { t.radsec_only }}</td>
@@ -207,8 +207,9 @@ pub fn RadiusClients(csrf: String) -> impl IntoView {
         }).collect_view()
     };
     let reply_rows = move || {
-        replies.get().into_iter().map(|(group, attrs)| view! {
-            <tr data-group=group.clone()><td>{group}</td><td>{attrs.join("; ")}</td></tr>
+        replies.get().into_iter().map(|(group, attrs)| {
+            let row = group.clone();
+            view! { <tr data-group=row><td>{group}</td><td>{attrs.join("; ")}</td></tr> }
         }).collect_view()
     };
     view! {
