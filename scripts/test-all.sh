@@ -18,14 +18,18 @@ step "system packages"
 # certificate store; postgresql: the second database; nodejs/npm: Playwright;
 # openssl and python3-cryptography read the PKCS#12 files passgrid makes;
 # fonts-ipafont-gothic: Japanese glyphs in the screenshots of the Japanese pages.
-# freeradius-utils, eapoltest: radclient and eapol_test, the RADIUS peers; xmlsec1 and
-# python3-pysaml2: an independent XML-DSig checker and a SAML service provider.
+# freeradius-utils, eapoltest: radclient and eapol_test, the RADIUS peers; freeradius
+# (a proxy in front of passgrid, and the benchmark's reference), libpam-radius-auth and
+# pamtester (a PAM sign-in through RADIUS), radsecproxy (RadSec with a NAS
+# certificate), all started on loopback by the tests; xmlsec1 and python3-pysaml2: an
+# independent XML-DSig checker and a SAML service provider.
 # apache2 + libapache2-mod-auth-openidc, nginx, python3-authlib (+ requests): the single
 # sign-on tests' relying parties and reverse proxy, started on loopback by the tests.
 # patroni, etcd-server, haproxy: the reference cluster the kill tests bring up
 # (PostgreSQL 15 primary + standby under Patroni, HAProxy in front).
 packages=(chromium libnss3-tools postgresql curl openssl sqlite3 oathtool slapd ldap-utils
-  fonts-ipafont-gothic freeradius-utils eapoltest xmlsec1 python3-pysaml2
+  fonts-ipafont-gothic freeradius-utils eapoltest freeradius libpam-radius-auth pamtester
+  radsecproxy xmlsec1 python3-pysaml2
   apache2 libapache2-mod-auth-openidc nginx python3-authlib python3-requests
   postgresql-15 patroni etcd-server haproxy)
 missing=()

@@ -15,6 +15,18 @@ pub struct Viewer {
     pub login_window_until: Option<i64>,
     /// The policy signs in with TOTP codes (the portal links the authenticator page).
     pub uses_totp: bool,
+    /// The RADIUS server runs and the user's policy allows VPN sign-in: the portal
+    /// links the "VPN sign-in" page.
+    pub vpn: bool,
+}
+
+/// The portal's "VPN sign-in" page (SPEC §10.4).
+#[derive(Clone, Debug)]
+pub struct VpnSignIn {
+    /// Why no grid can be given, when none can (an error code of `error_message`).
+    pub unavailable: Option<String>,
+    /// The grid just issued, while it is open.
+    pub grid: Option<GridChallenge>,
 }
 
 /// The CSRF token that every form of the page must carry (double-submit cookie).

@@ -34,6 +34,7 @@ pub fn page_has_islands(path: &str) -> bool {
             | "/me/pattern"
             | "/me/pattern/confirm"
             | "/me/certificate/download"
+            | "/me/vpn/grid"
             | "/certificate"
     ) || is_console_path(path)
 }
@@ -119,6 +120,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/me/pattern/confirm") view=pages::pattern::PatternConfirm />
                     <Route path=path!("/me/token") view=pages::token::TokenEnrolment />
                     <Route path=path!("/me/phrase") view=pages::phrase::PhraseSetting />
+                    <Route path=path!("/me/vpn") view=pages::vpn::VpnSignInPage />
+                    <Route path=path!("/me/vpn/grid") view=pages::vpn::VpnGridPage />
                     <Route path=path!("/admin") view=pages::admin::AdminDashboardPage />
                     <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage />
                     <Route path=path!("/admin/users/:id") view=pages::admin::AdminUserPage />
@@ -127,6 +130,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/tokens") view=pages::admin::AdminTokensPage />
                     <Route path=path!("/admin/api-tokens") view=pages::admin::AdminApiTokensPage />
                     <Route path=path!("/admin/applications") view=pages::admin::AdminApplicationsPage />
+                    <Route path=path!("/admin/radius") view=pages::admin::AdminRadiusPage />
                     <Route path=path!("/admin/groups") view=pages::admin::AdminGroupsPage />
                     <Route path=path!("/admin/audit") view=pages::admin::AdminAuditPage />
                     <Route path=path!("/setup/done") view=pages::setup::SetupDone />

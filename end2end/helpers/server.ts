@@ -29,6 +29,8 @@ export interface ServerInfo {
   setupLink: string | null;
   pid: number;
   logFile: string;
+  /** The RADIUS server's UDP address, when `[radius] listen` is configured. */
+  radius?: string | null;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function startServer(
     setupLink: banner.setup_link,
     pid: child.pid!,
     logFile,
+    radius: banner.radius ?? null,
   };
   return { info, child };
 }

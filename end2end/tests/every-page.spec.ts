@@ -62,6 +62,7 @@ for (const lang of ['en', 'ja'] as const) {
       ['pattern-confirm', confirmUrl],
       ['token', '/me/token'],
       ['phrase', '/me/phrase'],
+      ['vpn', '/me/vpn'],
       ['certificate-issue', '/me/certificate'],
       ['certificate-download', `/certificate?t=${token}`],
       ['certificate-install', '/certificate/install'],
@@ -76,6 +77,7 @@ for (const lang of ['en', 'ja'] as const) {
       ['admin-tokens', '/admin/tokens'],
       ['admin-api-tokens', '/admin/api-tokens'],
       ['admin-sync', '/admin/sync'],
+      ['admin-radius', '/admin/radius'],
       ['admin-audit', '/admin/audit'],
     ];
     for (const width of WIDTHS) {

@@ -31,6 +31,9 @@ pub struct FileConfig {
     /// `[forward_auth]`: protected domains and the cookie (SPEC §10.2).
     #[serde(default)]
     pub forward_auth: crate::sso::ForwardAuthFile,
+    /// `[radius]`: the RADIUS server for VPNs and network devices (SPEC §10.4).
+    #[serde(default)]
+    pub radius: crate::radius::RadiusFile,
 }
 
 /// `[auth]`: login settings; the `default` policy and group policies override them
@@ -74,6 +77,8 @@ pub struct AuthFile {
     pub phrase: Option<crate::otp::phrase::PhraseMode>,
     pub phrase_min_len: Option<usize>,
     pub phrase_max_len: Option<usize>,
+    /// RADIUS sign-ins: `web-grid` (default), `challenge` or `off` (SPEC §10.4).
+    pub radius_mode: Option<crate::policy::RadiusMode>,
     /// Mail users made by directory sync or a CSV folder their first-login notice
     /// (user ID, sign-in URL, initial pattern); needs [mail] and [serve] public_url.
     pub first_login_mail: Option<bool>,
@@ -186,6 +191,7 @@ impl AuthFile {
             login_protect: self.login_protect.unwrap_or(d.login_protect),
             method: self.method.unwrap_or(d.method),
             phrase: self.phrase_rule(d.phrase)?,
+            radius_mode: self.radius_mode.unwrap_or(d.radius_mode),
             first_login_mail: self.first_login_mail.unwrap_or(d.first_login_mail),
             ..d
         })

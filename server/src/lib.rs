@@ -11,9 +11,9 @@
 //! ```text
 //! layers:
 //! entry      cli config routes
-//! front      web api oidc forward_auth
+//! front      web api oidc forward_auth radius
 //! http       http
-//! services   cluster bulk_certificates delivery sync user_import accounts sso auth issuance
+//! services   cluster bulk_certificates delivery sync user_import accounts sso auth issuance radius_clients
 //! install    instance mail
 //! domain     policy ca otp audit user_csv notices jwt
 //! store      store
@@ -57,6 +57,8 @@ pub mod notices;
 pub mod oidc;
 pub mod otp;
 pub mod policy;
+pub mod radius;
+pub mod radius_clients;
 pub mod random;
 pub mod routes;
 pub mod sso;

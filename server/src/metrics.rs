@@ -16,6 +16,14 @@ pub struct Metrics {
     responses: [AtomicU64; 5],
     /// Single sign-on events per application: (application, event) → count.
     sso: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
+    /// Front ends outside HTTP (RADIUS) that add their own counters.
+    sources: std::sync::RwLock<Vec<std::sync::Arc<dyn MetricsSource>>>,
+}
+
+/// Counters kept elsewhere that `/metrics` shows too (the RADIUS server's).
+pub trait MetricsSource: Send + Sync + std::fmt::Debug {
+    /// Appends Prometheus exposition text (with HELP and TYPE lines).
+    fn render(&self, out: &mut String);
 }
 
 /// Decrements the open-connection gauge when dropped.
@@ -70,9 +78,21 @@ impl Metrics {
         }
     }
 
+    /// Adds a source of counters to the exposition.
+    pub fn add_source(&self, source: std::sync::Arc<dyn MetricsSource>) {
+        if let Ok(mut sources) = self.sources.write() {
+            sources.push(source);
+        }
+    }
+
     /// The Prometheus exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        if let Ok(sources) = self.sources.read() {
+            for source in sources.iter() {
+                source.render(&mut out);
+            }
+        }
         out.push_str("# HELP passgrid_sso_events_total Single sign-on events per application.\n");
         out.push_str("# TYPE passgrid_sso_events_total counter\n");
         if let Ok(map) = self.sso.lock() {

@@ -13,7 +13,7 @@ use crate::{
     oidc,
     web::{
         assets, certificate, continuation, lang, login, page_context, pattern, reset, setup,
-        site_files, token,
+        site_files, token, vpn,
     },
 };
 
@@ -61,6 +61,7 @@ pub fn router(state: AppState, max_body_bytes: usize, embedded_site: bool) -> Ro
         .route("/me/login-window", post(login::open_login_window))
         .route("/me/token/new", post(token::start))
         .route("/me/phrase", post(login::set_phrase))
+        .route("/me/vpn/grid", post(vpn::show_grid))
         .route("/me/token/confirm", post(token::confirm))
         .route("/me/certificate/issue", post(certificate::issue))
         .route("/me/certificate/file", get(certificate::file))

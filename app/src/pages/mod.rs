@@ -10,3 +10,4 @@ pub mod portal;
 pub mod reset;
 pub mod setup;
 pub mod token;
+pub mod vpn;

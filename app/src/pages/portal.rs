@@ -24,6 +24,7 @@ pub fn Portal() -> impl IntoView {
     let must_change = viewer.as_ref().is_some_and(|v| v.must_change_pattern);
     let login_protect = viewer.as_ref().is_some_and(|v| v.login_protect);
     let uses_totp = viewer.as_ref().is_some_and(|v| v.uses_totp);
+    let vpn = viewer.as_ref().is_some_and(|v| v.vpn);
     let window_open = viewer
         .as_ref()
         .is_some_and(|v| v.login_window_until.is_some());
@@ -45,6 +46,7 @@ pub fn Portal() -> impl IntoView {
             </p>
             {is_admin.then(|| view! { <p><a class="console-link" href="/admin">{console}</a></p> })}
             {uses_totp.then(|| view! { <p><a href="/me/token">{t.token_title}</a></p> })}
+            {vpn.then(|| view! { <p><a class="vpn-link" href="/me/vpn">{t.vpn_link}</a></p> })}
             {login_protect.then(|| view! {
                 <div class="login-protect">
                     <p>{t.portal_login_protect}</p>

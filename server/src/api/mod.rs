@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod ca_files;
 pub mod health;
+pub mod vpn_grid;
 pub mod whoami;
 
 use axum::{
@@ -23,6 +24,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/whoami", get(whoami::whoami))
         .route("/api/v1/auth/start", post(auth::start))
         .route("/api/v1/auth/verify", post(auth::verify))
+        .route("/api/v1/me/vpn-grid", post(vpn_grid::vpn_grid_json))
         .merge(admin::routes(state))
         .route(
             "/api/{*rest}",

@@ -75,6 +75,14 @@ pub enum Action {
     AppCreate,
     AppUpdate,
     AppDelete,
+    RadiusAccept,
+    RadiusRefused,
+    RadiusAccounting,
+    RadiusWebGrid,
+    RadiusClientCreate,
+    RadiusClientDelete,
+    RadiusClientCert,
+    RadiusReplySet,
 }
 
 impl Action {
@@ -148,6 +156,14 @@ impl Action {
             AppCreate => "app.create",
             AppUpdate => "app.update",
             AppDelete => "app.delete",
+            RadiusAccept => "radius.accept",
+            RadiusRefused => "radius.refused",
+            RadiusAccounting => "radius.accounting",
+            RadiusWebGrid => "radius.web_grid",
+            RadiusClientCreate => "radius.client_create",
+            RadiusClientDelete => "radius.client_delete",
+            RadiusClientCert => "radius.client_cert",
+            RadiusReplySet => "radius.reply_set",
         }
     }
 }

@@ -65,6 +65,37 @@ pub async fn check_application_access(
     client: &Client<'_>,
     now: i64,
 ) -> Result<Result<(), AppRefusal>, AuthError> {
+    let settings = authn.settings_for(user_id).await?;
+    Ok(
+        access_with_groups(authn, app, &settings, user_id, client, now, false)
+            .await?
+            .map(|_| ()),
+    )
+}
+
+/// [`check_application_access`] with the user's settings already resolved (a login
+/// decision just did), returning the user's groups on success: a RADIUS Access-Accept
+/// maps them to reply attributes (SPEC §10.4) without reading them twice.
+pub async fn check_access_returning_groups(
+    authn: &Authenticator,
+    app: &Application,
+    settings: &crate::policy::AuthSettings,
+    user_id: &str,
+    client: &Client<'_>,
+    now: i64,
+) -> Result<Result<Vec<String>, AppRefusal>, AuthError> {
+    access_with_groups(authn, app, settings, user_id, client, now, true).await
+}
+
+async fn access_with_groups(
+    authn: &Authenticator,
+    app: &Application,
+    settings: &crate::policy::AuthSettings,
+    user_id: &str,
+    client: &Client<'_>,
+    now: i64,
+    want_groups: bool,
+) -> Result<Result<Vec<String>, AppRefusal>, AuthError> {
     let store = &authn.instance.store;
     let active = store
         .user(user_id)
@@ -73,18 +104,20 @@ pub async fn check_application_access(
     if !active {
         return Ok(Err(AppRefusal::UserInactive));
     }
-    if !app.allowed_groups.is_empty() {
-        let groups = store.user_groups(user_id).await?;
-        if !groups.iter().any(|g| app.allowed_groups.contains(g)) {
-            return Ok(Err(AppRefusal::Group));
-        }
+    // Read only when a rule or the caller needs them (one query less per OIDC code).
+    let groups = if want_groups || !app.allowed_groups.is_empty() {
+        store.user_groups(user_id).await?
+    } else {
+        Vec::new()
+    };
+    if !app.allowed_groups.is_empty() && !groups.iter().any(|g| app.allowed_groups.contains(g)) {
+        return Ok(Err(AppRefusal::Group));
     }
     // A request without a peer address (never over TCP) cannot show its network.
     let ip = client
         .ip
         .unwrap_or(std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
     // The user's policy rules hold at every application too, not only at sign-in.
-    let settings = authn.settings_for(user_id).await?;
     if let Err(r) = settings.access.check(ip, now) {
         return Ok(Err(rule_refusal(r)));
     }
@@ -104,7 +137,7 @@ pub async fn check_application_access(
     {
         return Ok(Err(AppRefusal::DeviceNotRegistered));
     }
-    Ok(Ok(()))
+    Ok(Ok(groups))
 }
 
 /// Whether the device shows a valid, unrevoked certificate of the user (the sign-in's

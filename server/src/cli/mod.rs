@@ -9,6 +9,7 @@ pub mod cert;
 pub mod group;
 pub mod oidc;
 pub mod policy;
+pub mod radius;
 pub mod serve;
 pub mod sync;
 pub mod token;
@@ -105,6 +106,9 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Put a backup back (SQLite; the master key must be in place).
     Restore(backup::RestoreArgs),
+    /// RADIUS clients (NAS devices) and reply attributes.
+    #[command(subcommand)]
+    Radius(radius::RadiusCommand),
 }
 
 #[derive(Args, Debug)]
@@ -184,5 +188,6 @@ pub async fn run(cli: Cli, file: FileConfig) -> Result<(), CliError> {
         Command::App(cmd) => oidc::run_app(cmd, data, out).await,
         Command::Backup(args) => backup::backup(args, data, out).await,
         Command::Restore(args) => backup::restore(args, data, out).await,
+        Command::Radius(cmd) => radius::run(cmd, data, out).await,
     }
 }

@@ -75,6 +75,8 @@ pub async fn run(
             (identity.chain, identity.key)
         }
     };
+    // The RADIUS server's RadSec listener shows the same identity as HTTPS.
+    let radsec_identity = (chain.clone(), key.clone_key());
     let tls = server_config(instance.ca.cert_der(), chain, key)?;
 
     let site_root = cfg.site_root.display().to_string();
@@ -119,6 +121,26 @@ pub async fn run(
         ));
     }
 
+    let guards = Arc::new(guards);
+    let authn = Authenticator {
+        instance: instance.clone(),
+        auth: Arc::new(auth),
+        guards: guards.clone(),
+        mailer,
+        public_url: public_url.clone().into(),
+        policies: Default::default(),
+    };
+    let radius = crate::radius::start(crate::radius::RadiusStart {
+        authn: authn.clone(),
+        file: &file.radius,
+        metrics: metrics.clone(),
+        ca_cert: instance.ca.cert_der().clone(),
+        chain: radsec_identity.0,
+        key: radsec_identity.1,
+    })
+    .await
+    .map_err(|e| CliError(format!("RADIUS: {e}")))?;
+
     let setup_token = issue_setup_token(&instance.store, now).await?;
     let ca_pem = instance.data.ca_pem_path();
     let ca_pem = std::fs::canonicalize(&ca_pem).unwrap_or(ca_pem);
@@ -136,6 +158,9 @@ pub async fn run(
                 "ca_pem": ca_pem,
                 "first_start": instance.created.ca,
                 "setup_link": setup_link,
+                "radius": radius.auth.map(|a| a.to_string()),
+                "radius_accounting": radius.accounting.map(|a| a.to_string()),
+                "radsec": radius.radsec.map(|a| a.to_string()),
             })
         );
     } else {
@@ -147,6 +172,15 @@ pub async fn run(
                 "  (created now: master key, root CA \"{}\", TLS certificate)",
                 instance.ca.subject()
             );
+        }
+        if let Some(addr) = radius.auth {
+            println!("  RADIUS:      {addr} (udp)");
+        }
+        if let Some(addr) = radius.accounting {
+            println!("  accounting:  {addr} (udp)");
+        }
+        if let Some(addr) = radius.radsec {
+            println!("  RadSec:      {addr} (tls)");
         }
         if let Some(link) = &setup_link {
             println!("  create the first administrator (one-time link, valid 24 h):");
@@ -161,17 +195,10 @@ pub async fn run(
         format!("{} {local}", host_name()),
         instance.clock.now(),
     )?);
-    let guards = Arc::new(guards);
     let state = AppState::new(Shared {
-        authn: Authenticator {
-            instance: instance.clone(),
-            auth: Arc::new(auth),
-            guards: guards.clone(),
-            mailer,
-            public_url: public_url.clone().into(),
-            policies: Default::default(),
-        },
+        authn,
         metrics,
+        radius_enabled: radius.auth.is_some() || radius.radsec.is_some(),
         leptos_options,
         proxy: cfg.proxy.clone(),
         bulk_jobs: crate::bulk_certificates::BulkJobs::new(&me.id),
@@ -299,6 +326,9 @@ async fn purge_expired(instance: Instance, me: Arc<Membership>) {
         }
         if let Err(err) = crate::sso::purge_expired(&instance.store, now).await {
             tracing::warn!(error = %err, "purging single sign-on codes and tokens failed");
+        }
+        if let Err(err) = instance.store.purge_radius_web_grids(now).await {
+            tracing::warn!(error = %err, "purging VPN grids failed");
         }
         if let Err(err) = instance.store.purge_reset_tokens(now - 24 * 3600).await {
             tracing::warn!(error = %err, "purging reset links failed");

@@ -322,6 +322,22 @@ impl From<crate::sso::SsoError> for AppError {
     }
 }
 
+impl From<crate::radius_clients::RadiusClientError> for AppError {
+    fn from(err: crate::radius_clients::RadiusClientError) -> Self {
+        use crate::radius_clients::RadiusClientError as E;
+        match err {
+            E::Store(s) => AppError::Store(s),
+            E::Seal(s) => AppError::Seal(s),
+            E::Ca(c) => AppError::Ca(c),
+            E::Rules(r) => r.into(),
+            E::NotFound(_) => AppError::NotFound,
+            E::Exists(_) => AppError::BadRequest("already_exists"),
+            // The administrator's input: the text names the value.
+            E::Invalid(text) => AppError::InvalidRequest(text),
+        }
+    }
+}
+
 /// The answers of the OpenID Connect front end (RFC 6749 §5.2, RFC 6750 §3, OIDC
 /// Core §3.1.2.6): JSON errors with the RFC's codes, never cached, and the error page
 /// for requests that must not be redirected.

@@ -51,6 +51,8 @@ pub struct Shared {
     pub bulk_jobs: crate::bulk_certificates::BulkJobs,
     /// The OpenID Connect provider and forward-auth (SPEC §10.1, §10.2).
     pub sso: Arc<crate::sso::Provider>,
+    /// The RADIUS server runs (the portal offers its "VPN sign-in" page).
+    pub radius_enabled: bool,
 }
 
 /// The front ends reach the installation and the settings through the services.

@@ -2,6 +2,7 @@
 //! seeds) are made and checked here; the login state machine in `auth` calls in.
 
 pub mod challenge;
+pub mod expected;
 pub mod patterns;
 pub mod phrase;
 pub mod token_files;

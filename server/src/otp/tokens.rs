@@ -194,6 +194,39 @@ pub async fn check_code(
         .await?)
 }
 
+/// The codes `token` would accept now (its drift ± the window, steps after the last
+/// one used), for protocols that must know the password to check a response
+/// (MS-CHAPv2). `None` computes the decoy's, so both paths cost the same.
+pub fn candidate_codes(
+    key: &MasterKey,
+    token: Option<&StoredToken>,
+    decoy_sealed: &[u8],
+    now: i64,
+) -> Result<Vec<zeroize::Zeroizing<String>>, OtpError> {
+    let (serial, sealed, params, last_step, drift) = match token {
+        Some(t) => match params_of(t) {
+            Ok(p) => (
+                t.serial.as_str(),
+                t.secret_sealed.as_slice(),
+                p,
+                t.last_step,
+                t.drift,
+            ),
+            Err(_) => return Ok(Vec::new()),
+        },
+        None => (DECOY_SERIAL, decoy_sealed, TotpParams::default(), None, 0),
+    };
+    let opened = key.open(sealed, &seed_purpose(serial))?;
+    let Ok(secret) = TotpSecret::from_bytes(opened.to_vec()) else {
+        return Ok(Vec::new());
+    };
+    let centre = super::totp::step_of(&params, now).saturating_add(drift);
+    Ok((centre - DRIFT_WINDOW..=centre + DRIFT_WINDOW)
+        .filter(|step| last_step.is_none_or(|used| *step > used))
+        .map(|step| zeroize::Zeroizing::new(super::totp::code_at(&secret, &params, step)))
+        .collect())
+}
+
 /// What the enrolment page shows.
 pub struct EnrolmentView {
     pub uri: zeroize::Zeroizing<String>,

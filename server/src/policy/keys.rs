@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{AuthSettings, LoginMethod, PolicyError};
+use super::{settings::RadiusMode, AuthSettings, LoginMethod, PolicyError};
 use crate::{
     ca::{client_cert::KeyType, pkcs12::P12Encoding},
     otp::phrase::PhraseMode,
@@ -38,10 +38,11 @@ pub enum Key {
     PhraseMaxLen,
     SessionIdleSecs,
     SessionAbsoluteSecs,
+    RadiusMode,
 }
 
 impl Key {
-    pub const ALL: [Key; 26] = [
+    pub const ALL: [Key; 27] = [
         Key::Method,
         Key::PatternMin,
         Key::PatternMax,
@@ -68,6 +69,7 @@ impl Key {
         Key::PhraseMaxLen,
         Key::SessionIdleSecs,
         Key::SessionAbsoluteSecs,
+        Key::RadiusMode,
     ];
 
     pub fn name(self) -> &'static str {
@@ -98,6 +100,7 @@ impl Key {
             Key::PhraseMaxLen => "phrase_max_len",
             Key::SessionIdleSecs => "session_idle_secs",
             Key::SessionAbsoluteSecs => "session_absolute_secs",
+            Key::RadiusMode => "radius_mode",
         }
     }
 
@@ -202,6 +205,14 @@ impl Key {
             Key::SessionAbsoluteSecs => {
                 s.session_absolute_secs = self.number(v, 1, 30 * 24 * 3600)?
             }
+            Key::RadiusMode => {
+                s.radius_mode = match v {
+                    "web-grid" => RadiusMode::WebGrid,
+                    "challenge" => RadiusMode::Challenge,
+                    "off" => RadiusMode::Off,
+                    _ => return Err(self.bad(format!("{v:?} is not web-grid, challenge or off"))),
+                }
+            }
         }
         Ok(())
     }
@@ -258,6 +269,7 @@ impl Key {
             Key::PhraseMaxLen => s.phrase.max_len.to_string(),
             Key::SessionIdleSecs => s.session_idle_secs.to_string(),
             Key::SessionAbsoluteSecs => s.session_absolute_secs.to_string(),
+            Key::RadiusMode => s.radius_mode.as_str().into(),
         }
     }
 

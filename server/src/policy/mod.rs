@@ -18,7 +18,7 @@ pub mod settings;
 pub use administration::*;
 pub use keys::*;
 pub use resolution::*;
-pub use settings::{AuthSettings, LockoutRule, LoginMethod, Rate};
+pub use settings::{AuthSettings, LockoutRule, LoginMethod, RadiusMode, Rate};
 
 use crate::store::StoreError;
 

@@ -56,6 +56,8 @@ pub struct AuthSettings {
     pub method: LoginMethod,
     /// The additional phrase (SPEC §1.3).
     pub phrase: PhraseRule,
+    /// How RADIUS sign-ins of these users go (SPEC §10.4).
+    pub radius_mode: RadiusMode,
     /// Mail users made by sync their first-login notice (SPEC §8.4).
     pub first_login_mail: bool,
 }
@@ -71,6 +73,32 @@ pub enum LoginMethod {
     Totp,
     /// The grid and a TOTP code.
     Both,
+}
+
+/// How a RADIUS sign-in goes (policy `radius_mode`, SPEC §10.4). The `method` policy
+/// says what is typed (grid, TOTP code, or both) in either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RadiusMode {
+    /// PassLogic's way: the portal's "VPN sign-in" page shows a grid; the VPN client
+    /// sends the one-time password by PAP (or EAP-MSCHAPv2).
+    #[default]
+    WebGrid,
+    /// Access-Challenge: the grid comes back as text in Reply-Message (RFC 2865 §4.4).
+    Challenge,
+    /// No RADIUS sign-in for these users.
+    Off,
+}
+
+impl RadiusMode {
+    /// The policy value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RadiusMode::WebGrid => "web-grid",
+            RadiusMode::Challenge => "challenge",
+            RadiusMode::Off => "off",
+        }
+    }
 }
 
 impl AuthSettings {
@@ -148,6 +176,7 @@ impl Default for AuthSettings {
             login_protect: false,
             method: LoginMethod::Grid,
             phrase: Default::default(),
+            radius_mode: RadiusMode::WebGrid,
             first_login_mail: false,
         }
     }

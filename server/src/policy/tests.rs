@@ -60,6 +60,7 @@ fn every_key_takes_a_good_value_and_names_itself_on_a_bad_one() {
         ("phrase_max_len", "40", "65"),
         ("session_idle_secs", "600", "0"),
         ("session_absolute_secs", "3600", "99999999"),
+        ("radius_mode", "challenge", "eap"),
     ];
     assert_eq!(cases.len(), Key::ALL.len(), "every key has a case");
     for (key, good, bad) in cases {

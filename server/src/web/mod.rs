@@ -14,3 +14,4 @@ pub mod reset;
 pub mod setup;
 pub mod site_files;
 pub mod token;
+pub mod vpn;

@@ -85,6 +85,8 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                     login_protect: settings.login_protect,
                     login_window_until,
                     uses_totp: settings.method != crate::policy::LoginMethod::Grid,
+                    vpn: state.radius_enabled
+                        && settings.radius_mode != crate::policy::RadiusMode::Off,
                 });
                 viewer_settings = Some(settings);
                 admin_role = user.admin_role.clone();
@@ -203,6 +205,13 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                 has_phrase: store.user_phrase(user_id).await?.is_some(),
             });
         }
+        if let ("/me/vpn" | "/me/vpn/grid", Some(user_id), Some(settings)) =
+            (path.as_str(), &signed_in, &viewer_settings)
+        {
+            let query = req.uri().query().map(str::to_string);
+            let page = vpn_page(state, query.as_deref(), user_id, settings, now).await?;
+            req.extensions_mut().insert(page);
+        }
         if let ("/me/token", Some(user_id)) = (path.as_str(), &signed_in) {
             req.extensions_mut()
                 .insert(super::token::token_state(state, user_id, now).await?);
@@ -260,6 +269,62 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
         }
     }
     Ok(None)
+}
+
+/// The "VPN sign-in" page: why no grid can be had, or the open grid of `?c=` (only
+/// the signed-in user's own: it is bound to them).
+async fn vpn_page(
+    state: &AppState,
+    query: Option<&str>,
+    user_id: &str,
+    settings: &crate::policy::AuthSettings,
+    now: i64,
+) -> Result<app::context::VpnSignIn, AppError> {
+    let unavailable = if state.radius_enabled {
+        crate::radius::web_grid::unavailable_reason(settings)
+    } else {
+        Some("radius_off")
+    };
+    if let Some(code) = unavailable {
+        return Ok(app::context::VpnSignIn {
+            unavailable: Some(code.to_string()),
+            grid: None,
+        });
+    }
+    let challenge_id = query
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("c=")))
+        .filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_string);
+    let flow = crate::radius::state::web_grid_flow_hash(user_id);
+    let mut grid = None;
+    if let Some(id) = challenge_id {
+        let purposes = ["login", "login-totp", "login-both"];
+        if let Some(open) = state
+            .instance
+            .store
+            .open_challenge(&id, &purposes, &flow, now)
+            .await?
+        {
+            let method = match open.purpose.as_str() {
+                "login-both" => "both",
+                _ => "grid",
+            };
+            grid = Some(GridChallenge {
+                id,
+                seed_hex: hex::encode(open.seed),
+                blocks_across: open.blocks_across as u8,
+                blocks_down: open.blocks_down as u8,
+                expires_at: open.expires_at,
+                canvas_only: state.auth.grid_canvas_only,
+                method: method.to_string(),
+                phrase: phrase_mode_name(settings.phrase.mode).to_string(),
+            });
+        }
+    }
+    Ok(app::context::VpnSignIn {
+        unavailable: None,
+        grid,
+    })
 }
 
 fn phrase_mode_name(mode: crate::otp::phrase::PhraseMode) -> &'static str {

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod fetch;
 pub mod groups;
 pub mod policies;
+pub mod radius;
 pub mod sync;
 pub mod texts;
 pub mod tokens;
@@ -51,6 +52,7 @@ fn AdminFrame(current: &'static str, children: Children) -> impl IntoView {
                 {(viewer.role == "admin").then(|| link("/admin/sync", t.nav_sync))}
                 {(viewer.role == "admin").then(|| link("/admin/api-tokens", t.nav_api_tokens))}
                 {(viewer.role == "admin").then(|| link("/admin/applications", if request_lang() == crate::i18n::Lang::Ja { "アプリケーション" } else { "Applications" }))}
+                {(viewer.role == "admin").then(|| link("/admin/radius", "RADIUS"))}
                 {viewer.reads_audit().then(|| link("/admin/audit", t.nav_audit))}
                 <span class="console-who">
                     {viewer.user_id.clone()} " · " {t.role} ": " <span class="role" data-role=viewer.role.clone()>{values::label(request_lang(), values::Kind::Role, &viewer.role)}</span>
@@ -172,6 +174,15 @@ pub fn AdminApplicationsPage() -> impl IntoView {
     view! {
         <AdminFrame current="/admin/applications">
             <applications::Applications csrf=csrf_token() />
+        </AdminFrame>
+    }
+}
+
+#[component]
+pub fn AdminRadiusPage() -> impl IntoView {
+    view! {
+        <AdminFrame current="/admin/radius">
+            <radius::RadiusClients csrf=csrf_token() />
         </AdminFrame>
     }
 }

@@ -263,6 +263,11 @@ pub const POLICY_KEYS: &[(&str, &str, &str)] = &[
         "Sign-out after this many seconds in any case",
         "必ずログアウトするまでの秒数",
     ),
+    (
+        "radius_mode",
+        "VPN (RADIUS) sign-in: web-grid (grid on the portal, code by PAP), challenge (grid sent by RADIUS) or off",
+        "VPN (RADIUS) ログイン: web-grid (ポータルの乱数表、PAP で送信)、challenge (RADIUS で乱数表を送る)、off (不可)",
+    ),
 ];
 
 /// A policy key's one-line description in the reader's language.

@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod groups;
 pub mod openapi;
 pub mod policies;
+pub mod radius_clients;
 pub mod route_table;
 pub mod servers;
 pub mod sync_sources;
@@ -139,6 +140,22 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             axum::routing::patch(applications::update_client),
         )
         .route("/api/v1/admin/servers", get(servers::list))
+        .route(
+            "/api/v1/admin/radius/clients",
+            get(radius_clients::list).post(radius_clients::create),
+        )
+        .route(
+            "/api/v1/admin/radius/clients/{name}",
+            axum::routing::delete(radius_clients::delete),
+        )
+        .route(
+            "/api/v1/admin/radius/clients/{name}/certificate",
+            post(radius_clients::certificate),
+        )
+        .route(
+            "/api/v1/admin/radius/replies/{group}",
+            put(radius_clients::set_replies),
+        )
         .route_layer(from_fn_with_state(
             state.clone(),
             access::enforce_route_permission,

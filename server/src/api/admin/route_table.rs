@@ -437,6 +437,46 @@ pub const ROUTES: &[ApiRoute] = &[
         query: &[],
         target: Target::Nobody,
     },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/admin/radius/clients",
+        permission: Some(Permission::Admin),
+        summary: "RADIUS clients (NAS devices; never their secrets) with their rules and RadSec certificates, and the reply attributes per group",
+        query: &[],
+        target: Target::Nobody,
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/radius/clients",
+        permission: Some(Permission::Admin),
+        summary: "Add a RADIUS client {name, address (IP or CIDR), secret (16-128 characters; absent: RadSec only), require_message_authenticator (default true), allowed_groups, description}; the secret is sealed at once and never shown again",
+        query: &[],
+        target: Target::Nobody,
+    },
+    ApiRoute {
+        method: "delete",
+        path: "/api/v1/admin/radius/clients/{name}",
+        permission: Some(Permission::Admin),
+        summary: "Remove a RADIUS client and its application (its RadSec certificates are revoked)",
+        query: &[],
+        target: Target::Nobody,
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/admin/radius/clients/{name}/certificate",
+        permission: Some(Permission::Admin),
+        summary: "Issue a RadSec client certificate for a RADIUS client from its CSR {csr (PEM), days}: {serial, certificate}",
+        query: &[],
+        target: Target::Nobody,
+    },
+    ApiRoute {
+        method: "put",
+        path: "/api/v1/admin/radius/replies/{group}",
+        permission: Some(Permission::Admin),
+        summary: "Set the reply attributes an Access-Accept carries for members of a group {attributes: [\"Filter-Id=staff\", \"Cisco-AVPair=shell:priv-lvl=15\", …]} (empty: none)",
+        query: &[],
+        target: Target::Nobody,
+    },
 ];
 
 /// The route `method path` (`path` as routed, with `{param}`s), if it is declared.
