@@ -11,9 +11,9 @@
 //! ```text
 //! layers:
 //! entry      cli config routes
-//! front      web api oidc forward_auth
+//! front      web api oidc forward_auth saml
 //! http       http
-//! services   bulk_certificates delivery sync user_import accounts sso auth issuance
+//! services   bulk_certificates delivery sync user_import accounts saml_idp sso auth issuance
 //! install    instance mail
 //! domain     policy ca otp audit user_csv notices jwt
 //! store      store
@@ -58,6 +58,8 @@ pub mod otp;
 pub mod policy;
 pub mod random;
 pub mod routes;
+pub mod saml;
+pub mod saml_idp;
 pub mod sso;
 pub mod store;
 pub mod sync;

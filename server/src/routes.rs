@@ -10,7 +10,7 @@ use tower_http::trace::TraceLayer;
 use crate::{
     api, forward_auth,
     http::{body_limit, csrf, middleware, proxy, AppState},
-    oidc,
+    oidc, saml,
     web::{
         assets, certificate, continuation, lang, login, page_context, pattern, reset, setup, token,
     },
@@ -26,6 +26,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .merge(api::routes(&state))
         .merge(oidc::routes())
+        .merge(saml::routes())
         .route("/auth/forward", get(forward_auth::check))
         .route("/auth/forward/signin", get(forward_auth::signin))
         .route("/login/continue", get(continuation::start))

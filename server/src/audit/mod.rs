@@ -75,6 +75,14 @@ pub enum Action {
     AppCreate,
     AppUpdate,
     AppDelete,
+    SamlRequest,
+    SamlAssertion,
+    SamlRefused,
+    SamlLogout,
+    SamlRotateKey,
+    SamlDropKeys,
+    SamlSpCreate,
+    SamlSpUpdate,
 }
 
 impl Action {
@@ -148,6 +156,14 @@ impl Action {
             AppCreate => "app.create",
             AppUpdate => "app.update",
             AppDelete => "app.delete",
+            SamlRequest => "saml.request",
+            SamlAssertion => "saml.assertion",
+            SamlRefused => "saml.refused",
+            SamlLogout => "saml.logout",
+            SamlRotateKey => "saml.rotate_key",
+            SamlDropKeys => "saml.drop_keys",
+            SamlSpCreate => "saml.sp_create",
+            SamlSpUpdate => "saml.sp_update",
         }
     }
 }

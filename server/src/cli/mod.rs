@@ -8,6 +8,7 @@ pub mod cert;
 pub mod group;
 pub mod oidc;
 pub mod policy;
+pub mod saml;
 pub mod serve;
 pub mod sync;
 pub mod token;
@@ -100,6 +101,9 @@ pub enum Command {
     /// Applications (OIDC clients, forward-auth sites) and their access rules.
     #[command(subcommand)]
     App(oidc::AppCommand),
+    /// The SAML 2.0 identity provider: service providers and the signing key.
+    #[command(subcommand)]
+    Saml(saml::SamlCommand),
 }
 
 #[derive(Args, Debug)]
@@ -177,5 +181,6 @@ pub async fn run(cli: Cli, file: FileConfig) -> Result<(), CliError> {
         Command::Sync(cmd) => sync::run(cmd, data, &file, out).await,
         Command::Oidc(cmd) => oidc::run_oidc(cmd, data, out).await,
         Command::App(cmd) => oidc::run_app(cmd, data, out).await,
+        Command::Saml(cmd) => saml::run(cmd, data, &file, out).await,
     }
 }

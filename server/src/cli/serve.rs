@@ -140,6 +140,9 @@ pub async fn run(
     let sso = crate::sso::Provider::start(&instance, &public_url, &file.forward_auth)
         .await
         .map_err(|e| CliError(format!("single sign-on: {e}")))?;
+    let saml = crate::saml_idp::IdentityProvider::start(&instance, &public_url)
+        .await
+        .map_err(|e| CliError(format!("SAML identity provider: {e}")))?;
     let state = AppState::new(Shared {
         authn: Authenticator {
             instance: instance.clone(),
@@ -153,6 +156,7 @@ pub async fn run(
         proxy: cfg.proxy.clone(),
         bulk_jobs: Default::default(),
         sso: Arc::new(sso),
+        saml: Arc::new(saml),
     });
     tokio::spawn(prune_rate_limits(state.authn.clone()));
     tokio::spawn(purge_expired(instance.clone()));
@@ -223,6 +227,9 @@ async fn purge_expired(instance: Instance) {
         }
         if let Err(err) = crate::sso::purge_expired(&instance.store, now).await {
             tracing::warn!(error = %err, "purging single sign-on codes and tokens failed");
+        }
+        if let Err(err) = crate::saml_idp::purge_expired(&instance.store, now).await {
+            tracing::warn!(error = %err, "purging SAML requests failed");
         }
         if let Err(err) = instance.store.purge_reset_tokens(now - 24 * 3600).await {
             tracing::warn!(error = %err, "purging reset links failed");

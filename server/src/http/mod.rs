@@ -47,6 +47,8 @@ pub struct Shared {
     pub bulk_jobs: crate::bulk_certificates::BulkJobs,
     /// The OpenID Connect provider and forward-auth (SPEC §10.1, §10.2).
     pub sso: Arc<crate::sso::Provider>,
+    /// The SAML 2.0 identity provider (SPEC §10.4).
+    pub saml: Arc<crate::saml_idp::IdentityProvider>,
 }
 
 /// The front ends reach the installation and the settings through the services.

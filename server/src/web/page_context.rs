@@ -32,6 +32,7 @@ fn needs_page_context(path: &str) -> bool {
         || path.starts_with("/ca/")
         // Single sign-on endpoints read the sessions they need themselves.
         || path.starts_with("/oidc/")
+        || path.starts_with("/saml/")
         || path.starts_with("/auth/forward")
         || path.starts_with("/.well-known/")
         || matches!(
