@@ -17,6 +17,11 @@ pub struct Viewer {
     pub uses_totp: bool,
 }
 
+/// The applications the signed-in user may open from the portal (SAML service
+/// providers, IdP-initiated sign-in): (name, description) each.
+#[derive(Clone, Debug, Default)]
+pub struct PortalTiles(pub Vec<(String, String)>);
+
 /// The CSRF token that every form of the page must carry (double-submit cookie).
 #[derive(Clone, Debug)]
 pub struct CsrfToken(pub String);

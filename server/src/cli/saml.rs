@@ -42,7 +42,7 @@ pub enum SpCommand {
         preset: Option<String>,
         /// The Google Workspace domain (preset google-workspace).
         #[arg(long)]
-        domain: Option<String>,
+        workspace_domain: Option<String>,
         #[command(flatten)]
         rules: RuleFlags,
     },
@@ -254,12 +254,12 @@ async fn run_on(
             name,
             settings,
             preset,
-            domain,
+            workspace_domain,
             rules,
         } => {
             let mut s = settings.settings()?;
             s.preset = preset;
-            s.domain = domain;
+            s.domain = workspace_domain;
             let result = sps::add_sp(store, &fetcher, &name, &s, &rules.rules(), now).await;
             record_cli(store, Action::SamlSpCreate, &name, &result, "", now).await;
             let row = result?;

@@ -27,7 +27,8 @@ fn domain_of(domain: Option<&str>) -> Result<String, SamlIdpError> {
         })
         .ok_or_else(|| {
             SamlIdpError::Invalid(
-                "google-workspace needs the Workspace domain (--domain example.com)".into(),
+                "google-workspace needs the Workspace domain (--workspace-domain example.com)"
+                    .into(),
             )
         })?;
     Ok(d)
@@ -117,61 +118,64 @@ pub fn setup_steps(row: &SamlSpRow, idp: &IdpFacts<'_>) -> Option<String> {
         slo_url,
         certificate_b64,
     } = *idp;
-    match row.preset.as_deref()? {
+    let lines: Vec<String> = match row.preset.as_deref()? {
         "microsoft365" => {
             let attr = row
                 .name_id
                 .strip_prefix("attr:")
                 .filter(|a| check_attribute_name(a).is_ok())
                 .unwrap_or("immutable_id");
-            Some(format!(
-                "Microsoft 365 (Microsoft Entra ID) — federate a verified domain with passgrid:\n\
-                 1. Users need an ImmutableID that passgrid knows as the user attribute {attr:?}:\n\
-                    directory sync: passgrid sync add-ldap … --map id=sAMAccountName,{attr}=objectGUID\n\
-                    (objectGUID is binary: passgrid stores it base64-encoded, as Entra ID expects), or\n\
-                    a CSV import column \"attr:{attr}\". Each Entra user's OnPremisesImmutableId must\n\
-                    be that value (Entra Connect sets it; or Update-MgUser -OnPremisesImmutableId).\n\
-                 2. In PowerShell with Microsoft Graph (Connect-MgGraph -Scopes Domain.ReadWrite.All):\n\
-                    New-MgDomainFederationConfiguration -DomainId \"example.com\" `\n\
-                      -IssuerUri \"{entity_id}\" `\n\
-                      -PassiveSignInUri \"{sso_url}\" `\n\
-                      -SignOutUri \"{slo_url}\" `\n\
-                      -SigningCertificate \"{certificate_b64}\" `\n\
-                      -PreferredAuthenticationProtocol \"saml\" -FederatedIdpMfaBehavior \"acceptIfMfaDoneByFederatedIdp\"\n\
-                 3. Sign in at https://portal.office.com as a user of that domain: Microsoft sends\n\
-                    the browser to passgrid's sign-in (grid, device certificate), then back.\n\
-                 After `passgrid saml rotate-key`, update the certificate on Microsoft's side\n\
-                 (Update-MgDomainFederationConfiguration -SigningCertificate …) before\n\
-                 `passgrid saml drop-old-keys`."
-            ))
+            vec![
+                "Microsoft 365 (Microsoft Entra ID): federate a verified domain with passgrid".into(),
+                format!("1. Users need an ImmutableID, which passgrid keeps as the user attribute {attr:?}:"),
+                format!("     directory sync: passgrid sync add-ldap ... --map id=sAMAccountName,{attr}=objectGUID"),
+                "     (objectGUID is binary: passgrid stores it base64-encoded, as Entra ID expects),".into(),
+                format!("     or a CSV import column \"attr:{attr}\"."),
+                "   Each Entra user's OnPremisesImmutableId must be that value (Entra Connect sets it,".into(),
+                "   or Update-MgUser -OnPremisesImmutableId).".into(),
+                "2. In PowerShell with Microsoft Graph (Connect-MgGraph -Scopes Domain.ReadWrite.All):".into(),
+                "     New-MgDomainFederationConfiguration -DomainId \"example.com\" `".into(),
+                format!("       -IssuerUri \"{entity_id}\" `"),
+                format!("       -PassiveSignInUri \"{sso_url}\" `"),
+                format!("       -SignOutUri \"{slo_url}\" `"),
+                format!("       -SigningCertificate \"{certificate_b64}\" `"),
+                "       -PreferredAuthenticationProtocol \"saml\" `".into(),
+                "       -FederatedIdpMfaBehavior \"acceptIfMfaDoneByFederatedIdp\"".into(),
+                "3. Sign in at https://portal.office.com as a user of that domain: Microsoft sends the".into(),
+                "   browser to passgrid's sign-in (grid, device certificate), then back.".into(),
+                "After `passgrid saml rotate-key`, give Microsoft the new certificate".into(),
+                "(Update-MgDomainFederationConfiguration -SigningCertificate ...) before".into(),
+                "`passgrid saml drop-old-keys`.".into(),
+            ]
         }
-        "google-workspace" => Some(format!(
-            "Google Workspace — Admin console > Security > Authentication > SSO with third-party IdP:\n\
-             1. Add a SAML profile:\n\
-                IDP entity ID:       {entity_id}\n\
-                Sign-in page URL:    {sso_url}\n\
-                Sign-out page URL:   {slo_url}\n\
-                Verification certificate: upload the PEM below\n\
-                Use a domain specific issuer: on (passgrid expects the entity ID {:?})\n\
-             2. Note the profile's ACS URL and entity ID; if they differ from\n\
-                {:?} (`passgrid saml sp show {}`), register the SP again from Google's\n\
-                metadata file (passgrid saml sp add … --metadata FILE --nameid email).\n\
-             3. Assign the profile to organisational units or groups (Manage SSO profile\n\
-                assignments). Users sign in with their primary mail address, which must be\n\
-                their mail address in passgrid (the NameID).\n\
-             -----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----",
-            row.entity_id,
-            row.entity_id,
-            row.application,
-            certificate_b64
-                .as_bytes()
-                .chunks(64)
-                .map(|c| String::from_utf8_lossy(c).into_owned())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )),
-        _ => None,
-    }
+        "google-workspace" => {
+            let mut l: Vec<String> = vec![
+                "Google Workspace: Admin console > Security > Authentication > SSO with third-party IdP".into(),
+                "1. Add a SAML profile:".into(),
+                format!("     IDP entity ID:            {entity_id}"),
+                format!("     Sign-in page URL:         {sso_url}"),
+                format!("     Sign-out page URL:        {slo_url}"),
+                "     Verification certificate: the PEM below".into(),
+                format!("     Use a domain specific issuer: on (passgrid expects {:?})", row.entity_id),
+                "2. If the profile's SP details (ACS URL, entity ID) differ from passgrid's".into(),
+                format!("   (`passgrid saml sp show {}`), register the SP again from Google's metadata", row.application),
+                "   file: passgrid saml sp add NAME --metadata FILE --nameid email".into(),
+                "3. Assign the profile to organisational units or groups. Users sign in with their".into(),
+                "   primary address, which must be their mail address in passgrid (the NameID).".into(),
+                "-----BEGIN CERTIFICATE-----".into(),
+            ];
+            l.extend(
+                certificate_b64
+                    .as_bytes()
+                    .chunks(64)
+                    .map(|c| String::from_utf8_lossy(c).into_owned()),
+            );
+            l.push("-----END CERTIFICATE-----".into());
+            l
+        }
+        _ => return None,
+    };
+    Some(lines.join("\n"))
 }
 
 #[cfg(test)]

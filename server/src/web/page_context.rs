@@ -167,6 +167,22 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
                 });
             }
         }
+        // The portal's tiles: the SAML SPs this user may use from here and now.
+        if let ("/me", Some(user_id)) = (path.as_str(), &signed_in) {
+            let conn = req
+                .extensions()
+                .get::<crate::tls::ConnectionInfo>()
+                .cloned()
+                .map(axum::Extension);
+            let peer = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip());
+            let transport = crate::http::flow::Transport::of(&conn, peer);
+            let tiles = portal_tiles(state, &transport, user_id, now).await?;
+            req.extensions_mut()
+                .insert(app::context::PortalTiles(tiles));
+        }
         if path == "/login/reset" {
             let valid = match &token {
                 Some(t) => store.reset_token_valid(&token_hash(t), now).await?,
@@ -279,4 +295,33 @@ mod tests {
             assert!(super::needs_page_context(p), "{p}");
         }
     }
+}
+
+/// The SAML SPs `user_id` may open from the portal (IdP-initiated sign-in): those
+/// whose access rules let this user in from this device, network and time.
+async fn portal_tiles(
+    state: &AppState,
+    transport: &crate::http::flow::Transport,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<(String, String)>, AppError> {
+    let store = &state.instance.store;
+    let sps = store.saml_sps().await?;
+    if sps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let client = transport.client(&[]);
+    let mut tiles = Vec::new();
+    for sp in sps {
+        let Some(app) = store.application(&sp.application).await? else {
+            continue;
+        };
+        let allowed =
+            crate::auth::app_access::check_application_access(state, &app, user_id, &client, now)
+                .await?;
+        if allowed.is_ok() {
+            tiles.push((app.name, app.description));
+        }
+    }
+    Ok(tiles)
 }
