@@ -195,6 +195,7 @@ pub async fn take_authn_request(
         relay_state: relay_state.clone(),
         force_authn: req.force_authn,
         name_id_policy: req.name_id_policy.as_ref().and_then(|p| p.format.clone()),
+        stale_sid: session.filter(|_| req.force_authn).map(|s| s.sid.clone()),
         expires_at: now + PENDING_SECS,
         created_at: now,
     };
@@ -283,8 +284,11 @@ pub async fn continue_request(
     let Some(s) = session else {
         return Ok(again);
     };
-    // ForceAuthn: a sign-in made after the request arrived.
-    if (row.force_authn && s.auth_time < row.created_at) || !fresh_enough(&app, s, now) {
+    // ForceAuthn: a sign-in made after the request arrived, in another session than
+    // the one the browser had then.
+    let stale = row.force_authn
+        && (s.auth_time < row.created_at || row.stale_sid.as_deref() == Some(s.sid.as_str()));
+    if stale || !fresh_enough(&app, s, now) {
         return Ok(again);
     }
     if on_initial_pattern(authn, &s.user_id).await? {
@@ -367,6 +371,7 @@ pub async fn idp_initiated(
         relay_state: relay_state.map(str::to_string),
         force_authn: false,
         name_id_policy: None,
+        stale_sid: None,
         expires_at: now + PENDING_SECS,
         created_at: now,
     };

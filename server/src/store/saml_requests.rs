@@ -18,6 +18,9 @@ pub struct SamlRequestRow {
     pub relay_state: Option<String>,
     pub force_authn: bool,
     pub name_id_policy: Option<String>,
+    /// ForceAuthn: the session the browser had when the request came, which may not
+    /// answer it (a sign-in makes a new one). Kept in `sid` until the answer.
+    pub stale_sid: Option<String>,
     pub expires_at: i64,
     pub created_at: i64,
 }
@@ -51,7 +54,7 @@ pub struct SamlSessionRef {
 }
 
 const COLUMNS: &str = "handle_hash, application, request_id, acs_url, relay_state, \
-     force_authn, name_id_policy, expires_at, created_at";
+     force_authn, name_id_policy, expires_at, created_at, sid";
 
 fn from_row(r: &AnyRow) -> SamlRequestRow {
     SamlRequestRow {
@@ -64,6 +67,7 @@ fn from_row(r: &AnyRow) -> SamlRequestRow {
         name_id_policy: r.get(6),
         expires_at: r.get(7),
         created_at: r.get(8),
+        stale_sid: r.get(9),
     }
 }
 
@@ -77,7 +81,7 @@ impl Store {
         answer: Option<&SamlAnswer>,
     ) -> Result<(), StoreError> {
         sqlx::query(&format!(
-            "INSERT INTO saml_requests ({COLUMNS}, answered_at, sid, session_hash, user_id, \
+            "INSERT INTO saml_requests ({COLUMNS}, answered_at, session_hash, user_id, \
              name_id, name_id_format) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
@@ -90,8 +94,11 @@ impl Store {
         .bind(req.name_id_policy.as_deref())
         .bind(req.expires_at)
         .bind(req.created_at)
+        .bind(match answer {
+            Some(a) => Some(a.sid.as_str()),
+            None => req.stale_sid.as_deref(),
+        })
         .bind(answer.map(|a| a.at))
-        .bind(answer.map(|a| a.sid.as_str()))
         .bind(answer.map(|a| a.session_hash.clone()))
         .bind(answer.map(|a| a.user_id.as_str()))
         .bind(answer.map(|a| a.name_id.as_str()))
