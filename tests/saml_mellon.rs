@@ -61,10 +61,15 @@ fn mellon_site(dir: &Path, port: u16, idp_md: &str) -> (PathBuf, PathBuf) {
     std::fs::write(root.join("idp-metadata.xml"), idp_md).unwrap();
     std::fs::write(root.join("htdocs/bye.html"), "bye\n").unwrap();
     let cgi = root.join("cgi/whoami.cgi");
-    std::fs::write(&cgi, "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nenv | grep '^MELLON_' | sort\n").unwrap();
+    std::fs::write(
+        &cgi,
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nenv | grep '^MELLON_' | sort\n",
+    )
+    .unwrap();
     let r = root.display();
     let m = "/usr/lib/apache2/modules";
-    let conf = format!(r#"
+    let conf = format!(
+        r#"
 ServerRoot "{r}"
 Listen 127.0.0.1:{port}
 ServerName 127.0.0.1
@@ -97,11 +102,16 @@ ScriptAlias /app/ {r}/cgi/
   MellonEnable auth
   Require valid-user
 </Location>
-"#);
+"#
+    );
     std::fs::write(root.join("httpd.conf"), conf).unwrap();
     // Apache's worker user must read these (the scratch folder is private).
     Command::new("chmod").arg("a+x").arg(dir).status().unwrap();
-    Command::new("chmod").args(["-R", "a+rX"]).arg(&root).status().unwrap();
+    Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(&root)
+        .status()
+        .unwrap();
     Command::new("chmod").arg("755").arg(&cgi).status().unwrap();
     (root, sp_md)
 }

@@ -50,13 +50,18 @@ impl Slapd {
 impl Drop for Slapd {
     fn drop(&mut self) {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/slapd-fixture.sh");
-        let _ = Command::new("bash").args([script, "stop"]).arg(&self.dir).output();
+        let _ = Command::new("bash")
+            .args([script, "stop"])
+            .arg(&self.dir)
+            .output();
     }
 }
 
 /// The objectGUID the fixture gives user N (see scripts/slapd-fixture.sh).
 fn fixture_guid(n: u32) -> Vec<u8> {
-    let mut g = vec![0xff, 0x00, 0x9c, 0x4e, 0x2a, 0x11, 0xd3, 0xb0, 0x8f, 0x6e, 0x45, 0xfa];
+    let mut g = vec![
+        0xff, 0x00, 0x9c, 0x4e, 0x2a, 0x11, 0xd3, 0xb0, 0x8f, 0x6e, 0x45, 0xfa,
+    ];
     g.extend_from_slice(&n.to_be_bytes()[1..]);
     g.push(0xa5);
     g
@@ -119,7 +124,9 @@ fn response_to_microsoft(page: &str) -> (String, Option<String>) {
 
 fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, ns: &str, name: &str) -> roxmltree::Node<'a, 'i> {
     n.children()
-        .find(|c| c.is_element() && c.tag_name().namespace() == Some(ns) && c.tag_name().name() == name)
+        .find(|c| {
+            c.is_element() && c.tag_name().namespace() == Some(ns) && c.tag_name().name() == name
+        })
         .unwrap_or_else(|| panic!("{} lacks {name}", n.tag_name().name()))
 }
 

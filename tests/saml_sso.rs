@@ -67,14 +67,31 @@ fn setup(db: Db, prefix: &str) -> Idp {
     cli_value(
         &server,
         &[
-            "saml", "sp", "add", "py", "--metadata", md.to_str().unwrap(),
-            "--attribute", "mail=email", "--attribute", "displayName=name",
-            "--attribute", "groups=groups",
+            "saml",
+            "sp",
+            "add",
+            "py",
+            "--metadata",
+            md.to_str().unwrap(),
+            "--attribute",
+            "mail=email",
+            "--attribute",
+            "displayName=name",
+            "--attribute",
+            "groups=groups",
         ],
     );
     cli_value(&server, &["group", "add", "staff"]);
     add_user(&server, "alice", &["staff"]);
-    Idp { dir, server, admin, idp_pem, idp_md, sp, _db: database }
+    Idp {
+        dir,
+        server,
+        admin,
+        idp_pem,
+        idp_md,
+        sp,
+        _db: database,
+    }
 }
 
 /// The SAMLResponse (decoded XML) and RelayState of an auto-post page, checking that
@@ -82,9 +99,15 @@ fn setup(db: Db, prefix: &str) -> Idp {
 fn posted_response(page: &str, acs: &str) -> (String, String, Option<String>) {
     let (action, fields) = form_of(page).unwrap_or_else(|| panic!("no form in: {page}"));
     assert_eq!(action, acs, "the ACS of the SP's metadata");
-    let b64_value = field(&fields, "SAMLResponse").expect("a SAMLResponse").to_string();
+    let b64_value = field(&fields, "SAMLResponse")
+        .expect("a SAMLResponse")
+        .to_string();
     let xml = String::from_utf8(unb64(&b64_value)).unwrap();
-    (b64_value, xml, field(&fields, "RelayState").map(str::to_string))
+    (
+        b64_value,
+        xml,
+        field(&fields, "RelayState").map(str::to_string),
+    )
 }
 
 /// POSTs an AuthnRequest (HTTP-POST binding) with the jar: (status, body).
@@ -240,13 +263,23 @@ fn counts(idp: &Idp) -> (usize, usize) {
 
 /// The request was refused: passgrid's error page with `status`, no SAMLResponse,
 /// one more refusal audited whose reason holds `reason`, no assertion.
-fn assert_refused(idp: &Idp, before: (usize, usize), status: u16, body: &str, got: u16, reason: &str) {
+fn assert_refused(
+    idp: &Idp,
+    before: (usize, usize),
+    status: u16,
+    body: &str,
+    got: u16,
+    reason: &str,
+) {
     assert_eq!(got, status, "{body}");
     assert!(!body.contains("SAMLResponse"), "nothing issued: {body}");
     let refusals = audit(&idp.server, &idp.admin, "saml.refused");
     assert_eq!(refusals.len(), before.0 + 1, "one audit row: {refusals:?}");
     let newest = refusals[0]["reason"].as_str().unwrap_or_default();
-    assert!(newest.contains(reason), "audited {newest:?}, expected {reason:?}");
+    assert!(
+        newest.contains(reason),
+        "audited {newest:?}, expected {reason:?}"
+    );
     assert_eq!(counts(idp).1, before.1, "no assertion");
 }
 
@@ -254,7 +287,10 @@ fn assert_refused(idp: &Idp, before: (usize, usize), status: u16, body: &str, go
 fn split_signature(xml: &str) -> (String, String) {
     let start = xml.find("<ns2:Signature").expect("a signature");
     let end = xml.find("</ns2:Signature>").expect("its end") + "</ns2:Signature>".len();
-    (xml[start..end].to_string(), format!("{}{}", &xml[..start], &xml[end..]))
+    (
+        xml[start..end].to_string(),
+        format!("{}{}", &xml[..start], &xml[end..]),
+    )
 }
 
 on_both_databases! {

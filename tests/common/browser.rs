@@ -118,7 +118,10 @@ pub fn sign_in_form(
         "-d".to_string(),
         format!("csrf={csrf}"),
         "-d".to_string(),
-        format!("challenge={}", start["challenge"].as_str().expect("a challenge")),
+        format!(
+            "challenge={}",
+            start["challenge"].as_str().expect("a challenge")
+        ),
         "-d".to_string(),
         format!("otp={}", otp_from(&start, cells)),
     ];

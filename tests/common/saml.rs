@@ -58,7 +58,12 @@ pub fn xmlsec1_verify(dir: &Path, xml: &str, cert_pem: &Path, id_node: &str) -> 
     let file = dir.join("to-verify.xml");
     std::fs::write(&file, xml).unwrap();
     let out = Command::new("xmlsec1")
-        .args(["--verify", "--enabled-reference-uris", "same-doc", "--pubkey-cert-pem"])
+        .args([
+            "--verify",
+            "--enabled-reference-uris",
+            "same-doc",
+            "--pubkey-cert-pem",
+        ])
         .arg(cert_pem)
         .args(["--id-attr:ID", id_node])
         .arg(&file)
@@ -162,7 +167,8 @@ impl PySp {
 
     /// An AuthnRequest: `{"id", "url"}` (redirect) or `{"id", "b64"}` (post).
     pub fn request(&self, binding: &str, extra: Value) -> Value {
-        let mut args = json!({"mode": "request", "binding": binding, "sign": true, "relay_state": "rs-1"});
+        let mut args =
+            json!({"mode": "request", "binding": binding, "sign": true, "relay_state": "rs-1"});
         if let (Some(a), Some(e)) = (args.as_object_mut(), extra.as_object()) {
             a.extend(e.clone());
         }
@@ -171,7 +177,9 @@ impl PySp {
 
     /// pysaml2's verdict on a Response.
     pub fn judge(&self, response_b64: &str, outstanding: &[&str]) -> Value {
-        self.run(json!({"mode": "response", "response_b64": response_b64, "outstanding": outstanding}))
+        self.run(
+            json!({"mode": "response", "response_b64": response_b64, "outstanding": outstanding}),
+        )
     }
 }
 
