@@ -23,6 +23,9 @@
 #   N % 10 == 0 -> no group; else N % 3 == 0 -> sales, 1 -> dev, 2 -> ops;
 #   and, not for the former, N % 4 == 0 -> also "Support, EMEA" (escaped comma).
 # Group entries: cn=sales, cn=dev, cn=ops, cn=Support\, EMEA under ou=groups.
+# Each person also has an `objectGUID` (binary, 16 bytes, as Active Directory's):
+# ff 00 9c 4e 2a 11 d3 b0 8f 6e 45 fa, then N as 3 bytes big-endian, then a5 — not
+# valid UTF-8, so a sync must carry it base64-encoded (Microsoft 365's ImmutableID).
 #
 # Needs the Debian packages slapd, ldap-utils and openssl.
 set -euo pipefail
@@ -65,11 +68,17 @@ attributetype ( 2.25.163840195125397268451623925094361386203.1.1
     EQUALITY distinguishedNameMatch
     SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 )
 
+attributetype ( 2.25.163840195125397268451623925094361386203.1.2
+    NAME 'objectGUID'
+    DESC 'Test fixture: a binary GUID, like Active Directory objectGUID'
+    EQUALITY octetStringMatch
+    SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )
+
 objectclass ( 2.25.163840195125397268451623925094361386203.2.1
     NAME 'passgridGroupMember'
-    DESC 'Test fixture: carries passgridGroup'
+    DESC 'Test fixture: carries passgridGroup and objectGUID'
     SUP top AUXILIARY
-    MAY passgridGroup )
+    MAY ( passgridGroup $ objectGUID ) )
 EOF
 }
 
@@ -168,12 +177,18 @@ EOF
         done
         awk -v users="$users" -v suffix="$SUFFIX" 'BEGIN {
             split("sales dev ops", by_rest, " ")
+            b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
             for (n = 1; n <= users; n++) {
                 id = sprintf("user%05d", n)
                 printf "dn: uid=%s,ou=people,%s\n", id, suffix
                 printf "objectClass: inetOrgPerson\nobjectClass: passgridGroupMember\n"
                 printf "uid: %s\ncn: User %05d\nsn: %05d\n", id, n, n
                 printf "displayName: User %05d\nmail: %s@example.com\n", n, id
+                # objectGUID: the fixed 12 bytes (base64 /wCcTioR07CPbkX6), N in 3
+                # bytes (4 base64 digits), then a5 (pQ==).
+                printf "objectGUID:: /wCcTioR07CPbkX6%s%s%s%spQ==\n", \
+                    substr(b64, int(n / 262144) % 64 + 1, 1), substr(b64, int(n / 4096) % 64 + 1, 1), \
+                    substr(b64, int(n / 64) % 64 + 1, 1), substr(b64, n % 64 + 1, 1)
                 if (n % 10 != 0) {
                     printf "passgridGroup: cn=%s,ou=groups,%s\n", by_rest[n % 3 + 1], suffix
                     if (n % 4 == 0)

@@ -24,14 +24,15 @@ step "system packages"
 # certificate), all started on loopback by the tests; xmlsec1 and python3-pysaml2: an
 # independent XML-DSig checker and a SAML service provider.
 # apache2 + libapache2-mod-auth-openidc, nginx, python3-authlib (+ requests): the single
-# sign-on tests' relying parties and reverse proxy, started on loopback by the tests.
+# sign-on tests' relying parties and reverse proxy, started on loopback by the tests;
+# libapache2-mod-auth-mellon: the SAML service provider of the SAML IdP tests.
 # patroni, etcd-server, haproxy: the reference cluster the kill tests bring up
 # (PostgreSQL 15 primary + standby under Patroni, HAProxy in front).
 packages=(chromium libnss3-tools postgresql curl openssl sqlite3 oathtool slapd ldap-utils
   fonts-ipafont-gothic freeradius-utils eapoltest freeradius libpam-radius-auth pamtester
   radsecproxy xmlsec1 python3-pysaml2
-  apache2 libapache2-mod-auth-openidc nginx python3-authlib python3-requests
-  postgresql-15 patroni etcd-server haproxy)
+  apache2 libapache2-mod-auth-openidc libapache2-mod-auth-mellon nginx python3-authlib
+  python3-requests postgresql-15 patroni etcd-server haproxy)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # Node may come from another source than Debian (whose nodejs conflicts with some

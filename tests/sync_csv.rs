@@ -285,7 +285,7 @@ fn sources_are_added_and_changed_over_the_api_with_the_cli_checks() {
         (serde_json::json!({"bind_password": ""}), "bind_password"),
         (serde_json::json!({"url": "http://dc"}), "http"),
         (serde_json::json!({"ca_pem": "not a certificate"}), "PEM"),
-        (serde_json::json!({"map": "id=uid,colour=blue"}), "colour"),
+        (serde_json::json!({"map": "id=uid,Colour=blue"}), "Colour"),
         (serde_json::json!({"interval": "5 minutes"}), "interval"),
     ] {
         let (status, err) = ldap(extra.clone());

@@ -29,6 +29,11 @@ pub struct VpnSignIn {
     pub grid: Option<GridChallenge>,
 }
 
+/// The applications the signed-in user may open from the portal (SAML service
+/// providers, IdP-initiated sign-in): (name, description) each.
+#[derive(Clone, Debug, Default)]
+pub struct PortalTiles(pub Vec<(String, String)>);
+
 /// The CSRF token that every form of the page must carry (double-submit cookie).
 #[derive(Clone, Debug)]
 pub struct CsrfToken(pub String);

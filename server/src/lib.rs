@@ -11,9 +11,9 @@
 //! ```text
 //! layers:
 //! entry      cli config routes
-//! front      web api oidc forward_auth radius
+//! front      web api oidc forward_auth radius saml
 //! http       http
-//! services   cluster bulk_certificates delivery sync user_import accounts sso auth issuance radius_clients
+//! services   cluster bulk_certificates delivery sync user_import accounts saml_idp sso auth issuance radius_clients
 //! install    instance mail
 //! domain     policy ca otp audit user_csv notices jwt
 //! store      store
@@ -61,6 +61,8 @@ pub mod radius;
 pub mod radius_clients;
 pub mod random;
 pub mod routes;
+pub mod saml;
+pub mod saml_idp;
 pub mod sso;
 pub mod store;
 pub mod sync;

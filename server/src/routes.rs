@@ -10,7 +10,7 @@ use tower_http::trace::TraceLayer;
 use crate::{
     api, forward_auth,
     http::{body_limit, csrf, middleware, proxy, AppState},
-    oidc,
+    oidc, saml,
     web::{
         assets, certificate, continuation, lang, login, page_context, pattern, reset, setup,
         site_files, token, vpn,
@@ -48,6 +48,7 @@ pub fn router(state: AppState, max_body_bytes: usize, embedded_site: bool) -> Ro
     Router::new()
         .merge(api::routes(&state))
         .merge(oidc::routes())
+        .merge(saml::routes())
         .route("/auth/forward", get(forward_auth::check))
         .route("/auth/forward/signin", get(forward_auth::signin))
         .route("/login/continue", get(continuation::start))

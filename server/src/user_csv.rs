@@ -101,6 +101,9 @@ pub struct UserRow {
     /// Also `None` for an empty cell or `locked`: a status cannot be cleared, and a
     /// lock-out is passgrid's own state, not something an import sets or lifts.
     pub status: Option<UserStatus>,
+    /// Extra attributes from `attr:NAME` columns (e.g. `attr:immutable_id` for
+    /// Microsoft 365), in column order; an empty cell removes the attribute.
+    pub attributes: Vec<(String, String)>,
 }
 
 /// Why a user file was refused, and where.
@@ -166,6 +169,24 @@ enum Field {
     Groups,
     Status,
     Source,
+    /// An `attr:NAME` column: the index of NAME among the file's attribute columns.
+    Attribute(usize),
+}
+
+/// The prefix of extra attribute columns.
+const ATTRIBUTE_PREFIX: &str = "attr:";
+
+/// An attribute column's name: 1-64 of lower-case letters, digits, `_`, `-`, `.`.
+fn attribute_name(header: &str) -> Option<String> {
+    let name = header.get(ATTRIBUTE_PREFIX.len()..)?;
+    let prefix = header.get(..ATTRIBUTE_PREFIX.len())?;
+    let ok = prefix.eq_ignore_ascii_case(ATTRIBUTE_PREFIX)
+        && !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.')
+        });
+    ok.then(|| name.to_string())
 }
 
 const FIELDS: [(Field, &str, &[&str]); 6] = [
@@ -194,12 +215,13 @@ pub fn parse_users_csv(bytes: &[u8], encoding: CsvEncoding) -> Result<Vec<UserRo
     let mut record = csv::StringRecord::new();
     let mut lines = LineCounter::new(text.as_bytes());
 
+    let mut attr_names: Vec<String> = Vec::new();
     let columns = loop {
         if !read_record(&mut reader, &mut record)? {
             return Err(UserCsvError::NoHeader);
         }
         if !is_blank(&record) {
-            break map_columns(&record, lines.start_of(&record))?;
+            break map_columns(&record, lines.start_of(&record), &mut attr_names)?;
         }
     };
     let has = |f: Field| columns.contains(&Some(f));
@@ -233,6 +255,7 @@ pub fn parse_users_csv(bytes: &[u8], encoding: CsvEncoding) -> Result<Vec<UserRo
             email: has_email.then(String::new),
             groups: has_groups.then(Vec::new),
             status: None,
+            attributes: Vec::with_capacity(attr_names.len()),
         };
         for (column, (field, cell)) in columns.iter().zip(record.iter()).enumerate() {
             let cell = cell.trim();
@@ -243,6 +266,10 @@ pub fn parse_users_csv(bytes: &[u8], encoding: CsvEncoding) -> Result<Vec<UserRo
                 Some(Field::Groups) => row.groups = Some(split_groups(cell)),
                 Some(Field::Status) => row.status = parse_status(cell, line)?,
                 Some(Field::Source) => {}
+                Some(Field::Attribute(i)) => {
+                    let name = attr_names.get(*i).cloned().unwrap_or_default();
+                    row.attributes.push((name, cell.to_owned()));
+                }
                 None if cell.is_empty() => {}
                 None => {
                     return Err(UserCsvError::UnnamedColumn {
@@ -381,6 +408,7 @@ fn is_blank(record: &csv::StringRecord) -> bool {
 fn map_columns(
     header: &csv::StringRecord,
     line: usize,
+    attr_names: &mut Vec<String>,
 ) -> Result<Vec<Option<Field>>, UserCsvError> {
     let mut columns = Vec::with_capacity(header.len());
     let mut unknown = Vec::new();
@@ -388,6 +416,19 @@ fn map_columns(
     for name in header.iter().map(str::trim) {
         if name.is_empty() {
             columns.push(None);
+            continue;
+        }
+        if let Some(attr) = attribute_name(name) {
+            if attr_names.contains(&attr) {
+                return Err(UserCsvError::DuplicateColumn {
+                    line,
+                    field: "attr:",
+                    first: format!("{ATTRIBUTE_PREFIX}{attr}"),
+                    second: name.to_owned(),
+                });
+            }
+            columns.push(Some(Field::Attribute(attr_names.len())));
+            attr_names.push(attr);
             continue;
         }
         let lower = name.to_lowercase();
@@ -427,11 +468,12 @@ fn map_columns(
 
 /// "id (id, user_id, …); name (…); …" for error messages.
 fn accepted_names() -> String {
-    FIELDS
+    let mut names: Vec<String> = FIELDS
         .iter()
         .map(|(_, canonical, aliases)| format!("{canonical} ({})", aliases.join(", ")))
-        .collect::<Vec<_>>()
-        .join("; ")
+        .collect();
+    names.push("attr:NAME (an extra attribute, NAME in lower case)".into());
+    names.join("; ")
 }
 
 fn split_groups(cell: &str) -> Vec<String> {
@@ -728,8 +770,41 @@ mod tests {
             email: None,
             groups: None,
             status: None,
+            attributes: vec![],
         };
         assert_eq!(rows, [want]);
+    }
+
+    #[test]
+    fn attribute_columns_carry_extra_attributes() {
+        let rows = parse_users_csv(
+            b"id,attr:immutable_id,Attr:employee_no\nalice,AAECAwQFBgcICQoLDA0ODw==,42\nbob,,7\n",
+            CsvEncoding::Utf8,
+        )
+        .unwrap();
+        assert_eq!(
+            rows[0].attributes,
+            [
+                (
+                    "immutable_id".to_string(),
+                    "AAECAwQFBgcICQoLDA0ODw==".to_string()
+                ),
+                ("employee_no".to_string(), "42".to_string())
+            ]
+        );
+        assert_eq!(
+            rows[1].attributes[0],
+            ("immutable_id".into(), String::new())
+        );
+        // Upper-case or odd names are not attributes; a name twice is refused.
+        assert!(matches!(
+            parse_users_csv(b"id,attr:Immutable ID\nalice,x\n", CsvEncoding::Utf8),
+            Err(UserCsvError::UnknownColumns { .. })
+        ));
+        assert!(matches!(
+            parse_users_csv(b"id,attr:a,attr:a\nalice,x,y\n", CsvEncoding::Utf8),
+            Err(UserCsvError::DuplicateColumn { .. })
+        ));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::{
     },
     policy::AuthSettings,
     store::{
+        user_attributes::AttributeChange,
         user_import::{ImportBatch, ImportedUser, UserUpdate},
         Store, StoreError,
     },
@@ -116,8 +117,36 @@ fn check_rows(rows: &[UserRow]) -> Result<(), ImportError> {
         for g in row.groups.iter().flatten() {
             check_group_name(g).map_err(|e| bad(row.line, format!("group {g:?}: {e}")))?;
         }
+        for (name, value) in &row.attributes {
+            if value.len() > 1024 || value.chars().any(char::is_control) {
+                return Err(bad(
+                    row.line,
+                    format!("attr:{name}: at most 1,024 characters, no control characters"),
+                ));
+            }
+        }
     }
     Ok(())
+}
+
+/// The attribute changes a row brings for `user_id`, against what is stored.
+fn attribute_changes(
+    row: &UserRow,
+    user_id: &str,
+    stored: &HashMap<(String, String), String>,
+) -> Vec<AttributeChange> {
+    row.attributes
+        .iter()
+        .filter_map(|(name, value)| {
+            let current = stored.get(&(user_id.to_string(), name.clone()));
+            let wanted = (!value.is_empty()).then(|| value.clone());
+            (current != wanted.as_ref()).then(|| AttributeChange {
+                user_id: user_id.to_string(),
+                name: name.clone(),
+                value: wanted,
+            })
+        })
+        .collect()
 }
 
 /// Where an import's users come from and how it runs.
@@ -158,6 +187,18 @@ pub async fn import_users(
         memberships.entry(user).or_default().insert(group);
     }
     let known_groups: HashSet<String> = store.groups().await?.into_iter().map(|g| g.name).collect();
+    let stored_attributes: HashMap<(String, String), String> =
+        if rows.iter().any(|r| !r.attributes.is_empty()) {
+            store
+                .all_user_attributes()
+                .await?
+                .into_iter()
+                .map(|(u, n, v)| ((u, n), v))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+    let mut attribute_updates: Vec<AttributeChange> = Vec::new();
 
     let mut report = ImportReport {
         dry_run,
@@ -243,15 +284,23 @@ pub async fn import_users(
                         update.groups = Some(wanted.into_iter().collect());
                     }
                 }
+                let attr_changes = attribute_changes(row, &row.id, &stored_attributes);
+                if !attr_changes.is_empty() {
+                    fields.push("attributes");
+                    attribute_updates.extend(attr_changes);
+                }
                 if fields.is_empty() {
                     report.unchanged += 1;
                 } else {
                     report.changes.push(Planned {
                         line: row.line,
                         id: row.id.clone(),
-                        fields,
+                        fields: fields.clone(),
                     });
-                    updates.push(update);
+                    // Attributes alone change no user row.
+                    if fields != ["attributes"] {
+                        updates.push(update);
+                    }
                 }
             }
         }
@@ -296,6 +345,9 @@ pub async fn import_users(
     let mut imported = Vec::with_capacity(adds.len());
     // New users' initial patterns follow their groups' policy (read once for all rows).
     let book = crate::policy::PolicyBook::load(store).await?;
+    for row in &adds {
+        attribute_updates.extend(attribute_changes(row, &row.id, &stored_attributes));
+    }
     for row in adds {
         let own = book.settings_for_groups(settings, row.groups.as_deref().unwrap_or_default())?;
         let cells = generate_initial_pattern(own.shape, &own.rules)?;
@@ -326,6 +378,7 @@ pub async fn import_users(
                 updates,
                 key_id: key.id_hex(),
                 pattern_expires_at: now + INITIAL_PATTERN_DAYS * 24 * 3600,
+                attributes: attribute_updates,
             },
             now,
         )
@@ -346,6 +399,7 @@ mod tests {
             email: None,
             groups: Some(groups.iter().map(|g| g.to_string()).collect()),
             status: None,
+            attributes: vec![],
         }
     }
 

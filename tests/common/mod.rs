@@ -14,6 +14,8 @@ use std::{
 use serde_json::Value;
 
 mod admin;
+pub mod browser;
+pub mod saml;
 pub use admin::{admin_token, admin_tokens, api};
 
 /// Which database a test runs on.

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::context::{csrf_token, from_request, Viewer, CSRF_FIELD};
+use crate::context::{csrf_token, from_request, PortalTiles, Viewer, CSRF_FIELD};
 use crate::i18n::{request_lang, texts};
 
 #[component]
@@ -28,6 +28,7 @@ pub fn Portal() -> impl IntoView {
     let window_open = viewer
         .as_ref()
         .is_some_and(|v| v.login_window_until.is_some());
+    let tiles = from_request::<PortalTiles>().unwrap_or_default().0;
     let query = use_query_map();
     let changed = move || query.read().get("changed").is_some();
     let phrase_saved = move || query.read().get("phrase").is_some();
@@ -41,6 +42,23 @@ pub fn Portal() -> impl IntoView {
             {must_change.then(|| view! { <p class="warning must-change" role="status">{t.portal_must_change}</p> })}
             {move || changed().then(|| view! { <p class="notice pattern-changed" role="status">{t.portal_pattern_changed}</p> })}
             {move || phrase_saved().then(|| view! { <p class="notice phrase-saved" role="status">{t.phrase_saved}</p> })}
+            {(!tiles.is_empty()).then(|| view! {
+                <nav class="portal-apps" aria-labelledby="portal-apps-title">
+                    <h2 id="portal-apps-title">{t.portal_apps}</h2>
+                    <ul class="app-tiles">
+                        {tiles.into_iter().map(|(name, description)| {
+                            let href = format!("/saml/start/{name}");
+                            let data = name.clone();
+                            view! {
+                                <li><a class="app-tile" data-app=data href=href>
+                                    <strong>{name}</strong>
+                                    {(!description.is_empty()).then(|| view! { <span>{description}</span> })}
+                                </a></li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </nav>
+            })}
             <p>
                 <a href="/me/pattern">{t.portal_change_pattern}</a>
             </p>

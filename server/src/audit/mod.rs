@@ -83,6 +83,14 @@ pub enum Action {
     RadiusClientDelete,
     RadiusClientCert,
     RadiusReplySet,
+    SamlRequest,
+    SamlAssertion,
+    SamlRefused,
+    SamlLogout,
+    SamlRotateKey,
+    SamlDropKeys,
+    SamlSpCreate,
+    SamlSpUpdate,
 }
 
 impl Action {
@@ -164,6 +172,14 @@ impl Action {
             RadiusClientDelete => "radius.client_delete",
             RadiusClientCert => "radius.client_cert",
             RadiusReplySet => "radius.reply_set",
+            SamlRequest => "saml.request",
+            SamlAssertion => "saml.assertion",
+            SamlRefused => "saml.refused",
+            SamlLogout => "saml.logout",
+            SamlRotateKey => "saml.rotate_key",
+            SamlDropKeys => "saml.drop_keys",
+            SamlSpCreate => "saml.sp_create",
+            SamlSpUpdate => "saml.sp_update",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod import;
 pub mod mobileconfig;
 pub mod pkcs12;
 pub mod root;
+pub mod saml_signing;
 pub mod server_cert;
 
 pub use root::CertificateAuthority;

@@ -10,6 +10,7 @@ pub mod group;
 pub mod oidc;
 pub mod policy;
 pub mod radius;
+pub mod saml;
 pub mod serve;
 pub mod sync;
 pub mod token;
@@ -109,6 +110,9 @@ pub enum Command {
     /// RADIUS clients (NAS devices) and reply attributes.
     #[command(subcommand)]
     Radius(radius::RadiusCommand),
+    /// The SAML 2.0 identity provider: service providers and the signing key.
+    #[command(subcommand)]
+    Saml(saml::SamlCommand),
 }
 
 #[derive(Args, Debug)]
@@ -189,5 +193,6 @@ pub async fn run(cli: Cli, file: FileConfig) -> Result<(), CliError> {
         Command::Backup(args) => backup::backup(args, data, out).await,
         Command::Restore(args) => backup::restore(args, data, out).await,
         Command::Radius(cmd) => radius::run(cmd, data, out).await,
+        Command::Saml(cmd) => saml::run(cmd, data, &file, out).await,
     }
 }

@@ -119,7 +119,7 @@ pub struct RuleFlags {
 }
 
 impl RuleFlags {
-    fn rules(self) -> AppRules {
+    pub(crate) fn rules(self) -> AppRules {
         AppRules {
             description: self.description,
             allowed_groups: if self.any_group {

@@ -195,6 +195,9 @@ pub async fn run(
         format!("{} {local}", host_name()),
         instance.clock.now(),
     )?);
+    let saml = crate::saml_idp::IdentityProvider::start(&instance, &public_url)
+        .await
+        .map_err(|e| CliError(format!("SAML identity provider: {e}")))?;
     let state = AppState::new(Shared {
         authn,
         metrics,
@@ -204,6 +207,7 @@ pub async fn run(
         bulk_jobs: crate::bulk_certificates::BulkJobs::new(&me.id),
         sso: Arc::new(sso),
         metrics_access: cfg.metrics_access.clone(),
+        saml: Arc::new(saml),
     });
     tokio::spawn(cluster::run(instance.clone(), me.clone(), guards));
     tokio::spawn(prune_rate_limits(state.authn.clone()));
@@ -329,6 +333,9 @@ async fn purge_expired(instance: Instance, me: Arc<Membership>) {
         }
         if let Err(err) = instance.store.purge_radius_web_grids(now).await {
             tracing::warn!(error = %err, "purging VPN grids failed");
+        }
+        if let Err(err) = crate::saml_idp::purge_expired(&instance.store, now).await {
+            tracing::warn!(error = %err, "purging SAML requests failed");
         }
         if let Err(err) = instance.store.purge_reset_tokens(now - 24 * 3600).await {
             tracing::warn!(error = %err, "purging reset links failed");

@@ -139,6 +139,7 @@ pub async fn run(
                 map_id: map.id,
                 map_name: map.name,
                 map_email: map.email,
+                map_extra: map.extra,
                 group_attr,
                 timeout_secs: timeout.clamp(1, 600),
             };

@@ -429,3 +429,143 @@ pub mod oauth {
         no_store((StatusCode::OK, Html(body)).into_response())
     }
 }
+
+impl From<crate::saml_idp::SamlIdpError> for AppError {
+    fn from(err: crate::saml_idp::SamlIdpError) -> Self {
+        use crate::saml_idp::SamlIdpError;
+        match err {
+            SamlIdpError::Store(s) => AppError::Store(s),
+            SamlIdpError::Seal(s) => AppError::Seal(s),
+            SamlIdpError::Ca(c) => AppError::Ca(c),
+            SamlIdpError::Auth(a) => a.into(),
+            SamlIdpError::Random(r) => r.into(),
+            SamlIdpError::NotFound(_) => AppError::NotFound,
+            SamlIdpError::Exists(_) => AppError::BadRequest("already_exists"),
+            // The administrator's input or the metadata they named: the text says which.
+            SamlIdpError::Invalid(text) | SamlIdpError::Fetch(text) => {
+                AppError::InvalidRequest(text)
+            }
+            SamlIdpError::Saml(other) => {
+                // What passgrid itself builds failed (a key, a signature): logged, not sent.
+                tracing::error!(error = %other, "SAML signing failed");
+                AppError::Store(StoreError::WriterStopped)
+            }
+        }
+    }
+}
+
+/// The answers of the SAML front end (SAML Bindings §3.4, §3.5): the auto-submitting
+/// form that carries a message to an SP, with a policy that lets exactly its one
+/// script run and its form go to exactly that SP endpoint; and passgrid's own error
+/// page for requests that get no answer at the SP.
+pub mod saml {
+    use axum::{
+        http::{header, HeaderValue, StatusCode},
+        response::{Html, IntoResponse, Response},
+    };
+    use passgrid_saml::{post_form_html, post_form_script_csp_source, MessageKind};
+
+    use super::oauth::no_store;
+    use crate::saml_idp::sign_in::Refusal;
+
+    /// The CSP source for a form's target: the URL itself when it can stand in a
+    /// policy as it is, else its origin (CSP Level 3 §2.3.1 source expressions).
+    fn form_action_source(action: &str) -> String {
+        let plain = action
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'\'' | b'"'));
+        match url::Url::parse(action) {
+            Ok(u) if plain && u.query().is_none() => u.to_string(),
+            Ok(u) => u.origin().ascii_serialization(),
+            Err(_) => "'none'".into(),
+        }
+    }
+
+    /// The page that POSTs `xml` to `action` (HTTP-POST binding, Bindings §3.5.4),
+    /// never stored by caches (it carries an assertion).
+    pub fn post_page(
+        action: &str,
+        kind: MessageKind,
+        xml: &str,
+        relay_state: Option<&str>,
+    ) -> Response {
+        let html = match post_form_html(action, kind, xml, relay_state) {
+            Ok(h) => h,
+            Err(_) => return error_page(Refusal::BadRequest, "the RelayState is too long"),
+        };
+        let csp = format!(
+            "default-src 'none'; script-src {}; form-action {}; base-uri 'none'; \
+             frame-ancestors 'none'",
+            post_form_script_csp_source(),
+            form_action_source(action)
+        );
+        let mut res = no_store(Html(html).into_response());
+        if let Ok(v) = HeaderValue::from_str(&csp) {
+            res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+        res
+    }
+
+    fn escape(text: &str) -> String {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    }
+
+    /// passgrid's page for a refused SAML request: nothing goes to the SP.
+    pub fn error_page(kind: Refusal, reason: &str) -> Response {
+        let (status, code, en, ja) = match kind {
+            Refusal::BadRequest => (
+                StatusCode::BAD_REQUEST,
+                "saml_request_refused",
+                "This sign-in request cannot be used",
+                "このサインイン要求は使えません",
+            ),
+            Refusal::UnknownSp => (
+                StatusCode::BAD_REQUEST,
+                "saml_unknown_sp",
+                "This service is not registered with passgrid",
+                "このサービスは passgrid に登録されていません",
+            ),
+            Refusal::Stale => (
+                StatusCode::BAD_REQUEST,
+                "saml_request_stale",
+                "This sign-in request has expired or was used already",
+                "このサインイン要求は期限切れか使用済みです",
+            ),
+            Refusal::Denied => (
+                StatusCode::FORBIDDEN,
+                "saml_access_denied",
+                "You may not use this service here and now",
+                "このサービスは現在ここからは利用できません",
+            ),
+        };
+        let body = format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in error</title>\
+             <link rel=\"stylesheet\" href=\"/pkg/passgrid.css\"></head><body><main>\
+             <h1>{en} / {ja}</h1><p>{}</p><p><code data-error=\"{code}\">{code}</code></p>\
+             <p><a href=\"/me\">passgrid</a></p></main></body></html>",
+            escape(reason)
+        );
+        no_store((status, Html(body)).into_response())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn form_action_is_the_endpoint_or_its_origin() {
+            assert_eq!(
+                form_action_source("https://sp.example/saml/acs"),
+                "https://sp.example/saml/acs"
+            );
+            assert_eq!(
+                form_action_source("https://sp.example:8443/acs?x=1;y"),
+                "https://sp.example:8443"
+            );
+            assert_eq!(form_action_source("not a url"), "'none'");
+        }
+    }
+}

@@ -115,7 +115,11 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
+    // A handler that set its own policy keeps it: the SAML form page allows exactly
+    // its one script by hash and its form to exactly the SP's endpoint.
+    let own_policy = h.contains_key(header::CONTENT_SECURITY_POLICY);
     match nonce {
+        _ if own_policy => {}
         Some(nonce) => {
             let csp = format!(
                 "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \

@@ -53,6 +53,8 @@ pub struct Shared {
     pub sso: Arc<crate::sso::Provider>,
     /// The RADIUS server runs (the portal offers its "VPN sign-in" page).
     pub radius_enabled: bool,
+    /// The SAML 2.0 identity provider (SPEC §10.4).
+    pub saml: Arc<crate::saml_idp::IdentityProvider>,
 }
 
 /// The front ends reach the installation and the settings through the services.

@@ -90,7 +90,7 @@ pub fn check_client_uri(uri: &str, what: &str) -> Result<(), SsoError> {
     Ok(())
 }
 
-fn apply_rules(app: &mut Application, rules: &AppRules) -> Result<(), SsoError> {
+pub(crate) fn apply_rules(app: &mut Application, rules: &AppRules) -> Result<(), SsoError> {
     if let Some(d) = &rules.description {
         if d.len() > 500 || d.chars().any(char::is_control) {
             return Err(invalid(
@@ -165,7 +165,7 @@ fn apply_rules(app: &mut Application, rules: &AppRules) -> Result<(), SsoError> 
     Ok(())
 }
 
-async fn check_groups_exist(store: &Store, app: &Application) -> Result<(), SsoError> {
+pub(crate) async fn check_groups_exist(store: &Store, app: &Application) -> Result<(), SsoError> {
     let missing = store.missing_groups(&app.allowed_groups).await?;
     if !missing.is_empty() {
         return Err(invalid(format!("no such group: {}", missing.join(", "))));
@@ -173,7 +173,7 @@ async fn check_groups_exist(store: &Store, app: &Application) -> Result<(), SsoE
     Ok(())
 }
 
-fn new_application(name: &str, kind: &str, now: i64) -> Application {
+pub(crate) fn new_application(name: &str, kind: &str, now: i64) -> Application {
     Application {
         name: name.to_string(),
         kind: kind.to_string(),

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{sid_of, Provider, SsoError, ID_TOKEN_SECS};
 use crate::{
     audit::{record, Action, AuditEvent, Outcome},
-    auth::{session::end_session, Authenticator},
+    auth::Authenticator,
     jwt::Alg,
     random::{is_token, new_token, token_hash},
 };
@@ -28,17 +28,27 @@ pub async fn end_sso_session(
     if !is_token(session_token) {
         return Ok(0);
     }
+    end_sso_session_by_hash(authn, provider, &token_hash(session_token), source).await
+}
+
+/// Ends the passgrid session whose key is `id_hash` (a SAML LogoutRequest names the
+/// session, not its cookie) and every client session it made, as above.
+pub async fn end_sso_session_by_hash(
+    authn: &Authenticator,
+    provider: &Provider,
+    id_hash: &[u8],
+    source: &str,
+) -> Result<usize, SsoError> {
     let store = &authn.instance.store;
     let now = authn.instance.clock.now();
-    let id_hash = token_hash(session_token);
-    let sid = sid_of(&id_hash);
+    let sid = sid_of(id_hash);
     let user = store
-        .live_session_start(&id_hash, now)
+        .live_session_start(id_hash, now)
         .await?
         .map(|(u, _, _)| u);
     let logins = store.take_oidc_logins(&sid).await?;
     let revoked = store.revoke_oidc_session_tokens(&sid, now).await?;
-    end_session(store, session_token).await?;
+    store.delete_session(id_hash).await?;
     let Some(user) = user else {
         return Ok(0);
     };

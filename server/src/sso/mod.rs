@@ -185,14 +185,15 @@ pub async fn purge_expired(store: &crate::store::Store, now: i64) -> Result<(), 
 }
 
 /// The latest sign-ins to an application (the console's "recent sign-ins"), from the
-/// audit log: OIDC authorizations and forward-auth sign-ins, newest first.
+/// audit log: OIDC authorizations, forward-auth sign-ins and SAML assertions, newest
+/// first.
 pub async fn recent_sign_ins(
     store: &crate::store::Store,
     application: &str,
     limit: i64,
 ) -> Result<Vec<crate::store::audit::AuditEntry>, SsoError> {
     let mut all = Vec::new();
-    for action in ["oidc.authorize", "forward_auth.signin"] {
+    for action in ["oidc.authorize", "forward_auth.signin", "saml.assertion"] {
         all.extend(
             store
                 .search_audit(&crate::store::audit::AuditFilter {

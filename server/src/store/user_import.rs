@@ -47,6 +47,8 @@ pub struct ImportBatch {
     pub updates: Vec<UserUpdate>,
     pub key_id: String,
     pub pattern_expires_at: i64,
+    /// Extra attributes set or removed (new users' included).
+    pub attributes: Vec<super::user_attributes::AttributeChange>,
 }
 
 /// Rows per multi-row INSERT (under SQLite's parameter limit with room to spare).
@@ -135,6 +137,7 @@ impl Store {
         for u in &batch.updates {
             update_user_in(&mut tx, u, now).await?;
         }
+        super::user_attributes::apply_attribute_changes_in(&mut tx, &batch.attributes, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -57,6 +57,9 @@ pub struct LdapSourceSettings {
     pub map_id: Vec<String>,
     pub map_name: Vec<String>,
     pub map_email: Vec<String>,
+    /// Extra user attributes (`NAME=ATTR` of `--map`).
+    #[serde(default)]
+    pub map_extra: Vec<ldap::ExtraAttribute>,
     #[serde(default)]
     pub group_attr: Option<String>,
     pub timeout_secs: u64,
@@ -473,6 +476,7 @@ async fn run_ldap(
             id: s.map_id.clone(),
             name: s.map_name.clone(),
             email: s.map_email.clone(),
+            extra: s.map_extra.clone(),
         },
         group_attr: s.group_attr.clone(),
         timeout: std::time::Duration::from_secs(s.timeout_secs),
@@ -489,6 +493,7 @@ async fn run_ldap(
             email: Some(e.email.unwrap_or_default()),
             groups: s.group_attr.as_ref().map(|_| e.groups),
             status: Some(UserStatus::Active),
+            attributes: e.attributes,
         })
         .collect();
     let user_source = user_source("ldap", &source.name);

@@ -204,13 +204,26 @@ pub async fn logout(
     if !csrf_ok(&headers, &form.csrf) {
         return Ok(Redirect::to("/me").into_response());
     }
+    let mut saml_chain = None;
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        let now = state.instance.clock.now();
+        let id_hash = crate::random::token_hash(token);
+        let user = state
+            .instance
+            .store
+            .live_session_start(&id_hash, now)
+            .await?;
         // Everywhere: the applications it signed in to are logged out too (SPEC §10.1).
         crate::sso::logout::end_sso_session(&state, &state.sso, token, &peer.ip().to_string())
             .await?;
+        // SAML SPs hear it through the browser, one after the other (Profiles §4.4).
+        if let Some((user_id, _, _)) = user.filter(|_| crate::random::is_token(token)) {
+            let sid = crate::sso::sid_of(&id_hash);
+            saml_chain = crate::saml::slo::after_passgrid_logout(&state, &sid, &user_id).await?;
+        }
     }
     Ok(with_cookie(
-        Redirect::to("/login").into_response(),
+        saml_chain.unwrap_or_else(|| Redirect::to("/login").into_response()),
         &cookies::expired_session_cookie(),
     ))
 }

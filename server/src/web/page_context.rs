@@ -32,6 +32,7 @@ fn needs_page_context(path: &str) -> bool {
         || path.starts_with("/ca/")
         // Single sign-on endpoints read the sessions they need themselves.
         || path.starts_with("/oidc/")
+        || path.starts_with("/saml/")
         || path.starts_with("/auth/forward")
         || path.starts_with("/.well-known/")
         || matches!(
@@ -171,6 +172,22 @@ async fn load(state: &AppState, req: &mut Request) -> Result<Option<Response>, A
         if path.starts_with("/setup/") {
             super::setup::page_context(state, &path, token.as_deref(), req.extensions_mut())
                 .await?;
+        }
+        // The portal's tiles: the SAML SPs this user may use from here and now.
+        if let ("/me", Some(user_id)) = (path.as_str(), &signed_in) {
+            let conn = req
+                .extensions()
+                .get::<crate::tls::ConnectionInfo>()
+                .cloned()
+                .map(axum::Extension);
+            let peer = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip());
+            let transport = crate::http::flow::Transport::of(&conn, peer);
+            let tiles = portal_tiles(state, &transport, user_id, now).await?;
+            req.extensions_mut()
+                .insert(app::context::PortalTiles(tiles));
         }
         if path == "/login/reset" {
             let valid = match &token {
@@ -334,6 +351,35 @@ fn phrase_mode_name(mode: crate::otp::phrase::PhraseMode) -> &'static str {
         PhraseMode::Before => "before",
         PhraseMode::After => "after",
     }
+}
+
+/// The SAML SPs `user_id` may open from the portal (IdP-initiated sign-in): those
+/// whose access rules let this user in from this device, network and time.
+async fn portal_tiles(
+    state: &AppState,
+    transport: &crate::http::flow::Transport,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<(String, String)>, AppError> {
+    let store = &state.instance.store;
+    let sps = store.saml_sps().await?;
+    if sps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let client = transport.client(&[]);
+    let mut tiles = Vec::new();
+    for sp in sps {
+        let Some(app) = store.application(&sp.application).await? else {
+            continue;
+        };
+        let allowed =
+            crate::auth::app_access::check_application_access(state, &app, user_id, &client, now)
+                .await?;
+        if allowed.is_ok() {
+            tiles.push((app.name, app.description));
+        }
+    }
+    Ok(tiles)
 }
 
 #[cfg(test)]

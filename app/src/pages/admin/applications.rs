@@ -1,7 +1,8 @@
-//! Applications (SPEC §6.3, §10): OpenID Connect clients and forward-auth sites with
-//! their access rules, each application's recent sign-ins, and a form to add a
-//! forward-auth site. Clients are registered with `passgrid oidc client add` or the
-//! API (their secret is shown once). Kept plain on purpose: the console's look is
+//! Applications (SPEC §6.3, §10): OpenID Connect clients, forward-auth sites and SAML
+//! service providers with their access rules, each application's recent sign-ins, and
+//! a form to add a forward-auth site. Clients are registered with `passgrid oidc
+//! client add` or the API (their secret is shown once), SPs with `passgrid saml sp
+//! add` or the API. Kept plain on purpose: the console's look is
 //! the UI's work.
 
 use leptos::{prelude::*, task::spawn_local};
@@ -141,9 +142,10 @@ pub fn Applications(csrf: String) -> impl IntoView {
             let a = entry["application"].clone();
             let app_name = a["name"].as_str().unwrap_or_default().to_string();
             let (target, row) = (app_name.clone(), app_name.clone());
-            let kind = match (a["kind"].as_str(), a["domain"].as_str()) {
-                (Some("forward_auth"), Some(d)) => format!("forward-auth ({d})"),
-                (Some(k), _) => k.to_string(),
+            let kind = match (a["kind"].as_str(), a["domain"].as_str(), entry["sp"]["entity_id"].as_str()) {
+                (Some("forward_auth"), Some(d), _) => format!("forward-auth ({d})"),
+                (Some("saml"), _, Some(entity)) => format!("SAML SP ({entity})"),
+                (Some(k), _, _) => k.to_string(),
                 _ => String::new(),
             };
             view! {

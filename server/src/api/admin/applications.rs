@@ -1,4 +1,5 @@
-//! Applications and OpenID Connect clients over the API (SPEC §9.4, §10.1): the same
+//! Applications (with their OIDC client or SAML SP) and OpenID Connect clients over
+//! the API (SPEC §9.4, §10.1): the same
 //! checks as `passgrid oidc client …` and `passgrid app …` (in `sso::clients`).
 //! Administrators (role admin) only.
 
@@ -34,6 +35,7 @@ pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Respon
     let store = &state.instance.store;
     let apps = store.applications().await?;
     let clients = store.oidc_clients().await?;
+    let sps = store.saml_sps().await?;
     let list: Vec<_> = apps
         .iter()
         .map(|a| {
@@ -41,7 +43,8 @@ pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Respon
                 .iter()
                 .find(|c| c.application == a.name)
                 .map(client_json);
-            json!({"application": a, "client": client})
+            let sp = sps.iter().find(|s| s.application == a.name);
+            json!({"application": a, "client": client, "sp": sp})
         })
         .collect();
     Ok(Json(json!({ "applications": list })).into_response())
@@ -56,9 +59,11 @@ pub async fn show(
     let store = &state.instance.store;
     let app = store.application(&name).await?.ok_or(AppError::NotFound)?;
     let client = store.oidc_client_of(&name).await?;
+    let sp = store.saml_sp(&name).await?;
     let recent = crate::sso::recent_sign_ins(store, &name, 20).await?;
     Ok(Json(json!({
-        "application": app, "client": client.as_ref().map(client_json), "recent_sign_ins": recent,
+        "application": app, "client": client.as_ref().map(client_json), "sp": sp,
+        "recent_sign_ins": recent,
     }))
     .into_response())
 }

@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod policies;
 pub mod radius_clients;
 pub mod route_table;
+pub mod saml_sps;
 pub mod servers;
 pub mod sync_sources;
 pub mod tokens;
@@ -155,6 +156,24 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/api/v1/admin/radius/replies/{group}",
             put(radius_clients::set_replies),
+        )
+        .route(
+            "/api/v1/admin/saml-sps",
+            get(saml_sps::list).post(saml_sps::create),
+        )
+        .route(
+            "/api/v1/admin/saml-sps/{name}",
+            get(saml_sps::show).patch(saml_sps::update),
+        )
+        .route(
+            "/api/v1/admin/saml-sps/{name}/refresh",
+            post(saml_sps::refresh),
+        )
+        .route("/api/v1/admin/saml-keys", get(saml_sps::list_keys))
+        .route("/api/v1/admin/saml-keys/rotate", post(saml_sps::rotate_key))
+        .route(
+            "/api/v1/admin/saml-keys/drop-retired",
+            post(saml_sps::drop_retired),
         )
         .route_layer(from_fn_with_state(
             state.clone(),

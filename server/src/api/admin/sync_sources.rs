@@ -172,6 +172,7 @@ pub async fn create(
                 map_id: map.id,
                 map_name: map.name,
                 map_email: map.email,
+                map_extra: map.extra,
                 group_attr: b.group_attr.filter(|g| !g.trim().is_empty()),
                 timeout_secs: crate::sync::DEFAULT_LDAP_TIMEOUT_SECS,
             };

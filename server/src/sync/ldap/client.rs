@@ -97,6 +97,7 @@ impl CheckedSettings {
             .iter()
             .chain(&settings.map.name)
             .chain(&settings.map.email)
+            .chain(settings.map.extra.iter().map(|e| &e.attr))
             .chain(&settings.group_attr);
         for attr in wanted {
             if !is_attribute_name(attr) {

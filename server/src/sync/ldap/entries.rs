@@ -6,11 +6,12 @@ use ldap3::ResultEntry;
 use super::client::CheckedSettings;
 use super::*;
 
-/// A search result entry as DN and attributes; values that are not UTF-8 are
-/// dropped (none of the mapped attributes is binary).
+/// A search result entry as DN and attributes: values as text (those that are not
+/// UTF-8 are dropped here) and as they came (for binary extra attributes).
 struct RawEntry {
     dn: String,
     attrs: Vec<(String, Vec<String>)>,
+    raw: Vec<(String, Vec<Vec<u8>>)>,
 }
 
 /// Decodes an entry without panicking (ldap3's `SearchEntry::construct` would).
@@ -32,6 +33,7 @@ fn decode_entry(entry: ResultEntry) -> Result<RawEntry, LdapError> {
         .and_then(StructureTag::expect_constructed)
         .ok_or_else(|| LdapError::MalformedEntry(format!("{dn}: no attribute list")))?;
     let mut attrs = Vec::with_capacity(attr_list.len());
+    let mut raw = Vec::with_capacity(attr_list.len());
     for attr in attr_list {
         let bad = || LdapError::MalformedEntry(format!("{dn}: malformed attribute"));
         let mut pair = attr.expect_constructed().ok_or_else(bad)?.into_iter();
@@ -44,14 +46,18 @@ fn decode_entry(entry: ResultEntry) -> Result<RawEntry, LdapError> {
             Some(PL::C(values)) => values,
             _ => return Err(bad()),
         };
-        let values = values
+        let bytes: Vec<Vec<u8>> = values
             .into_iter()
             .filter_map(StructureTag::expect_primitive)
-            .filter_map(|v| String::from_utf8(v).ok())
             .collect();
-        attrs.push((name, values));
+        let text = bytes
+            .iter()
+            .filter_map(|v| String::from_utf8(v.clone()).ok())
+            .collect();
+        attrs.push((name.clone(), text));
+        raw.push((name, bytes));
     }
-    Ok(RawEntry { dn, attrs })
+    Ok(RawEntry { dn, attrs, raw })
 }
 
 impl RawEntry {
@@ -94,6 +100,24 @@ impl RawEntry {
     }
 }
 
+/// The first value of an extra attribute: base64 (RFC 4648 §4) when the attribute is
+/// binary or the value is not UTF-8 text, else the text trimmed; empty when absent.
+fn extra_value(raw: &RawEntry, extra: &ExtraAttribute) -> String {
+    use base64::Engine;
+    let Some(value) = raw
+        .raw
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(&extra.attr))
+        .and_then(|(_, values)| values.first())
+    else {
+        return String::new();
+    };
+    match std::str::from_utf8(value) {
+        Ok(text) if !extra.binary => text.trim().to_string(),
+        _ => base64::engine::general_purpose::STANDARD.encode(value),
+    }
+}
+
 fn first_value(values: Option<&[String]>) -> Option<String> {
     values?
         .iter()
@@ -127,11 +151,18 @@ pub(super) fn map_entry(
     };
     groups.sort();
     groups.dedup();
+    let attributes = settings
+        .map
+        .extra
+        .iter()
+        .map(|e| (e.name.clone(), extra_value(&raw, e)))
+        .collect();
     Ok(DirectoryEntry {
         dn: raw.dn,
         id,
         display_name,
         email,
         groups,
+        attributes,
     })
 }

@@ -32,6 +32,35 @@ pub struct AttributeMap {
     pub name: Vec<String>,
     /// The mail address.
     pub email: Vec<String>,
+    /// Extra user attributes (e.g. `immutable_id` from AD's objectGUID for Microsoft
+    /// 365), kept for SAML service providers.
+    pub extra: Vec<ExtraAttribute>,
+}
+
+/// One extra attribute: passgrid's name for it, the directory attribute, and
+/// whether its value is binary (sent base64-encoded).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExtraAttribute {
+    pub name: String,
+    pub attr: String,
+    #[serde(default)]
+    pub binary: bool,
+}
+
+/// AD attributes whose values are bytes, not text: base64 whatever the map says
+/// (a GUID's 16 bytes may by chance be valid UTF-8).
+const BINARY_ATTRIBUTES: &[&str] = &[
+    "objectGUID",
+    "objectSid",
+    "msDS-ConsistencyGuid",
+    "mS-DS-ConsistencyGuid",
+];
+
+/// Whether the directory attribute `attr` holds bytes.
+pub fn is_binary_attribute(attr: &str) -> bool {
+    BINARY_ATTRIBUTES
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(attr))
 }
 
 impl Default for AttributeMap {
@@ -42,12 +71,15 @@ impl Default for AttributeMap {
             id: list(&["sAMAccountName", "uid"]),
             name: list(&["displayName", "cn"]),
             email: list(&["mail"]),
+            extra: Vec::new(),
         }
     }
 }
 
 impl AttributeMap {
-    /// `id=ATTR,name=ATTR,email=ATTR` (any of them; the others keep their defaults).
+    /// `id=ATTR,name=ATTR,email=ATTR` (any of them; the others keep their defaults),
+    /// and extra attributes `NAME=ATTR` (NAME in lower case, e.g.
+    /// `immutable_id=objectGUID`; `ATTR;binary` stores a binary value base64-encoded).
     pub fn parse(map: &str) -> Result<AttributeMap, super::SyncError> {
         let mut m = AttributeMap::default();
         for pair in map.split(',').filter(|p| !p.trim().is_empty()) {
@@ -55,23 +87,49 @@ impl AttributeMap {
                 .split_once('=')
                 .map(|(k, v)| (k.trim(), v.trim()))
                 .filter(|(_, v)| {
-                    !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    let base = v.strip_suffix(";binary").unwrap_or(v);
+                    !base.is_empty() && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                 })
                 .ok_or_else(|| {
                     super::SyncError::Invalid(format!(
-                        "map {pair:?}: use id=ATTR,name=ATTR,email=ATTR"
+                        "map {pair:?}: use id=ATTR,name=ATTR,email=ATTR and NAME=ATTR for extra attributes"
                     ))
                 })?;
             let slot = match key {
                 "id" => &mut m.id,
                 "name" => &mut m.name,
                 "email" => &mut m.email,
-                other => {
-                    return Err(super::SyncError::Invalid(format!(
-                        "map: unknown field {other:?} (id, name, email)"
-                    )))
+                extra => {
+                    let ok = !extra.is_empty()
+                        && extra.len() <= 64
+                        && extra.bytes().all(|b| {
+                            b.is_ascii_lowercase()
+                                || b.is_ascii_digit()
+                                || matches!(b, b'_' | b'-' | b'.')
+                        });
+                    if !ok || m.extra.iter().any(|e| e.name == extra) {
+                        return Err(super::SyncError::Invalid(format!(
+                            "map: {extra:?} is not a field (id, name, email) nor a new extra \
+                             attribute name (lower-case letters, digits, '_', '-', '.')"
+                        )));
+                    }
+                    let (base, forced) = match attr.strip_suffix(";binary") {
+                        Some(b) => (b, true),
+                        None => (attr, false),
+                    };
+                    m.extra.push(ExtraAttribute {
+                        name: extra.to_string(),
+                        attr: base.to_string(),
+                        binary: forced || is_binary_attribute(base),
+                    });
+                    continue;
                 }
             };
+            if attr.ends_with(";binary") {
+                return Err(super::SyncError::Invalid(format!(
+                    "map {pair:?}: ;binary is for extra attributes"
+                )));
+            }
             *slot = vec![attr.to_string()];
         }
         Ok(m)
@@ -157,6 +215,9 @@ pub struct DirectoryEntry {
     pub email: Option<String>,
     /// Group names (see [`group_name`]), sorted, without duplicates.
     pub groups: Vec<String>,
+    /// The extra attributes of the map, in its order; an empty value when the entry
+    /// has none (the user's attribute is then removed).
+    pub attributes: Vec<(String, String)>,
 }
 
 /// Why a directory run failed; the messages never contain the bind password.
