@@ -315,3 +315,96 @@ on_both_databases! {
         assert_eq!(days_left("zoe"), [365]);
     }
 }
+
+/// Issue #16: resolved policies are kept in memory by each server; a change made on
+/// one server of a cluster (a policy edited, a group attached or detached) decides the
+/// very next login on another, with no restart and no wait.
+#[test]
+fn a_policy_change_on_one_server_decides_the_next_login_on_another() {
+    let dir = TempDir::new("policies-cluster");
+    let database = TestDb::new(Db::Postgres);
+    let one = TestServer::start(&dir.path().join("data"), &database, &[]);
+    let two = TestServer::start(&dir.path().join("data"), &database, &[]);
+    let token = admin_token(&one, "boss", "admin");
+    cli_value(&one, &["group", "add", "sales"]);
+    let cells = add_user(&one, "kai");
+    let jar = dir.path().join("jar.txt");
+    let sign_in_at_two = || -> (u16, Value) {
+        let (status, grid) = start(&two, "kai", &jar, &[]);
+        if status != 200 {
+            return (status, grid);
+        }
+        post_json(
+            &two,
+            "/api/v1/auth/verify",
+            &json!({"challenge": grid["challenge"], "otp": otp_from(&grid, &cells)}),
+            &jar,
+        )
+    };
+    // Two has resolved kai's policy (the default) and keeps it in memory.
+    assert_eq!(sign_in_at_two().0, 200);
+
+    // On one: kai joins sales; a policy for sales allowing only another network.
+    let send = |method: &str, path: &str, body: Option<&Value>| {
+        api(&one, method, path, Some(&token), body).0
+    };
+    assert_eq!(
+        send(
+            "PATCH",
+            "/api/v1/admin/users/kai",
+            Some(&json!({"groups": ["sales"]}))
+        ),
+        200
+    );
+    let only_elsewhere = json!({"settings": {"allowed_networks": "10.99.0.0/16"}});
+    assert_eq!(
+        send(
+            "PUT",
+            "/api/v1/admin/policies/remote",
+            Some(&only_elsewhere)
+        ),
+        200
+    );
+    assert_eq!(
+        send(
+            "PUT",
+            "/api/v1/admin/policies/remote/groups/sales",
+            Some(&json!({"priority": 1}))
+        ),
+        200
+    );
+    let (status, refused) = start(&two, "kai", &jar, &[]);
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (403, Some("network_not_allowed")),
+        "{refused}"
+    );
+
+    // Edited on one to allow loopback: two lets kai in again at once.
+    let loopback = json!({"settings": {"allowed_networks": "127.0.0.0/8"}});
+    assert_eq!(
+        send("PUT", "/api/v1/admin/policies/remote", Some(&loopback)),
+        200
+    );
+    assert_eq!(sign_in_at_two().0, 200);
+
+    // Back to elsewhere, then kai leaves the group on one: two follows each step.
+    assert_eq!(
+        send(
+            "PUT",
+            "/api/v1/admin/policies/remote",
+            Some(&only_elsewhere)
+        ),
+        200
+    );
+    assert_eq!(start(&two, "kai", &jar, &[]).0, 403);
+    assert_eq!(
+        send(
+            "PATCH",
+            "/api/v1/admin/users/kai",
+            Some(&json!({"groups": []}))
+        ),
+        200
+    );
+    assert_eq!(sign_in_at_two().0, 200);
+}
