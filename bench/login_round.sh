@@ -13,6 +13,11 @@ if [ "$db" = postgres ]; then
   mkdir -p "$dir" && chmod 700 "$dir"
   trap 'kill ${server:-} 2>/dev/null || true' EXIT
   args=(--data-dir "$dir" --database-url "${BENCH_PG_URL:?set BENCH_PG_URL}")
+elif [ -n "${BENCH_DIR:-}" ]; then
+  # An installation prepared beforehand (bench/scale.sh): kept.
+  dir=$BENCH_DIR
+  trap 'kill ${server:-} 2>/dev/null || true' EXIT
+  args=(--data-dir "$dir")
 else
   dir=$(mktemp -d)
   trap 'kill ${server:-} 2>/dev/null || true; rm -rf "$dir"' EXIT

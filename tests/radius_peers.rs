@@ -522,7 +522,8 @@ fn pam_radius_auth_with_pamtester_shows_the_challenge_and_signs_in() {
     let r = server_with_challenge_group("radius-pam");
     challenge_user(&r, "pat");
     // pam_radius_auth 2.0 sends no Message-Authenticator: its NAS entry allows that
-    // (the replies still carry one). The running server picks the change up.
+    // (the replies still carry one). The running server picks the change up at its
+    // next check (every 2 s); three periods leave room for a busy machine.
     r.cli(&["radius", "client", "remove", "vpn"]);
     let secret = r.path("pam.secret");
     std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
@@ -538,7 +539,7 @@ fn pam_radius_auth_with_pamtester_shows_the_challenge_and_signs_in() {
         "--require-message-authenticator",
         "false",
     ]);
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_secs(6));
     let conf = r.path("pam_radius.conf");
     std::fs::write(&conf, format!("{} {SECRET} 5\n", r.udp)).unwrap();
     let service = format!("passgrid-radius-test-{}", std::process::id());
@@ -695,7 +696,7 @@ fn radsecproxy_with_a_passgrid_nas_certificate_and_refusals_at_the_handshake() {
         .as_str()
         .unwrap()
         .to_string();
-    std::thread::sleep(Duration::from_millis(2500)); // the server reloads its NAS table
+    std::thread::sleep(Duration::from_secs(6)); // the server reloads its NAS table (checked every 2 s)
     let ca = r.server.ca_pem();
 
     let udp = free_udp_port();
@@ -749,7 +750,7 @@ fn radsecproxy_with_a_passgrid_nas_certificate_and_refusals_at_the_handshake() {
     refused("user", &user_cert, &user_key);
     // The NAS's own certificate once revoked.
     r.cli(&["cert", "revoke", &serial]);
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_secs(6));
     refused("revoked", &cert, &key);
     let refused_after = metric(
         &r.metrics(),

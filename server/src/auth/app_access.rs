@@ -133,7 +133,7 @@ async fn access_with_groups(
         }
     }
     if (app.require_certificate || settings.require_certificate)
-        && !super::login::device_registered(authn, user_id, client, now).await?
+        && !super::login_checks::device_registered(authn, user_id, client, now).await?
     {
         return Ok(Err(AppRefusal::DeviceNotRegistered));
     }
@@ -148,7 +148,7 @@ pub async fn device_shows_certificate(
     client: &Client<'_>,
     now: i64,
 ) -> Result<bool, AuthError> {
-    super::login::device_registered(authn, user_id, client, now).await
+    super::login_checks::device_registered(authn, user_id, client, now).await
 }
 
 /// Audits a refusal at an application, as the sign-in audits its refusals.

@@ -8,6 +8,7 @@
 pub mod app_access;
 pub mod lockout;
 pub mod login;
+mod login_checks;
 pub mod login_protect;
 pub mod rate_limit;
 pub mod refusal_tally;

@@ -5,6 +5,7 @@
 //! metadata only), whether the user may, what NameID and attributes, which key signs.
 //! Nothing here knows about HTTP requests; `saml` is the front end.
 
+mod answer;
 pub mod keys;
 pub mod logout;
 pub mod presets;
