@@ -39,15 +39,24 @@ test('the release binary alone serves the hydrated sign-in page', async ({ page 
       });
     });
     expect(fs.existsSync(path.join(dir, 'site'))).toBe(false);
-    const wasm = await page.request.get(url + '/pkg/passgrid.wasm');
-    expect(wasm.status()).toBe(200);
-    expect(wasm.headers()['content-type']).toBe('application/wasm');
+    // The WASM (under its content-hashed name) comes from the binary itself.
+    const wasm: { url: string; status: number; type: string }[] = [];
+    page.on('response', (r) => {
+      if (new URL(r.url()).pathname.endsWith('.wasm')) {
+        wasm.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] ?? '' });
+      }
+    });
 
     await page.goto(url + '/login');
     await page.getByLabel('User ID').fill('single');
     await page.getByRole('button', { name: 'Next' }).click();
     // data-ready is set by the WASM once it drew the grid from the seed.
     await expect(page.locator('.grid-box')).toHaveAttribute('data-ready', 'true');
+    expect(wasm.length, 'the grid page loaded its WASM').toBeGreaterThan(0);
+    for (const w of wasm) {
+      expect(w.status, w.url).toBe(200);
+      expect(w.type, w.url).toBe('application/wasm');
+    }
     let otp = '';
     for (const c of cells) otp += (await page.locator(`[data-cell="${c}"] .digit`).innerText()).trim();
     await page.getByLabel('One-time password').fill(otp);
