@@ -49,6 +49,13 @@ serve_sqlite() { # data dir, port
   "$CLUSTER_PASSGRID_BIN" --config "$sq/limits.toml" --data-dir "$1" --log-level warn serve --listen "127.0.0.1:$2" >/dev/null 2>>"$sq/server.log" &
   echo $!
 }
+# The server runs in the command substitution's subshell, so `wait` cannot wait for
+# it: stop it and wait (bounded) until it has gone, with the database closed.
+stop_sqlite() { # pid
+  kill "$1" 2>/dev/null || true
+  for _ in $(seq 1 150); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+}
 live=$(serve_sqlite "$sq/live" $((CLUSTER_PORT + 50)))
 wait_for 60 curl -sf --cacert "$sq/live/ca.pem" "https://127.0.0.1:$((CLUSTER_PORT + 50))/readyz"
 "$BENCH" --url "https://127.0.0.1:$((CLUSTER_PORT + 50))" --ca "$sq/live/ca.pem" --user bench --cells "$CELLS" \
@@ -57,7 +64,7 @@ load=$!
 sleep 3
 check "passgrid backup succeeds while logins are written" "$CLUSTER_PASSGRID_BIN" --data-dir "$sq/live" backup --out "$sq/backup.db"
 wait "$load"
-kill "$live"; wait "$live" 2>/dev/null
+stop_sqlite "$live"
 install -m 0600 "$sq/live/master.key" "$sq/restored/master.key"
 check "passgrid restore puts it into a new installation" "$CLUSTER_PASSGRID_BIN" --data-dir "$sq/restored" restore "$sq/backup.db"
 restored=$(serve_sqlite "$sq/restored" $((CLUSTER_PORT + 51)))
@@ -65,7 +72,7 @@ wait_for 60 curl -sf --cacert "$sq/restored/ca.pem" "https://127.0.0.1:$((CLUSTE
 "$BENCH" --url "https://127.0.0.1:$((CLUSTER_PORT + 51))" --ca "$sq/restored/ca.pem" --user bench --cells "$CELLS" \
   --connections 1 --seconds 1 --pause-ms 100 --log "$sq/restored.log" >/dev/null
 check "a restored user signs in" grep -q '^ok ' "$sq/restored.log"
-kill "$restored"; wait "$restored" 2>/dev/null
+stop_sqlite "$restored"
 echo "# a binary refuses a database schema newer than it knows"
 sqlite3 "$sq/restored/passgrid.db" "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99999, 'from a newer passgrid', 1, x'00', 0)"
 "$CLUSTER_PASSGRID_BIN" --data-dir "$sq/restored" user show bench > /dev/null 2> "$sq/newer.err"
