@@ -201,6 +201,8 @@ test('4. the console in Japanese shows no English values', async ({ page }) => {
   }
   // Specific values, translated.
   await page.goto(info.url + '/admin/users');
+  // The island must have hydrated (and listed) before the filter is typed in.
+  await expect(page.locator('.user-console')).toHaveAttribute('data-loaded', 'true');
   await page.locator('.user-console input[name="q"]').fill('ja-');
   await page.locator('.user-console button.apply-filter').click();
   await expect(page.locator('tr[data-user="ja-plain"] td.status')).toHaveText('有効');
