@@ -77,6 +77,7 @@ test('console: add, import 500, filter, bulk-issue 100 with progress, ZIP, revok
   const console_ = page.locator('.user-console');
   await expect(console_).toHaveAttribute('data-loaded', 'true');
   const form = page.locator('.new-user');
+  await expect(form).toHaveAttribute('data-hydrated', 'true');
   await form.getByLabel('User ID').fill('console-new');
   await form.getByLabel('Name').fill('Console New');
   await form.getByLabel('Mail').fill('console-new@example.com');

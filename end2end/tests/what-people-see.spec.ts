@@ -232,6 +232,8 @@ test('5. the initial pattern of "Add a user" fits its box, one grid row per line
     await page.setViewportSize({ width, height: 900 });
     await page.goto(info.url + '/admin/users');
     const form = page.locator('.new-user');
+    // Typed before hydration, the ID would be cleared by it (the form stays disabled).
+    await expect(form).toHaveAttribute('data-hydrated', 'true');
     await form.getByLabel('User ID').fill(`fit-${width}`);
     await form.getByRole('button', { name: 'Add' }).click();
     const pre = form.locator('.initial-pattern');

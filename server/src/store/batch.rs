@@ -8,9 +8,10 @@
 
 use std::sync::Arc;
 
-use sqlx::{any::AnyRow, AnyPool};
+use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
+pub(crate) use super::lite::{FetchedRow, LiteWriter, Value};
 use super::{Backend, StoreError};
 
 /// Most writes taken into one transaction (and parameters stay far below the limits
@@ -62,11 +63,8 @@ impl<F: Family> Batcher<F> {
     /// Starts the writer thread. It ends when every handle is dropped.
     /// `checkpoint`: on SQLite, a pool of reader connections to move the WAL into
     /// the database file from, in the background.
-    pub fn start(
-        pool: AnyPool,
-        backend: Backend,
-        checkpoint: Option<AnyPool>,
-    ) -> std::io::Result<Batcher<F>> {
+    pub fn start(db: Db, checkpoint: Option<AnyPool>) -> std::io::Result<Batcher<F>> {
+        let backend = db.backend;
         let (jobs, rx) = mpsc::unbounded_channel();
         // Its own thread and runtime: the loop resumes as soon as the database
         // answers, not after whatever the request workers are busy with.
@@ -81,7 +79,7 @@ impl<F: Family> Batcher<F> {
             Backend::Postgres => POSTGRES_LOOPS,
         };
         let rx = Arc::new(Mutex::new(rx));
-        let db = Arc::new(Db { pool, backend });
+        let db = Arc::new(db);
         std::thread::Builder::new()
             .name("passgrid-writer".into())
             .spawn(move || {
@@ -170,24 +168,38 @@ async fn run<F: Family>(db: Arc<Db>, rx: Arc<Mutex<mpsc::UnboundedReceiver<Job<F
     }
 }
 
-/// The writer pool and its dialect.
+/// Where batches are written, and the dialect.
 pub(crate) struct Db {
-    pub pool: AnyPool,
     pub backend: Backend,
+    target: Target,
 }
 
-/// A value bound to a statement.
-#[derive(Clone, Debug)]
-pub(crate) enum Value {
-    Text(String),
-    MaybeText(Option<String>),
-    Int(i64),
-    Blob(Vec<u8>),
+enum Target {
+    /// PostgreSQL: the pool (several loops commit at once).
+    Pool(AnyPool),
+    /// SQLite: the writer's own connection, used on its thread.
+    Lite(LiteWriter),
 }
 
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+impl Db {
+    pub fn postgres(pool: AnyPool) -> Db {
+        Db {
+            backend: Backend::Postgres,
+            target: Target::Pool(pool),
+        }
+    }
 
-fn bind_value<'q>(q: AnyQuery<'q>, value: &'q Value) -> AnyQuery<'q> {
+    pub fn sqlite(writer: LiteWriter) -> Db {
+        Db {
+            backend: Backend::Sqlite,
+            target: Target::Lite(writer),
+        }
+    }
+}
+
+pub(super) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+pub(super) fn bind_value<'q>(q: AnyQuery<'q>, value: &'q Value) -> AnyQuery<'q> {
     match value {
         Value::Text(t) => q.bind(t),
         Value::MaybeText(t) => q.bind(t),
@@ -197,10 +209,9 @@ fn bind_value<'q>(q: AnyQuery<'q>, value: &'q Value) -> AnyQuery<'q> {
 }
 
 /// The statements of one step of a batch, in the backend's dialect, each made by the
-/// file of the table it writes. SQLite runs a step as one query (one hand-over to
-/// SQLite's worker, not one per statement: measured in bench/README.md), so its
-/// parameters are numbered across the step; PostgreSQL runs the statements one by one,
-/// each numbering from `$1`.
+/// file of the table it writes. On SQLite a step's parameters are numbered across the
+/// step (they were once sent as one query); on PostgreSQL each statement numbers from
+/// `$1`.
 pub(crate) struct Step {
     pub backend: Backend,
     statements: Vec<(String, Vec<Value>)>,
@@ -242,12 +253,8 @@ impl Step {
         self.statements.is_empty()
     }
 
-    fn joined(&self) -> String {
-        self.statements
-            .iter()
-            .map(|(s, _)| s.as_str())
-            .collect::<Vec<_>>()
-            .join("; ")
+    fn sql(&self) -> Vec<&str> {
+        self.statements.iter().map(|(s, _)| s.as_str()).collect()
     }
 }
 
@@ -266,61 +273,61 @@ pub(crate) fn values_rows(step: &mut Step, rows: Vec<Vec<Value>>) -> String {
 
 /// One transaction of a batch over one or more steps on the writer connection. A batch
 /// of one statement needs none (it commits by itself); otherwise it opens with the
-/// first step and commits with the last. On SQLite the opening and the commit travel
-/// in the steps' own query text.
-pub(crate) struct Transaction {
-    conn: sqlx::pool::PoolConnection<sqlx::Any>,
-    backend: Backend,
+/// first step and commits with the last.
+pub(crate) struct Transaction<'a> {
+    conn: Conn<'a>,
     open: bool,
 }
 
-impl Transaction {
-    pub async fn start(db: &Db) -> Result<Transaction, StoreError> {
-        Ok(Transaction {
-            conn: db.pool.acquire().await?,
-            backend: db.backend,
-            open: false,
-        })
+enum Conn<'a> {
+    Pool(sqlx::pool::PoolConnection<sqlx::Any>),
+    Lite(&'a LiteWriter),
+}
+
+impl<'a> Transaction<'a> {
+    pub async fn start(db: &'a Db) -> Result<Transaction<'a>, StoreError> {
+        let conn = match &db.target {
+            Target::Pool(pool) => Conn::Pool(pool.acquire().await?),
+            Target::Lite(writer) => Conn::Lite(writer),
+        };
+        Ok(Transaction { conn, open: false })
     }
 
     /// Commits what earlier steps left open (a batch whose last planned step had
     /// nothing to do).
     pub async fn finish(&mut self) -> Result<(), StoreError> {
-        if self.open {
-            let result = sqlx::query("COMMIT").execute(&mut *self.conn).await;
-            self.open = false;
-            if let Err(err) = result {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *self.conn).await;
-                return Err(err.into());
+        if !self.open {
+            return Ok(());
+        }
+        self.open = false;
+        match &mut self.conn {
+            Conn::Lite(writer) => writer.commit(),
+            Conn::Pool(conn) => {
+                if let Err(err) = sqlx::query("COMMIT").execute(&mut **conn).await {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
+                    return Err(err.into());
+                }
+                Ok(())
             }
         }
-        Ok(())
     }
 
     /// Runs `step`; `last` commits. Returns the rows its statements returned, in order.
-    pub async fn run(&mut self, step: &Step, last: bool) -> Result<Vec<AnyRow>, StoreError> {
+    pub async fn run(&mut self, step: &Step, last: bool) -> Result<Vec<FetchedRow>, StoreError> {
         let alone = last && !self.open && step.statements.len() == 1;
         let opens = !self.open && !alone;
-        let result = match self.backend {
-            Backend::Sqlite => {
-                let mut sql = step.joined();
-                if opens {
-                    sql = format!("BEGIN IMMEDIATE; {sql}");
-                }
-                if last && !alone {
-                    sql.push_str("; COMMIT");
-                }
-                let mut q = sqlx::query(&sql);
-                for v in &step.all {
-                    q = bind_value(q, v);
-                }
-                self.open |= opens;
-                q.fetch_all(&mut *self.conn).await
+        let commits = last && !alone;
+        match &mut self.conn {
+            Conn::Lite(writer) => {
+                // On this thread: no await, nothing else runs meanwhile.
+                let result = writer.run(&step.sql(), &step.all, opens, commits);
+                self.open = result.is_ok() && (self.open || opens) && !commits;
+                Ok(result?.into_iter().map(FetchedRow::Lite).collect())
             }
-            Backend::Postgres => {
-                async {
+            Conn::Pool(conn) => {
+                let result = async {
                     if opens {
-                        sqlx::query("BEGIN").execute(&mut *self.conn).await?;
+                        sqlx::query("BEGIN").execute(&mut **conn).await?;
                         self.open = true;
                     }
                     let mut rows = Vec::new();
@@ -329,31 +336,31 @@ impl Transaction {
                         for v in params {
                             q = bind_value(q, v);
                         }
-                        rows.extend(q.fetch_all(&mut *self.conn).await?);
+                        rows.extend(q.fetch_all(&mut **conn).await?);
                     }
-                    if last && self.open {
-                        sqlx::query("COMMIT").execute(&mut *self.conn).await?;
+                    if commits {
+                        sqlx::query("COMMIT").execute(&mut **conn).await?;
                     }
-                    Ok(rows)
+                    Ok::<_, sqlx::Error>(rows)
                 }
-                .await
-            }
-        };
-        match result {
-            Ok(rows) => {
-                if last {
-                    self.open = false;
+                .await;
+                match result {
+                    Ok(rows) => {
+                        if last {
+                            self.open = false;
+                        }
+                        Ok(rows.into_iter().map(FetchedRow::Any).collect())
+                    }
+                    Err(err) => {
+                        if self.open {
+                            // The connection goes back to the pool: close the
+                            // transaction first. (An error here means it was closed.)
+                            let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
+                            self.open = false;
+                        }
+                        Err(err.into())
+                    }
                 }
-                Ok(rows)
-            }
-            Err(err) => {
-                if self.open {
-                    // The connection goes back to the pool: close the transaction
-                    // first. (An error here means it was closed already.)
-                    let _ = sqlx::query("ROLLBACK").execute(&mut *self.conn).await;
-                    self.open = false;
-                }
-                Err(err.into())
             }
         }
     }

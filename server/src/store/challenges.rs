@@ -1,9 +1,9 @@
 //! Login challenges: one grid seed per attempt, consumed by the first verification.
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::Row;
 
 use super::{
-    batch::{values_rows, Step, Value},
+    batch::{values_rows, FetchedRow, Step, Value},
     Backend, Store, StoreError,
 };
 
@@ -193,17 +193,17 @@ pub(crate) fn consume_statement(step: &mut Step, requests: &[&ConsumeRequest], n
 
 impl ConsumedChallenge {
     /// A row the consume statement returned.
-    pub(crate) fn from_row(r: &AnyRow) -> Result<ConsumedChallenge, StoreError> {
+    pub(crate) fn from_row(r: &FetchedRow) -> Result<ConsumedChallenge, StoreError> {
         Ok(ConsumedChallenge {
-            id: r.try_get(0)?,
-            flow_hash: r.try_get(1)?,
-            cert_fingerprint: r.try_get(2)?,
-            claimed_user: r.try_get(3)?,
-            seed: r.try_get(4)?,
-            blocks_across: r.try_get(5)?,
-            blocks_down: r.try_get(6)?,
-            expires_at: r.try_get(7)?,
-            purpose: r.try_get(8)?,
+            id: r.get(0)?,
+            flow_hash: r.get(1)?,
+            cert_fingerprint: r.get(2)?,
+            claimed_user: r.get(3)?,
+            seed: r.get(4)?,
+            blocks_across: r.get(5)?,
+            blocks_down: r.get(6)?,
+            expires_at: r.get(7)?,
+            purpose: r.get(8)?,
         })
     }
 }

@@ -1,9 +1,9 @@
 //! Consecutive login failures and lock-outs, per claimed login ID (SPEC §6.1).
 
-use sqlx::{any::AnyRow, Row};
+use sqlx::Row;
 
 use super::{
-    batch::{values_rows, Step, Value},
+    batch::{values_rows, FetchedRow, Step, Value},
     Backend, Store, StoreError,
 };
 
@@ -123,8 +123,8 @@ pub(crate) fn claim_statement(step: &mut Step, rows: &[ClaimRow<'_>], now: i64) 
 }
 
 /// A row the claim statement returned: (login_id, failures, locked_until).
-pub(crate) fn claimed_from_row(r: &AnyRow) -> Result<(String, i64, Option<i64>), StoreError> {
-    Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
+pub(crate) fn claimed_from_row(r: &FetchedRow) -> Result<(String, i64, Option<i64>), StoreError> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
 }
 
 /// The statement that forgets the counts of `login_ids` (signed in).

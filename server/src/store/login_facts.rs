@@ -3,9 +3,8 @@
 //! count, and the generation of the policies (so a server knows when its copy of
 //! them is stale). Unknown IDs take the same statement and get empty facts.
 
-use sqlx::Row;
-
 use super::{
+    lite::{FetchedRow, Value},
     lockouts::FailureCount,
     patterns::{LoginSubject, StoredPattern},
     Store, StoreError,
@@ -36,38 +35,31 @@ fn facts_sql(login_id: &str) -> String {
     )
 }
 
-fn facts_of(rows: &[sqlx::any::AnyRow]) -> Result<LoginFacts, StoreError> {
+fn facts_of(rows: &[FetchedRow]) -> Result<LoginFacts, StoreError> {
     let Some(first) = rows.first() else {
         return Ok(LoginFacts::default());
     };
-    let login_id: Option<String> = first.try_get(0)?;
-    let status: Option<String> = first.try_get(1)?;
+    let login_id: Option<String> = first.get(0)?;
+    let status: Option<String> = first.get(1)?;
     let subject = status.map(|status| LoginSubject {
         active: status == "active",
         pattern: first
-            .try_get::<Option<Vec<u8>>, _>(2)
+            .get::<Option<Vec<u8>>>(2)
             .ok()
             .flatten()
             .map(|sealed| StoredPattern {
                 sealed,
-                is_initial: first
-                    .try_get::<Option<i64>, _>(3)
-                    .ok()
-                    .flatten()
-                    .unwrap_or(0)
-                    != 0,
-                expires_at: first.try_get(4).ok().flatten(),
+                is_initial: first.get::<Option<i64>>(3).ok().flatten().unwrap_or(0) != 0,
+                expires_at: first.get(4).ok().flatten(),
             }),
     });
-    let failures = first
-        .try_get::<Option<i64>, _>(5)?
-        .map(|failures| FailureCount {
-            failures,
-            locked_until: first.try_get(6).ok().flatten(),
-        });
+    let failures = first.get::<Option<i64>>(5)?.map(|failures| FailureCount {
+        failures,
+        locked_until: first.get(6).ok().flatten(),
+    });
     let mut groups = Vec::new();
     for r in rows {
-        if let Some(g) = r.try_get::<Option<String>, _>(7)? {
+        if let Some(g) = r.get::<Option<String>>(7)? {
             groups.push(g);
         }
     }
@@ -76,16 +68,18 @@ fn facts_of(rows: &[sqlx::any::AnyRow]) -> Result<LoginFacts, StoreError> {
         subject,
         groups,
         failures,
-        policy_generation: first.try_get::<Option<i64>, _>(8)?.unwrap_or(0),
+        policy_generation: first.get::<Option<i64>>(8)?.unwrap_or(0),
     })
 }
 
 impl Store {
     /// The facts of `login_id` (known or not: the same statement either way).
     pub async fn login_facts(&self, login_id: &str) -> Result<LoginFacts, StoreError> {
-        let rows = sqlx::query(&facts_sql("CAST($1 AS TEXT)"))
-            .bind(login_id)
-            .fetch_all(self.reader())
+        let rows = self
+            .read_rows(
+                &facts_sql("CAST($1 AS TEXT)"),
+                &[Value::Text(login_id.to_owned())],
+            )
             .await?;
         facts_of(&rows)
     }
@@ -96,12 +90,12 @@ impl Store {
         &self,
         challenge_id: &str,
     ) -> Result<LoginFacts, StoreError> {
-        let rows = sqlx::query(&facts_sql(
-            "(SELECT claimed_user FROM challenges WHERE id = $1)",
-        ))
-        .bind(challenge_id)
-        .fetch_all(self.reader())
-        .await?;
+        let rows = self
+            .read_rows(
+                &facts_sql("(SELECT claimed_user FROM challenges WHERE id = $1)"),
+                &[Value::Text(challenge_id.to_owned())],
+            )
+            .await?;
         facts_of(&rows)
     }
 }

@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod forward_auth_sessions;
 pub mod groups;
 pub mod job_locks;
+mod lite;
 pub mod lockouts;
 pub mod login_facts;
 pub mod login_windows;
@@ -68,6 +69,9 @@ pub enum StoreError {
     Conflict,
     #[error("{0}")]
     Database(sqlx::Error),
+    /// From the group-commit writer's own SQLite connection (see `batch`).
+    #[error("{0}")]
+    Sqlite(rusqlite::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL (use sqlite://… or postgres://…)")]
@@ -130,6 +134,8 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     reader: AnyPool,
+    /// SQLite (on a file): the login facts are read here, on the request's thread.
+    lite_reader: Option<Arc<lite::LiteReaders>>,
     writer: AnyPool,
     /// Group commit for the login path's writes (see `batch`).
     batcher: login_writes::LoginBatcher,
@@ -277,14 +283,12 @@ impl Store {
                 // schema.
                 let reader =
                     open_pool(url_options(url)?, backend, SQLITE_READERS, Role::Read, None).await?;
-                let batcher = login_writes::LoginBatcher::start(
-                    writer.clone(),
-                    backend,
-                    Some(reader.clone()),
-                )
-                .map_err(StoreError::WriterStart)?;
+                let batch_writer = batch::Db::sqlite(batch::LiteWriter::open(url)?);
+                let batcher = login_writes::LoginBatcher::start(batch_writer, Some(reader.clone()))
+                    .map_err(StoreError::WriterStart)?;
                 Ok(Store {
                     reader,
+                    lite_reader: lite::LiteReaders::new(url).map(Arc::new),
                     writer,
                     batcher,
                     backend,
@@ -304,11 +308,13 @@ impl Store {
                 check_schema(&pool, backend, &POSTGRES_MIGRATIONS).await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
                 // The group-commit writer shares the pool, so it follows the primary too.
-                let batcher = login_writes::LoginBatcher::start(pool.clone(), backend, None)
-                    .map_err(StoreError::WriterStart)?;
+                let batcher =
+                    login_writes::LoginBatcher::start(batch::Db::postgres(pool.clone()), None)
+                        .map_err(StoreError::WriterStart)?;
                 tokio::spawn(primary.clone().watch(vec![pool.clone()]));
                 Ok(Store {
                     reader: pool.clone(),
+                    lite_reader: None,
                     writer: pool,
                     batcher,
                     backend,
@@ -354,6 +360,25 @@ impl Store {
     /// For statements that only read.
     pub(crate) fn reader(&self) -> &AnyPool {
         &self.reader
+    }
+
+    /// Runs one hot statement that only reads (`$n` parameters): on SQLite without a
+    /// hand-over to another thread (see `lite`).
+    pub(crate) async fn read_rows(
+        &self,
+        sql: &str,
+        values: &[lite::Value],
+    ) -> Result<Vec<lite::FetchedRow>, StoreError> {
+        if let Some(lite) = &self.lite_reader {
+            let rows = lite.read(sql, values)?;
+            return Ok(rows.into_iter().map(lite::FetchedRow::Lite).collect());
+        }
+        let mut query = sqlx::query(sql);
+        for value in values {
+            query = batch::bind_value(query, value);
+        }
+        let rows = query.fetch_all(&self.reader).await?;
+        Ok(rows.into_iter().map(lite::FetchedRow::Any).collect())
     }
 
     /// For every statement or transaction that writes (SQLite allows one writer).

@@ -451,6 +451,10 @@ pub fn NewUser(csrf: String) -> impl IntoView {
     let email = RwSignal::new(String::new());
     let groups = RwSignal::new(String::new());
     let result = RwSignal::new(None::<Result<Value, String>>);
+    // Until the WASM runs, the form cannot send anything, and hydration would clear
+    // what was typed: it stays disabled until then.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let group_list: Vec<String> = groups
@@ -478,9 +482,10 @@ pub fn NewUser(csrf: String) -> impl IntoView {
         })
     };
     view! {
-        <section class="card new-user">
+        <section class="card new-user" data-hydrated=move || hydrated.get().to_string()>
             <h2>{t.new_user}</h2>
             <form on:submit=submit>
+                <fieldset class="plain" disabled=move || !hydrated.get()>
                 <label>{t.users_id}
                     <input type="text" name="id" required maxlength="64" prop:value=move || id.get() on:input=move |ev| id.set(event_target_value(&ev)) />
                 </label>
@@ -494,6 +499,7 @@ pub fn NewUser(csrf: String) -> impl IntoView {
                     <input type="text" name="groups" prop:value=move || groups.get() on:input=move |ev| groups.set(event_target_value(&ev)) />
                 </label>
                 <button type="submit" class="create-user">{t.new_user_create}</button>
+                </fieldset>
             </form>
             {move || result.get().map(|r| match r {
                 Ok(v) => view! {
@@ -516,6 +522,8 @@ pub fn UserImport(csrf: String) -> impl IntoView {
     let encoding = RwSignal::new("utf-8".to_string());
     let result = RwSignal::new(None::<Result<Value, String>>);
     let busy = RwSignal::new(false);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let file_input = NodeRef::<leptos::html::Input>::new();
     let send = move |dry_run: bool| {
         let csrf = csrf.clone();
@@ -580,7 +588,7 @@ pub fn UserImport(csrf: String) -> impl IntoView {
         })
     };
     view! {
-        <section class="card user-import">
+        <section class="card user-import" data-hydrated=move || hydrated.get().to_string()>
             <h2>{t.import_title}</h2>
             <label>{t.import_file} <input type="file" name="file" accept=".csv,text/csv" node_ref=file_input /></label>
             <label>{t.import_encoding}
@@ -590,8 +598,8 @@ pub fn UserImport(csrf: String) -> impl IntoView {
                 </select>
             </label>
             <div class="import-actions">
-                <button type="button" class="import-dry-run" disabled=move || busy.get() on:click=send(true)>{t.import_dry_run}</button>
-                <button type="button" class="import-apply" disabled=move || busy.get() on:click=send(false)>{t.import_apply}</button>
+                <button type="button" class="import-dry-run" disabled=move || busy.get() || !hydrated.get() on:click=send(true)>{t.import_dry_run}</button>
+                <button type="button" class="import-apply" disabled=move || busy.get() || !hydrated.get() on:click=send(false)>{t.import_apply}</button>
             </div>
             {report}
         </section>
