@@ -1,6 +1,7 @@
 //! What one grid verification costs (issue #3): the CPU part (open the sealed pattern,
 //! derive the grid from the seed, read the OTP, compare in constant time) and the whole
-//! `verify_challenge` on SQLite (consume the challenge, look up user and pattern).
+//! verify on SQLite (read the challenge with the login facts, check the answer, settle:
+//! consume the challenge in one write step).
 //!
 //!     cargo bench -p passgrid --bench verify
 
@@ -15,7 +16,8 @@ use passgrid::{
     master_key::MasterKey,
     otp::{
         challenge::{
-            issue_challenge, verify_challenge, Answer, Binding, Decoys, Purpose, DECOY_USER,
+            check_login_answer, issue_challenge, login_verdict, Answer, Binding, Decoys, Purpose,
+            DECOY_USER,
         },
         patterns::{open_pattern, seal_pattern, store_pattern},
     },
@@ -87,11 +89,6 @@ fn with_sqlite(c: &mut Criterion) {
         store
     });
     let decoy = seal_pattern(&key, DECOY_USER, &[1, 2, 3, 5, 8, 13]).expect("decoy");
-    // What a verify reads before it consumes the grid (one statement, the login's facts).
-    let subject = rt
-        .block_on(store.login_facts("alice"))
-        .expect("facts")
-        .subject;
     let flow = [9u8; 32];
     let binding = Binding {
         flow_hash: &flow,
@@ -99,7 +96,7 @@ fn with_sqlite(c: &mut Criterion) {
     };
     let now = 1_000_000;
     c.bench_function(
-        "verify: verify_challenge on SQLite (consume + lookups + CPU)",
+        "verify: facts + check + settle on SQLite (one read, CPU, one write step)",
         |b| {
             b.iter_batched(
                 || {
@@ -116,25 +113,34 @@ fn with_sqlite(c: &mut Criterion) {
                     .id
                 },
                 |id| {
-                    rt.block_on(verify_challenge(
-                        &store,
-                        &key,
-                        &id,
-                        &Answer {
-                            otp: b"00000000",
-                            totp: None,
-                            phrase: None,
-                        },
-                        &binding,
-                        &Decoys {
-                            pattern: &decoy,
-                            token: &[],
-                        },
-                        subject.as_ref(),
-                        None,
-                        now,
-                    ))
-                    .expect("verify")
+                    rt.block_on(async {
+                        let facts = store.login_facts_of_challenge(&id).await.expect("facts");
+                        let challenge = facts.challenge.as_ref().expect("challenge");
+                        let checked = check_login_answer(
+                            &store,
+                            &key,
+                            "alice",
+                            challenge,
+                            &Answer {
+                                otp: b"00000000",
+                                totp: None,
+                                phrase: None,
+                            },
+                            &Decoys {
+                                pattern: &decoy,
+                                token: &[],
+                            },
+                            facts.subject.as_ref(),
+                            now,
+                        )
+                        .await
+                        .expect("check");
+                        let settled = store
+                            .settle_login(&id, &flow, None, None, None, now)
+                            .await
+                            .expect("settle");
+                        login_verdict(settled, None, checked.as_ref(), now)
+                    })
                 },
                 BatchSize::SmallInput,
             )

@@ -221,17 +221,24 @@ pub struct AuditEvent<'a> {
     pub reason: &'a str,
 }
 
+impl AuditEvent<'_> {
+    /// The row to store.
+    pub fn as_insert(&self) -> AuditInsert<'_> {
+        AuditInsert {
+            actor: self.actor,
+            source: self.source,
+            action: self.action.as_str(),
+            target: self.target,
+            outcome: self.outcome.as_str(),
+            reason: self.reason,
+        }
+    }
+}
+
 /// Writes an audit entry; a failure to audit is logged loudly but does not undo the
 /// action that already happened.
 pub async fn record(store: &Store, event: AuditEvent<'_>, now: i64) {
-    let row = AuditInsert {
-        actor: event.actor,
-        source: event.source,
-        action: event.action.as_str(),
-        target: event.target,
-        outcome: event.outcome.as_str(),
-        reason: event.reason,
-    };
+    let row = event.as_insert();
     if let Err(err) = store.append_audit(&row, now).await {
         tracing::error!(error = %err, action = row.action, "could not write the audit log");
     }

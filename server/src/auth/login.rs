@@ -17,14 +17,14 @@ use crate::{
     audit::{record, Action, AuditEvent, Outcome},
     otp::{
         challenge::{
-            issue_challenge, verify_challenge, Answer, Binding, Decoys, IssuedChallenge, Purpose,
-            Verdict,
+            check_login_answer, issue_challenge, login_verdict, open_to, Answer, Binding, Decoys,
+            IssuedChallenge, Purpose, Verdict,
         },
         phrase::PhraseMode,
     },
     policy::{AuthSettings, LoginMethod},
     random::{new_token, token_hash},
-    store::{login_facts::LoginFacts, sessions::SessionRow},
+    store::{login_facts::LoginFacts, login_writes::SuccessRows, sessions::SessionRow},
 };
 
 /// Who is asking, as far as the transport knows.
@@ -236,6 +236,12 @@ pub async fn finish_login(
 /// Verifies a login and, on a success with `session`, makes the session (bound to the
 /// client's certificate) and returns its cookie token. `verification` is what
 /// [`prepare_verify`] read for the challenge (the caller needs its settings too).
+///
+/// The answer is checked first, against the challenge as read; then one atomic step
+/// consumes the grid, counts the attempt toward the ID's lock-out and — for a right
+/// answer within the budget — clears the count and writes the session and the audit
+/// entry. N answers at once take N places of the budget and none succeeds past it
+/// (SPEC §6.1), and a success costs one transaction.
 pub async fn finish_login_with_session(
     authn: &Authenticator,
     verification: &Verification,
@@ -246,46 +252,91 @@ pub async fn finish_login_with_session(
     session: Option<SessionWanted<'_>>,
 ) -> Result<(LoginOutcome, Option<Zeroizing<String>>), AuthError> {
     let settings = &*verification.settings;
+    let facts = &verification.facts;
+    let store = &authn.instance.store;
     let now = authn.instance.clock.now();
-    // Counted before the answer is checked, in the step that consumes the grid: N
-    // guesses at once take N places of the lock-out budget (SPEC §6.1).
     let claim = lockout::claim(settings.lockout, now);
-    let verdict: Verdict = verify_challenge(
-        &authn.instance.store,
-        &authn.instance.master_key,
-        challenge_id,
-        &Answer {
-            otp: otp.as_bytes(),
-            totp,
-            phrase: Some((&authn.guards.phrase_hasher, settings.phrase)),
-        },
-        &Binding {
-            flow_hash: client.flow_hash,
-            cert_fingerprint: client.cert_fingerprint,
-        },
-        &Decoys {
-            pattern: &authn.guards.decoy_pattern,
-            token: &authn.guards.decoy_token,
-        },
-        verification.facts.subject.as_ref(),
-        claim,
-        now,
-    )
-    .await?;
+    let binding = Binding {
+        flow_hash: client.flow_hash,
+        cert_fingerprint: client.cert_fingerprint,
+    };
     // Rules that may have changed since the grid was given (the network, the hour)
-    // win over the answer, right or wrong.
-    let claimed = match &verdict {
-        Verdict::Accepted { user_id, .. } => Some(user_id.as_str()),
-        Verdict::Rejected { claimed_user, .. } => Some(claimed_user.as_str()),
+    // win over the answer, right or wrong: it is not even checked.
+    let refusal = access_refusal(settings, client, now);
+    let claimed = facts.login_id.as_deref().unwrap_or_default();
+    let open = facts
+        .challenge
+        .as_ref()
+        .filter(|c| refusal.is_none() && open_to(c, &binding, now));
+    let checked = match open {
+        Some(challenge) => {
+            check_login_answer(
+                store,
+                &authn.instance.master_key,
+                claimed,
+                challenge,
+                &Answer {
+                    otp: otp.as_bytes(),
+                    totp,
+                    phrase: Some((&authn.guards.phrase_hasher, settings.phrase)),
+                },
+                &Decoys {
+                    pattern: &authn.guards.decoy_pattern,
+                    token: &authn.guards.decoy_token,
+                },
+                facts.subject.as_ref(),
+                now,
+            )
+            .await?
+        }
+        None => None,
+    };
+    // The challenge is bound to the certificate of its start; this catches a
+    // revocation in between. Asked whatever the answer, so a right one takes no longer.
+    let device_ok = match &checked {
+        Some(_) if settings.require_certificate => {
+            device_allowed(authn, settings, claimed, client, now).await?
+        }
+        _ => true,
+    };
+    let right = checked.as_ref().is_some_and(|c| c.right);
+    let token = match (&session, right && device_ok) {
+        (Some(_), true) => Some(new_token()?),
         _ => None,
     };
-    if let Some(claimed) = claimed {
-        if let Some(refusal) = access_refusal(settings, client, now) {
-            audit_refusal(authn, claimed, client, &refusal, now).await;
-            return Ok((LoginOutcome::Refused(refusal), None));
-        }
+    let on_success = (right && device_ok).then(|| {
+        let initial = checked.as_ref().is_some_and(|c| c.initial_pattern);
+        SuccessRows::new(
+            token.as_ref().map(|token| SessionRow {
+                id_hash: token_hash(token),
+                user_id: claimed.to_owned(),
+                created_at: now,
+                idle_expires_at: now + settings.session_idle_secs,
+                absolute_expires_at: now + settings.session_absolute_secs,
+                cert_fingerprint: client.cert_fingerprint.map(str::to_owned),
+            }),
+            &login_audit(claimed, client, Outcome::Success, success_reason(initial)).as_insert(),
+            now,
+        )
+    });
+    let settled = store
+        .settle_login(
+            challenge_id,
+            client.flow_hash,
+            client.cert_fingerprint,
+            claim,
+            on_success,
+            now,
+        )
+        .await?;
+    let verdict = login_verdict(settled, claim, checked.as_ref(), now);
+    if let (Some(refusal), Verdict::Accepted { .. } | Verdict::Rejected { .. }) =
+        (refusal, &verdict)
+    {
+        audit_refusal(authn, claimed, client, &refusal, now).await;
+        return Ok((LoginOutcome::Refused(refusal), None));
     }
-    let (actor, outcome, reason, result) = match verdict {
+    let (actor, reason, result) = match verdict {
         Verdict::Locked {
             claimed_user,
             until,
@@ -294,38 +345,33 @@ pub async fn finish_login_with_session(
             audit_refusal(authn, &claimed_user, client, &refusal, now).await;
             return Ok((LoginOutcome::Refused(refusal), None));
         }
-        // The challenge is bound to the certificate of its start; this catches a
-        // revocation in between: no session for a device that is no longer allowed.
-        Verdict::Accepted { user_id, .. }
-            if settings.require_certificate
-                && !device_allowed(authn, settings, &user_id, client, now).await? =>
-        {
-            audit_unregistered(authn, &user_id, client, now).await;
+        Verdict::Rejected { claimed_user, .. } if right && !device_ok => {
+            audit_unregistered(authn, &claimed_user, client, now).await;
             return Ok((LoginOutcome::DeviceNotRegistered, None));
         }
         Verdict::Accepted {
             user_id,
             initial_pattern,
         } => {
-            let must_enrol_token = settings.method != LoginMethod::Grid
-                && authn.instance.store.user_token(&user_id).await?.is_none();
+            // The success's audit entry, cleared count and session are written.
+            let must_enrol_token =
+                settings.method != LoginMethod::Grid && store.user_token(&user_id).await?.is_none();
             let must_set_phrase = settings.phrase.mode != PhraseMode::Off
-                && authn.instance.store.user_phrase(&user_id).await?.is_none();
-            (
-                user_id.clone(),
-                Outcome::Success,
-                if initial_pattern {
-                    "initial pattern"
-                } else {
-                    ""
-                },
-                LoginOutcome::Success {
-                    user_id,
-                    must_change_pattern: initial_pattern,
-                    must_enrol_token,
-                    must_set_phrase,
-                },
-            )
+                && store.user_phrase(&user_id).await?.is_none();
+            if let Some(old) = session.and_then(|s| s.replaces) {
+                super::session::end_session(store, old).await?;
+            }
+            // One window, one sign-in.
+            if settings.login_protect {
+                store.close_login_window(&user_id).await?;
+            }
+            let outcome = LoginOutcome::Success {
+                user_id,
+                must_change_pattern: initial_pattern,
+                must_enrol_token,
+                must_set_phrase,
+            };
+            return Ok((outcome, token));
         }
         Verdict::Rejected {
             claimed_user,
@@ -335,77 +381,45 @@ pub async fn finish_login_with_session(
                 lockout::report_lock(authn, settings.lockout, &claimed_user, client.source, now)
                     .await;
             }
-            (
-                claimed_user,
-                Outcome::Failure,
-                "otp rejected",
-                LoginOutcome::Failed,
-            )
+            (claimed_user, "otp rejected", LoginOutcome::Failed)
         }
         Verdict::Expired { claimed_user } => (
             claimed_user,
-            Outcome::Failure,
             "challenge expired",
             LoginOutcome::ChallengeExpired,
         ),
         Verdict::Invalid => (
             String::new(),
-            Outcome::Failure,
             "unknown or used challenge",
             LoginOutcome::ChallengeInvalid,
         ),
     };
-    let event = AuditEvent {
-        actor: &actor,
+    let event = login_audit(&actor, client, Outcome::Failure, reason);
+    record(store, event, now).await;
+    Ok((result, None))
+}
+
+fn success_reason(initial_pattern: bool) -> &'static str {
+    if initial_pattern {
+        "initial pattern"
+    } else {
+        ""
+    }
+}
+
+/// The audit entry of a login attempt by `actor`.
+fn login_audit<'a>(
+    actor: &'a str,
+    client: &Client<'a>,
+    outcome: Outcome,
+    reason: &'a str,
+) -> AuditEvent<'a> {
+    AuditEvent {
+        actor,
         source: client.source,
         action: Action::AuthLogin,
-        target: &actor,
+        target: actor,
         outcome,
         reason,
-    };
-    let store = &authn.instance.store;
-    let LoginOutcome::Success { .. } = &result else {
-        record(store, event, now).await;
-        return Ok((result, None));
-    };
-    // The success's writes go together, so they share one group commit: the audit
-    // entry, the count the attempt took cleared, the new session.
-    let token = match session {
-        Some(_) => Some(new_token()?),
-        None => None,
-    };
-    let new_session = async {
-        match &token {
-            Some(token) => {
-                store
-                    .insert_session(SessionRow {
-                        id_hash: token_hash(token),
-                        user_id: actor.clone(),
-                        created_at: now,
-                        idle_expires_at: now + settings.session_idle_secs,
-                        absolute_expires_at: now + settings.session_absolute_secs,
-                        cert_fingerprint: client.cert_fingerprint.map(str::to_owned),
-                    })
-                    .await
-            }
-            None => Ok(()),
-        }
-    };
-    let clear = async {
-        match claim {
-            Some(_) => store.clear_failures_after_success(&actor).await,
-            None => Ok(()),
-        }
-    };
-    let ((), cleared, made) = tokio::join!(record(store, event, now), clear, new_session);
-    cleared?;
-    made?;
-    if let Some(old) = session.and_then(|s| s.replaces) {
-        super::session::end_session(store, old).await?;
     }
-    // One window, one sign-in.
-    if settings.login_protect {
-        store.close_login_window(&actor).await?;
-    }
-    Ok((result, token))
 }

@@ -15,6 +15,8 @@ use crate::{
     store::{
         challenges::NewChallenge,
         lockouts::{Claim, LOCKED_UNTIL_UNLOCKED},
+        login_facts::StoredChallenge,
+        login_writes::Consumed,
         patterns::LoginSubject,
         Store,
     },
@@ -158,68 +160,57 @@ pub struct Decoys<'a> {
     pub token: &'a [u8],
 }
 
-/// `subject`: the claimed user's status and pattern, read before (`None`: no such
-/// user). Consumes the challenge (only for the flow and certificate it was drawn for; with
-/// `claim`, counting the attempt toward the claimed ID's lock-out in the same step)
-/// and checks the answer against the claimed user's pattern and/or token, as the
-/// challenge's purpose says — unless the count says the ID is locked.
+/// Whether `challenge` is still open to this client: not consumed, drawn for its flow
+/// and certificate, not expired. Only then is an answer to it checked.
+pub fn open_to(challenge: &StoredChallenge, binding: &Binding<'_>, now: i64) -> bool {
+    let flow = bool::from(challenge.flow_hash.as_slice().ct_eq(binding.flow_hash));
+    !challenge.consumed
+        && flow
+        && challenge.cert_fingerprint.as_deref() == binding.cert_fingerprint
+        && challenge.expires_at > now
+}
+
+/// What checking a login answer found. Nobody learns it from this: only the atomic
+/// step that consumes the grid and counts the attempt (`Store::settle_login`) decides
+/// whether a right answer succeeds (never past the lock-out budget).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Checked {
+    pub right: bool,
+    pub initial_pattern: bool,
+}
+
+/// Checks `answer` to `challenge` (read, not yet consumed) against the pattern and/or
+/// token of `claimed_user`, as the challenge's purpose says. `subject`: the claimed
+/// user's status and pattern, read with the challenge (`None`: no such user); every
+/// path does the same work, with decoys for IDs without a pattern or token (SPEC
+/// §1.9). `None`: not a login challenge, or malformed.
 #[allow(clippy::too_many_arguments)]
-pub async fn verify_challenge(
+pub async fn check_login_answer(
     store: &Store,
     key: &MasterKey,
-    challenge_id: &str,
+    claimed_user: &str,
+    challenge: &StoredChallenge,
     answer: &Answer<'_>,
-    binding: &Binding<'_>,
     decoys: &Decoys<'_>,
     subject: Option<&LoginSubject>,
-    claim: Option<Claim>,
     now: i64,
-) -> Result<Verdict, OtpError> {
-    let consumed = store
-        .consume_challenge(
-            challenge_id,
-            binding.flow_hash,
-            binding.cert_fingerprint,
-            claim,
-            now,
-        )
-        .await?;
-    let Some((c, attempt)) = consumed else {
-        return Ok(Verdict::Invalid);
-    };
-    let Some(purpose) = Purpose::of_login(&c.purpose) else {
-        return Ok(Verdict::Invalid);
-    };
-    if c.expires_at <= now {
-        return Ok(Verdict::Expired {
-            claimed_user: c.claimed_user,
-        });
-    }
-    let locked_now = match (claim, attempt) {
-        (Some(claim), Some(attempt)) if attempt.count > claim.threshold => {
-            return Ok(Verdict::Locked {
-                claimed_user: c.claimed_user,
-                until: attempt.locked_until.filter(|&t| t != LOCKED_UNTIL_UNLOCKED),
-            });
-        }
-        (Some(claim), Some(attempt)) => attempt.count == claim.threshold,
-        _ => false,
+) -> Result<Option<Checked>, OtpError> {
+    let Some(purpose) = Purpose::of_login(&challenge.purpose) else {
+        return Ok(None);
     };
     let (Ok(seed), Some(shape)) = (
-        <Seed>::try_from(c.seed.as_slice()),
-        GridShape::new(c.blocks_across as u8, c.blocks_down as u8),
+        <Seed>::try_from(challenge.seed.as_slice()),
+        GridShape::new(challenge.blocks_across as u8, challenge.blocks_down as u8),
     ) else {
-        return Ok(Verdict::Invalid);
+        return Ok(None);
     };
-    // Read for known and unknown users alike before the grid was consumed (the
-    // caller's facts): no timing difference.
     let usable = subject
         .filter(|s| s.active)
         .and_then(|s| s.pattern.as_ref())
         .filter(|p| p.expires_at.is_none_or(|e| e > now));
     let (cells, real, initial) = match usable {
         Some(p) => (
-            open_pattern(key, &c.claimed_user, &p.sealed)?,
+            open_pattern(key, claimed_user, &p.sealed)?,
             true,
             p.is_initial,
         ),
@@ -229,7 +220,7 @@ pub async fn verify_challenge(
     // checked whether or not another was right: no timing tells one from the other.
     let token = if purpose.has_totp() {
         store
-            .user_token(&c.claimed_user)
+            .user_token(claimed_user)
             .await?
             .filter(|_| usable.is_some())
     } else {
@@ -273,23 +264,63 @@ pub async fn verify_challenge(
     let phrase_ok = match answer.phrase {
         Some((hasher, rule)) if rule.mode != super::phrase::PhraseMode::Off => {
             let stored = match usable {
-                Some(_) => store.user_phrase(&c.claimed_user).await?,
+                Some(_) => store.user_phrase(claimed_user).await?,
                 None => None,
             };
             hasher.verify(stored.as_deref(), phrase_typed).await?
         }
         _ => true,
     };
-    if shape_ok && grid_ok && totp_ok && phrase_ok && real {
-        Ok(Verdict::Accepted {
-            initial_pattern: initial,
+    Ok(Some(Checked {
+        right: shape_ok && grid_ok && totp_ok && phrase_ok && real,
+        initial_pattern: initial,
+    }))
+}
+
+/// The verdict on a login once its step is settled: `settled` is what the consume
+/// found (`None`: no such open challenge of this client), `claim` the lock-out budget
+/// it was counted under, `checked` what its answer was.
+pub fn login_verdict(
+    settled: Option<Consumed>,
+    claim: Option<Claim>,
+    checked: Option<&Checked>,
+    now: i64,
+) -> Verdict {
+    let Some(Consumed {
+        challenge: c,
+        attempt,
+        succeeded,
+    }) = settled
+    else {
+        return Verdict::Invalid;
+    };
+    if Purpose::of_login(&c.purpose).is_none() {
+        return Verdict::Invalid;
+    }
+    if c.expires_at <= now {
+        return Verdict::Expired {
+            claimed_user: c.claimed_user,
+        };
+    }
+    let locked_now = match (claim, attempt) {
+        (Some(claim), Some(attempt)) if attempt.over(&claim) => {
+            return Verdict::Locked {
+                claimed_user: c.claimed_user,
+                until: attempt.locked_until.filter(|&t| t != LOCKED_UNTIL_UNLOCKED),
+            };
+        }
+        (Some(claim), Some(attempt)) => attempt.count == claim.threshold,
+        _ => false,
+    };
+    match checked {
+        Some(checked) if succeeded => Verdict::Accepted {
             user_id: c.claimed_user,
-        })
-    } else {
-        Ok(Verdict::Rejected {
+            initial_pattern: checked.initial_pattern,
+        },
+        _ => Verdict::Rejected {
             claimed_user: c.claimed_user,
             locked_now,
-        })
+        },
     }
 }
 
@@ -324,11 +355,10 @@ pub async fn verify_draft_challenge(
             challenge_id,
             binding.flow_hash,
             binding.cert_fingerprint,
-            None,
             now,
         )
         .await?;
-    let Some((c, _)) = consumed else {
+    let Some(c) = consumed else {
         return Ok(DraftVerdict::Invalid);
     };
     if c.purpose != Purpose::Confirm.as_str() || c.claimed_user != user_id {

@@ -92,7 +92,7 @@ pub async fn expected_answers(
         None
     };
     // A user the policy asks for a code who has no token signs in with the grid (as
-    // `verify_challenge` does).
+    // `check_login_answer` does).
     let codes = match (&token, has_totp) {
         (Some(t), true) => candidate_codes(key, Some(t), decoys.token, now)?,
         _ => Vec::new(),

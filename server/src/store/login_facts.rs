@@ -20,14 +20,35 @@ pub struct LoginFacts {
     pub groups: Vec<String>,
     pub failures: Option<FailureCount>,
     pub policy_generation: i64,
+    /// For the facts of a challenge: the challenge itself, read before it is consumed.
+    pub challenge: Option<StoredChallenge>,
 }
 
-fn facts_sql(login_id: &str) -> String {
+/// A challenge as stored, read by a verify before it consumes it.
+#[derive(Clone, Debug)]
+pub struct StoredChallenge {
+    pub purpose: String,
+    pub flow_hash: Vec<u8>,
+    pub cert_fingerprint: Option<String>,
+    pub seed: Vec<u8>,
+    pub blocks_across: i64,
+    pub blocks_down: i64,
+    pub expires_at: i64,
+    pub consumed: bool,
+}
+
+/// The challenge's columns after the facts' (see `facts_sql`).
+const CHALLENGE_COLUMNS: &str = "k.purpose, k.flow_hash, k.cert_fingerprint, k.seed, \
+     k.blocks_across, k.blocks_down, k.expires_at, k.consumed_at";
+const FACT_COLUMNS: usize = 9;
+
+/// `source`: a one-row subquery with the ID as `id` (and more columns in `extra`).
+fn facts_sql(source: &str, extra: &str) -> String {
     format!(
         "SELECT k.id, u.status, p.sealed, p.is_initial, p.expires_at, f.failures, \
          f.locked_until, ug.group_name, \
-         (SELECT value FROM policy_generation WHERE id = 1) \
-         FROM (SELECT {login_id} AS id) k \
+         (SELECT value FROM policy_generation WHERE id = 1){extra} \
+         FROM ({source}) k \
          LEFT JOIN users u ON u.id = k.id \
          LEFT JOIN patterns p ON p.user_id = k.id \
          LEFT JOIN login_failures f ON f.login_id = k.id \
@@ -63,12 +84,30 @@ fn facts_of(rows: &[FetchedRow]) -> Result<LoginFacts, StoreError> {
             groups.push(g);
         }
     }
+    let challenge = match first.get::<Option<String>>(FACT_COLUMNS) {
+        Ok(Some(purpose)) => {
+            let at = |i: usize| FACT_COLUMNS + i;
+            Some(StoredChallenge {
+                purpose,
+                flow_hash: first.get(at(1))?,
+                cert_fingerprint: first.get(at(2))?,
+                seed: first.get(at(3))?,
+                blocks_across: first.get(at(4))?,
+                blocks_down: first.get(at(5))?,
+                expires_at: first.get(at(6))?,
+                consumed: first.get::<Option<i64>>(at(7))?.is_some(),
+            })
+        }
+        // The facts of an ID have no challenge columns.
+        _ => None,
+    };
     Ok(LoginFacts {
         login_id,
         subject,
         groups,
         failures,
         policy_generation: first.get::<Option<i64>>(8)?.unwrap_or(0),
+        challenge,
     })
 }
 
@@ -77,22 +116,28 @@ impl Store {
     pub async fn login_facts(&self, login_id: &str) -> Result<LoginFacts, StoreError> {
         let rows = self
             .read_rows(
-                &facts_sql("CAST($1 AS TEXT)"),
+                &facts_sql("SELECT CAST($1 AS TEXT) AS id", ""),
                 &[Value::Text(login_id.to_owned())],
             )
             .await?;
         facts_of(&rows)
     }
 
-    /// The facts of the ID a login challenge was issued for (empty when there is no
-    /// such challenge), so a verify needs one statement before its grid is consumed.
+    /// The facts of the ID a login challenge was issued for, with the challenge (empty
+    /// when there is no such challenge), so a verify needs one statement before its
+    /// grid is consumed.
     pub async fn login_facts_of_challenge(
         &self,
         challenge_id: &str,
     ) -> Result<LoginFacts, StoreError> {
         let rows = self
             .read_rows(
-                &facts_sql("(SELECT claimed_user FROM challenges WHERE id = $1)"),
+                &facts_sql(
+                    "SELECT claimed_user AS id, purpose, flow_hash, cert_fingerprint, seed, \
+                     blocks_across, blocks_down, expires_at, consumed_at \
+                     FROM challenges WHERE id = $1",
+                    &format!(", {CHALLENGE_COLUMNS}"),
+                ),
                 &[Value::Text(challenge_id.to_owned())],
             )
             .await?;

@@ -21,26 +21,59 @@ pub(crate) enum Write {
         now: i64,
         /// Count this attempt toward its claimed ID's lock-out (when lock-out is on).
         claim: Option<Claim>,
+        /// The answer was right: what a success writes, if the count allows it.
+        on_success: Option<SuccessRows>,
     },
     Session(SessionRow),
     Audit(AuditRow),
-    /// A success: forget the ID's failures (and the lock its own attempt may have set).
-    ClearFailures(String),
+}
+
+/// What a right answer writes in the transaction that consumes its grid, when the
+/// count lets it succeed: the ID's failures forgotten, the session, the audit entry.
+pub struct SuccessRows {
+    pub session: Option<SessionRow>,
+    audit: AuditRow,
+}
+
+impl SuccessRows {
+    pub fn new(session: Option<SessionRow>, audit: &AuditInsert<'_>, now: i64) -> SuccessRows {
+        SuccessRows {
+            session,
+            audit: AuditRow::new(audit, now),
+        }
+    }
 }
 
 pub(crate) enum Written {
     Stored,
-    Consumed(Option<(ConsumedChallenge, Option<Attempt>)>),
+    Consumed(Option<Consumed>),
+}
+
+/// A consumed challenge and what its attempt became.
+#[derive(Debug)]
+pub struct Consumed {
+    pub challenge: ConsumedChallenge,
+    /// Its place in the lock-out count, when counted.
+    pub attempt: Option<Attempt>,
+    /// Its success rows were written (a right answer within the lock-out budget).
+    pub succeeded: bool,
 }
 
 /// Where one attempt stands in its ID's lock-out budget, counted before its answer is
-/// checked.
+/// known to anyone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Attempt {
     /// This attempt's place in the count of consecutive failures (itself included).
     pub count: i64,
     /// The ID's lock after counting, if any (it may lie in the past).
     pub locked_until: Option<i64>,
+}
+
+impl Attempt {
+    /// Over the budget: refused whatever its answer.
+    pub fn over(&self, claim: &Claim) -> bool {
+        self.count > claim.threshold
+    }
 }
 
 /// The login path's family of writes.
@@ -91,37 +124,18 @@ async fn write_together(db: &Db, writes: &[Write]) -> Result<Vec<Written>, Store
     if !consumes.is_empty() {
         challenges::consume_statement(&mut first, &consumes, consumed_at);
     }
-    let mut second = Step::new(db.backend);
-    let clears: Vec<&str> = writes
+    let successes_possible = writes.iter().any(|w| {
+        matches!(
+            w,
+            Write::Consume {
+                on_success: Some(_),
+                ..
+            }
+        )
+    });
+    let others = writes
         .iter()
-        .filter_map(|w| match w {
-            Write::ClearFailures(id) => Some(id.as_str()),
-            _ => None,
-        })
-        .collect();
-    if !clears.is_empty() {
-        lockouts::clear_statement(&mut second, &clears);
-    }
-    let session_rows: Vec<&SessionRow> = writes
-        .iter()
-        .filter_map(|w| match w {
-            Write::Session(s) => Some(s),
-            _ => None,
-        })
-        .collect();
-    if !session_rows.is_empty() {
-        sessions::insert_statement(&mut second, &session_rows);
-    }
-    let audit_rows: Vec<&AuditRow> = writes
-        .iter()
-        .filter_map(|w| match w {
-            Write::Audit(a) => Some(a),
-            _ => None,
-        })
-        .collect();
-    if !audit_rows.is_empty() {
-        audit_rows::insert_statement(&mut second, &audit_rows);
-    }
+        .any(|w| matches!(w, Write::Session(_) | Write::Audit(_)));
 
     let mut tx = Transaction::start(db).await?;
     let mut consumed: HashMap<String, ConsumedChallenge> = HashMap::new();
@@ -129,7 +143,7 @@ async fn write_together(db: &Db, writes: &[Write]) -> Result<Vec<Written>, Store
         .iter()
         .any(|w| matches!(w, Write::Consume { claim: Some(_), .. }));
     if !first.is_empty() {
-        let last = second.is_empty() && !claims_wanted;
+        let last = !others && !claims_wanted && !successes_possible;
         for row in tx.run(&first, last).await? {
             let c = ConsumedChallenge::from_row(&row)?;
             consumed.insert(c.id.clone(), c);
@@ -164,17 +178,15 @@ async fn write_together(db: &Db, writes: &[Write]) -> Result<Vec<Written>, Store
             .collect();
         let mut claims = Step::new(db.backend);
         lockouts::claim_statement(&mut claims, &rows, consumed_at);
-        for row in tx.run(&claims, second.is_empty()).await? {
+        let last = !others && !successes_possible;
+        for row in tx.run(&claims, last).await? {
             let (id, failures, locked_until) = lockouts::claimed_from_row(&row)?;
             counted.insert(id, (failures, locked_until));
         }
     }
-    if !second.is_empty() {
-        tx.run(&second, true).await?;
-    }
-    tx.finish().await?;
 
-    // Each attempt of an ID gets its own place in the count, the last one the total.
+    // Each attempt of an ID gets its own place in the count, the last one the total;
+    // of two verifications of one challenge in one batch, the first gets it.
     let mut taken: HashMap<String, i64> = HashMap::new();
     let mut place = |user: &str| -> Option<Attempt> {
         let (total, locked_until) = *counted.get(user)?;
@@ -186,19 +198,65 @@ async fn write_together(db: &Db, writes: &[Write]) -> Result<Vec<Written>, Store
             locked_until,
         })
     };
-    Ok(writes
-        .iter()
-        .map(|w| match w {
-            // Of two verifications of one challenge in one batch, the first gets it.
-            Write::Consume { request, claim, .. } => {
-                Written::Consumed(consumed.remove(&request.id).map(|c| {
-                    let attempt = claim.and_then(|_| place(&c.claimed_user));
-                    (c, attempt)
-                }))
+    let mut results = Vec::with_capacity(writes.len());
+    let mut clears: Vec<String> = Vec::new();
+    let mut session_rows: Vec<&SessionRow> = Vec::new();
+    let mut audit_rows: Vec<&AuditRow> = Vec::new();
+    for w in writes {
+        results.push(match w {
+            Write::Consume {
+                request,
+                claim,
+                on_success,
+                ..
+            } => Written::Consumed(consumed.remove(&request.id).map(|challenge| {
+                let attempt = claim.and_then(|_| place(&challenge.claimed_user));
+                let within = match (claim, attempt) {
+                    (Some(claim), Some(attempt)) => !attempt.over(claim),
+                    _ => true,
+                };
+                let succeeded = match on_success {
+                    Some(rows) if within => {
+                        clears.push(challenge.claimed_user.clone());
+                        session_rows.extend(rows.session.as_ref());
+                        audit_rows.push(&rows.audit);
+                        true
+                    }
+                    _ => false,
+                };
+                Consumed {
+                    challenge,
+                    attempt,
+                    succeeded,
+                }
+            })),
+            Write::Session(s) => {
+                session_rows.push(s);
+                Written::Stored
             }
-            _ => Written::Stored,
-        })
-        .collect())
+            Write::Audit(a) => {
+                audit_rows.push(a);
+                Written::Stored
+            }
+            Write::Challenge(_) => Written::Stored,
+        });
+    }
+    let mut second = Step::new(db.backend);
+    if !clears.is_empty() {
+        let ids: Vec<&str> = clears.iter().map(String::as_str).collect();
+        lockouts::clear_statement(&mut second, &ids);
+    }
+    if !session_rows.is_empty() {
+        sessions::insert_statement(&mut second, &session_rows);
+    }
+    if !audit_rows.is_empty() {
+        audit_rows::insert_statement(&mut second, &audit_rows);
+    }
+    if !second.is_empty() {
+        tx.run(&second, true).await?;
+    }
+    tx.finish().await?;
+    Ok(results)
 }
 
 /// The group-committed writes of the login path.
@@ -213,17 +271,35 @@ impl Store {
     /// Marks the challenge consumed and returns it — or `None` when it does not exist,
     /// was consumed before, or was drawn for another flow or client certificate (then
     /// it stays for its owner). One statement, so of two concurrent callers only one
-    /// gets the challenge, on SQLite and PostgreSQL alike. With `claim`, the attempt
-    /// is counted toward its ID's lock-out in the same transaction, before anyone
-    /// checks its answer.
+    /// gets the challenge, on SQLite and PostgreSQL alike.
     pub async fn consume_challenge(
         &self,
         id: &str,
         flow_hash: &[u8],
         cert_fingerprint: Option<&str>,
-        claim: Option<Claim>,
         now: i64,
-    ) -> Result<Option<(ConsumedChallenge, Option<Attempt>)>, StoreError> {
+    ) -> Result<Option<ConsumedChallenge>, StoreError> {
+        let settled = self
+            .settle_login(id, flow_hash, cert_fingerprint, None, None, now)
+            .await?;
+        Ok(settled.map(|c| c.challenge))
+    }
+
+    /// A login's one write step: consumes the challenge (as `consume_challenge`);
+    /// with `claim`, counts the attempt toward its ID's lock-out in the same
+    /// transaction; and with `on_success` (the answer was right), when the attempt is
+    /// within the budget, forgets the ID's failures and writes the session and the
+    /// audit entry in it too. So N answers at once take N places of the budget, and
+    /// none succeeds past it, whatever their order.
+    pub async fn settle_login(
+        &self,
+        id: &str,
+        flow_hash: &[u8],
+        cert_fingerprint: Option<&str>,
+        claim: Option<Claim>,
+        on_success: Option<SuccessRows>,
+        now: i64,
+    ) -> Result<Option<Consumed>, StoreError> {
         let request = ConsumeRequest {
             id: id.to_owned(),
             flow_hash: flow_hash.to_vec(),
@@ -235,6 +311,7 @@ impl Store {
                 request,
                 now,
                 claim,
+                on_success,
             })
             .await?
         {
@@ -251,14 +328,6 @@ impl Store {
     pub async fn append_audit(&self, event: &AuditInsert<'_>, now: i64) -> Result<(), StoreError> {
         self.batcher
             .write(Write::Audit(AuditRow::new(event, now)))
-            .await?;
-        Ok(())
-    }
-
-    /// Forgets the failures of `login_id` after a success, group-committed.
-    pub async fn clear_failures_after_success(&self, login_id: &str) -> Result<(), StoreError> {
-        self.batcher
-            .write(Write::ClearFailures(login_id.to_owned()))
             .await?;
         Ok(())
     }

@@ -1,8 +1,8 @@
 //! Group commit of the login path's writes on a real (scratch) SQLite store.
 
 use crate::store::{
-    audit::AuditInsert, challenges::NewChallenge, lockouts::Claim, scratch::scratch_store,
-    StoreError,
+    audit::AuditInsert, challenges::NewChallenge, lockouts::Claim, login_writes::SuccessRows,
+    scratch::scratch_store, sessions::SessionRow, StoreError,
 };
 
 const FLOW: [u8; 32] = [1; 32];
@@ -31,19 +31,14 @@ async fn concurrent_consumers_of_one_challenge_get_it_once() {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..16 {
         let store = store.clone();
-        tasks.spawn(async move {
-            store
-                .consume_challenge("c1", &FLOW, None, None, 1_001)
-                .await
-        });
+        tasks.spawn(async move { store.consume_challenge("c1", &FLOW, None, 1_001).await });
     }
     let mut winners = 0;
     while let Some(done) = tasks.join_next().await {
         let found = done.expect("task").expect("consume");
-        if let Some((c, attempt)) = found {
+        if let Some(c) = found {
             assert_eq!(c.claimed_user, "alice");
             assert_eq!(c.seed, vec![7; 32]);
-            assert_eq!(attempt, None, "no claim asked");
             winners += 1;
         }
     }
@@ -58,17 +53,13 @@ async fn another_flow_or_certificate_cannot_consume_the_owners_challenge() {
         .await
         .expect("insert");
     let other = [2u8; 32];
-    let stranger = store
-        .consume_challenge("c1", &other, None, None, 1_001)
-        .await;
+    let stranger = store.consume_challenge("c1", &other, None, 1_001).await;
     assert!(stranger.expect("consume").is_none());
     let with_cert = store
-        .consume_challenge("c1", &FLOW, Some("ab"), None, 1_001)
+        .consume_challenge("c1", &FLOW, Some("ab"), 1_001)
         .await;
     assert!(with_cert.expect("consume").is_none());
-    let owner = store
-        .consume_challenge("c1", &FLOW, None, None, 1_001)
-        .await;
+    let owner = store.consume_challenge("c1", &FLOW, None, 1_001).await;
     assert!(
         owner.expect("consume").is_some(),
         "still there for its owner"
@@ -94,14 +85,14 @@ async fn parallel_attempts_take_their_places_in_the_lockout_count() {
         let store = store.clone();
         tasks.spawn(async move {
             store
-                .consume_challenge(&id, &FLOW, None, Some(claim), 1_001)
+                .settle_login(&id, &FLOW, None, Some(claim), None, 1_001)
                 .await
         });
     }
     let mut counts = Vec::new();
     while let Some(done) = tasks.join_next().await {
-        let (_, attempt) = done.expect("task").expect("consume").expect("consumed");
-        counts.push(attempt.expect("counted").count);
+        let settled = done.expect("task").expect("consume").expect("consumed");
+        counts.push(settled.attempt.expect("counted").count);
     }
     counts.sort();
     // Twelve at once: twelve distinct places, so only five are within the budget.
@@ -116,12 +107,133 @@ async fn parallel_attempts_take_their_places_in_the_lockout_count() {
         Some(9_000),
         "locked as the fifth was counted"
     );
-    // A success forgets the count and that lock.
+    // A right answer past the budget writes nothing of a success.
     store
-        .clear_failures_after_success("alice")
+        .insert_challenge(&challenge("late"), 1_000)
         .await
-        .expect("clear");
+        .expect("insert");
+    let late = store
+        .settle_login(
+            "late",
+            &FLOW,
+            None,
+            Some(claim),
+            Some(success("s-late")),
+            1_002,
+        )
+        .await
+        .expect("settle")
+        .expect("consumed");
+    assert!(!late.succeeded && late.attempt.is_some_and(|a| a.over(&claim)));
+    assert!(store.login_failures("alice").await.expect("read").is_some());
+    assert_eq!(successes_audited(&store).await, 0);
+}
+
+fn success(session: &str) -> SuccessRows {
+    let event = AuditInsert {
+        actor: "alice",
+        source: "127.0.0.1",
+        action: "auth.login",
+        target: "alice",
+        outcome: "success",
+        reason: "",
+    };
+    let row = SessionRow {
+        id_hash: session.as_bytes().to_vec(),
+        user_id: "alice".into(),
+        created_at: 1_001,
+        idle_expires_at: 5_000,
+        absolute_expires_at: 9_000,
+        cert_fingerprint: None,
+    };
+    SuccessRows::new(Some(row), &event, 1_001)
+}
+
+async fn successes_audited(store: &crate::store::Store) -> usize {
+    let filter = crate::store::audit::AuditFilter {
+        action: Some("auth.login".into()),
+        outcome: Some("success".into()),
+        limit: 100,
+        ..Default::default()
+    };
+    store.search_audit(&filter).await.expect("audit").len()
+}
+
+#[tokio::test]
+async fn a_right_answer_within_the_budget_clears_the_count_in_its_own_step() {
+    let (_dir, store) = scratch_store().await;
+    let alice = crate::store::users::NewUser {
+        id: "alice",
+        display_name: "Alice",
+        email: None,
+        admin_role: None,
+        source: "local",
+    };
+    store.create_user(&alice, 1).await.expect("user");
+    let claim = Claim {
+        threshold: 5,
+        lock_until: 9_000,
+    };
+    for id in ["w1", "w2", "right"] {
+        store
+            .insert_challenge(&challenge(id), 1_000)
+            .await
+            .expect("insert");
+    }
+    for id in ["w1", "w2"] {
+        store
+            .settle_login(id, &FLOW, None, Some(claim), None, 1_001)
+            .await
+            .expect("settle");
+    }
+    assert_eq!(
+        store
+            .login_failures("alice")
+            .await
+            .expect("read")
+            .map(|f| f.failures),
+        Some(2)
+    );
+    let right = store
+        .settle_login(
+            "right",
+            &FLOW,
+            None,
+            Some(claim),
+            Some(success("s1")),
+            1_001,
+        )
+        .await
+        .expect("settle")
+        .expect("consumed");
+    assert!(right.succeeded);
+    assert_eq!(right.attempt.map(|a| a.count), Some(3));
+    // Forgotten, with the session and the audit entry written in the same step.
     assert!(store.login_failures("alice").await.expect("read").is_none());
+    assert!(store
+        .live_session(b"s1", 1_002)
+        .await
+        .expect("session")
+        .is_some());
+    assert_eq!(successes_audited(&store).await, 1);
+    // The same grid again: consumed, nothing more written.
+    let again = store
+        .settle_login(
+            "right",
+            &FLOW,
+            None,
+            Some(claim),
+            Some(success("s2")),
+            1_002,
+        )
+        .await
+        .expect("settle");
+    assert!(again.is_none());
+    assert!(store
+        .live_session(b"s2", 1_002)
+        .await
+        .expect("session")
+        .is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,7 +262,7 @@ async fn one_failing_write_does_not_fail_its_batch_neighbours() {
     fresh.expect("the other challenge is stored");
     audit.expect("the audit entry is stored");
     assert!(store
-        .consume_challenge("fresh", &FLOW, None, None, 1_001)
+        .consume_challenge("fresh", &FLOW, None, 1_001)
         .await
         .expect("consume")
         .is_some());
