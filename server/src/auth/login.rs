@@ -255,6 +255,12 @@ pub async fn finish_login_with_session(
     let facts = &verification.facts;
     let store = &authn.instance.store;
     let now = authn.instance.clock.now();
+    // Held until the grid is settled.
+    let Some(_verifying) = authn.guards.verifying.enter(challenge_id) else {
+        let event = login_audit("", client, Outcome::Failure, "unknown or used challenge");
+        record(store, event, now).await;
+        return Ok((LoginOutcome::ChallengeInvalid, None));
+    };
     let claim = lockout::claim(settings.lockout, now);
     let binding = Binding {
         flow_hash: client.flow_hash,

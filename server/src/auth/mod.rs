@@ -6,6 +6,7 @@
 //! nothing here knows about HTTP.
 
 pub mod app_access;
+mod in_flight;
 pub mod lockout;
 pub mod login;
 mod login_checks;
@@ -78,6 +79,8 @@ pub struct LoginGuards {
     pub decoy_token: Vec<u8>,
     /// Checks additional phrases, a few at a time (SPEC §1.3).
     pub phrase_hasher: PhraseHasher,
+    /// The challenges being verified now: one verify at a time each.
+    pub verifying: in_flight::InFlight,
 }
 
 impl LoginGuards {
@@ -90,6 +93,7 @@ impl LoginGuards {
             decoy_pattern: seal_pattern(&instance.master_key, DECOY_USER, &decoy)?,
             decoy_token: crate::otp::tokens::decoy_token(&instance.master_key)?,
             phrase_hasher: PhraseHasher::new()?,
+            verifying: Default::default(),
         })
     }
 }
