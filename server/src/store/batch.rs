@@ -178,7 +178,10 @@ enum Target {
     /// PostgreSQL: the pool (several loops commit at once).
     Pool(AnyPool),
     /// SQLite: the writer's own connection, used on its thread.
-    Lite(LiteWriter),
+    /// The sqlx writer pool is held while a batch is written, as when the batches
+    /// went through it: no sqlx transaction of this process (which opens deferred,
+    /// reads, then writes) can be overtaken between its read and its write.
+    Lite(LiteWriter, AnyPool),
 }
 
 impl Db {
@@ -189,10 +192,10 @@ impl Db {
         }
     }
 
-    pub fn sqlite(writer: LiteWriter) -> Db {
+    pub fn sqlite(writer: LiteWriter, writer_pool: AnyPool) -> Db {
         Db {
             backend: Backend::Sqlite,
-            target: Target::Lite(writer),
+            target: Target::Lite(writer, writer_pool),
         }
     }
 }
@@ -281,14 +284,21 @@ pub(crate) struct Transaction<'a> {
 
 enum Conn<'a> {
     Pool(sqlx::pool::PoolConnection<sqlx::Any>),
-    Lite(&'a LiteWriter),
+    Lite {
+        writer: &'a LiteWriter,
+        /// Held, not used (see `Target::Lite`).
+        _held: sqlx::pool::PoolConnection<sqlx::Any>,
+    },
 }
 
 impl<'a> Transaction<'a> {
     pub async fn start(db: &'a Db) -> Result<Transaction<'a>, StoreError> {
         let conn = match &db.target {
             Target::Pool(pool) => Conn::Pool(pool.acquire().await?),
-            Target::Lite(writer) => Conn::Lite(writer),
+            Target::Lite(writer, pool) => Conn::Lite {
+                writer,
+                _held: pool.acquire().await?,
+            },
         };
         Ok(Transaction { conn, open: false })
     }
@@ -301,7 +311,7 @@ impl<'a> Transaction<'a> {
         }
         self.open = false;
         match &mut self.conn {
-            Conn::Lite(writer) => writer.commit(),
+            Conn::Lite { writer, .. } => writer.commit(),
             Conn::Pool(conn) => {
                 if let Err(err) = sqlx::query("COMMIT").execute(&mut **conn).await {
                     let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
@@ -318,7 +328,7 @@ impl<'a> Transaction<'a> {
         let opens = !self.open && !alone;
         let commits = last && !alone;
         match &mut self.conn {
-            Conn::Lite(writer) => {
+            Conn::Lite { writer, .. } => {
                 // On this thread: no await, nothing else runs meanwhile.
                 let result = writer.run(&step.sql(), &step.all, opens, commits);
                 self.open = result.is_ok() && (self.open || opens) && !commits;

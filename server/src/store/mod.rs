@@ -283,7 +283,7 @@ impl Store {
                 // schema.
                 let reader =
                     open_pool(url_options(url)?, backend, SQLITE_READERS, Role::Read, None).await?;
-                let batch_writer = batch::Db::sqlite(batch::LiteWriter::open(url)?);
+                let batch_writer = batch::Db::sqlite(batch::LiteWriter::open(url)?, writer.clone());
                 let batcher = login_writes::LoginBatcher::start(batch_writer, Some(reader.clone()))
                     .map_err(StoreError::WriterStart)?;
                 Ok(Store {
