@@ -257,7 +257,7 @@ pub async fn finish_login_with_session(
     let now = authn.instance.clock.now();
     // Held until the grid is settled.
     let Some(_verifying) = authn.guards.verifying.enter(challenge_id) else {
-        let event = login_audit("", client, Outcome::Failure, "unknown or used challenge");
+        let event = login_audit("", client, Outcome::Failure, UNKNOWN_OR_USED);
         record(store, event, now).await;
         return Ok((LoginOutcome::ChallengeInvalid, None));
     };
@@ -306,11 +306,12 @@ pub async fn finish_login_with_session(
         _ => true,
     };
     let right = checked.as_ref().is_some_and(|c| c.right);
-    let token = match (&session, right && device_ok) {
+    let succeeds = right && device_ok;
+    let token = match (&session, succeeds) {
         (Some(_), true) => Some(new_token()?),
         _ => None,
     };
-    let on_success = (right && device_ok).then(|| {
+    let on_success = succeeds.then(|| {
         let initial = checked.as_ref().is_some_and(|c| c.initial_pattern);
         SuccessRows::new(
             token.as_ref().map(|token| SessionRow {
@@ -396,7 +397,7 @@ pub async fn finish_login_with_session(
         ),
         Verdict::Invalid => (
             String::new(),
-            "unknown or used challenge",
+            UNKNOWN_OR_USED,
             LoginOutcome::ChallengeInvalid,
         ),
     };
@@ -404,6 +405,9 @@ pub async fn finish_login_with_session(
     record(store, event, now).await;
     Ok((result, None))
 }
+
+/// The audit reason of a verify that found no open challenge of this client.
+const UNKNOWN_OR_USED: &str = "unknown or used challenge";
 
 fn success_reason(initial_pattern: bool) -> &'static str {
     if initial_pattern {

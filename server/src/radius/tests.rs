@@ -143,6 +143,21 @@ impl Fixture {
         &self.decide.authn
     }
 
+    /// Imports the hardware token HW-1 (seed `SEED_HEX`), gives it to `user` and
+    /// returns its code at `T0`.
+    async fn give_hardware_token(&self, user: &str) -> String {
+        let store = &self.authn().instance.store;
+        let key = &self.authn().instance.master_key;
+        let file = format!("serial,seed\nHW-1,{SEED_HEX}\n");
+        import_token_file(store, key, file.as_bytes(), None, T0)
+            .await
+            .expect("import");
+        assign_token(store, "HW-1", user, T0).await.expect("assign");
+        let params = TotpParams::default();
+        let secret = TotpSecret::from_bytes(hex::decode(SEED_HEX).expect("hex")).expect("secret");
+        code_at(&secret, &params, step_of(&params, T0))
+    }
+
     async fn add_user(&self, id: &str, initial: bool) {
         let store = &self.authn().instance.store;
         let user = NewUser {
@@ -502,23 +517,7 @@ async fn an_unfinished_first_sign_in_and_a_policy_without_radius_are_refused() {
 async fn totp_codes_by_pap_once_each() {
     let fx = fixture(|s| s.method = LoginMethod::Totp).await;
     fx.add_user("ann", false).await;
-    let store = &fx.authn().instance.store;
-    let key = &fx.authn().instance.master_key;
-    import_token_file(
-        store,
-        key,
-        format!("serial,seed\nHW-1,{SEED_HEX}\n").as_bytes(),
-        None,
-        T0,
-    )
-    .await
-    .expect("import");
-    assign_token(store, "HW-1", "ann", T0)
-        .await
-        .expect("assign");
-    let params = TotpParams::default();
-    let secret = TotpSecret::from_bytes(hex::decode(SEED_HEX).expect("hex")).expect("secret");
-    let code = code_at(&secret, &params, step_of(&params, T0));
+    let code = fx.give_hardware_token("ann").await;
     assert_eq!(
         fx.ask(pap("vpn", "ann", &code, &[])).await.code,
         Code::AccessAccept

@@ -109,8 +109,11 @@ impl<F: Family> Batcher<F> {
 
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// PASSIVE checkpoints from a reader connection: they never wait for, or hold up, the
-/// writer; once one has copied everything, the next write starts the WAL over.
+/// PASSIVE checkpoints from a reader connection, for quiet times (the writes of the
+/// sqlx writer pool, the last batches before a pause): they never wait for, or hold
+/// up, the writer; once one has copied everything, the next write starts the WAL over.
+/// Under a steady stream of batches they never finish: the batch writer checkpoints
+/// itself then (`lite`).
 async fn checkpoint_now_and_then(readers: AnyPool) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -213,8 +216,8 @@ pub(super) fn bind_value<'q>(q: AnyQuery<'q>, value: &'q Value) -> AnyQuery<'q> 
 
 /// The statements of one step of a batch, in the backend's dialect, each made by the
 /// file of the table it writes. On SQLite a step's parameters are numbered across the
-/// step (they were once sent as one query); on PostgreSQL each statement numbers from
-/// `$1`.
+/// step and bound by name from one list (`lite`); on PostgreSQL each statement numbers
+/// from `$1`.
 pub(crate) struct Step {
     pub backend: Backend,
     statements: Vec<(String, Vec<Value>)>,

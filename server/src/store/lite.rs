@@ -3,8 +3,9 @@
 //! connections the login facts are read from on the request's thread. Through sqlx,
 //! each statement was handed to a connection's worker thread and each returned row
 //! handed back: under load, half the server's CPU went to those thread switches
-//! (bench/README.md, issue #16). The other SQLite writers (the sqlx writer pool, the
-//! command line) meet the batch writer at SQLite's write lock, as processes do.
+//! (bench/README.md, issue #16). In this process the batch writer takes its turn with
+//! the sqlx writer pool (see `batch`); the command line meets it at SQLite's write
+//! lock, as processes do.
 
 use std::{
     str::FromStr,
@@ -84,10 +85,13 @@ impl FetchedRow {
     {
         match self {
             FetchedRow::Any(row) => Ok(row.try_get(i)?),
-            FetchedRow::Lite(cells) => cells
-                .get(i)
-                .and_then(T::from_cell)
-                .ok_or(StoreError::Sqlite(rusqlite::Error::InvalidColumnIndex(i))),
+            FetchedRow::Lite(cells) => {
+                let cell = cells.get(i).ok_or(rusqlite::Error::InvalidColumnIndex(i))?;
+                T::from_cell(cell).ok_or_else(|| {
+                    let found = rusqlite::types::ValueRef::from(cell).data_type();
+                    StoreError::Sqlite(rusqlite::Error::InvalidColumnType(i, String::new(), found))
+                })
+            }
         }
     }
 }
@@ -131,8 +135,12 @@ impl LiteReaders {
 
 pub(crate) struct LiteWriter {
     // Only the one writer loop of SQLite uses it; the lock makes that a type fact.
-    conn: Mutex<Connection>,
-    last_checkpoint: Mutex<Instant>,
+    state: Mutex<WriterState>,
+}
+
+struct WriterState {
+    conn: Connection,
+    last_checkpoint: Instant,
 }
 
 /// How often the writer moves the WAL into the database file between two batches:
@@ -148,8 +156,10 @@ impl LiteWriter {
         // batches behind it for milliseconds: once a second instead (`checkpoint`).
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         Ok(LiteWriter {
-            conn: Mutex::new(conn),
-            last_checkpoint: Mutex::new(Instant::now()),
+            state: Mutex::new(WriterState {
+                conn,
+                last_checkpoint: Instant::now(),
+            }),
         })
     }
 
@@ -163,14 +173,15 @@ impl LiteWriter {
         begin: bool,
         commit: bool,
     ) -> Result<Vec<Vec<Cell>>, StoreError> {
-        let conn = self
-            .conn
+        let mut state = self
+            .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let conn = &state.conn;
         if begin {
             conn.execute_batch("BEGIN IMMEDIATE")?;
         }
-        let result = run_all(&conn, statements, values).and_then(|rows| {
+        let result = run_all(conn, statements, values).and_then(|rows| {
             if commit {
                 conn.execute_batch("COMMIT")?;
             }
@@ -180,33 +191,34 @@ impl LiteWriter {
             let _ = conn.execute_batch("ROLLBACK");
         }
         if result.is_ok() && conn.is_autocommit() {
-            self.checkpoint(&conn);
+            state.checkpoint();
         }
         result
-    }
-
-    /// Between two batches, every `CHECKPOINT_EVERY` at most: a PASSIVE checkpoint here, where no
-    /// batch can commit meanwhile, copies the whole WAL, so the next batch starts it
-    /// over. Checkpoints from another connection (see `batch`) never caught up with
-    /// batches committing back to back: the WAL grew without bound under sustained
-    /// load (1.7 GB in 10 s of the login benchmark; now about what one second writes).
-    fn checkpoint(&self, conn: &Connection) {
-        let mut last = self
-            .last_checkpoint
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if last.elapsed() < CHECKPOINT_EVERY {
-            return;
-        }
-        *last = Instant::now();
-        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %err, "WAL checkpoint failed; will try again");
-        }
     }
 
     /// Ends a transaction that earlier runs left open.
     pub fn commit(&self) -> Result<(), StoreError> {
         self.run(&[], &[], false, true).map(|_| ())
+    }
+}
+
+impl WriterState {
+    /// Between two batches, every `CHECKPOINT_EVERY` at most: a PASSIVE checkpoint
+    /// here, where no batch can commit meanwhile, copies the whole WAL, so the next batch starts it
+    /// over. Checkpoints from another connection (see `batch`) never caught up with
+    /// batches committing back to back: the WAL grew without bound under sustained
+    /// load (1.7 GB in 10 s of the login benchmark; now about what one second writes).
+    fn checkpoint(&mut self) {
+        if self.last_checkpoint.elapsed() < CHECKPOINT_EVERY {
+            return;
+        }
+        self.last_checkpoint = Instant::now();
+        let done = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        if let Err(err) = done {
+            tracing::warn!(error = %err, "WAL checkpoint failed; will try again");
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 //! count, and the generation of the policies (so a server knows when its copy of
 //! them is stale). Unknown IDs take the same statement and get empty facts.
 
+use std::sync::LazyLock;
+
 use super::{
     lite::{FetchedRow, Value},
     lockouts::FailureCount,
@@ -25,7 +27,7 @@ pub struct LoginFacts {
 }
 
 /// A challenge as stored, read by a verify before it consumes it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct StoredChallenge {
     pub purpose: String,
     pub flow_hash: Vec<u8>,
@@ -37,10 +39,46 @@ pub struct StoredChallenge {
     pub consumed: bool,
 }
 
-/// The challenge's columns after the facts' (see `facts_sql`).
-const CHALLENGE_COLUMNS: &str = "k.purpose, k.flow_hash, k.cert_fingerprint, k.seed, \
-     k.blocks_across, k.blocks_down, k.expires_at, k.consumed_at";
+// The seed draws the grid: never in a log line.
+impl std::fmt::Debug for StoredChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredChallenge")
+            .field("purpose", &self.purpose)
+            .field("expires_at", &self.expires_at)
+            .field("consumed", &self.consumed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The challenge's columns, read after the facts' (in `StoredChallenge`'s order).
+const CHALLENGE_COLUMNS: [&str; 8] = [
+    "purpose",
+    "flow_hash",
+    "cert_fingerprint",
+    "seed",
+    "blocks_across",
+    "blocks_down",
+    "expires_at",
+    "consumed_at",
+];
 const FACT_COLUMNS: usize = 9;
+
+/// The two statements, made once (they run twice per login round).
+static FACTS_OF_ID: LazyLock<String> =
+    LazyLock::new(|| facts_sql("SELECT CAST($1 AS TEXT) AS id", ""));
+static FACTS_OF_CHALLENGE: LazyLock<String> = LazyLock::new(|| {
+    let extra: String = CHALLENGE_COLUMNS
+        .iter()
+        .map(|c| format!(", k.{c}"))
+        .collect();
+    facts_sql(
+        &format!(
+            "SELECT claimed_user AS id, {} FROM challenges WHERE id = $1",
+            CHALLENGE_COLUMNS.join(", ")
+        ),
+        &extra,
+    )
+});
 
 /// `source`: a one-row subquery with the ID as `id` (and more columns in `extra`).
 fn facts_sql(source: &str, extra: &str) -> String {
@@ -115,10 +153,7 @@ impl Store {
     /// The facts of `login_id` (known or not: the same statement either way).
     pub async fn login_facts(&self, login_id: &str) -> Result<LoginFacts, StoreError> {
         let rows = self
-            .read_rows(
-                &facts_sql("SELECT CAST($1 AS TEXT) AS id", ""),
-                &[Value::Text(login_id.to_owned())],
-            )
+            .read_rows(&FACTS_OF_ID, &[Value::Text(login_id.to_owned())])
             .await?;
         facts_of(&rows)
     }
@@ -131,15 +166,7 @@ impl Store {
         challenge_id: &str,
     ) -> Result<LoginFacts, StoreError> {
         let rows = self
-            .read_rows(
-                &facts_sql(
-                    "SELECT claimed_user AS id, purpose, flow_hash, cert_fingerprint, seed, \
-                     blocks_across, blocks_down, expires_at, consumed_at \
-                     FROM challenges WHERE id = $1",
-                    &format!(", {CHALLENGE_COLUMNS}"),
-                ),
-                &[Value::Text(challenge_id.to_owned())],
-            )
+            .read_rows(&FACTS_OF_CHALLENGE, &[Value::Text(challenge_id.to_owned())])
             .await?;
         facts_of(&rows)
     }

@@ -127,10 +127,11 @@ pub enum Backend {
     Postgres,
 }
 
-/// The database. On SQLite, writes go through one connection so that writers queue
-/// in the pool (fair, no sleeping) instead of meeting SQLite's busy handler, which
-/// backs off by sleeping; reads use their own connections, which WAL never blocks.
-/// On PostgreSQL both are the same pool.
+/// The database. On SQLite, this process writes through one connection at a time so
+/// that writers queue in the pool (fair, no sleeping) instead of meeting SQLite's busy
+/// handler, which backs off by sleeping: the login batches' own connection (`lite`)
+/// holds the writer pool's one connection while it writes. Reads use their own
+/// connections, which WAL never blocks. On PostgreSQL both are the same pool.
 #[derive(Clone, Debug)]
 pub struct Store {
     reader: AnyPool,
@@ -205,10 +206,10 @@ async fn open_pool(
                     // Other processes (the CLI) may hold the write lock for a moment.
                     conn.execute("PRAGMA busy_timeout = 5000").await?;
                     if role == Role::Write {
-                        // A checkpoint in the committing writer held every other
-                        // write for milliseconds (p99 10 ms → 3.6 ms without, in
-                        // bench/README.md); the batch writer checkpoints from a
-                        // reader connection instead, which does not block writes.
+                        // A checkpoint after every commit past 1,000 pages held the
+                        // writes behind it for milliseconds (bench/README.md): the
+                        // login batches' writer checkpoints once a second, and a
+                        // reader in quiet times (`batch`).
                         conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
                     }
                 }

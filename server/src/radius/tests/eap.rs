@@ -97,22 +97,7 @@ async fn eap_mschapv2_checks_the_portals_grid_and_gives_mppe_keys() {
 async fn eap_mschapv2_with_a_totp_code_and_never_with_a_phrase() {
     let fx = fixture(|s| s.method = LoginMethod::Totp).await;
     fx.add_user("ann", false).await;
-    let store = &fx.authn().instance.store;
-    import_token_file(
-        store,
-        &fx.authn().instance.master_key,
-        format!("serial,seed\nHW-1,{SEED_HEX}\n").as_bytes(),
-        None,
-        T0,
-    )
-    .await
-    .expect("import");
-    assign_token(store, "HW-1", "ann", T0)
-        .await
-        .expect("assign");
-    let params = TotpParams::default();
-    let secret = TotpSecret::from_bytes(hex::decode(SEED_HEX).expect("hex")).expect("secret");
-    let code = code_at(&secret, &params, step_of(&params, T0));
+    let code = fx.give_hardware_token("ann").await;
     assert_eq!(
         eap_conversation(&fx, "ann", &code).await.code,
         Code::AccessAccept
