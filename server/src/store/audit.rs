@@ -1,9 +1,6 @@
 //! The audit log: every administrative action and authentication attempt.
 
-use super::{
-    batch::{values_rows, Step, Value},
-    Backend, Store, StoreError,
-};
+use super::{batch::Step, Store, StoreError};
 
 /// One audit entry. `reason` never holds a secret.
 pub struct AuditInsert<'a> {
@@ -42,46 +39,26 @@ impl AuditRow {
 
 /// The statement that appends `rows`, in their order (one statement for all).
 pub(crate) fn insert_statement(step: &mut Step, rows: &[&AuditRow]) {
-    let sql = match step.backend {
-        Backend::Sqlite => {
-            let json: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|a| {
-                    serde_json::json!([
-                        a.at, a.actor, a.source, a.action, a.target, a.outcome, a.reason
-                    ])
-                })
-                .collect();
-            let p = step.bind(Value::Text(serde_json::Value::Array(json).to_string()));
-            // json_each walks the array in order, so entries keep their order.
-            format!(
-                "INSERT INTO audit_log (at, actor, source, action, target, outcome, reason) \
-                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
-                 value ->> 5, value ->> 6 FROM json_each({p}) ORDER BY key"
-            )
-        }
-        Backend::Postgres => {
-            let values = rows
-                .iter()
-                .map(|a| {
-                    vec![
-                        Value::Int(a.at),
-                        Value::Text(a.actor.clone()),
-                        Value::Text(a.source.clone()),
-                        Value::Text(a.action.clone()),
-                        Value::Text(a.target.clone()),
-                        Value::Text(a.outcome.clone()),
-                        Value::Text(a.reason.clone()),
-                    ]
-                })
-                .collect();
-            format!(
-                "INSERT INTO audit_log (at, actor, source, action, target, outcome, reason) \
-                 VALUES {}",
-                values_rows(step, values)
-            )
-        }
-    };
+    let json = rows
+        .iter()
+        .map(|a| {
+            serde_json::json!([a.at, a.actor, a.source, a.action, a.target, a.outcome, a.reason])
+        })
+        .collect();
+    let p = step.json_rows(json);
+    // The rows are read in their order, so entries keep it.
+    let sql = format!(
+        "INSERT INTO audit_log (at, actor, source, action, target, outcome, reason) \
+         SELECT {}, {}, {}, {}, {}, {}, {} FROM {} ORDER BY r.key",
+        step.int_at("r", 0),
+        step.text_at("r", 1),
+        step.text_at("r", 2),
+        step.text_at("r", 3),
+        step.text_at("r", 4),
+        step.text_at("r", 5),
+        step.text_at("r", 6),
+        step.rows_of(&p, "r"),
+    );
     step.push(sql);
 }
 
@@ -126,8 +103,7 @@ fn entry_from_row(r: &sqlx::any::AnyRow) -> AuditEntry {
     }
 }
 
-/// Rows per UPDATE when links are written (3 parameters each; well under both
-/// databases' parameter limits).
+/// Rows per UPDATE when links are written.
 const LINKS_PER_STATEMENT: usize = 500;
 
 /// Arbitrary, fixed: the PostgreSQL advisory lock that lets one sealer of a cluster
@@ -174,23 +150,32 @@ impl Store {
             return Ok(0);
         }
         let links = link(head, &entries);
-        for chunk in links.chunks(LINKS_PER_STATEMENT) {
-            let values = super::batch::values(chunk.len(), 3, &mut 1);
-            let sql = format!(
-                "WITH v (id, seq, mac) AS (VALUES {values}) \
-                 UPDATE audit_log SET \
-                 chain_seq = (SELECT seq FROM v WHERE v.id = audit_log.id), \
-                 entry_mac = (SELECT mac FROM v WHERE v.id = audit_log.id) \
-                 WHERE id IN (SELECT id FROM v)"
-            );
-            let mut query = sqlx::query(&sql);
-            for l in chunk {
-                query = query
-                    .bind(l.id)
-                    .bind(l.chain_seq)
-                    .bind(l.entry_mac.as_str());
+        // A join on the key, from one JSON parameter: correlated lookups into a
+        // VALUES list cost rows² (50 ms per 500 entries on PostgreSQL, where this
+        // held a connection from the login path's writes; bench/README.md).
+        let sql = match self.backend() {
+            super::Backend::Sqlite => {
+                "UPDATE audit_log SET chain_seq = v.seq, entry_mac = v.mac \
+                 FROM (SELECT value ->> 0 AS id, value ->> 1 AS seq, value ->> 2 AS mac \
+                       FROM json_each($1)) AS v \
+                 WHERE audit_log.id = v.id"
             }
-            query.execute(&mut *tx).await?;
+            super::Backend::Postgres => {
+                "UPDATE audit_log SET chain_seq = v.seq, entry_mac = v.mac \
+                 FROM (SELECT (value ->> 0)::bigint AS id, (value ->> 1)::bigint AS seq, \
+                       value ->> 2 AS mac FROM json_array_elements($1::json)) AS v \
+                 WHERE audit_log.id = v.id"
+            }
+        };
+        for chunk in links.chunks(LINKS_PER_STATEMENT) {
+            let rows: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|l| serde_json::json!([l.id, l.chain_seq, l.entry_mac]))
+                .collect();
+            sqlx::query(sql)
+                .bind(serde_json::Value::Array(rows).to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(links.len())

@@ -208,21 +208,21 @@ pub(super) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyA
 pub(super) fn bind_value<'q>(q: AnyQuery<'q>, value: &'q Value) -> AnyQuery<'q> {
     match value {
         Value::Text(t) => q.bind(t),
-        Value::MaybeText(t) => q.bind(t),
         Value::Int(i) => q.bind(*i),
-        Value::Blob(b) => q.bind(b),
     }
 }
 
 /// The statements of one step of a batch, in the backend's dialect, each made by the
-/// file of the table it writes. On SQLite a step's parameters are numbered across the
-/// step and bound by name from one list (`lite`); on PostgreSQL each statement numbers
-/// from `$1`.
+/// file of the table it writes; their parameters are numbered across the step. On
+/// SQLite they run one after the other on the writer's thread (`lite`); PostgreSQL
+/// gets them as one statement, each but the last in a `WITH` (one round trip, not one
+/// per statement). So the statements of one step must not depend on each other's
+/// writes (all of one PostgreSQL statement see one snapshot), and only the last may
+/// return rows.
 pub(crate) struct Step {
     pub backend: Backend,
-    statements: Vec<(String, Vec<Value>)>,
-    current: Vec<Value>,
-    all: Vec<Value>,
+    statements: Vec<String>,
+    values: Vec<Value>,
 }
 
 impl Step {
@@ -230,29 +230,19 @@ impl Step {
         Step {
             backend,
             statements: Vec::new(),
-            current: Vec::new(),
-            all: Vec::new(),
+            values: Vec::new(),
         }
     }
 
-    /// Binds `value` and returns its placeholder in the statement being written.
+    /// Binds `value` and returns its placeholder.
     pub fn bind(&mut self, value: Value) -> String {
-        match self.backend {
-            Backend::Sqlite => {
-                self.all.push(value);
-                format!("${}", self.all.len())
-            }
-            Backend::Postgres => {
-                self.current.push(value);
-                format!("${}", self.current.len())
-            }
-        }
+        self.values.push(value);
+        format!("${}", self.values.len())
     }
 
-    /// Ends the statement whose placeholders were bound since the last one.
+    /// Adds a statement (whose placeholders were bound before).
     pub fn push(&mut self, sql: String) {
-        let params = std::mem::take(&mut self.current);
-        self.statements.push((sql, params));
+        self.statements.push(sql);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -260,21 +250,68 @@ impl Step {
     }
 
     fn sql(&self) -> Vec<&str> {
-        self.statements.iter().map(|(s, _)| s.as_str()).collect()
+        self.statements.iter().map(String::as_str).collect()
+    }
+
+    /// PostgreSQL: the step as one statement.
+    fn fused(&self) -> String {
+        let (last, before) = match self.statements.split_last() {
+            Some(split) => split,
+            None => return String::new(),
+        };
+        if before.is_empty() {
+            return last.clone();
+        }
+        let with: Vec<String> = before
+            .iter()
+            .enumerate()
+            .map(|(i, sql)| format!("w{i} AS ({sql})"))
+            .collect();
+        format!("WITH {} {last}", with.join(", "))
     }
 }
 
-/// `($k, …, $k+n-1)` rows for PostgreSQL's multi-row VALUES: each row's values bound
-/// in order.
-pub(crate) fn values_rows(step: &mut Step, rows: Vec<Vec<Value>>) -> String {
-    let all: Vec<String> = rows
-        .into_iter()
-        .map(|row| {
-            let cells: Vec<String> = row.into_iter().map(|v| step.bind(v)).collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect();
-    all.join(", ")
+/// A batch's rows go to the database as one JSON array, one parameter: the statement's
+/// text is then the same whatever the batch's size, so each backend prepares and plans
+/// it once per connection (PostgreSQL's multi-row `VALUES` was a new statement per
+/// batch: parsed, planned and cached anew, two round trips instead of one).
+impl Step {
+    /// Binds `rows` (each a JSON array of one row's fields) and returns the parameter.
+    pub fn json_rows(&mut self, rows: Vec<serde_json::Value>) -> String {
+        self.bind(Value::Text(serde_json::Value::Array(rows).to_string()))
+    }
+
+    /// The rows of parameter `p` as a table `alias` with columns `value` (a row) and
+    /// `key` (its place, for order).
+    pub fn rows_of(&self, p: &str, alias: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("json_each({p}) AS {alias}"),
+            Backend::Postgres => {
+                format!("json_array_elements({p}::json) WITH ORDINALITY AS {alias} (value, key)")
+            }
+        }
+    }
+
+    /// Field `i` of row `alias` as text.
+    pub fn text_at(&self, alias: &str, i: usize) -> String {
+        format!("{alias}.value ->> {i}")
+    }
+
+    /// Field `i` of row `alias` as an integer.
+    pub fn int_at(&self, alias: &str, i: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("{alias}.value ->> {i}"),
+            Backend::Postgres => format!("({alias}.value ->> {i})::bigint"),
+        }
+    }
+
+    /// Field `i` of row `alias`, hex in the JSON, as bytes.
+    pub fn bytes_at(&self, alias: &str, i: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("unhex({alias}.value ->> {i})"),
+            Backend::Postgres => format!("decode({alias}.value ->> {i}, 'hex')"),
+        }
+    }
 }
 
 /// One transaction of a batch over one or more steps on the writer connection. A batch
@@ -327,13 +364,18 @@ impl<'a> Transaction<'a> {
 
     /// Runs `step`; `last` commits. Returns the rows its statements returned, in order.
     pub async fn run(&mut self, step: &Step, last: bool) -> Result<Vec<FetchedRow>, StoreError> {
-        let alone = last && !self.open && step.statements.len() == 1;
+        // On PostgreSQL a step is one statement (see `Step`).
+        let statements = match self.conn {
+            Conn::Lite { .. } => step.statements.len(),
+            Conn::Pool(_) => 1,
+        };
+        let alone = last && !self.open && statements == 1;
         let opens = !self.open && !alone;
         let commits = last && !alone;
         match &mut self.conn {
             Conn::Lite { writer, .. } => {
                 // On this thread: no await, nothing else runs meanwhile.
-                let result = writer.run(&step.sql(), &step.all, opens, commits);
+                let result = writer.run(&step.sql(), &step.values, opens, commits);
                 self.open = result.is_ok() && (self.open || opens) && !commits;
                 Ok(result?.into_iter().map(FetchedRow::Lite).collect())
             }
@@ -343,14 +385,12 @@ impl<'a> Transaction<'a> {
                         sqlx::query("BEGIN").execute(&mut **conn).await?;
                         self.open = true;
                     }
-                    let mut rows = Vec::new();
-                    for (sql, params) in &step.statements {
-                        let mut q = sqlx::query(sql);
-                        for v in params {
-                            q = bind_value(q, v);
-                        }
-                        rows.extend(q.fetch_all(&mut **conn).await?);
+                    let sql = step.fused();
+                    let mut q = sqlx::query(&sql);
+                    for v in &step.values {
+                        q = bind_value(q, v);
                     }
+                    let rows = q.fetch_all(&mut **conn).await?;
                     if commits {
                         sqlx::query("COMMIT").execute(&mut **conn).await?;
                     }

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{
-    batch::{values_rows, FetchedRow, Step, Value},
+    batch::{FetchedRow, Step, Value},
     Backend, Store, StoreError,
 };
 
@@ -87,59 +87,40 @@ const CONSUMED_COLUMNS: &str = "id, flow_hash, cert_fingerprint, claimed_user, s
 
 /// The statement that stores `rows` (one statement for all).
 pub(crate) fn insert_statement(step: &mut Step, rows: &[&ChallengeRow]) {
-    let sql = match step.backend {
-        Backend::Sqlite => {
-            let json: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|c| {
-                    serde_json::json!([
-                        c.id,
-                        hex::encode(&c.flow_hash),
-                        c.cert_fingerprint,
-                        c.claimed_user,
-                        hex::encode(&c.seed),
-                        c.blocks_across,
-                        c.blocks_down,
-                        c.expires_at,
-                        c.created_at,
-                        c.purpose
-                    ])
-                })
-                .collect();
-            let p = step.bind(Value::Text(serde_json::Value::Array(json).to_string()));
-            format!(
-                "INSERT INTO challenges (id, flow_hash, cert_fingerprint, claimed_user, seed, \
-                 blocks_across, blocks_down, expires_at, created_at, purpose) \
-                 SELECT value ->> 0, unhex(value ->> 1), value ->> 2, value ->> 3, \
-                 unhex(value ->> 4), value ->> 5, value ->> 6, value ->> 7, value ->> 8, \
-                 value ->> 9 FROM json_each({p})"
-            )
-        }
-        Backend::Postgres => {
-            let values = rows
-                .iter()
-                .map(|c| {
-                    vec![
-                        Value::Text(c.id.clone()),
-                        Value::Blob(c.flow_hash.clone()),
-                        Value::MaybeText(c.cert_fingerprint.clone()),
-                        Value::Text(c.claimed_user.clone()),
-                        Value::Blob(c.seed.clone()),
-                        Value::Int(c.blocks_across),
-                        Value::Int(c.blocks_down),
-                        Value::Int(c.expires_at),
-                        Value::Int(c.created_at),
-                        Value::Text(c.purpose.clone()),
-                    ]
-                })
-                .collect();
-            format!(
-                "INSERT INTO challenges (id, flow_hash, cert_fingerprint, claimed_user, seed, \
-                 blocks_across, blocks_down, expires_at, created_at, purpose) VALUES {}",
-                values_rows(step, values)
-            )
-        }
-    };
+    let json = rows
+        .iter()
+        .map(|c| {
+            serde_json::json!([
+                c.id,
+                hex::encode(&c.flow_hash),
+                c.cert_fingerprint,
+                c.claimed_user,
+                hex::encode(&c.seed),
+                c.blocks_across,
+                c.blocks_down,
+                c.expires_at,
+                c.created_at,
+                c.purpose
+            ])
+        })
+        .collect();
+    let p = step.json_rows(json);
+    let sql = format!(
+        "INSERT INTO challenges (id, flow_hash, cert_fingerprint, claimed_user, seed, \
+         blocks_across, blocks_down, expires_at, created_at, purpose) \
+         SELECT {}, {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {}",
+        step.text_at("r", 0),
+        step.bytes_at("r", 1),
+        step.text_at("r", 2),
+        step.text_at("r", 3),
+        step.bytes_at("r", 4),
+        step.int_at("r", 5),
+        step.int_at("r", 6),
+        step.int_at("r", 7),
+        step.int_at("r", 8),
+        step.text_at("r", 9),
+        step.rows_of(&p, "r"),
+    );
     step.push(sql);
 }
 
@@ -147,46 +128,38 @@ pub(crate) fn insert_statement(step: &mut Step, rows: &[&ChallengeRow]) {
 /// consumed: one UPDATE … RETURNING for all, so a challenge is returned at most once,
 /// however many ask for it, in this batch or any other.
 pub(crate) fn consume_statement(step: &mut Step, requests: &[&ConsumeRequest], now: i64) {
+    let at = step.bind(Value::Int(now));
+    let json = requests
+        .iter()
+        .map(|r| serde_json::json!([r.id, hex::encode(&r.flow_hash), r.cert_fingerprint]))
+        .collect();
+    let p = step.json_rows(json);
+    let (id, flow, cert) = (
+        step.text_at("r", 0),
+        step.bytes_at("r", 1),
+        step.text_at("r", 2),
+    );
     let sql = match step.backend {
-        Backend::Sqlite => {
-            let at = step.bind(Value::Int(now));
-            let json: Vec<serde_json::Value> = requests
-                .iter()
-                .map(|r| serde_json::json!([r.id, hex::encode(&r.flow_hash), r.cert_fingerprint]))
-                .collect();
-            let p = step.bind(Value::Text(serde_json::Value::Array(json).to_string()));
-            // `id IN` lets SQLite find the rows by key; the binding is checked per row.
-            format!(
-                "UPDATE challenges SET consumed_at = CAST({at} AS INTEGER) \
-                 WHERE consumed_at IS NULL AND id IN (SELECT value ->> 0 FROM json_each({p})) \
-                 AND EXISTS (SELECT 1 FROM json_each({p}) AS r WHERE r.value ->> 0 = challenges.id \
-                   AND unhex(r.value ->> 1) = challenges.flow_hash \
-                   AND challenges.cert_fingerprint IS (r.value ->> 2)) \
-                 RETURNING {CONSUMED_COLUMNS}"
-            )
-        }
-        Backend::Postgres => {
-            let at = step.bind(Value::Int(now));
-            let values = requests
-                .iter()
-                .map(|r| {
-                    vec![
-                        Value::Text(r.id.clone()),
-                        Value::Blob(r.flow_hash.clone()),
-                        Value::MaybeText(r.cert_fingerprint.clone()),
-                    ]
-                })
-                .collect();
-            let rows = values_rows(step, values);
-            format!(
-                "UPDATE challenges AS c SET consumed_at = {at} \
-                 FROM (VALUES {rows}) AS r (id, flow_hash, cert_fingerprint) \
-                 WHERE c.consumed_at IS NULL AND c.id = r.id AND c.flow_hash = r.flow_hash \
-                 AND c.cert_fingerprint IS NOT DISTINCT FROM r.cert_fingerprint \
-                 RETURNING c.id, c.flow_hash, c.cert_fingerprint, c.claimed_user, c.seed, \
-                 c.blocks_across, c.blocks_down, c.expires_at, c.purpose"
-            )
-        }
+        // `id IN` lets SQLite find the rows by key; the binding is checked per row.
+        Backend::Sqlite => format!(
+            "UPDATE challenges SET consumed_at = CAST({at} AS INTEGER) \
+             WHERE consumed_at IS NULL AND id IN (SELECT {id} FROM {rows}) \
+             AND EXISTS (SELECT 1 FROM {rows} WHERE {id} = challenges.id \
+               AND {flow} = challenges.flow_hash \
+               AND challenges.cert_fingerprint IS ({cert})) \
+             RETURNING {CONSUMED_COLUMNS}",
+            rows = step.rows_of(&p, "r"),
+        ),
+        Backend::Postgres => format!(
+            "UPDATE challenges AS c SET consumed_at = {at} \
+             FROM (SELECT {id} AS id, {flow} AS flow_hash, {cert} AS cert_fingerprint \
+                   FROM {rows}) AS q \
+             WHERE c.consumed_at IS NULL AND c.id = q.id AND c.flow_hash = q.flow_hash \
+             AND c.cert_fingerprint IS NOT DISTINCT FROM q.cert_fingerprint \
+             RETURNING c.id, c.flow_hash, c.cert_fingerprint, c.claimed_user, c.seed, \
+             c.blocks_across, c.blocks_down, c.expires_at, c.purpose",
+            rows = step.rows_of(&p, "r"),
+        ),
     };
     step.push(sql);
 }

@@ -25,9 +25,7 @@ use super::StoreError;
 #[derive(Clone, Debug)]
 pub(crate) enum Value {
     Text(String),
-    MaybeText(Option<String>),
     Int(i64),
-    Blob(Vec<u8>),
 }
 
 /// Long enough for an administrator's transaction or the command line to finish.
@@ -261,10 +259,7 @@ impl ToSql for Value {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::Borrowed(match self {
             Value::Text(t) => ValueRef::Text(t.as_bytes()),
-            Value::MaybeText(Some(t)) => ValueRef::Text(t.as_bytes()),
-            Value::MaybeText(None) => ValueRef::Null,
             Value::Int(i) => ValueRef::Integer(*i),
-            Value::Blob(b) => ValueRef::Blob(b),
         }))
     }
 }

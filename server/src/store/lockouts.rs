@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{
-    batch::{values_rows, FetchedRow, Step, Value},
+    batch::{FetchedRow, Step, Value},
     Backend, Store, StoreError,
 };
 
@@ -40,63 +40,29 @@ pub(crate) struct ClaimRow<'a> {
 /// clears the count (and that lock) again. A lock that has run out starts the count
 /// over. Returns (login_id, failures, locked_until) per ID.
 pub(crate) fn claim_statement(step: &mut Step, rows: &[ClaimRow<'_>], now: i64) {
-    // The per-ID threshold and lock end, looked up from the batch's own rows.
-    let (source, per_id) = match step.backend {
-        Backend::Sqlite => {
-            let json: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|r| {
-                    serde_json::json!([
-                        r.login_id,
-                        r.attempts,
-                        r.claim.threshold,
-                        r.claim.lock_until
-                    ])
-                })
-                .collect();
-            let p = step.bind(Value::Text(serde_json::Value::Array(json).to_string()));
-            (
-                format!(
-                    "SELECT value ->> 0 AS id, value ->> 1 AS k, value ->> 2 AS t, \
-                     value ->> 3 AS l FROM json_each({p})"
-                ),
-                p,
-            )
-        }
-        Backend::Postgres => {
-            let values = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        Value::Text(r.login_id.to_owned()),
-                        Value::Int(r.attempts),
-                        Value::Int(r.claim.threshold),
-                        Value::Int(r.claim.lock_until),
-                    ]
-                })
-                .collect();
-            let v = values_rows(step, values);
-            (
-                format!("SELECT id, k, t, l FROM (VALUES {v}) AS v (id, k, t, l)"),
-                v,
-            )
-        }
-    };
+    let json = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!([
+                r.login_id,
+                r.attempts,
+                r.claim.threshold,
+                r.claim.lock_until
+            ])
+        })
+        .collect();
+    let p = step.json_rows(json);
     let now = step.bind(Value::Int(now));
-    let lookup = |col: &str| match step.backend {
-        Backend::Sqlite => format!(
-            "(SELECT j.value ->> {col} FROM json_each({per_id}) AS j \
-             WHERE j.value ->> 0 = login_failures.login_id)"
-        ),
-        Backend::Postgres => format!(
-            "(SELECT v.{col} FROM (VALUES {per_id}) AS v (id, k, t, l) \
-             WHERE v.id = login_failures.login_id)"
-        ),
+    // The per-ID threshold and lock end, looked up from the batch's own rows.
+    let lookup = |i: usize| {
+        format!(
+            "(SELECT {} FROM {} WHERE {} = login_failures.login_id)",
+            step.int_at("j", i),
+            step.rows_of(&p, "j"),
+            step.text_at("j", 0),
+        )
     };
-    let (threshold, lock_until) = match step.backend {
-        Backend::Sqlite => (lookup("2"), lookup("3")),
-        Backend::Postgres => (lookup("t"), lookup("l")),
-    };
+    let (threshold, lock_until) = (lookup(2), lookup(3));
     // The count after this batch: over again after a lock that ran out.
     let counted = format!(
         "(CASE WHEN login_failures.locked_until IS NOT NULL \
@@ -108,9 +74,10 @@ pub(crate) fn claim_statement(step: &mut Step, rows: &[ClaimRow<'_>], now: i64) 
         Backend::Sqlite => " WHERE true",
         Backend::Postgres => "",
     };
-    step.push(format!(
+    let sql = format!(
         "INSERT INTO login_failures (login_id, failures, locked_until, last_failure_at) \
-         SELECT s.id, s.k, CASE WHEN s.k >= s.t THEN s.l END, {now} FROM ({source}) AS s{filter} \
+         SELECT s.id, s.k, CASE WHEN s.k >= s.t THEN s.l END, {now} \
+         FROM (SELECT {} AS id, {} AS k, {} AS t, {} AS l FROM {}) AS s{filter} \
          ON CONFLICT (login_id) DO UPDATE SET \
            locked_until = CASE \
              WHEN login_failures.locked_until > {now} THEN login_failures.locked_until \
@@ -118,8 +85,14 @@ pub(crate) fn claim_statement(step: &mut Step, rows: &[ClaimRow<'_>], now: i64) 
              ELSE NULL END, \
            failures = {counted}, \
            last_failure_at = {now} \
-         RETURNING login_id, failures, locked_until"
-    ));
+         RETURNING login_id, failures, locked_until",
+        step.text_at("r", 0),
+        step.int_at("r", 1),
+        step.int_at("r", 2),
+        step.int_at("r", 3),
+        step.rows_of(&p, "r"),
+    );
+    step.push(sql);
 }
 
 /// A row the claim statement returned: (login_id, failures, locked_until).
@@ -129,24 +102,12 @@ pub(crate) fn claimed_from_row(r: &FetchedRow) -> Result<(String, i64, Option<i6
 
 /// The statement that forgets the counts of `login_ids` (signed in).
 pub(crate) fn clear_statement(step: &mut Step, login_ids: &[&str]) {
-    let sql = match step.backend {
-        Backend::Sqlite => {
-            let p = step.bind(Value::Text(serde_json::json!(login_ids).to_string()));
-            format!(
-                "DELETE FROM login_failures WHERE login_id IN (SELECT value FROM json_each({p}))"
-            )
-        }
-        Backend::Postgres => {
-            let ids: Vec<String> = login_ids
-                .iter()
-                .map(|id| step.bind(Value::Text((*id).to_owned())))
-                .collect();
-            format!(
-                "DELETE FROM login_failures WHERE login_id IN ({})",
-                ids.join(", ")
-            )
-        }
-    };
+    let p = step.json_rows(login_ids.iter().map(|id| serde_json::json!([id])).collect());
+    let sql = format!(
+        "DELETE FROM login_failures WHERE login_id IN (SELECT {} FROM {})",
+        step.text_at("r", 0),
+        step.rows_of(&p, "r"),
+    );
     step.push(sql);
 }
 

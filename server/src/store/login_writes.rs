@@ -93,8 +93,10 @@ impl Family for LoginWrites {
 }
 
 async fn write_together(db: &Db, writes: &[Write]) -> Result<Vec<Written>, StoreError> {
-    // Step one: stored challenges first (a grid drawn and answered within one batch is
-    // found), then the consumptions, whose rows say whose lock-out to count.
+    // Step one: the stored challenges, then the consumptions, whose rows say whose
+    // lock-out to count. No consumption can be of a challenge stored in its own batch
+    // (a grid's ID is handed out only once its batch has committed), so on PostgreSQL
+    // the two can be one statement (see `Step`).
     let mut first = Step::new(db.backend);
     let inserts: Vec<&ChallengeRow> = writes
         .iter()

@@ -3,10 +3,7 @@
 
 use sqlx::Row;
 
-use super::{
-    batch::{values_rows, Step, Value},
-    Backend, Store, StoreError,
-};
+use super::{batch::Step, Store, StoreError};
 
 /// A session row on its way to the group-committed insert.
 pub struct SessionRow {
@@ -22,52 +19,32 @@ pub struct SessionRow {
 
 /// The statement that stores `rows` (one statement for all).
 pub(crate) fn insert_statement(step: &mut Step, rows: &[&SessionRow]) {
-    let sql = match step.backend {
-        Backend::Sqlite => {
-            let json: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|s| {
-                    serde_json::json!([
-                        hex::encode(&s.id_hash),
-                        s.user_id,
-                        s.created_at,
-                        s.idle_expires_at,
-                        s.absolute_expires_at,
-                        s.cert_fingerprint
-                    ])
-                })
-                .collect();
-            let p = step.bind(Value::Text(serde_json::Value::Array(json).to_string()));
-            format!(
-                "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, proved_at, \
-                 idle_expires_at, absolute_expires_at, cert_fingerprint) \
-                 SELECT unhex(value ->> 0), value ->> 1, value ->> 2, value ->> 2, value ->> 2, \
-                 value ->> 3, value ->> 4, value ->> 5 FROM json_each({p})"
-            )
-        }
-        Backend::Postgres => {
-            let values = rows
-                .iter()
-                .map(|s| {
-                    vec![
-                        Value::Blob(s.id_hash.clone()),
-                        Value::Text(s.user_id.clone()),
-                        Value::Int(s.created_at),
-                        Value::Int(s.created_at),
-                        Value::Int(s.created_at),
-                        Value::Int(s.idle_expires_at),
-                        Value::Int(s.absolute_expires_at),
-                        Value::MaybeText(s.cert_fingerprint.clone()),
-                    ]
-                })
-                .collect();
-            format!(
-                "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, proved_at, \
-                 idle_expires_at, absolute_expires_at, cert_fingerprint) VALUES {}",
-                values_rows(step, values)
-            )
-        }
-    };
+    let json = rows
+        .iter()
+        .map(|s| {
+            serde_json::json!([
+                hex::encode(&s.id_hash),
+                s.user_id,
+                s.created_at,
+                s.idle_expires_at,
+                s.absolute_expires_at,
+                s.cert_fingerprint
+            ])
+        })
+        .collect();
+    let p = step.json_rows(json);
+    let created = step.int_at("r", 2);
+    let sql = format!(
+        "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, proved_at, \
+         idle_expires_at, absolute_expires_at, cert_fingerprint) \
+         SELECT {}, {}, {created}, {created}, {created}, {}, {}, {} FROM {}",
+        step.bytes_at("r", 0),
+        step.text_at("r", 1),
+        step.int_at("r", 3),
+        step.int_at("r", 4),
+        step.text_at("r", 5),
+        step.rows_of(&p, "r"),
+    );
     step.push(sql);
 }
 
