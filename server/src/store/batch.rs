@@ -271,6 +271,14 @@ impl Step {
     }
 }
 
+/// How a field of a JSON row is read: text, an integer, or bytes written as hex.
+#[derive(Clone, Copy)]
+pub(crate) enum Field {
+    Text,
+    Int,
+    Bytes,
+}
+
 /// A batch's rows go to the database as one JSON array, one parameter: the statement's
 /// text is then the same whatever the batch's size, so each backend prepares and plans
 /// it once per connection (PostgreSQL's multi-row `VALUES` was a new statement per
@@ -290,6 +298,42 @@ impl Step {
                 format!("json_array_elements({p}::json) WITH ORDINALITY AS {alias} (value, key)")
             }
         }
+    }
+
+    /// Binds `rows` and returns `SELECT … AS c0, … AS cN FROM … AS r`: field `i` of
+    /// each row as column `ci`, of kind `fields[i]` (append `ORDER BY r.key` to keep
+    /// the rows' order).
+    pub fn select_json(&mut self, rows: Vec<serde_json::Value>, fields: &[Field]) -> String {
+        let p = self.json_rows(rows);
+        self.select_rows(&p, fields)
+    }
+
+    /// As `select_json`, for rows already bound as parameter `p`.
+    pub fn select_rows(&self, p: &str, fields: &[Field]) -> String {
+        let columns: Vec<String> = fields
+            .iter()
+            .enumerate()
+            .map(|(i, field)| {
+                let cell = match field {
+                    Field::Text => self.text_at("r", i),
+                    Field::Int => self.int_at("r", i),
+                    Field::Bytes => self.bytes_at("r", i),
+                };
+                format!("{cell} AS c{i}")
+            })
+            .collect();
+        format!(
+            "SELECT {} FROM {}",
+            columns.join(", "),
+            self.rows_of(p, "r")
+        )
+    }
+
+    /// `sql` (made with this step's placeholders) with the step's values bound.
+    pub fn bound<'q>(&'q self, sql: &'q str) -> AnyQuery<'q> {
+        self.values
+            .iter()
+            .fold(sqlx::query(sql), |q, v| bind_value(q, v))
     }
 
     /// Field `i` of row `alias` as text.
@@ -386,11 +430,7 @@ impl<'a> Transaction<'a> {
                         self.open = true;
                     }
                     let sql = step.fused();
-                    let mut q = sqlx::query(&sql);
-                    for v in &step.values {
-                        q = bind_value(q, v);
-                    }
-                    let rows = q.fetch_all(&mut **conn).await?;
+                    let rows = step.bound(&sql).fetch_all(&mut **conn).await?;
                     if commits {
                         sqlx::query("COMMIT").execute(&mut **conn).await?;
                     }

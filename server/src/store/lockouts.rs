@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{
-    batch::{FetchedRow, Step, Value},
+    batch::{FetchedRow, Field, Step, Value},
     Backend, Store, StoreError,
 };
 
@@ -52,6 +52,7 @@ pub(crate) fn claim_statement(step: &mut Step, rows: &[ClaimRow<'_>], now: i64) 
         })
         .collect();
     let p = step.json_rows(json);
+    let source = step.select_rows(&p, &[Field::Text, Field::Int, Field::Int, Field::Int]);
     let now = step.bind(Value::Int(now));
     // The per-ID threshold and lock end, looked up from the batch's own rows.
     let lookup = |i: usize| {
@@ -76,8 +77,8 @@ pub(crate) fn claim_statement(step: &mut Step, rows: &[ClaimRow<'_>], now: i64) 
     };
     let sql = format!(
         "INSERT INTO login_failures (login_id, failures, locked_until, last_failure_at) \
-         SELECT s.id, s.k, CASE WHEN s.k >= s.t THEN s.l END, {now} \
-         FROM (SELECT {} AS id, {} AS k, {} AS t, {} AS l FROM {}) AS s{filter} \
+         SELECT s.c0, s.c1, CASE WHEN s.c1 >= s.c2 THEN s.c3 END, {now} \
+         FROM ({source}) AS s{filter} \
          ON CONFLICT (login_id) DO UPDATE SET \
            locked_until = CASE \
              WHEN login_failures.locked_until > {now} THEN login_failures.locked_until \
@@ -85,12 +86,7 @@ pub(crate) fn claim_statement(step: &mut Step, rows: &[ClaimRow<'_>], now: i64) 
              ELSE NULL END, \
            failures = {counted}, \
            last_failure_at = {now} \
-         RETURNING login_id, failures, locked_until",
-        step.text_at("r", 0),
-        step.int_at("r", 1),
-        step.int_at("r", 2),
-        step.int_at("r", 3),
-        step.rows_of(&p, "r"),
+         RETURNING login_id, failures, locked_until"
     );
     step.push(sql);
 }
@@ -102,13 +98,13 @@ pub(crate) fn claimed_from_row(r: &FetchedRow) -> Result<(String, i64, Option<i6
 
 /// The statement that forgets the counts of `login_ids` (signed in).
 pub(crate) fn clear_statement(step: &mut Step, login_ids: &[&str]) {
-    let p = step.json_rows(login_ids.iter().map(|id| serde_json::json!([id])).collect());
-    let sql = format!(
-        "DELETE FROM login_failures WHERE login_id IN (SELECT {} FROM {})",
-        step.text_at("r", 0),
-        step.rows_of(&p, "r"),
+    let ids = step.select_json(
+        login_ids.iter().map(|id| serde_json::json!([id])).collect(),
+        &[Field::Text],
     );
-    step.push(sql);
+    step.push(format!(
+        "DELETE FROM login_failures WHERE login_id IN ({ids})"
+    ));
 }
 
 /// A locked login ID, for operators.

@@ -3,7 +3,10 @@
 
 use sqlx::Row;
 
-use super::{batch::Step, Store, StoreError};
+use super::{
+    batch::{Field, Step},
+    Store, StoreError,
+};
 
 /// A session row on its way to the group-committed insert.
 pub struct SessionRow {
@@ -19,6 +22,8 @@ pub struct SessionRow {
 
 /// The statement that stores `rows` (one statement for all).
 pub(crate) fn insert_statement(step: &mut Step, rows: &[&SessionRow]) {
+    use Field::{Bytes, Int, Text};
+    // A new session was last seen, and proved, when it was made.
     let json = rows
         .iter()
         .map(|s| {
@@ -26,26 +31,19 @@ pub(crate) fn insert_statement(step: &mut Step, rows: &[&SessionRow]) {
                 hex::encode(&s.id_hash),
                 s.user_id,
                 s.created_at,
+                s.created_at,
+                s.created_at,
                 s.idle_expires_at,
                 s.absolute_expires_at,
                 s.cert_fingerprint
             ])
         })
         .collect();
-    let p = step.json_rows(json);
-    let created = step.int_at("r", 2);
-    let sql = format!(
+    let rows = step.select_json(json, &[Bytes, Text, Int, Int, Int, Int, Int, Text]);
+    step.push(format!(
         "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, proved_at, \
-         idle_expires_at, absolute_expires_at, cert_fingerprint) \
-         SELECT {}, {}, {created}, {created}, {created}, {}, {}, {} FROM {}",
-        step.bytes_at("r", 0),
-        step.text_at("r", 1),
-        step.int_at("r", 3),
-        step.int_at("r", 4),
-        step.text_at("r", 5),
-        step.rows_of(&p, "r"),
-    );
-    step.push(sql);
+         idle_expires_at, absolute_expires_at, cert_fingerprint) {rows}"
+    ));
 }
 
 pub struct StoredSession {
